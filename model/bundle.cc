@@ -1,0 +1,376 @@
+#include "model/bundle.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "model/file_util.h"
+#include "model/status_macros.h"
+#include "model/tensor_proto.h"
+#include "movierec/v1/model_bundle.pb.h"
+
+namespace movierec {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kMagic[8] = {'M', 'R', 'B', 'U', 'N', 'D', 'L', 'E'};
+constexpr size_t kHeaderSize = 24;
+
+void PutLittleEndian(uint64_t value, int bytes, std::string* out) {
+  for (int i = 0; i < bytes; ++i) {
+    out->push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+  }
+}
+
+uint64_t GetLittleEndian(absl::string_view bytes) {
+  uint64_t value = 0;
+  for (size_t i = bytes.size(); i-- > 0;) {
+    value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  }
+  return value;
+}
+
+uint32_t Crc32(absl::string_view bytes) {
+  return static_cast<uint32_t>(
+      crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+}
+
+v1::ModelBundle ToProto(const Model& model) {
+  v1::ModelBundle proto;
+  proto.set_format_version(kBundleFormatVersion);
+  proto.set_created_at(model.created_at);
+  proto.set_code_version(model.code_version);
+  proto.set_config_json(model.config_json);
+  for (const std::string& genre : model.catalog.genre_names) {
+    proto.add_genre_names(genre);
+  }
+  for (const Movie& movie : model.catalog.movies) {
+    v1::MovieInfo* info = proto.add_movies();
+    info->set_id(movie.id);
+    info->set_title(movie.title);
+    info->mutable_genres()->Add(movie.genres.begin(), movie.genres.end());
+    info->set_release_year(movie.release_year);
+  }
+  const std::vector<std::string> occupations =
+      OccupationVocabulary(model.catalog.users);
+  for (const std::string& occupation : occupations) {
+    proto.add_occupations(occupation);
+  }
+  for (const User& user : model.catalog.users) {
+    v1::UserInfo* info = proto.add_users();
+    info->set_id(user.id);
+    info->set_age(user.age);
+    info->set_gender(user.gender);
+    info->set_occupation(static_cast<int32_t>(
+        std::lower_bound(occupations.begin(), occupations.end(),
+                         user.occupation) -
+        occupations.begin()));
+  }
+  ToTensor(model.user_vectors, proto.mutable_user_vectors());
+  ToTensor(model.movie_vectors, proto.mutable_movie_vectors());
+  proto.mutable_seen_offsets()->Add(model.seen.offsets().begin(),
+                                    model.seen.offsets().end());
+  proto.mutable_seen_movies()->Add(model.seen.movies().begin(),
+                                   model.seen.movies().end());
+  proto.mutable_popularity()->Add(model.popularity.begin(),
+                                  model.popularity.end());
+  if (model.retrieval) *proto.mutable_retrieval() = model.retrieval->ToProto();
+  return proto;
+}
+
+absl::Status Invalid(absl::string_view name, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(name, ": ", problem));
+}
+
+// Rebuilds the catalogue and checks its vocabularies.
+absl::StatusOr<MovieLens> CatalogFromProto(const v1::ModelBundle& proto,
+                                           absl::string_view name) {
+  MovieLens catalog;
+  catalog.genre_names.assign(proto.genre_names().begin(),
+                             proto.genre_names().end());
+  const int num_genres = proto.genre_names_size();
+  absl::flat_hash_set<int32_t> ids;
+  for (const v1::MovieInfo& info : proto.movies()) {
+    if (info.id() <= 0 || !ids.insert(info.id()).second) {
+      return Invalid(name, absl::StrCat("movie id ", info.id(),
+                                        " is not positive or not unique"));
+    }
+    Movie movie;
+    movie.id = info.id();
+    movie.title = info.title();
+    movie.release_year = info.release_year();
+    for (const int32_t genre : info.genres()) {
+      if (genre < 0 || genre >= num_genres) {
+        return Invalid(name, absl::StrCat("movie ", info.id(), " has genre ",
+                                          genre, " of ", num_genres));
+      }
+      movie.genres.push_back(genre);
+    }
+    catalog.movies.push_back(std::move(movie));
+  }
+  ids.clear();
+  for (const v1::UserInfo& info : proto.users()) {
+    if (info.id() <= 0 || !ids.insert(info.id()).second) {
+      return Invalid(name, absl::StrCat("user id ", info.id(),
+                                        " is not positive or not unique"));
+    }
+    if (info.occupation() < 0 ||
+        info.occupation() >= proto.occupations_size()) {
+      return Invalid(name, absl::StrCat("user ", info.id(), " has occupation ",
+                                        info.occupation(), " of ",
+                                        proto.occupations_size()));
+    }
+    User user;
+    user.id = info.id();
+    user.age = info.age();
+    user.gender = info.gender();
+    user.occupation = proto.occupations(info.occupation());
+    catalog.users.push_back(std::move(user));
+  }
+  if (catalog.movies.empty()) return Invalid(name, "the catalogue is empty");
+  return catalog;
+}
+
+absl::StatusOr<UserMovies> SeenFromProto(const v1::ModelBundle& proto,
+                                         int num_users, int num_movies,
+                                         absl::string_view name) {
+  const auto& offsets = proto.seen_offsets();
+  const auto& movies = proto.seen_movies();
+  if (offsets.size() != num_users + 1 || offsets[0] != 0 ||
+      offsets[num_users] != movies.size()) {
+    return Invalid(name, absl::StrCat("seen_offsets has ", offsets.size(),
+                                      " entries for ", num_users, " users and ",
+                                      movies.size(), " seen movies"));
+  }
+  std::vector<Interaction> interactions;
+  interactions.reserve(static_cast<size_t>(movies.size()));
+  for (int u = 0; u < num_users; ++u) {
+    if (offsets[u] > offsets[u + 1]) {
+      return Invalid(name,
+                     absl::StrCat("seen_offsets decrease at user row ", u));
+    }
+    for (int i = offsets[u]; i < offsets[u + 1]; ++i) {
+      if (movies[i] < 0 || movies[i] >= num_movies) {
+        return Invalid(
+            name, absl::StrCat("seen movie row ", movies[i], " of user row ", u,
+                               " is outside 0-", num_movies - 1));
+      }
+      interactions.push_back({u, movies[i], 0, 0});
+    }
+  }
+  return UserMovies(num_users, interactions);
+}
+
+absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
+                                absl::string_view name) {
+  if (proto.format_version() != kBundleFormatVersion) {
+    return Invalid(
+        name, absl::StrCat("bundle format version ", proto.format_version(),
+                           ", expected ", kBundleFormatVersion));
+  }
+  Model model;
+  model.created_at = proto.created_at();
+  model.code_version = proto.code_version();
+  model.config_json = proto.config_json();
+  MOVIEREC_ASSIGN_OR_RETURN(model.catalog, CatalogFromProto(proto, name));
+  const int num_users = model.num_users();
+  const int num_movies = model.num_movies();
+  const auto prefixed = [&](const absl::Status& status) {
+    return Invalid(name, status.message());
+  };
+  absl::StatusOr<RowMatrix> movie_vectors =
+      MatrixFromTensor(proto.movie_vectors(), "movie_vectors", num_movies, -1);
+  if (!movie_vectors.ok()) return prefixed(movie_vectors.status());
+  model.movie_vectors = *std::move(movie_vectors);
+  if (model.movie_vectors.cols() < 1) {
+    return Invalid(name, "movie_vectors have no columns");
+  }
+  absl::StatusOr<RowMatrix> user_vectors =
+      MatrixFromTensor(proto.user_vectors(), "user_vectors", num_users,
+                       model.movie_vectors.cols());
+  if (!user_vectors.ok()) return prefixed(user_vectors.status());
+  model.user_vectors = *std::move(user_vectors);
+  MOVIEREC_ASSIGN_OR_RETURN(model.seen,
+                            SeenFromProto(proto, num_users, num_movies, name));
+  if (proto.popularity_size() != num_movies) {
+    return Invalid(name,
+                   absl::StrCat("popularity has ", proto.popularity_size(),
+                                " entries for ", num_movies, " movies"));
+  }
+  model.popularity.assign(proto.popularity().begin(), proto.popularity().end());
+  if (proto.has_retrieval()) {
+    absl::StatusOr<RetrievalModel> retrieval =
+        RetrievalModel::FromProto(proto.retrieval(), model.catalog);
+    if (!retrieval.ok()) return prefixed(retrieval.status());
+    if (retrieval->dim() != model.movie_vectors.cols()) {
+      return Invalid(name, absl::StrCat("retrieval towers have dimension ",
+                                        retrieval->dim(), ", vectors ",
+                                        model.movie_vectors.cols()));
+    }
+    model.retrieval.emplace(*std::move(retrieval));
+  }
+  return model;
+}
+
+std::string NowRfc3339() {
+  const std::time_t now =
+      std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc;
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+}  // namespace
+
+std::string EncodeBundle(const Model& model) {
+  v1::ModelBundle proto = ToProto(model);
+  if (proto.created_at().empty()) proto.set_created_at(NowRfc3339());
+  std::string payload;
+  proto.SerializeToString(&payload);
+  std::string bytes(kMagic, sizeof(kMagic));
+  PutLittleEndian(kBundleFormatVersion, 4, &bytes);
+  PutLittleEndian(Crc32(payload), 4, &bytes);
+  PutLittleEndian(payload.size(), 8, &bytes);
+  bytes += payload;
+  return bytes;
+}
+
+absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
+                                   absl::string_view name) {
+  if (bytes.size() < kHeaderSize) {
+    return Invalid(name, absl::StrCat("truncated: ", bytes.size(),
+                                      " bytes, shorter than the header"));
+  }
+  if (bytes.substr(0, sizeof(kMagic)) !=
+      absl::string_view(kMagic, sizeof(kMagic))) {
+    return Invalid(name, "not a movierec model bundle (bad magic)");
+  }
+  const uint64_t version = GetLittleEndian(bytes.substr(8, 4));
+  if (version != kBundleFormatVersion) {
+    return Invalid(name,
+                   absl::StrCat("bundle format version ", version,
+                                ", this reader reads ", kBundleFormatVersion));
+  }
+  const auto crc = static_cast<uint32_t>(GetLittleEndian(bytes.substr(12, 4)));
+  const uint64_t length = GetLittleEndian(bytes.substr(16, 8));
+  const absl::string_view payload = bytes.substr(kHeaderSize);
+  if (payload.size() != length) {
+    return Invalid(
+        name,
+        absl::StrCat(
+            payload.size() < length ? "truncated: " : "trailing data: ",
+            "payload is ", payload.size(), " bytes, header says ", length));
+  }
+  if (Crc32(payload) != crc) {
+    return Invalid(name, "checksum mismatch: the file is corrupt");
+  }
+  v1::ModelBundle proto;
+  if (!proto.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return Invalid(name, "payload is not a valid ModelBundle message");
+  }
+  return FromProto(proto, name);
+}
+
+absl::StatusOr<std::vector<int64_t>> ListVersions(
+    const std::string& model_base) {
+  std::error_code error;
+  fs::directory_iterator it(model_base, error);
+  if (error) {
+    const std::string message = absl::StrCat("cannot list model base ",
+                                             model_base, ": ", error.message());
+    return error == std::errc::no_such_file_or_directory
+               ? absl::NotFoundError(message)
+               : absl::InternalError(message);
+  }
+  std::vector<int64_t> versions;
+  for (const fs::directory_entry& entry : it) {
+    int64_t version = 0;
+    if (entry.is_directory(error) &&
+        absl::SimpleAtoi(entry.path().filename().string(), &version) &&
+        version >= 0 && entry.path().filename().string()[0] != '+' &&
+        entry.path().filename().string()[0] != '-') {
+      versions.push_back(version);
+    }
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
+                                          const Model& model,
+                                          absl::string_view metrics_json) {
+  std::error_code error;
+  fs::create_directories(model_base, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create model base ",
+                                            model_base, ": ", error.message()));
+  }
+  const std::string bundle = EncodeBundle(model);
+  const std::string temp =
+      absl::StrCat(model_base, "/.tmp-", ::getpid(), "-",
+                   std::chrono::steady_clock::now().time_since_epoch().count());
+  if (!fs::create_directory(temp, error) || error) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", temp, ": ", error.message()));
+  }
+  const auto cleanup = [&] { fs::remove_all(temp, error); };
+  absl::Status status =
+      WriteFileDurably(absl::StrCat(temp, "/", kBundleFileName), bundle);
+  if (status.ok() && !metrics_json.empty()) {
+    status = WriteFileDurably(absl::StrCat(temp, "/", kMetricsFileName),
+                              metrics_json);
+  }
+  if (status.ok()) status = SyncDirectory(temp);
+  if (!status.ok()) {
+    cleanup();
+    return status;
+  }
+  // Another writer may take a version number first: try the next one.
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    absl::StatusOr<std::vector<int64_t>> versions = ListVersions(model_base);
+    if (!versions.ok()) {
+      cleanup();
+      return versions.status();
+    }
+    const int64_t version = versions->empty() ? 1 : versions->back() + 1;
+    const std::string target = absl::StrCat(model_base, "/", version);
+    // rename(2) onto an existing non-empty directory fails, and mkdir-ing the
+    // target first would let a reader see it empty, so create nothing there.
+    struct stat st;
+    if (::stat(target.c_str(), &st) == 0) continue;
+    if (::rename(temp.c_str(), target.c_str()) == 0) {
+      MOVIEREC_RETURN_IF_ERROR(SyncDirectory(model_base));
+      return version;
+    }
+    if (errno != EEXIST && errno != ENOTEMPTY) {
+      const std::string message = absl::StrCat(
+          "cannot rename ", temp, " to ", target, ": ", std::strerror(errno));
+      cleanup();
+      return absl::InternalError(message);
+    }
+  }
+  cleanup();
+  return absl::InternalError(
+      absl::StrCat("gave up finding a free version number in ", model_base));
+}
+
+absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir) {
+  const std::string path = absl::StrCat(version_dir, "/", kBundleFileName);
+  MOVIEREC_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  return DecodeBundle(bytes, path);
+}
+
+}  // namespace movierec

@@ -1,0 +1,55 @@
+#include "model/embedding_table.h"
+
+#include <cmath>
+
+namespace movierec {
+
+EmbeddingTable::EmbeddingTable(int rows, int dim)
+    : weights_(RowMatrix::Zero(rows, dim)),
+      accumulator_(rows, dim),
+      gradient_(RowMatrix::Zero(rows, dim)),
+      touched_flag_(static_cast<size_t>(rows), 0),
+      has_accumulator_(static_cast<size_t>(rows), 0) {}
+
+void EmbeddingTable::InitUniform(float scale, Rng& rng) {
+  for (Eigen::Index i = 0; i < weights_.size(); ++i) {
+    weights_.data()[i] = rng.UniformFloat(-scale, scale);
+  }
+}
+
+void EmbeddingTable::AccumulateGradient(int row, const float* grad,
+                                        float scale) {
+  if (!touched_flag_[row]) {
+    touched_flag_[row] = 1;
+    touched_.push_back(row);
+  }
+  gradient_.row(row) +=
+      scale * Eigen::Map<const RowVector>(grad, gradient_.cols());
+}
+
+void EmbeddingTable::ApplyAdagrad(const AdagradOptions& options) {
+  for (const int r : touched_) {
+    auto accumulator = accumulator_.row(r).array();
+    if (!has_accumulator_[r]) {
+      accumulator.setConstant(options.initial_accumulator);
+      has_accumulator_[r] = 1;
+    }
+    auto gradient = gradient_.row(r).array();
+    accumulator += gradient.square();
+    weights_.row(r).array() -= options.learning_rate * gradient /
+                               (accumulator.sqrt() + options.epsilon);
+    gradient.setZero();
+    touched_flag_[r] = 0;
+  }
+  touched_.clear();
+}
+
+void EmbeddingTable::ClearGradients() {
+  for (const int r : touched_) {
+    gradient_.row(r).setZero();
+    touched_flag_[r] = 0;
+  }
+  touched_.clear();
+}
+
+}  // namespace movierec

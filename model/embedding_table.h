@@ -1,0 +1,65 @@
+// A trainable embedding table with a sparse Adagrad optimiser.
+//
+// Gradients are accumulated row by row and applied to the touched rows only,
+// which is exactly Keras' Adagrad on an embedding's IndexedSlices gradient:
+// a row with no gradient keeps its weights and its accumulator.
+//
+// Not thread-safe: accumulate gradients from one thread (the trainers reduce
+// per-thread results first), which also keeps training deterministic.
+#ifndef MOVIEREC_MODEL_EMBEDDING_TABLE_H_
+#define MOVIEREC_MODEL_EMBEDDING_TABLE_H_
+
+#include <string>
+#include <vector>
+
+#include "model/eigen_types.h"
+#include "model/random.h"
+
+namespace movierec {
+
+struct AdagradOptions {
+  float learning_rate = 0.1f;
+  float initial_accumulator = 0.1f;  // Keras' default
+  float epsilon = 1e-7f;             // Keras' default
+};
+
+class EmbeddingTable {
+ public:
+  EmbeddingTable(int rows, int dim);
+
+  int rows() const { return static_cast<int>(weights_.rows()); }
+  int dim() const { return static_cast<int>(weights_.cols()); }
+
+  // Fills the weights uniformly in [-scale, scale) (Keras' Embedding default
+  // is scale 0.05).
+  void InitUniform(float scale, Rng& rng);
+
+  const RowMatrix& weights() const { return weights_; }
+  RowMatrix& mutable_weights() { return weights_; }
+  const float* row(int r) const { return weights_.row(r).data(); }
+
+  // gradient[row] += scale * grad[0 .. dim).
+  void AccumulateGradient(int row, const float* grad, float scale = 1.0f);
+
+  // Applies one Adagrad step to every row with a gradient, then clears the
+  // gradients. Rows without a gradient are untouched.
+  void ApplyAdagrad(const AdagradOptions& options);
+
+  // Discards accumulated gradients without applying them.
+  void ClearGradients();
+
+  // The accumulated gradient of a row (zero when untouched).
+  const float* gradient(int r) const { return gradient_.row(r).data(); }
+
+ private:
+  RowMatrix weights_;
+  RowMatrix accumulator_;  // lazily initialised on a row's first update
+  RowMatrix gradient_;
+  std::vector<char> touched_flag_;
+  std::vector<char> has_accumulator_;
+  std::vector<int> touched_;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_MODEL_EMBEDDING_TABLE_H_

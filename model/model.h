@@ -1,0 +1,51 @@
+// One trained model version in memory: what the trainer writes and what the
+// server and the offline evaluator read (see bundle.h for the disk form).
+//
+// A Model is a plain value; once built, share it as std::shared_ptr<const
+// Model> and it is safe to read from any number of threads.
+#ifndef MOVIEREC_MODEL_MODEL_H_
+#define MOVIEREC_MODEL_MODEL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/dataset.h"
+#include "model/eigen_types.h"
+#include "model/movielens.h"
+#include "model/retrieval_model.h"
+
+namespace movierec {
+
+struct Model {
+  // Genres, movies and users (catalog.ratings is empty). Row i of every
+  // per-movie (per-user) field below describes catalog.movies[i] (users[i]).
+  MovieLens catalog;
+  // Retrieval vectors: score(user, movie) = user_vectors.row(u) .
+  // movie_vectors.row(m).
+  RowMatrix user_vectors;
+  RowMatrix movie_vectors;
+  // The movies each user rated in training: never recommended to them.
+  UserMovies seen;
+  // Training ratings per movie.
+  std::vector<int32_t> popularity;
+  // The towers, to encode users the vectors do not cover.
+  std::optional<RetrievalModel> retrieval;
+
+  // Provenance.
+  std::string created_at;
+  std::string code_version;
+  std::string config_json;
+
+  int num_users() const { return static_cast<int>(catalog.users.size()); }
+  int num_movies() const { return static_cast<int>(catalog.movies.size()); }
+};
+
+// Training ratings per movie row.
+std::vector<int32_t> Popularity(int num_movies,
+                                const std::vector<Interaction>& train);
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_MODEL_MODEL_H_

@@ -1,0 +1,105 @@
+// The two-tower retrieval model: a user tower and a movie tower, each the
+// weighted sum of the embedding rows of its bag (see features.h), scored by
+// inner product. With `movie_bias`, movie tables carry one more column, the
+// bias, and user vectors end in a constant 1, so that
+//   score(user, movie) = user_vector . movie_vector = q . c + b
+// is still a plain inner product that FAISS can search.
+//
+// Thread safety: const methods may be called concurrently; training methods
+// (Backward, ApplyAdagrad) need exclusive access.
+#ifndef MOVIEREC_MODEL_RETRIEVAL_MODEL_H_
+#define MOVIEREC_MODEL_RETRIEVAL_MODEL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/dataset.h"
+#include "model/eigen_types.h"
+#include "model/embedding_table.h"
+#include "model/features.h"
+#include "model/random.h"
+#include "movierec/v1/model_bundle.pb.h"
+
+namespace movierec {
+
+struct RetrievalConfig {
+  FeatureOptions features;
+  int embedding_dim = 32;
+  bool movie_bias = false;
+  float init_scale = 0.05f;  // weights start uniform in [-scale, scale)
+};
+
+// A bag-of-embeddings tower: output = sum over the bag of weight * row.
+class Tower {
+ public:
+  Tower(const std::vector<TableSpec>& tables, int dim);
+
+  int dim() const { return dim_; }
+  std::vector<EmbeddingTable>& tables() { return tables_; }
+  const std::vector<EmbeddingTable>& tables() const { return tables_; }
+
+  // out[0 .. dim) = sum of weight * row over the bag.
+  void Encode(const Bag& bag, float* out) const;
+
+  // Accumulates the gradient `grad` (dim values) of the output into the rows
+  // of the bag.
+  void Backward(const Bag& bag, const float* grad);
+
+  // Accumulates the gradient of the penalty l2 * weight * |row|^2 of every
+  // entry of the bag.
+  void BackwardL2(const Bag& bag, float l2);
+
+  void ApplyAdagrad(const AdagradOptions& options);
+
+ private:
+  int dim_;
+  std::vector<EmbeddingTable> tables_;
+};
+
+class RetrievalModel {
+ public:
+  RetrievalModel(const RetrievalConfig& config, const MovieLens& catalog);
+
+  const RetrievalConfig& config() const { return config_; }
+  const Featurizer& featurizer() const { return featurizer_; }
+  // The dimension of user and movie vectors (embedding_dim, + 1 with bias).
+  int dim() const;
+  int num_users() const { return num_users_; }
+  int num_movies() const { return num_movies_; }
+
+  void InitRandom(Rng& rng);
+
+  Tower& user_tower() { return user_tower_; }
+  Tower& movie_tower() { return movie_tower_; }
+  const Tower& user_tower() const { return user_tower_; }
+  const Tower& movie_tower() const { return movie_tower_; }
+
+  // Writes dim() values.
+  void EncodeUser(const Bag& bag, float* out) const;
+  void EncodeMovie(const Bag& bag, float* out) const;
+
+  // The vectors of every user (with its training history) and every movie.
+  RowMatrix UserVectors(const UserMovies& history) const;
+  RowMatrix MovieVectors() const;
+
+  // Parameters <-> their on-disk form. FromProto checks every shape and that
+  // no weight is NaN or infinite.
+  movierec::v1::ParameterSet ToProto() const;
+  static absl::StatusOr<RetrievalModel> FromProto(
+      const movierec::v1::ParameterSet& proto, const MovieLens& catalog);
+
+  static constexpr const char* kKind = "bag_towers_v1";
+
+ private:
+  RetrievalConfig config_;
+  Featurizer featurizer_;
+  Tower user_tower_;
+  Tower movie_tower_;
+  int num_users_;
+  int num_movies_;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_MODEL_RETRIEVAL_MODEL_H_
