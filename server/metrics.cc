@@ -1,0 +1,130 @@
+#include "server/metrics.h"
+
+#include <chrono>
+
+#include "absl/status/status.h"
+
+namespace movierec {
+namespace {
+
+const char* StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kRetrieval:
+      return "retrieval";
+    case Stage::kRanking:
+      return "ranking";
+    case Stage::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+const char* MethodName(Method method) {
+  switch (method) {
+    case Method::kRecommend:
+      return "Recommend";
+    case Method::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+std::vector<double> ServerMetrics::LatencyBuckets() {
+  return {25e-6,  50e-6,  100e-6, 200e-6, 300e-6, 500e-6, 750e-6, 1e-3,
+          1.5e-3, 2e-3,   3e-3,   5e-3,   7.5e-3, 10e-3,  25e-3,  50e-3,
+          100e-3, 250e-3, 500e-3, 1.0,    2.5,    5.0};
+}
+
+ServerMetrics::ServerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& requests = prometheus::BuildCounter()
+                       .Name("movierec_requests_total")
+                       .Help("RPCs handled, by method and gRPC status code")
+                       .Register(*registry_);
+  auto& latency = prometheus::BuildHistogram()
+                      .Name("movierec_request_duration_seconds")
+                      .Help("Time to handle an RPC, by method")
+                      .Register(*registry_);
+  auto& fallbacks =
+      prometheus::BuildCounter()
+          .Name("movierec_fallbacks_total")
+          .Help("Requests for unknown users answered with popular movies")
+          .Register(*registry_);
+  for (int m = 0; m < kMethods; ++m) {
+    const std::string method = MethodName(static_cast<Method>(m));
+    for (int c = 0; c < kCodes; ++c) {
+      requests_[m][c] = &requests.Add(
+          {{"method", method},
+           {"code",
+            absl::StatusCodeToString(static_cast<absl::StatusCode>(c))}});
+    }
+    latency_[m] = &latency.Add({{"method", method}}, LatencyBuckets());
+    fallbacks_[m] = &fallbacks.Add({{"method", method}});
+  }
+  auto& stages = prometheus::BuildHistogram()
+                     .Name("movierec_stage_duration_seconds")
+                     .Help("Time spent in each stage of a recommendation")
+                     .Register(*registry_);
+  for (int s = 0; s < kStages; ++s) {
+    stages_[s] = &stages.Add({{"stage", StageName(static_cast<Stage>(s))}},
+                             LatencyBuckets());
+  }
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("movierec_model_reloads_total")
+                      .Help("Model version load attempts, by result")
+                      .Register(*registry_);
+  reload_success_ = &reloads.Add({{"result", "success"}});
+  reload_failure_ = &reloads.Add({{"result", "failure"}});
+  const auto gauge = [this](const char* name, const char* help) {
+    return &prometheus::BuildGauge()
+                .Name(name)
+                .Help(help)
+                .Register(*registry_)
+                .Add({});
+  };
+  model_version_ = gauge("movierec_model_version",
+                         "The serving model version; 0 when none is loaded");
+  model_load_seconds_ = gauge("movierec_model_load_seconds",
+                              "Seconds it took to load the serving version");
+  model_loaded_time_ = gauge("movierec_model_loaded_timestamp_seconds",
+                             "Unix time at which the serving version loaded");
+  catalogue_movies_ = gauge("movierec_catalogue_movies",
+                            "Movies in the serving model's catalogue");
+}
+
+void ServerMetrics::RecordRequest(Method method, grpc::StatusCode code,
+                                  double seconds) {
+  const int m = static_cast<int>(method);
+  const int c = static_cast<int>(code);
+  requests_[m][c >= 0 && c < kCodes ? c : grpc::StatusCode::UNKNOWN]
+      ->Increment();
+  latency_[m]->Observe(seconds);
+}
+
+void ServerMetrics::RecordStage(Stage stage, double seconds) {
+  stages_[static_cast<int>(stage)]->Observe(seconds);
+}
+
+void ServerMetrics::RecordFallback(Method method) {
+  fallbacks_[static_cast<int>(method)]->Increment();
+}
+
+void ServerMetrics::RecordReload(bool ok, int64_t version, double seconds,
+                                 int64_t catalogue_movies) {
+  if (!ok) {
+    reload_failure_->Increment();
+    return;
+  }
+  reload_success_->Increment();
+  model_version_->Set(static_cast<double>(version));
+  model_load_seconds_->Set(seconds);
+  model_loaded_time_->Set(
+      std::chrono::duration<double>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  catalogue_movies_->Set(static_cast<double>(catalogue_movies));
+}
+
+}  // namespace movierec

@@ -1,0 +1,76 @@
+// The server's Prometheus metrics (prometheus-cpp), served at /metrics on the
+// metrics port:
+//
+//   movierec_requests_total{method, code}          calls by gRPC status
+//   movierec_request_duration_seconds{method}      whole-call latency
+//   movierec_stage_duration_seconds{stage}         retrieval, ranking
+//   movierec_fallbacks_total{method}               unknown users answered
+//                                                  with popular movies
+//   movierec_model_reloads_total{result}           success, failure
+//   movierec_model_version                         serving version (0: none)
+//   movierec_model_load_seconds                    load time of that version
+//   movierec_model_loaded_timestamp_seconds        when it was swapped in
+//   movierec_catalogue_movies                      movies in the catalogue
+//
+// Thread-safe: every Record* may be called from any thread.
+#ifndef MOVIEREC_SERVER_METRICS_H_
+#define MOVIEREC_SERVER_METRICS_H_
+
+#include <grpcpp/support/status.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace movierec {
+
+// The RPC methods the server counts.
+enum class Method { kRecommend, kCount };
+const char* MethodName(Method method);
+
+enum class Stage { kRetrieval, kRanking, kCount };
+
+class ServerMetrics {
+ public:
+  ServerMetrics();
+
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+  void RecordRequest(Method method, grpc::StatusCode code, double seconds);
+  void RecordStage(Stage stage, double seconds);
+  void RecordFallback(Method method);
+  // A load attempt: on success also the serving version's gauges.
+  void RecordReload(bool ok, int64_t version, double seconds,
+                    int64_t catalogue_movies);
+
+  // The latency bucket bounds (seconds): fine below a millisecond.
+  static std::vector<double> LatencyBuckets();
+
+ private:
+  static constexpr int kCodes = 17;  // grpc::StatusCode 0 .. 16
+  static constexpr int kMethods = static_cast<int>(Method::kCount);
+  static constexpr int kStages = static_cast<int>(Stage::kCount);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::array<std::array<prometheus::Counter*, kCodes>, kMethods> requests_{};
+  std::array<prometheus::Histogram*, kMethods> latency_{};
+  std::array<prometheus::Histogram*, kStages> stages_{};
+  std::array<prometheus::Counter*, kMethods> fallbacks_{};
+  prometheus::Counter* reload_success_ = nullptr;
+  prometheus::Counter* reload_failure_ = nullptr;
+  prometheus::Gauge* model_version_ = nullptr;
+  prometheus::Gauge* model_load_seconds_ = nullptr;
+  prometheus::Gauge* model_loaded_time_ = nullptr;
+  prometheus::Gauge* catalogue_movies_ = nullptr;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_SERVER_METRICS_H_

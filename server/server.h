@@ -1,0 +1,85 @@
+// A running movierec server: the gRPC port (Recommender, grpc.health.v1.Health,
+// server reflection), the Prometheus metrics port, and the model manager that
+// keeps the serving model current. main() and the in-process tests both
+// start servers through this class.
+//
+// Health: NOT_SERVING for "" and "movierec.v1.Recommender" until a model is
+// loaded, SERVING after, NOT_SERVING again from the start of Shutdown.
+//
+// Thread-safe: Shutdown may be called from any thread, once.
+#ifndef MOVIEREC_SERVER_SERVER_H_
+#define MOVIEREC_SERVER_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/metrics.h"
+#include "server/model_manager.h"
+#include "server/recommender.h"
+#include "server/service.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace movierec {
+
+inline constexpr char kRecommenderServiceName[] = "movierec.v1.Recommender";
+
+struct ServerOptions {
+  // Interface the gRPC port binds to; default loopback (the container image
+  // passes 0.0.0.0).
+  std::string listen_address = "127.0.0.1";
+  // gRPC port; 0 picks a free one (see MovierecServer::port()).
+  int port = 50051;
+  // Interface and port of /metrics; metrics_port -1 disables it, 0 picks a
+  // free one.
+  std::string metrics_address = "127.0.0.1";
+  int metrics_port = 9464;
+  // Largest request accepted, in bytes; default 1 MiB.
+  int max_receive_message_bytes = 1 << 20;
+  ModelManagerOptions model;
+};
+
+class MovierecServer {
+ public:
+  // Starts listening, then loads the newest model version. The server starts
+  // even when no version loads yet (health says NOT_SERVING and Recommend
+  // answers UNAVAILABLE) and keeps polling. Errors: a port that cannot be
+  // bound, a bad option.
+  static absl::StatusOr<std::unique_ptr<MovierecServer>> Start(
+      ServerOptions options);
+
+  ~MovierecServer();
+
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  ModelManager& models() { return *models_; }
+
+  // Health goes NOT_SERVING, new calls are refused, calls in flight get
+  // `grace` to finish before they are cancelled. Returns when all ended.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  MovierecServer() = default;
+  void OnLoad(const LoadEvent& event);
+
+  ServerOptions options_;
+  ServerMetrics metrics_;
+  std::unique_ptr<ModelManager> models_;
+  std::unique_ptr<Recommender> recommender_;
+  std::unique_ptr<RecommenderService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  int metrics_port_ = -1;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_SERVER_SERVER_H_

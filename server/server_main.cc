@@ -1,0 +1,90 @@
+// movierec-server: serves movierec.v1.Recommender from the newest model
+// version under --model_base, with health checking, reflection and
+// Prometheus metrics. SIGTERM or SIGINT shuts it down gracefully (exit 0).
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "server/server.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, model_base, "",
+          "Directory of integer-named model versions (required)");
+ABSL_FLAG(std::string, listen_address, "127.0.0.1",
+          "Interface for the gRPC port; 0.0.0.0 for all (the container "
+          "image's default)");
+ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1",
+          "Interface for the Prometheus /metrics port");
+ABSL_FLAG(int, metrics_port, 9464,
+          "Prometheus /metrics port; -1 disables it, 0 picks a free port");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5),
+          "How often to look for a newer model version; 0 disables polling");
+ABSL_FLAG(int64_t, model_version, 0,
+          "Serve exactly this version instead of the newest; 0 follows the "
+          "newest");
+ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long calls in flight may take to finish");
+ABSL_FLAG(int, max_message_bytes, 1 << 20,
+          "Largest request message accepted, in bytes");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves movie recommendations over gRPC.\n\nUsage: movierec-server "
+      "--model_base DIR [--port 50051] [--metrics_port 9464]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Block the shutdown signals before any thread starts, so that only the
+  // sigwait below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  movierec::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen_address);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.model.model_base = absl::GetFlag(FLAGS_model_base);
+  options.model.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  options.model.pinned_version = absl::GetFlag(FLAGS_model_version);
+  if (options.model.model_base.empty()) {
+    spdlog::error("--model_base is required");
+    return 2;
+  }
+  if (options.model.pinned_version < 0) {
+    spdlog::error("--model_version must be >= 0");
+    return 2;
+  }
+  if (options.max_receive_message_bytes <= 0) {
+    spdlog::error("--max_message_bytes must be positive");
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<movierec::MovierecServer>> server =
+      movierec::MovierecServer::Start(options);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", std::string(server.status().message()));
+    return 1;
+  }
+  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}",
+               options.listen_address, (*server)->port(),
+               options.metrics_address, (*server)->metrics_port());
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  const absl::Duration grace = absl::GetFlag(FLAGS_grace_period);
+  spdlog::info("received {}; shutting down with a {} grace period",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+               absl::FormatDuration(grace));
+  (*server)->Shutdown(grace);
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,46 @@
+#include "server/snapshot.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "model/bundle.h"
+
+namespace movierec {
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
+    const std::string& model_base, int64_t version) {
+  absl::StatusOr<Model> model =
+      ReadModelVersion(absl::StrCat(model_base, "/", version));
+  if (!model.ok()) return model.status();
+  return std::make_shared<const Snapshot>(
+      version, std::make_shared<const Model>(*std::move(model)));
+}
+
+Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model)
+    : version_(version),
+      version_string_(absl::StrCat(version)),
+      scorer_(std::move(model)) {
+  const Model& m = scorer_.model();
+  user_rows_.reserve(m.catalog.users.size());
+  for (size_t i = 0; i < m.catalog.users.size(); ++i) {
+    user_rows_.emplace(absl::StrCat(m.catalog.users[i].id),
+                       static_cast<int32_t>(i));
+  }
+  movie_rows_.reserve(m.catalog.movies.size());
+  for (size_t i = 0; i < m.catalog.movies.size(); ++i) {
+    movie_rows_.emplace(absl::StrCat(m.catalog.movies[i].id),
+                        static_cast<int32_t>(i));
+  }
+}
+
+int Snapshot::UserRow(const std::string& user_id) const {
+  const auto it = user_rows_.find(user_id);
+  return it == user_rows_.end() ? -1 : it->second;
+}
+
+int Snapshot::MovieRow(const std::string& movie_id) const {
+  const auto it = movie_rows_.find(movie_id);
+  return it == movie_rows_.end() ? -1 : it->second;
+}
+
+}  // namespace movierec

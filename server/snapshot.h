@@ -1,0 +1,50 @@
+// An immutable, loaded model version: the model, its index and the id
+// lookups. The server swaps whole snapshots; a request keeps the snapshot it
+// started with until it ends, so a reload never changes a request midway.
+//
+// Safe to share between threads (everything is const after Load).
+#ifndef MOVIEREC_SERVER_SNAPSHOT_H_
+#define MOVIEREC_SERVER_SNAPSHOT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "model/model.h"
+#include "model/scorer.h"
+
+namespace movierec {
+
+class Snapshot {
+ public:
+  // Reads and validates MODEL_BASE/<version>/ and builds its index.
+  static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
+      const std::string& model_base, int64_t version);
+
+  // Wraps an already built model (tests, benchmarks).
+  Snapshot(int64_t version, std::shared_ptr<const Model> model);
+
+  int64_t version() const { return version_; }
+  const std::string& version_string() const { return version_string_; }
+  const Model& model() const { return scorer_.model(); }
+  const Scorer& scorer() const { return scorer_; }
+
+  // The row of a MovieLens user id as the API spells it ("138"), or -1 when
+  // the id is not a known user.
+  int UserRow(const std::string& user_id) const;
+  // The row of a MovieLens movie id, or -1.
+  int MovieRow(const std::string& movie_id) const;
+
+ private:
+  int64_t version_;
+  std::string version_string_;
+  Scorer scorer_;
+  absl::flat_hash_map<std::string, int32_t> user_rows_;
+  absl::flat_hash_map<std::string, int32_t> movie_rows_;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_SERVER_SNAPSHOT_H_
