@@ -86,6 +86,8 @@ v1::ModelBundle ToProto(const Model& model) {
   proto.mutable_popularity()->Add(model.popularity.begin(),
                                   model.popularity.end());
   if (model.retrieval) *proto.mutable_retrieval() = model.retrieval->ToProto();
+  if (model.rating) *proto.mutable_ranking() = model.rating->ToProto();
+  if (model.reranker) *proto.mutable_reranker() = model.reranker->ToProto();
   return proto;
 }
 
@@ -219,6 +221,17 @@ absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
                                         model.movie_vectors.cols()));
     }
     model.retrieval.emplace(*std::move(retrieval));
+  }
+  if (proto.has_ranking()) {
+    absl::StatusOr<RatingModel> rating =
+        RatingModel::FromProto(proto.ranking(), model.catalog);
+    if (!rating.ok()) return prefixed(rating.status());
+    model.rating.emplace(*std::move(rating));
+  }
+  if (proto.has_reranker()) {
+    absl::StatusOr<Reranker> reranker = Reranker::FromProto(proto.reranker());
+    if (!reranker.ok()) return prefixed(reranker.status());
+    model.reranker.emplace(*std::move(reranker));
   }
   return model;
 }

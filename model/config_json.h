@@ -25,10 +25,21 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdagradOptions, learning_rate,
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RetrievalTraining, model,
                                                 softmax, sampled_negatives,
                                                 batch_size, epochs, optimizer,
-                                                l2, validation_fraction,
-                                                patience, block_rows)
+                                                l2, patience, block_rows)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingConfig, features,
+                                                embedding_dim, biases, dot, mlp,
+                                                hidden, init_scale)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingTraining, enabled, model,
+                                                batch_size, epochs, optimizer,
+                                                l2, patience)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerConfig, hidden)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerTraining, enabled,
+                                                model, list_size, epochs,
+                                                optimizer, l2, rating_weighted,
+                                                validation_users, patience)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, seed,
-                                                threads, retrieval)
+                                                threads, validation_fraction,
+                                                retrieval, rating, reranker)
 
 // Parses `text` as a T; InvalidArgument naming `what` when it is not valid
 // JSON or a field has the wrong type.

@@ -29,16 +29,13 @@ void EmbeddingTable::AccumulateGradient(int row, const float* grad,
 
 void EmbeddingTable::ApplyAdagrad(const AdagradOptions& options) {
   for (const int r : touched_) {
-    auto accumulator = accumulator_.row(r).array();
     if (!has_accumulator_[r]) {
-      accumulator.setConstant(options.initial_accumulator);
+      accumulator_.row(r).setConstant(options.initial_accumulator);
       has_accumulator_[r] = 1;
     }
-    auto gradient = gradient_.row(r).array();
-    accumulator += gradient.square();
-    weights_.row(r).array() -= options.learning_rate * gradient /
-                               (accumulator.sqrt() + options.epsilon);
-    gradient.setZero();
+    AdagradUpdate(options, weights_.row(r), accumulator_.row(r),
+                  gradient_.row(r));
+    gradient_.row(r).setZero();
     touched_flag_[r] = 0;
   }
   touched_.clear();

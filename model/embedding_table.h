@@ -12,16 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "model/adagrad.h"
 #include "model/eigen_types.h"
 #include "model/random.h"
 
 namespace movierec {
-
-struct AdagradOptions {
-  float learning_rate = 0.1f;
-  float initial_accumulator = 0.1f;  // Keras' default
-  float epsilon = 1e-7f;             // Keras' default
-};
 
 class EmbeddingTable {
  public:

@@ -14,6 +14,8 @@
 #include "model/dataset.h"
 #include "model/eigen_types.h"
 #include "model/movielens.h"
+#include "model/rating_model.h"
+#include "model/reranker.h"
 #include "model/retrieval_model.h"
 
 namespace movierec {
@@ -32,6 +34,10 @@ struct Model {
   std::vector<int32_t> popularity;
   // The towers, to encode users the vectors do not cover.
   std::optional<RetrievalModel> retrieval;
+  // The ranking stage: the rating model predicts stars (and ranks the
+  // candidates when there is no reranker); the reranker orders them.
+  std::optional<RatingModel> rating;
+  std::optional<Reranker> reranker;
 
   // Provenance.
   std::string created_at;

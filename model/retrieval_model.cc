@@ -8,37 +8,6 @@
 #include "model/tensor_proto.h"
 
 namespace movierec {
-Tower::Tower(const std::vector<TableSpec>& tables, int dim) : dim_(dim) {
-  tables_.reserve(tables.size());
-  for (const TableSpec& spec : tables) tables_.emplace_back(spec.rows, dim);
-}
-
-void Tower::Encode(const Bag& bag, float* out) const {
-  Eigen::Map<RowVector> result(out, dim_);
-  result.setZero();
-  for (const BagEntry& e : bag) {
-    result += e.weight *
-              Eigen::Map<const RowVector>(tables_[e.table].row(e.row), dim_);
-  }
-}
-
-void Tower::Backward(const Bag& bag, const float* grad) {
-  for (const BagEntry& e : bag) {
-    tables_[e.table].AccumulateGradient(e.row, grad, e.weight);
-  }
-}
-
-void Tower::BackwardL2(const Bag& bag, float l2) {
-  for (const BagEntry& e : bag) {
-    EmbeddingTable& table = tables_[e.table];
-    table.AccumulateGradient(e.row, table.row(e.row), 2 * l2 * e.weight);
-  }
-}
-
-void Tower::ApplyAdagrad(const AdagradOptions& options) {
-  for (EmbeddingTable& table : tables_) table.ApplyAdagrad(options);
-}
-
 RetrievalModel::RetrievalModel(const RetrievalConfig& config,
                                const MovieLens& catalog)
     : config_(config),
@@ -99,15 +68,8 @@ v1::ParameterSet RetrievalModel::ToProto() const {
   v1::ParameterSet proto;
   proto.set_kind(kKind);
   proto.set_config_json(nlohmann::json(config_).dump());
-  auto& tensors = *proto.mutable_tensors();
-  for (size_t t = 0; t < user_tower_.tables().size(); ++t) {
-    ToTensor(user_tower_.tables()[t].weights(),
-             &tensors[featurizer_.user_tables()[t].name]);
-  }
-  for (size_t t = 0; t < movie_tower_.tables().size(); ++t) {
-    ToTensor(movie_tower_.tables()[t].weights(),
-             &tensors[featurizer_.movie_tables()[t].name]);
-  }
+  user_tower_.ToProto("", featurizer_.user_tables(), &proto);
+  movie_tower_.ToProto("", featurizer_.movie_tables(), &proto);
   return proto;
 }
 
@@ -126,30 +88,16 @@ absl::StatusOr<RetrievalModel> RetrievalModel::FromProto(
         "retrieval embedding_dim ", config.embedding_dim, " is not in 1-4096"));
   }
   RetrievalModel model(config, catalog);
-  size_t expected_tensors = 0;
-  const auto load = [&](Tower& tower,
-                        const std::vector<TableSpec>& specs) -> absl::Status {
-    for (size_t t = 0; t < specs.size(); ++t) {
-      const auto it = proto.tensors().find(specs[t].name);
-      if (it == proto.tensors().end()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("retrieval tensor ", specs[t].name, " is missing"));
-      }
-      MOVIEREC_ASSIGN_OR_RETURN(tower.tables()[t].mutable_weights(),
-                                MatrixFromTensor(it->second, specs[t].name,
-                                                 specs[t].rows, tower.dim()));
-      ++expected_tensors;
-    }
-    return absl::OkStatus();
-  };
   MOVIEREC_RETURN_IF_ERROR(
-      load(model.user_tower_, model.featurizer_.user_tables()));
-  MOVIEREC_RETURN_IF_ERROR(
-      load(model.movie_tower_, model.featurizer_.movie_tables()));
-  if (static_cast<size_t>(proto.tensors().size()) != expected_tensors) {
+      model.user_tower_.FromProto("", model.featurizer_.user_tables(), proto));
+  MOVIEREC_RETURN_IF_ERROR(model.movie_tower_.FromProto(
+      "", model.featurizer_.movie_tables(), proto));
+  const size_t expected = model.featurizer_.user_tables().size() +
+                          model.featurizer_.movie_tables().size();
+  if (static_cast<size_t>(proto.tensors().size()) != expected) {
     return absl::InvalidArgumentError(
         absl::StrCat("retrieval parameters hold ", proto.tensors().size(),
-                     " tensors, expected ", expected_tensors));
+                     " tensors, expected ", expected));
   }
   return model;
 }

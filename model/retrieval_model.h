@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "model/dataset.h"
 #include "model/eigen_types.h"
-#include "model/embedding_table.h"
 #include "model/features.h"
 #include "model/random.h"
+#include "model/tower.h"
 #include "movierec/v1/model_bundle.pb.h"
 
 namespace movierec {
@@ -28,33 +28,6 @@ struct RetrievalConfig {
   int embedding_dim = 32;
   bool movie_bias = false;
   float init_scale = 0.05f;  // weights start uniform in [-scale, scale)
-};
-
-// A bag-of-embeddings tower: output = sum over the bag of weight * row.
-class Tower {
- public:
-  Tower(const std::vector<TableSpec>& tables, int dim);
-
-  int dim() const { return dim_; }
-  std::vector<EmbeddingTable>& tables() { return tables_; }
-  const std::vector<EmbeddingTable>& tables() const { return tables_; }
-
-  // out[0 .. dim) = sum of weight * row over the bag.
-  void Encode(const Bag& bag, float* out) const;
-
-  // Accumulates the gradient `grad` (dim values) of the output into the rows
-  // of the bag.
-  void Backward(const Bag& bag, const float* grad);
-
-  // Accumulates the gradient of the penalty l2 * weight * |row|^2 of every
-  // entry of the bag.
-  void BackwardL2(const Bag& bag, float l2);
-
-  void ApplyAdagrad(const AdagradOptions& options);
-
- private:
-  int dim_;
-  std::vector<EmbeddingTable> tables_;
 };
 
 class RetrievalModel {

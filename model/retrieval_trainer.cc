@@ -1,12 +1,12 @@
 #include "model/retrieval_trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
 #include "index/candidate_index.h"
+#include "model/epoch_loop.h"
 #include "model/evaluator.h"
 #include "model/softmax.h"
 
@@ -175,66 +175,37 @@ double ValidationNdcg(const RetrievalModel& model, const UserMovies& history,
   return metrics.ndcg_at_10;
 }
 
-RetrievalTrainingResult TrainRetrieval(
-    const RetrievalTraining& config, const std::vector<Interaction>& train,
-    const std::vector<Interaction>* validation, uint64_t seed,
-    RetrievalModel* model, Progress* progress) {
-  RetrievalTrainingResult result;
-  result.best_epochs = config.epochs;
+StageTrainingResult TrainRetrieval(const RetrievalTraining& config,
+                                   const std::vector<Interaction>& train,
+                                   const std::vector<Interaction>* validation,
+                                   uint64_t seed, RetrievalModel* model,
+                                   Progress* progress) {
   Rng rng(seed);
   const UserMovies history(model->num_users(), train);
   std::unique_ptr<NegativeSampler> sampler;
   if (config.softmax == "sampled") {
     sampler = std::make_unique<NegativeSampler>(model->num_movies(), train);
   }
-  std::vector<Interaction> order = train;
   BatchWorkspace work;
-  const auto start = std::chrono::steady_clock::now();
-  const int64_t examples = static_cast<int64_t>(order.size());
-  progress->Begin("retrieval", config.epochs, examples);
-  int epochs_without_gain = 0;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    const auto epoch_start = std::chrono::steady_clock::now();
-    Shuffle(order, rng);
-    double loss = 0;
-    double flops = 0;
-    progress->Update(epoch, 0, 0);
-    for (int64_t begin = 0; begin < examples; begin += config.batch_size) {
-      const int64_t size =
-          std::min<int64_t>(config.batch_size, examples - begin);
-      loss += AccumulateBatchGradients(
-          config, absl::MakeConstSpan(order).subspan(begin, size), history,
-          sampler.get(), rng, model, &work, &flops);
-      model->user_tower().ApplyAdagrad(config.optimizer);
-      model->movie_tower().ApplyAdagrad(config.optimizer);
-      progress->Update(epoch, begin + size, loss / (begin + size));
-    }
-    EpochReport report;
-    report.epoch = epoch;
-    report.epochs = config.epochs;
-    report.loss = loss / std::max<int64_t>(examples, 1);
-    report.seconds = Seconds(epoch_start);
-    report.examples_per_second = examples / std::max(report.seconds, 1e-9);
-    report.gflops_per_second = flops / 1e9 / std::max(report.seconds, 1e-9);
-    result.flops += flops;
-    if (validation != nullptr) {
-      report.validation = ValidationNdcg(*model, history, *validation);
-      report.best = report.validation > result.best_validation;
-      if (report.best) {
-        result.best_validation = report.validation;
-        result.best_epochs = epoch;
-        epochs_without_gain = 0;
-      } else {
-        ++epochs_without_gain;
-      }
-    }
-    progress->EndEpoch(report);
-    result.epochs.push_back(report);
-    if (validation != nullptr && epochs_without_gain >= config.patience) break;
+  EpochLoopOptions options;
+  options.stage = "retrieval";
+  options.epochs = config.epochs;
+  options.batch_size = config.batch_size;
+  options.patience = config.patience;
+  options.higher_is_better = true;
+  const std::function<double(absl::Span<const Interaction>, double*)> step =
+      [&](absl::Span<const Interaction> batch, double* flops) {
+        const double loss = AccumulateBatchGradients(
+            config, batch, history, sampler.get(), rng, model, &work, flops);
+        model->user_tower().ApplyAdagrad(config.optimizer);
+        model->movie_tower().ApplyAdagrad(config.optimizer);
+        return loss;
+      };
+  std::function<double()> validate;
+  if (validation != nullptr) {
+    validate = [&] { return ValidationNdcg(*model, history, *validation); };
   }
-  progress->End();
-  result.seconds = Seconds(start);
-  return result;
+  return RunEpochs<Interaction>(options, train, rng, step, validate, progress);
 }
 
 }  // namespace movierec

@@ -12,6 +12,7 @@
 
 #include "absl/types/span.h"
 #include "model/dataset.h"
+#include "model/epoch_loop.h"
 #include "model/progress.h"
 #include "model/random.h"
 #include "model/retrieval_model.h"
@@ -56,23 +57,15 @@ double AccumulateBatchGradients(const RetrievalTraining& config,
                                 RetrievalModel* model, BatchWorkspace* work,
                                 double* flops);
 
-struct RetrievalTrainingResult {
-  std::vector<EpochReport> epochs;
-  // With validation: the epoch count that scored best; else config.epochs.
-  int best_epochs = 0;
-  double best_validation = -1;
-  double seconds = 0;
-  double flops = 0;
-};
-
 // Trains `model` (already initialised) on `train`. With `validation`, scores
 // NDCG@10 on it after every epoch (movies of `train` excluded) and stops after
 // config.patience epochs without improvement; the weights are those of the
 // last epoch run. `num_users` sizes the history index.
-RetrievalTrainingResult TrainRetrieval(
-    const RetrievalTraining& config, const std::vector<Interaction>& train,
-    const std::vector<Interaction>* validation, uint64_t seed,
-    RetrievalModel* model, Progress* progress);
+StageTrainingResult TrainRetrieval(const RetrievalTraining& config,
+                                   const std::vector<Interaction>& train,
+                                   const std::vector<Interaction>* validation,
+                                   uint64_t seed, RetrievalModel* model,
+                                   Progress* progress);
 
 // The mean NDCG@10 of `model` on `test`, leaving out each user's movies in
 // `history` (the evaluation of early stopping and hyper-parameter choice).

@@ -15,6 +15,14 @@ TrainConfig TfrsPreset() {
   config.retrieval.softmax = "in_batch";
   config.retrieval.batch_size = 8192;
   config.retrieval.epochs = 3;
+  // The TFRS basic-ranking tutorial: 32-d id embeddings, concatenated, Dense
+  // 256 ReLU, Dense 64 ReLU, Dense 1; MSE, Adagrad(0.1), batch 8192, 3 epochs.
+  // The served list is sorted by predicted rating, as the tutorial does.
+  config.rating.model.embedding_dim = 32;
+  config.rating.model.mlp = true;
+  config.rating.model.hidden = {256, 64};
+  config.rating.batch_size = 8192;
+  config.rating.epochs = 3;
   return config;
 }
 
@@ -28,8 +36,20 @@ TrainConfig DefaultPreset() {
   config.retrieval.batch_size = 1024;
   config.retrieval.epochs = 30;
   config.retrieval.l2 = 1e-3f;
-  config.retrieval.validation_fraction = 0.1;
   config.retrieval.patience = 3;
+  config.validation_fraction = 0.1;
+  // Rating model: SVD++-like towers with features, biases and a dot product.
+  config.rating.model.features = {true, true, true, true, true, true};
+  config.rating.model.embedding_dim = 32;
+  config.rating.model.biases = true;
+  config.rating.model.dot = true;
+  config.rating.model.mlp = false;
+  config.rating.batch_size = 256;
+  config.rating.epochs = 60;
+  config.rating.optimizer.learning_rate = 0.05f;
+  config.rating.l2 = 1e-3f;
+  config.rating.patience = 3;
+  config.reranker.enabled = true;
   return config;
 }
 
@@ -94,11 +114,54 @@ absl::Status ValidateConfig(const TrainConfig& config) {
                r.optimizer.initial_accumulator, "must be > 0");
   }
   if (!(r.l2 >= 0)) return bad("retrieval.l2", r.l2, "must be >= 0");
-  if (!(r.validation_fraction >= 0 && r.validation_fraction < 1)) {
-    return bad("retrieval.validation_fraction", r.validation_fraction,
+  if (!(config.validation_fraction >= 0 && config.validation_fraction < 1)) {
+    return bad("validation_fraction", config.validation_fraction,
                "must be in [0, 1)");
   }
   if (r.patience < 1) return bad("retrieval.patience", r.patience, ">= 1");
+  const RatingTraining& g = config.rating;
+  if (g.enabled) {
+    if (g.model.embedding_dim < 1 || g.model.embedding_dim > 4096) {
+      return bad("rating.model.embedding_dim", g.model.embedding_dim,
+                 "must be in 1-4096");
+    }
+    if (!g.model.biases && !g.model.dot && !g.model.mlp) {
+      return bad("rating.model", "{}", "needs biases, dot or mlp");
+    }
+    for (const int width : g.model.hidden) {
+      if (width < 1 || width > 65536) {
+        return bad("rating.model.hidden", width, "widths must be in 1-65536");
+      }
+    }
+    if (g.batch_size < 1) return bad("rating.batch_size", g.batch_size, ">= 1");
+    if (g.epochs < 1) return bad("rating.epochs", g.epochs, "must be >= 1");
+    if (!(g.optimizer.learning_rate > 0)) {
+      return bad("rating.optimizer.learning_rate", g.optimizer.learning_rate,
+                 "must be > 0");
+    }
+    if (!(g.l2 >= 0)) return bad("rating.l2", g.l2, "must be >= 0");
+    if (g.patience < 1) return bad("rating.patience", g.patience, ">= 1");
+  }
+  const RerankerTraining& k = config.reranker;
+  if (k.enabled) {
+    if (config.validation_fraction <= 0) {
+      return bad("reranker.enabled", "true",
+                 "the reranker trains on the validation part: set "
+                 "validation_fraction > 0");
+    }
+    if (k.list_size < 1) return bad("reranker.list_size", k.list_size, ">= 1");
+    if (k.epochs < 1) return bad("reranker.epochs", k.epochs, ">= 1");
+    if (!(k.validation_users > 0 && k.validation_users < 1)) {
+      return bad("reranker.validation_users", k.validation_users,
+                 "must be in (0, 1)");
+    }
+    for (const int width : k.model.hidden) {
+      if (width < 1 || width > 65536) {
+        return bad("reranker.model.hidden", width, "widths must be in 1-65536");
+      }
+    }
+    if (k.patience < 1) return bad("reranker.patience", k.patience, ">= 1");
+  }
   if (r.block_rows < 1) {
     return bad("retrieval.block_rows", r.block_rows, "must be >= 1");
   }

@@ -11,7 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "model/embedding_table.h"
+#include "model/adagrad.h"
+#include "model/rating_model.h"
+#include "model/reranker.h"
 #include "model/retrieval_model.h"
 
 namespace movierec {
@@ -28,12 +30,37 @@ struct RetrievalTraining {
   int epochs = 3;
   AdagradOptions optimizer;
   float l2 = 0;  // L2 penalty per bag entry and example
-  // Early stopping: with validation_fraction > 0, that part of train is held
-  // out, training stops after `patience` epochs without a better validation
-  // score, and the best epoch's weights are kept.
-  double validation_fraction = 0;
+  // With a validation part (TrainConfig::validation_fraction), training
+  // stops after `patience` epochs without a better validation NDCG@10.
   int patience = 2;
   int block_rows = 128;  // see SoftmaxOptions
+};
+
+// The rating model: mean squared error on the star rating.
+struct RatingTraining {
+  bool enabled = true;
+  RatingConfig model;
+  int batch_size = 8192;
+  int epochs = 3;
+  AdagradOptions optimizer;
+  float l2 = 0;      // per bag entry and example, and on the MLP kernels
+  int patience = 2;  // epochs without a better validation RMSE
+};
+
+// The reranker, trained listwise on the retrieval candidates of the
+// validation part (so it needs validation_fraction > 0).
+struct RerankerTraining {
+  bool enabled = false;
+  RerankerConfig model;
+  int list_size = 100;  // candidates per user, as the server retrieves
+  int epochs = 50;
+  AdagradOptions optimizer;
+  float l2 = 0;
+  // Positives weigh their star rating instead of 1.
+  bool rating_weighted = false;
+  // Share of the lists' users held out to choose the epoch count.
+  double validation_users = 0.25;
+  int patience = 5;
 };
 
 struct TrainConfig {
@@ -41,7 +68,13 @@ struct TrainConfig {
   uint64_t seed = 42;
   // OpenMP threads for training; 0 means one per core.
   int threads = 0;
+  // With validation_fraction > 0, that part of train is held out to choose
+  // epoch counts (early stopping) and to train the reranker; every stage is
+  // then retrained on all of train for its chosen epochs.
+  double validation_fraction = 0;
   RetrievalTraining retrieval;
+  RatingTraining rating;
+  RerankerTraining reranker;
 };
 
 // The configuration of preset `name`: "tfrs" or "default".

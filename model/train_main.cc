@@ -63,11 +63,17 @@ void PrintEvaluation(const TrainOutput& output) {
     absl::StrAppend(&a, a.empty() ? "" : ", ", "top-", k, " ", value);
   }
   std::printf("protocol A (factorized top-K): %s\n", a.c_str());
-  std::printf(
-      "protocol B (top 10, seen removed): recall@10 %.4f, ndcg@10 %.4f, "
-      "hit@10 %.4f over %d users\n",
-      e.protocol_b.recall_at_10, e.protocol_b.ndcg_at_10,
-      e.protocol_b.hit_rate_at_10, e.protocol_b.users);
+  const auto print_list = [](const char* what, const ListMetrics& m) {
+    std::printf("%s: recall@10 %.4f, ndcg@10 %.4f, hit@10 %.4f over %d users\n",
+                what, m.recall_at_10, m.ndcg_at_10, m.hit_rate_at_10, m.users);
+  };
+  print_list("protocol B, retrieval alone (top 10, seen removed)",
+             e.protocol_b);
+  if (e.pipeline) {
+    print_list("protocol B, retrieval -> ranking (served pipeline)",
+               *e.pipeline);
+  }
+  if (e.rmse) std::printf("rating model: test RMSE %.4f\n", *e.rmse);
 }
 
 int Run() {

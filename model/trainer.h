@@ -1,34 +1,40 @@
-// The whole offline run: train the retrieval stage on a dataset, evaluate it
-// (protocols A and B of EVALUATION.md) and assemble the model version.
+// The whole offline run: train the retrieval and ranking stages on a
+// dataset, evaluate them (EVALUATION.md: protocols A and B for retrieval
+// alone and for the served pipeline, RMSE of the rating model) and assemble
+// the model version.
 #ifndef MOVIEREC_MODEL_TRAINER_H_
 #define MOVIEREC_MODEL_TRAINER_H_
 
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "model/dataset.h"
+#include "model/epoch_loop.h"
 #include "model/evaluator.h"
 #include "model/model.h"
 #include "model/progress.h"
-#include "model/retrieval_trainer.h"
 #include "model/train_config.h"
 
 namespace movierec {
 
 struct Evaluation {
-  std::map<int, double> protocol_a;  // K -> top-K accuracy
-  ListMetrics protocol_b;            // retrieval alone
+  std::map<int, double> protocol_a;     // K -> top-K accuracy
+  ListMetrics protocol_b;               // retrieval alone
+  std::optional<ListMetrics> pipeline;  // retrieval -> ranking -> top 10
+  std::optional<double> rmse;           // the rating model on test
 };
 
 struct TrainOutput {
   std::shared_ptr<const Model> model;
   Evaluation evaluation;
-  RetrievalTrainingResult retrieval;  // the final (full-train) run
-  int tuned_epochs = 0;               // chosen on validation, or configured
-  nlohmann::json metrics;             // what metrics.json holds
+  // The final runs on all of train, per stage ("retrieval", "rating",
+  // "reranker"); epochs chosen on validation where there is one.
+  std::map<std::string, StageTrainingResult> stages;
+  nlohmann::json metrics;  // what metrics.json holds
 };
 
 // Trains, evaluates on dataset.test and builds the model. Progress goes to
@@ -37,11 +43,13 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
                                        const Dataset& dataset,
                                        Progress* progress);
 
-// Evaluates a built model on `test` with the serving code path.
+// Evaluates a built model on `test` through the serving code path (Scorer),
+// with `num_candidates` retrieved before ranking.
 Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
-                         const std::vector<Interaction>& test);
+                         const std::vector<Interaction>& test,
+                         int num_candidates);
 
-// The metrics.json document.
+// The evaluation part of metrics.json.
 nlohmann::json MetricsJson(const Evaluation& evaluation);
 
 }  // namespace movierec

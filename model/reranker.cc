@@ -1,0 +1,94 @@
+#include "model/reranker.h"
+
+#include "absl/strings/str_cat.h"
+#include "model/config_json.h"
+#include "model/status_macros.h"
+#include "model/tensor_proto.h"
+
+namespace movierec {
+namespace {
+
+std::vector<int> Widths(const RerankerConfig& config) {
+  std::vector<int> widths = {kNumRerankFeatures};
+  widths.insert(widths.end(), config.hidden.begin(), config.hidden.end());
+  widths.push_back(1);
+  return widths;
+}
+
+}  // namespace
+
+Reranker::Reranker(const RerankerConfig& config)
+    : config_(config),
+      mlp_(Widths(config)),
+      mean_(RowVector::Zero(kNumRerankFeatures)),
+      inv_scale_(RowVector::Ones(kNumRerankFeatures)) {}
+
+void Reranker::InitRandom(Rng& rng) { mlp_.InitGlorot(rng); }
+
+void Reranker::SetStandardization(const RowVector& mean,
+                                  const RowVector& scale) {
+  mean_ = mean;
+  inv_scale_ = (scale.array() > 1e-6f).select(scale.cwiseInverse(), 1.0f);
+}
+
+RowMatrix Reranker::Standardize(const RowMatrix& raw) const {
+  return (raw.rowwise() - mean_).array().rowwise() * inv_scale_.array();
+}
+
+void Reranker::Score(const RowMatrix& raw, Vector* out) const {
+  RowMatrix scores;
+  mlp_.Forward(Standardize(raw), &scores);
+  *out = scores.col(0);
+}
+
+v1::ParameterSet Reranker::ToProto() const {
+  v1::ParameterSet proto;
+  proto.set_kind(kKind);
+  proto.set_config_json(nlohmann::json(config_).dump());
+  auto& tensors = *proto.mutable_tensors();
+  ToTensor(Vector(mean_.transpose()), &tensors["feature_mean"]);
+  ToTensor(Vector(inv_scale_.transpose()), &tensors["feature_inv_scale"]);
+  mlp_.ToProto("mlp/", &proto);
+  return proto;
+}
+
+absl::StatusOr<Reranker> Reranker::FromProto(const v1::ParameterSet& proto) {
+  if (proto.kind() != kKind) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reranker parameters of kind \"", proto.kind(),
+                     "\", expected \"", kKind, "\""));
+  }
+  MOVIEREC_ASSIGN_OR_RETURN(
+      RerankerConfig config,
+      ParseConfigJson<RerankerConfig>(proto.config_json(), "reranker config"));
+  for (const int width : config.hidden) {
+    if (width <= 0 || width > 65536) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reranker hidden width ", width, " is not in 1-65536"));
+    }
+  }
+  Reranker reranker(config);
+  const auto read = [&proto](const char* name, RowVector* out) -> absl::Status {
+    const auto it = proto.tensors().find(name);
+    if (it == proto.tensors().end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor ", name, " is missing"));
+    }
+    MOVIEREC_ASSIGN_OR_RETURN(
+        Vector v, VectorFromTensor(it->second, name, kNumRerankFeatures));
+    *out = v.transpose();
+    return absl::OkStatus();
+  };
+  MOVIEREC_RETURN_IF_ERROR(read("feature_mean", &reranker.mean_));
+  MOVIEREC_RETURN_IF_ERROR(read("feature_inv_scale", &reranker.inv_scale_));
+  MOVIEREC_RETURN_IF_ERROR(reranker.mlp_.FromProto("mlp/", proto));
+  const int expected = 2 + reranker.mlp_.tensor_count();
+  if (proto.tensors().size() != static_cast<size_t>(expected)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reranker parameters hold ", proto.tensors().size(),
+                     " tensors, expected ", expected));
+  }
+  return reranker;
+}
+
+}  // namespace movierec

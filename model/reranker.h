@@ -1,0 +1,74 @@
+// The reranker of the ranking stage: scores each retrieved candidate of a
+// user from features of the pair (below) with a small MLP, trained listwise
+// to put the movies the user goes on to rate at the top of the list. Its score
+// is what the served list is ordered by.
+//
+// Why not sort by predicted stars: a list sorted by predicted rating pushes
+// obscure five-star movies up and loses NDCG (see README, "Ranking"); the
+// reranker learns how much the retrieval score, the predicted rating,
+// popularity and taste each matter from held-out interactions.
+//
+// Thread safety: const methods may be called concurrently.
+#ifndef MOVIEREC_MODEL_RERANKER_H_
+#define MOVIEREC_MODEL_RERANKER_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/eigen_types.h"
+#include "model/mlp.h"
+#include "model/random.h"
+#include "movierec/v1/model_bundle.pb.h"
+
+namespace movierec {
+
+// The raw features of a (user, candidate) pair, in column order.
+enum RerankFeature {
+  kRetrievalScore,   // the retrieval inner product
+  kRetrievalGap,     // its distance below the list's best retrieval score
+  kLogRank,          // log(1 + position in the retrieval list)
+  kPredictedRating,  // the rating model's predicted stars (0 without one)
+  kLogPopularity,    // log(1 + the movie's training ratings)
+  kLogUserActivity,  // log(1 + the user's training ratings)
+  kGenreAffinity,    // overlap of the movie's genres with the user's history
+  kReleaseYear,      // (year - 1990) / 10, clipped to [-6, 1]; 0 if unknown
+  kNumRerankFeatures
+};
+
+struct RerankerConfig {
+  std::vector<int> hidden = {16};
+};
+
+class Reranker {
+ public:
+  explicit Reranker(const RerankerConfig& config);
+
+  const RerankerConfig& config() const { return config_; }
+  Mlp& mlp() { return mlp_; }
+
+  void InitRandom(Rng& rng);
+
+  // Sets the standardisation of raw features: (x - mean) / scale.
+  void SetStandardization(const RowVector& mean, const RowVector& scale);
+  // Standardised features of raw rows.
+  RowMatrix Standardize(const RowMatrix& raw) const;
+
+  // Scores of raw feature rows, into *out.
+  void Score(const RowMatrix& raw, Vector* out) const;
+
+  movierec::v1::ParameterSet ToProto() const;
+  static absl::StatusOr<Reranker> FromProto(
+      const movierec::v1::ParameterSet& proto);
+
+  static constexpr const char* kKind = "reranker_mlp_v1";
+
+ private:
+  RerankerConfig config_;
+  Mlp mlp_;
+  RowVector mean_;
+  RowVector inv_scale_;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_MODEL_RERANKER_H_

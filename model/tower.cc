@@ -1,0 +1,67 @@
+#include "model/tower.h"
+
+#include "absl/strings/str_cat.h"
+#include "model/status_macros.h"
+#include "model/tensor_proto.h"
+
+namespace movierec {
+
+Tower::Tower(const std::vector<TableSpec>& tables, int dim) : dim_(dim) {
+  tables_.reserve(tables.size());
+  for (const TableSpec& spec : tables) tables_.emplace_back(spec.rows, dim);
+}
+
+void Tower::Encode(const Bag& bag, float* out) const {
+  Eigen::Map<RowVector> result(out, dim_);
+  result.setZero();
+  for (const BagEntry& e : bag) {
+    result += e.weight *
+              Eigen::Map<const RowVector>(tables_[e.table].row(e.row), dim_);
+  }
+}
+
+void Tower::Backward(const Bag& bag, const float* grad) {
+  for (const BagEntry& e : bag) {
+    tables_[e.table].AccumulateGradient(e.row, grad, e.weight);
+  }
+}
+
+void Tower::BackwardL2(const Bag& bag, float l2) {
+  for (const BagEntry& e : bag) {
+    EmbeddingTable& table = tables_[e.table];
+    table.AccumulateGradient(e.row, table.row(e.row), 2 * l2 * e.weight);
+  }
+}
+
+void Tower::ApplyAdagrad(const AdagradOptions& options) {
+  for (EmbeddingTable& table : tables_) table.ApplyAdagrad(options);
+}
+
+void Tower::ToProto(absl::string_view prefix,
+                    const std::vector<TableSpec>& specs,
+                    movierec::v1::ParameterSet* proto) const {
+  auto& tensors = *proto->mutable_tensors();
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    ToTensor(tables_[t].weights(),
+             &tensors[absl::StrCat(prefix, specs[t].name)]);
+  }
+}
+
+absl::Status Tower::FromProto(absl::string_view prefix,
+                              const std::vector<TableSpec>& specs,
+                              const movierec::v1::ParameterSet& proto) {
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    const std::string name = absl::StrCat(prefix, specs[t].name);
+    const auto it = proto.tensors().find(name);
+    if (it == proto.tensors().end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor ", name, " is missing"));
+    }
+    MOVIEREC_ASSIGN_OR_RETURN(
+        tables_[t].mutable_weights(),
+        MatrixFromTensor(it->second, name, specs[t].rows, dim_));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace movierec

@@ -1,0 +1,56 @@
+// A bag-of-embeddings tower: the weighted sum of the embedding rows named by
+// a bag (see features.h). Both retrieval towers and the rating model's towers
+// are Towers.
+//
+// Thread safety: Encode is const and may run concurrently; Backward,
+// BackwardL2 and ApplyAdagrad need exclusive access.
+#ifndef MOVIEREC_MODEL_TOWER_H_
+#define MOVIEREC_MODEL_TOWER_H_
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "model/embedding_table.h"
+#include "model/features.h"
+#include "movierec/v1/model_bundle.pb.h"
+
+namespace movierec {
+
+class Tower {
+ public:
+  Tower(const std::vector<TableSpec>& tables, int dim);
+
+  int dim() const { return dim_; }
+  std::vector<EmbeddingTable>& tables() { return tables_; }
+  const std::vector<EmbeddingTable>& tables() const { return tables_; }
+
+  // out[0 .. dim) = sum of weight * row over the bag.
+  void Encode(const Bag& bag, float* out) const;
+
+  // Accumulates the gradient `grad` (dim values) of the output into the rows
+  // of the bag.
+  void Backward(const Bag& bag, const float* grad);
+
+  // Accumulates the gradient of the penalty l2 * weight * |row|^2 of every
+  // entry of the bag.
+  void BackwardL2(const Bag& bag, float l2);
+
+  void ApplyAdagrad(const AdagradOptions& options);
+
+  // Writes table t as the tensor "<prefix><specs[t].name>".
+  void ToProto(absl::string_view prefix, const std::vector<TableSpec>& specs,
+               movierec::v1::ParameterSet* proto) const;
+  // Reads the tables back, checking each shape against specs and dim().
+  absl::Status FromProto(absl::string_view prefix,
+                         const std::vector<TableSpec>& specs,
+                         const movierec::v1::ParameterSet& proto);
+
+ private:
+  int dim_;
+  std::vector<EmbeddingTable> tables_;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_MODEL_TOWER_H_
