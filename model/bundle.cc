@@ -155,13 +155,16 @@ absl::StatusOr<UserMovies> SeenFromProto(const v1::ModelBundle& proto,
                                       " entries for ", num_users, " users and ",
                                       movies.size(), " seen movies"));
   }
-  std::vector<Interaction> interactions;
-  interactions.reserve(static_cast<size_t>(movies.size()));
+  // Every offset is checked before any range is read.
   for (int u = 0; u < num_users; ++u) {
     if (offsets[u] > offsets[u + 1]) {
       return Invalid(name,
                      absl::StrCat("seen_offsets decrease at user row ", u));
     }
+  }
+  std::vector<Interaction> interactions;
+  interactions.reserve(static_cast<size_t>(movies.size()));
+  for (int u = 0; u < num_users; ++u) {
     for (int i = offsets[u]; i < offsets[u + 1]; ++i) {
       if (movies[i] < 0 || movies[i] >= num_movies) {
         return Invalid(
@@ -310,11 +313,12 @@ absl::StatusOr<std::vector<int64_t>> ListVersions(
   }
   std::vector<int64_t> versions;
   for (const fs::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
     int64_t version = 0;
-    if (entry.is_directory(error) &&
-        absl::SimpleAtoi(entry.path().filename().string(), &version) &&
-        version >= 0 && entry.path().filename().string()[0] != '+' &&
-        entry.path().filename().string()[0] != '-') {
+    // Only canonical spellings ("7", not "007" or " 7"), so that the listed
+    // number names the directory.
+    if (entry.is_directory(error) && absl::SimpleAtoi(name, &version) &&
+        version >= 0 && absl::StrCat(version) == name) {
       versions.push_back(version);
     }
   }
@@ -358,12 +362,15 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
       cleanup();
       return versions.status();
     }
-    const int64_t version = versions->empty() ? 1 : versions->back() + 1;
-    const std::string target = absl::StrCat(model_base, "/", version);
-    // rename(2) onto an existing non-empty directory fails, and mkdir-ing the
-    // target first would let a reader see it empty, so create nothing there.
+    int64_t version = versions->empty() ? 1 : versions->back() + 1;
+    std::string target = absl::StrCat(model_base, "/", version);
+    // rename(2) replaces an empty directory, so skip any name that exists
+    // (even a stray file); mkdir-ing the target first would let a reader see
+    // it empty, so nothing is created there before the rename.
     struct stat st;
-    if (::stat(target.c_str(), &st) == 0) continue;
+    while (::lstat(target.c_str(), &st) == 0) {
+      target = absl::StrCat(model_base, "/", ++version);
+    }
     if (::rename(temp.c_str(), target.c_str()) == 0) {
       MOVIEREC_RETURN_IF_ERROR(SyncDirectory(model_base));
       return version;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -53,6 +54,12 @@ absl::StatusOr<T> ParseConfigJson(absl::string_view text,
         absl::StrCat(what, " is not valid: ", e.what()));
   }
 }
+
+// Applies `patch` (a JSON object, RFC 7386 merge patch) to *config, e.g.
+// {"retrieval": {"l2": 0.01}}. InvalidArgument, naming the key, when the
+// patch is not an object, names a key the config does not have, or gives a
+// value of the wrong type; *config is unchanged then.
+absl::Status MergeConfigJson(absl::string_view patch, TrainConfig* config);
 
 }  // namespace movierec
 

@@ -23,8 +23,11 @@ void EmbeddingTable::AccumulateGradient(int row, const float* grad,
     touched_flag_[row] = 1;
     touched_.push_back(row);
   }
-  gradient_.row(row) +=
-      scale * Eigen::Map<const RowVector>(grad, gradient_.cols());
+  // A plain loop: rows are short (tens of floats), where Eigen's dynamic-size
+  // expression setup costs more than the arithmetic.
+  float* out = gradient_.data() + static_cast<Eigen::Index>(row) * dim();
+  const int n = dim();
+  for (int i = 0; i < n; ++i) out[i] += scale * grad[i];
 }
 
 void EmbeddingTable::ApplyAdagrad(const AdagradOptions& options) {

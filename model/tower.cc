@@ -1,5 +1,7 @@
 #include "model/tower.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "model/status_macros.h"
 #include "model/tensor_proto.h"
@@ -12,11 +14,11 @@ Tower::Tower(const std::vector<TableSpec>& tables, int dim) : dim_(dim) {
 }
 
 void Tower::Encode(const Bag& bag, float* out) const {
-  Eigen::Map<RowVector> result(out, dim_);
-  result.setZero();
+  std::fill(out, out + dim_, 0.0f);
   for (const BagEntry& e : bag) {
-    result += e.weight *
-              Eigen::Map<const RowVector>(tables_[e.table].row(e.row), dim_);
+    const float* row = tables_[e.table].row(e.row);
+    const float w = e.weight;
+    for (int i = 0; i < dim_; ++i) out[i] += w * row[i];
   }
 }
 

@@ -34,6 +34,12 @@ ABSL_FLAG(std::string, test, "",
 ABSL_FLAG(
     std::string, preset, "default",
     "Training configuration: default or tfrs (the TFRS tutorial replica)");
+ABSL_FLAG(std::string, config, "",
+          "JSON merged over the preset's configuration, e.g. "
+          "'{\"retrieval\": {\"l2\": 0.01}}' (see model/train_config.h)");
+ABSL_FLAG(bool, evaluate_on_validation, false,
+          "For tuning: hold out a validation part of the training ratings, "
+          "train on the rest and evaluate on it; the test ratings stay unseen");
 ABSL_FLAG(int, threads, 0, "Training threads; 0 means one per core");
 ABSL_FLAG(bool, dry_run, false,
           "Train and evaluate, but do not write a model version");
@@ -97,6 +103,12 @@ int Run() {
     spdlog::error("--preset: {}", std::string(config.status().message()));
     return 2;
   }
+  if (const std::string patch = absl::GetFlag(FLAGS_config); !patch.empty()) {
+    if (absl::Status status = MergeConfigJson(patch, &*config); !status.ok()) {
+      spdlog::error("--config: {}", std::string(status.message()));
+      return 2;
+    }
+  }
   config->seed = absl::GetFlag(FLAGS_seed);
   config->threads = absl::GetFlag(FLAGS_threads);
   if (config->threads < 0) {
@@ -112,6 +124,14 @@ int Run() {
     spdlog::error("cannot load the data: {}",
                   std::string(dataset.status().message()));
     return 1;
+  }
+  if (absl::GetFlag(FLAGS_evaluate_on_validation)) {
+    // Seeded apart from the trainer's own validation carve-out.
+    SplitParts parts =
+        RandomSplit(std::move(dataset->train), config->seed ^ 0x7e57, 0.1);
+    dataset->train = std::move(parts.kept);
+    dataset->test = std::move(parts.held_out);
+    spdlog::info("evaluating on a validation part of train, not on test");
   }
   spdlog::info(
       "{} users, {} movies, {} train and {} test ratings; preset {}, "

@@ -109,6 +109,23 @@ nlohmann::json MetricsJson(const Evaluation& evaluation) {
   return metrics;
 }
 
+std::shared_ptr<const Model> PopularityModel(
+    const MovieLens& catalog, const std::vector<Interaction>& train) {
+  auto model = std::make_shared<Model>();
+  model->catalog = catalog;
+  model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
+  model->popularity =
+      Popularity(static_cast<int>(catalog.movies.size()), train);
+  model->user_vectors = RowMatrix::Ones(model->num_users(), 1);
+  model->movie_vectors.resize(model->num_movies(), 1);
+  for (int m = 0; m < model->num_movies(); ++m) {
+    model->movie_vectors(m, 0) = static_cast<float>(model->popularity[m]);
+  }
+  model->code_version = MOVIEREC_GIT_VERSION;
+  model->config_json = R"({"preset": "popularity"})";
+  return model;
+}
+
 Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
                          const std::vector<Interaction>& test,
                          int num_candidates) {

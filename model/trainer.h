@@ -49,6 +49,12 @@ Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
                          const std::vector<Interaction>& test,
                          int num_candidates);
 
+// The most-popular baseline as a model: 1-d vectors, the user's a constant 1
+// and the movie's its training popularity, so both protocols rank by
+// popularity through the same evaluator.
+std::shared_ptr<const Model> PopularityModel(
+    const MovieLens& catalog, const std::vector<Interaction>& train);
+
 // The evaluation part of metrics.json.
 nlohmann::json MetricsJson(const Evaluation& evaluation);
 

@@ -73,7 +73,7 @@ absl::Status ModelManager::TryLoad(int64_t version) {
   event.version = version;
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::shared_ptr<const Snapshot>> loaded =
-      Snapshot::Load(options_.model_base, version);
+      Snapshot::Load(options_.model_base, version, options_.scorer);
   event.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

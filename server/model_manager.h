@@ -30,6 +30,8 @@ struct ModelManagerOptions {
   int64_t pinned_version = 0;
   // How often the poller looks for a newer version; default 5 s.
   absl::Duration poll_interval = absl::Seconds(5);
+  // How loaded versions score (candidates retrieved before ranking).
+  ScorerOptions scorer;
 };
 
 // What happened to one attempt to load a version.

@@ -1,6 +1,5 @@
 #include "server/recommender.h"
 
-#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -19,6 +18,7 @@ void AddMovies(const Snapshot& snapshot, const std::vector<ScoredMovie>& movies,
     out->set_movie_id(absl::StrCat(movie.id));
     out->set_title(movie.title);
     out->set_score(scored.score);
+    out->set_retrieval_score(scored.retrieval_score);
   }
 }
 
@@ -53,12 +53,11 @@ absl::Status Recommender::Recommend(
     AddMovies(*snapshot, snapshot->scorer().Popular(count, {}), response);
     return absl::OkStatus();
   }
-  const auto start = std::chrono::steady_clock::now();
+  StageTimes times;
   const std::vector<ScoredMovie> movies =
-      snapshot->scorer().Recommend(user, count);
-  trace->retrieval_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+      snapshot->scorer().Recommend(user, count, &times);
+  trace->retrieval_seconds = times.retrieval_seconds;
+  trace->ranking_seconds = times.ranking_seconds;
   AddMovies(*snapshot, movies, response);
   return absl::OkStatus();
 }

@@ -32,6 +32,9 @@ ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish");
 ABSL_FLAG(int, max_message_bytes, 1 << 20,
           "Largest request message accepted, in bytes");
+ABSL_FLAG(int, num_candidates, 100,
+          "Candidates retrieved per request before the ranking stage orders "
+          "them (1-10000)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -62,6 +65,13 @@ int main(int argc, char** argv) {
   }
   if (options.model.pinned_version < 0) {
     spdlog::error("--model_version must be >= 0");
+    return 2;
+  }
+  options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  if (options.model.scorer.num_candidates < 1 ||
+      options.model.scorer.num_candidates > 10000) {
+    spdlog::error("--num_candidates must be in 1-10000, got {}",
+                  options.model.scorer.num_candidates);
     return 2;
   }
   if (options.max_receive_message_bytes <= 0) {

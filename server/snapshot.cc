@@ -8,18 +8,20 @@
 namespace movierec {
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
-    const std::string& model_base, int64_t version) {
+    const std::string& model_base, int64_t version,
+    const ScorerOptions& options) {
   absl::StatusOr<Model> model =
       ReadModelVersion(absl::StrCat(model_base, "/", version));
   if (!model.ok()) return model.status();
   return std::make_shared<const Snapshot>(
-      version, std::make_shared<const Model>(*std::move(model)));
+      version, std::make_shared<const Model>(*std::move(model)), options);
 }
 
-Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model)
+Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
+                   const ScorerOptions& options)
     : version_(version),
       version_string_(absl::StrCat(version)),
-      scorer_(std::move(model)) {
+      scorer_(std::move(model), options) {
   const Model& m = scorer_.model();
   user_rows_.reserve(m.catalog.users.size());
   for (size_t i = 0; i < m.catalog.users.size(); ++i) {

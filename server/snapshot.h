@@ -21,10 +21,12 @@ class Snapshot {
  public:
   // Reads and validates MODEL_BASE/<version>/ and builds its index.
   static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
-      const std::string& model_base, int64_t version);
+      const std::string& model_base, int64_t version,
+      const ScorerOptions& options = {});
 
   // Wraps an already built model (tests, benchmarks).
-  Snapshot(int64_t version, std::shared_ptr<const Model> model);
+  Snapshot(int64_t version, std::shared_ptr<const Model> model,
+           const ScorerOptions& options = {});
 
   int64_t version() const { return version_; }
   const std::string& version_string() const { return version_string_; }

@@ -1,0 +1,498 @@
+// Tests of model versions on disk (model/bundle.h): the round trip of a
+// Model through its bytes and through MODEL_BASE/<version>/, version
+// numbering and listing, and the refusal of every kind of damaged or
+// inconsistent bundle with a message that names the file.
+#include "model/bundle.h"
+
+#include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "model/random.h"
+#include "model/retrieval_model.h"
+#include "movierec/v1/model_bundle.pb.h"
+#include "tests/test_util.h"
+
+namespace movierec {
+namespace {
+
+namespace fs = std::filesystem;
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::movierec::test::AddRankingStage;
+using ::movierec::test::IsError;
+using ::movierec::test::MakeRandomModel;
+using ::movierec::test::ScopedTempDir;
+using ::movierec::test::SmallMovieLens;
+using ::movierec::test::SmallRetrievalConfig;
+using ::movierec::test::WriteFile;
+using ::testing::ElementsAre;
+using ::testing::MatchesRegex;
+
+constexpr char kName[] = "base/7/model.bin";
+constexpr size_t kHeaderSize = 24;
+
+Model SmallModel() {
+  return MakeRandomModel(SmallMovieLens(8, 12, 5),
+                         SmallRetrievalConfig(/*all_features=*/true), 1);
+}
+
+void ExpectSameTables(const Tower& a, const Tower& b) {
+  ASSERT_EQ(a.tables().size(), b.tables().size());
+  for (size_t t = 0; t < a.tables().size(); ++t) {
+    EXPECT_EQ(a.tables()[t].weights(), b.tables()[t].weights())
+        << "table " << t;
+  }
+}
+
+// Everything a bundle stores is equal (users' zip codes are not stored).
+void ExpectSameModel(const Model& a, const Model& b) {
+  EXPECT_EQ(a.catalog.genre_names, b.catalog.genre_names);
+  ASSERT_EQ(a.catalog.movies.size(), b.catalog.movies.size());
+  for (size_t i = 0; i < a.catalog.movies.size(); ++i) {
+    const Movie& x = a.catalog.movies[i];
+    const Movie& y = b.catalog.movies[i];
+    EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.title, y.title);
+    EXPECT_EQ(x.release_year, y.release_year);
+    EXPECT_EQ(x.genres, y.genres);
+  }
+  ASSERT_EQ(a.catalog.users.size(), b.catalog.users.size());
+  for (size_t i = 0; i < a.catalog.users.size(); ++i) {
+    const User& x = a.catalog.users[i];
+    const User& y = b.catalog.users[i];
+    EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.age, y.age);
+    EXPECT_EQ(x.gender, y.gender);
+    EXPECT_EQ(x.occupation, y.occupation);
+  }
+  EXPECT_TRUE(b.catalog.ratings.empty());
+  EXPECT_EQ(a.user_vectors, b.user_vectors);
+  EXPECT_EQ(a.movie_vectors, b.movie_vectors);
+  EXPECT_EQ(a.seen.offsets(), b.seen.offsets());
+  EXPECT_EQ(a.seen.movies(), b.seen.movies());
+  EXPECT_EQ(a.popularity, b.popularity);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.code_version, b.code_version);
+  EXPECT_EQ(a.config_json, b.config_json);
+  ASSERT_EQ(a.retrieval.has_value(), b.retrieval.has_value());
+  if (a.retrieval) {
+    const RetrievalConfig& x = a.retrieval->config();
+    const RetrievalConfig& y = b.retrieval->config();
+    EXPECT_EQ(x.embedding_dim, y.embedding_dim);
+    EXPECT_EQ(x.movie_bias, y.movie_bias);
+    EXPECT_EQ(x.init_scale, y.init_scale);
+    EXPECT_EQ(x.features.user_demographics, y.features.user_demographics);
+    EXPECT_EQ(x.features.user_history, y.features.user_history);
+    EXPECT_EQ(x.features.movie_genres, y.features.movie_genres);
+    EXPECT_EQ(x.features.movie_year, y.features.movie_year);
+    ExpectSameTables(a.retrieval->user_tower(), b.retrieval->user_tower());
+    ExpectSameTables(a.retrieval->movie_tower(), b.retrieval->movie_tower());
+    // The decoded towers encode the same vectors.
+    EXPECT_EQ(b.retrieval->MovieVectors(), a.movie_vectors);
+    EXPECT_EQ(b.retrieval->UserVectors(b.seen), a.user_vectors);
+  }
+  ASSERT_EQ(a.rating.has_value(), b.rating.has_value());
+  if (a.rating) {
+    EXPECT_TRUE(
+        MessageDifferencer::Equals(a.rating->ToProto(), b.rating->ToProto()));
+    EXPECT_EQ(a.rating->global_mean(), b.rating->global_mean());
+    // Both predict the same ratings.
+    const RowMatrix users = b.rating->UserVectors(b.seen);
+    const RowMatrix movies = b.rating->MovieVectors();
+    EXPECT_EQ(a.rating->UserVectors(a.seen), users);
+    std::vector<int32_t> rows(static_cast<size_t>(b.num_movies()));
+    std::iota(rows.begin(), rows.end(), 0);
+    std::vector<float> x(rows.size()), y(rows.size());
+    a.rating->Predict(users.row(0).data(), movies, rows, x.data());
+    b.rating->Predict(users.row(0).data(), movies, rows, y.data());
+    EXPECT_EQ(x, y);
+  }
+  ASSERT_EQ(a.reranker.has_value(), b.reranker.has_value());
+  if (a.reranker) {
+    EXPECT_TRUE(MessageDifferencer::Equals(a.reranker->ToProto(),
+                                           b.reranker->ToProto()));
+    Rng rng(5);
+    RowMatrix features(6, kNumRerankFeatures);
+    for (Eigen::Index i = 0; i < features.size(); ++i) {
+      features.data()[i] = rng.Normal();
+    }
+    Vector x, y;
+    a.reranker->Score(features, &x);
+    b.reranker->Score(features, &y);
+    EXPECT_EQ(x, y);
+  }
+}
+
+TEST(BundleTest, RoundTripsThroughBytes) {
+  const Model model = SmallModel();
+  ASSERT_EQ(model.catalog.movies[0].title, "Caf\xC3\xA9 Society (1995)");
+  ASSERT_OK_AND_ASSIGN(const Model decoded,
+                       DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+}
+
+TEST(BundleTest, RoundTripsTheRankingStage) {
+  Model model = SmallModel();
+  AddRankingStage(&model, /*with_reranker=*/false, 3);
+  ASSERT_OK_AND_ASSIGN(Model decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+  AddRankingStage(&model, /*with_reranker=*/true, 4);
+  ASSERT_OK_AND_ASSIGN(decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+}
+
+TEST(BundleTest, RoundTripsIdsOnlyAndWithoutTowers) {
+  Model model =
+      MakeRandomModel(SmallMovieLens(5, 7, 3), SmallRetrievalConfig(false), 2);
+  ASSERT_OK_AND_ASSIGN(Model decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+  model.retrieval.reset();
+  ASSERT_OK_AND_ASSIGN(decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+}
+
+TEST(BundleTest, HeaderIsAsDocumented) {
+  const std::string bytes = EncodeBundle(SmallModel());
+  ASSERT_GT(bytes.size(), kHeaderSize);
+  EXPECT_EQ(bytes.substr(0, 8), "MRBUNDLE");
+  EXPECT_EQ(bytes.substr(8, 4), std::string("\x01\x00\x00\x00", 4));
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i) {
+    length = (length << 8) | static_cast<unsigned char>(bytes[16 + i]);
+  }
+  EXPECT_EQ(length, bytes.size() - kHeaderSize);
+}
+
+TEST(BundleTest, FillsAnEmptyCreationTime) {
+  Model model = SmallModel();
+  model.created_at.clear();
+  ASSERT_OK_AND_ASSIGN(const Model decoded,
+                       DecodeBundle(EncodeBundle(model), kName));
+  EXPECT_THAT(decoded.created_at,
+              MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{"
+                           "2}Z"));
+}
+
+TEST(ModelVersionTest, WritesNumberedVersionsAndReadsThemBack) {
+  ScopedTempDir dir;
+  const std::string base = dir.File("models/nested");  // created on demand
+  Model first = SmallModel();
+  AddRankingStage(&first, /*with_reranker=*/true, 6);
+  Model second =
+      MakeRandomModel(SmallMovieLens(8, 12, 5), SmallRetrievalConfig(false), 2);
+  ASSERT_OK_AND_ASSIGN(const int64_t v1,
+                       WriteModelVersion(base, first, "{\"a\": 1}"));
+  ASSERT_OK_AND_ASSIGN(const int64_t v2, WriteModelVersion(base, second, ""));
+  EXPECT_EQ(v1, 1);
+  EXPECT_EQ(v2, 2);
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> versions, ListVersions(base));
+  EXPECT_THAT(versions, ElementsAre(1, 2));
+
+  ASSERT_OK_AND_ASSIGN(const Model read1, ReadModelVersion(base + "/1"));
+  ExpectSameModel(first, read1);
+  ASSERT_OK_AND_ASSIGN(const Model read2, ReadModelVersion(base + "/2"));
+  ExpectSameModel(second, read2);
+
+  EXPECT_EQ(test::ReadFileOrFail(base + "/1/" + kMetricsFileName),
+            "{\"a\": 1}");
+  EXPECT_FALSE(fs::exists(base + "/2/" + kMetricsFileName));
+  // Nothing but the versions is left behind (no temporary directories).
+  std::vector<std::string> entries;
+  for (const auto& entry : fs::directory_iterator(base)) {
+    entries.push_back(entry.path().filename().string());
+  }
+  std::sort(entries.begin(), entries.end());
+  EXPECT_THAT(entries, ElementsAre("1", "2"));
+}
+
+TEST(ModelVersionTest, ListVersionsIgnoresOtherEntries) {
+  ScopedTempDir dir;
+  const std::string base = dir.path();
+  for (const char* name :
+       {"3", "10", "abc", ".hidden", ".tmp-1-2", "2.5", "-4", "+5", "4x", ""}) {
+    if (*name != '\0') fs::create_directory(dir.File(name));
+  }
+  WriteFile(dir.File("7"), "a file, not a directory");
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> versions, ListVersions(base));
+  EXPECT_THAT(versions, ElementsAre(3, 10));
+  // The next version follows the highest.
+  ASSERT_OK_AND_ASSIGN(const int64_t next,
+                       WriteModelVersion(base, SmallModel(), ""));
+  EXPECT_EQ(next, 11);
+}
+
+// Every listed version must be readable at MODEL_BASE/<version>: a directory
+// named "007" or " 8" is either not a version or is found under its name.
+TEST(ModelVersionTest, ListedVersionsAreTheirDirectoryNames) {
+  ScopedTempDir dir;
+  ASSERT_OK(WriteModelVersion(dir.path(), SmallModel(), ""));  // "1"
+  fs::create_directory(dir.File("007"));
+  fs::create_directory(dir.File(" 8"));
+  ASSERT_OK_AND_ASSIGN(const std::vector<int64_t> versions,
+                       ListVersions(dir.path()));
+  for (const int64_t version : versions) {
+    EXPECT_TRUE(fs::is_directory(dir.File(absl::StrCat(version))))
+        << "ListVersions lists version " << version << " but "
+        << dir.File(absl::StrCat(version)) << " does not exist";
+  }
+}
+
+TEST(ModelVersionTest, MissingBaseOrBundleIsNotFound) {
+  ScopedTempDir dir;
+  EXPECT_TRUE(IsError(ListVersions(dir.File("nope")).status(),
+                      absl::StatusCode::kNotFound, {dir.File("nope")}));
+  fs::create_directory(dir.File("1"));
+  EXPECT_TRUE(IsError(ReadModelVersion(dir.File("1")).status(),
+                      absl::StatusCode::kNotFound, {dir.File("1/model.bin")}));
+}
+
+TEST(ModelVersionTest, ReadNamesTheDamagedFile) {
+  ScopedTempDir dir;
+  ASSERT_OK(WriteModelVersion(dir.path(), SmallModel(), ""));
+  const std::string path = dir.File("1/model.bin");
+  const std::string bytes = test::ReadFileOrFail(path);
+  WriteFile(path, bytes.substr(0, bytes.size() / 2));
+  EXPECT_TRUE(IsError(ReadModelVersion(dir.File("1")).status(),
+                      absl::StatusCode::kInvalidArgument, {path, "truncated"}));
+}
+
+// Rejections of bytes.
+
+TEST(DecodeBundleTest, RejectsTruncation) {
+  const std::string bytes = EncodeBundle(SmallModel());
+  for (const size_t size :
+       {size_t{0}, size_t{5}, size_t{8}, size_t{12}, kHeaderSize - 1,
+        kHeaderSize, kHeaderSize + 1, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_TRUE(IsError(DecodeBundle(bytes.substr(0, size), kName).status(),
+                        absl::StatusCode::kInvalidArgument,
+                        {kName, "truncated"}))
+        << "truncated to " << size << " of " << bytes.size() << " bytes";
+  }
+}
+
+TEST(DecodeBundleTest, RejectsFlippedPayloadByte) {
+  const std::string bytes = EncodeBundle(SmallModel());
+  for (const size_t pos :
+       {kHeaderSize, kHeaderSize + 1, bytes.size() / 2, bytes.size() - 1}) {
+    std::string damaged = bytes;
+    damaged[pos] = static_cast<char>(damaged[pos] ^ 0x10);
+    EXPECT_TRUE(IsError(DecodeBundle(damaged, kName).status(),
+                        absl::StatusCode::kInvalidArgument,
+                        {kName, "checksum mismatch"}))
+        << "byte " << pos;
+  }
+}
+
+TEST(DecodeBundleTest, RejectsBadMagic) {
+  std::string bytes = EncodeBundle(SmallModel());
+  bytes[0] = 'X';
+  EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "bad magic"}));
+  EXPECT_TRUE(IsError(DecodeBundle(std::string(100, '\0'), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "bad magic"}));
+}
+
+TEST(DecodeBundleTest, RejectsOtherFormatVersion) {
+  std::string bytes = EncodeBundle(SmallModel());
+  bytes[8] = 2;
+  EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "format version 2"}));
+  bytes[8] = 0;
+  bytes[11] = 1;  // 2^24
+  EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "format version 16777216"}));
+}
+
+TEST(DecodeBundleTest, RejectsTrailingData) {
+  const std::string bytes = EncodeBundle(SmallModel());
+  EXPECT_TRUE(IsError(DecodeBundle(bytes + "x", kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "trailing data"}));
+  EXPECT_TRUE(IsError(DecodeBundle(bytes + bytes, kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "trailing data"}));
+}
+
+// Rejections of well-framed bundles of inconsistent models.
+
+absl::Status DecodeModel(const Model& model) {
+  return DecodeBundle(EncodeBundle(model), kName).status();
+}
+
+TEST(DecodeBundleTest, RejectsNonFiniteVectors) {
+  Model model = SmallModel();
+  model.user_vectors(2, 1) = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "user_vectors", "non-finite"}));
+  model = SmallModel();
+  model.movie_vectors(0, 0) = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "movie_vectors", "non-finite"}));
+  model = SmallModel();
+  model.retrieval->movie_tower().tables()[0].mutable_weights()(1, 1) =
+      std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "movie_id", "non-finite"}));
+}
+
+TEST(DecodeBundleTest, RejectsInconsistentShapes) {
+  Model model = SmallModel();
+  // User vectors one column wider than movie vectors.
+  model.user_vectors.conservativeResize(Eigen::NoChange,
+                                        model.user_vectors.cols() + 1);
+  model.user_vectors.rightCols(1).setZero();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "user_vectors", "shape"}));
+  model = SmallModel();
+  model.user_vectors.conservativeResize(model.user_vectors.rows() - 1,
+                                        Eigen::NoChange);
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "user_vectors", "shape"}));
+  model = SmallModel();
+  model.movie_vectors.conservativeResize(model.movie_vectors.rows() + 1,
+                                         Eigen::NoChange);
+  model.movie_vectors.bottomRows(1).setZero();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "movie_vectors", "shape"}));
+  model = SmallModel();
+  model.popularity.pop_back();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "popularity has 11 entries for 12 movies"}));
+}
+
+TEST(DecodeBundleTest, RejectsTowersOfAnotherDimension) {
+  Model model = SmallModel();
+  RetrievalConfig config = SmallRetrievalConfig(true);
+  config.embedding_dim = 6;
+  model.retrieval.emplace(config, model.catalog);
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "retrieval towers have dimension 7, vectors 5"}));
+}
+
+TEST(DecodeBundleTest, RejectsSeenMovieOutOfRange) {
+  Model model = SmallModel();
+  const int movies = model.num_movies();
+  model.seen = UserMovies(model.num_users(), {{0, 1}, {3, movies}});
+  EXPECT_TRUE(
+      IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+              {kName, absl::StrCat("seen movie row ", movies), "user row 3"}));
+  model.seen = UserMovies(model.num_users() - 1, {});
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "seen_offsets"}));
+}
+
+TEST(DecodeBundleTest, RejectsEmptyCatalogue) {
+  Model model;
+  model.movie_vectors.resize(0, 3);
+  model.popularity.clear();
+  EXPECT_TRUE(IsError(DecodeModel(model), absl::StatusCode::kInvalidArgument,
+                      {kName, "catalogue is empty"}));
+}
+
+// Rejections of hand-edited messages, re-framed with a valid checksum.
+
+std::string Frame(const std::string& payload) {
+  std::string bytes = "MRBUNDLE";
+  const auto put = [&bytes](uint64_t value, int n) {
+    for (int i = 0; i < n; ++i) {
+      bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+    }
+  };
+  put(kBundleFormatVersion, 4);
+  put(crc32_z(0L, reinterpret_cast<const Bytef*>(payload.data()),
+              payload.size()),
+      4);
+  put(payload.size(), 8);
+  return bytes + payload;
+}
+
+std::string Frame(const v1::ModelBundle& proto) {
+  std::string payload;
+  proto.SerializeToString(&payload);
+  return Frame(payload);
+}
+
+v1::ModelBundle Proto(const Model& model) {
+  const std::string bytes = EncodeBundle(model);
+  v1::ModelBundle proto;
+  EXPECT_TRUE(proto.ParseFromString(bytes.substr(kHeaderSize)));
+  return proto;
+}
+
+TEST(DecodeBundleTest, FramingOfThisTestIsRight) {
+  const Model model = SmallModel();
+  ASSERT_OK_AND_ASSIGN(const Model decoded,
+                       DecodeBundle(Frame(Proto(model)), kName));
+  ExpectSameModel(model, decoded);
+}
+
+TEST(DecodeBundleTest, RejectsInvalidMessages) {
+  EXPECT_TRUE(IsError(
+      DecodeBundle(Frame(std::string("\xff\xff\xff")), kName).status(),
+      absl::StatusCode::kInvalidArgument, {kName, "not a valid ModelBundle"}));
+  v1::ModelBundle proto = Proto(SmallModel());
+  proto.set_format_version(2);
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "bundle format version 2"}));
+  proto = Proto(SmallModel());
+  proto.mutable_movies(3)->set_id(proto.movies(1).id());
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "not positive or not unique"}));
+  proto = Proto(SmallModel());
+  proto.mutable_movies(0)->add_genres(5);
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "has genre 5 of 5"}));
+  proto = Proto(SmallModel());
+  proto.mutable_users(0)->set_occupation(99);
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "occupation 99"}));
+  proto = Proto(SmallModel());
+  proto.mutable_retrieval()->set_kind("other");
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "kind \"other\""}));
+  proto = Proto(SmallModel());
+  proto.mutable_retrieval()->mutable_tensors()->erase("movie_genre");
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "movie_genre is missing"}));
+}
+
+// seen_offsets that decrease must be refused before they are used to index
+// seen_movies. Here user row 0 claims movies [0, 1000) of only 2.
+TEST(DecodeBundleTest, RejectsDecreasingSeenOffsetsBeforeReadingPastTheEnd) {
+  v1::ModelBundle proto = Proto(SmallModel());
+  const int users = proto.users_size();
+  proto.clear_seen_offsets();
+  proto.clear_seen_movies();
+  proto.add_seen_offsets(0);
+  proto.add_seen_offsets(1000);
+  for (int u = 2; u <= users; ++u) proto.add_seen_offsets(2);
+  proto.add_seen_movies(0);
+  proto.add_seen_movies(1);
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "seen_offsets"}));
+}
+
+}  // namespace
+}  // namespace movierec

@@ -1,0 +1,277 @@
+// Tests of the Recommend logic (server/recommender.h) over a snapshot of a
+// small model: known users, unknown users (popular fallback), request
+// validation and a missing model.
+#include "server/recommender.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "tests/test_util.h"
+
+namespace movierec {
+namespace {
+
+using ::movierec::test::AddRankingStage;
+using ::movierec::test::IsError;
+using ::movierec::test::MakeRandomModel;
+using ::movierec::test::SmallMovieLens;
+using ::movierec::test::SmallRetrievalConfig;
+
+class RecommenderTest : public ::testing::Test {
+ protected:
+  RecommenderTest()
+      : model_(std::make_shared<const Model>(
+            MakeRandomModel(SmallMovieLens(/*num_users=*/10,
+                                           /*num_movies=*/150,
+                                           /*per_user=*/20),
+                            SmallRetrievalConfig(true), 3))),
+        snapshot_(std::make_shared<const Snapshot>(7, model_)),
+        recommender_([this] { return snapshot_; }) {}
+
+  // The row of a movie id in the response.
+  int MovieRow(const std::string& movie_id) const {
+    return snapshot_->MovieRow(movie_id);
+  }
+
+  absl::Status Call(const std::string& user_id, int count,
+                    v1::RecommendResponse* response,
+                    RecommendTrace* trace = nullptr) const {
+    v1::RecommendRequest request;
+    request.set_user_id(user_id);
+    request.set_count(count);
+    return recommender_.Recommend(request, response, trace);
+  }
+
+  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  Recommender recommender_;
+};
+
+TEST_F(RecommenderTest, KnownUserGetsUnseenMoviesBestFirst) {
+  for (int user = 0; user < model_->num_users(); ++user) {
+    SCOPED_TRACE(testing::Message() << "user row " << user);
+    const std::string user_id = absl::StrCat(model_->catalog.users[user].id);
+    v1::RecommendResponse response;
+    RecommendTrace trace;
+    ASSERT_OK(Call(user_id, 25, &response, &trace));
+    EXPECT_EQ(response.model_version(), "7");
+    EXPECT_FALSE(response.fallback());
+    EXPECT_FALSE(trace.fallback);
+    EXPECT_GE(trace.retrieval_seconds, 0);
+    ASSERT_EQ(response.movies_size(), 25);
+
+    // The exact top 25 by inner product among movies the user has not seen.
+    std::vector<std::pair<float, int>> unseen;
+    for (int m = 0; m < model_->num_movies(); ++m) {
+      if (model_->seen.Contains(user, m)) continue;
+      unseen.emplace_back(
+          model_->user_vectors.row(user).dot(model_->movie_vectors.row(m)), m);
+    }
+    std::sort(unseen.rbegin(), unseen.rend());
+
+    std::set<std::string> distinct;
+    for (int i = 0; i < response.movies_size(); ++i) {
+      const v1::ScoredMovie& movie = response.movies(i);
+      distinct.insert(movie.movie_id());
+      const int row = MovieRow(movie.movie_id());
+      ASSERT_GE(row, 0) << movie.movie_id();
+      EXPECT_FALSE(model_->seen.Contains(user, row)) << "seen movie " << row;
+      EXPECT_EQ(movie.title(), model_->catalog.movies[row].title);
+      if (i > 0) {
+        EXPECT_GE(response.movies(i - 1).score(), movie.score());
+      }
+      EXPECT_EQ(row, unseen[i].second) << "position " << i;
+      EXPECT_NEAR(movie.score(), unseen[i].first, 1e-5);
+    }
+    EXPECT_EQ(distinct.size(), 25u);
+  }
+}
+
+TEST_F(RecommenderTest, CountZeroMeansTenAndHundredIsAllowed) {
+  const std::string user_id = absl::StrCat(model_->catalog.users[0].id);
+  v1::RecommendResponse response;
+  ASSERT_OK(Call(user_id, 0, &response));
+  EXPECT_EQ(response.movies_size(), kDefaultCount);
+  EXPECT_EQ(kDefaultCount, 10);
+  response.Clear();
+  ASSERT_OK(Call(user_id, 100, &response));
+  EXPECT_EQ(response.movies_size(), 100);
+  response.Clear();
+  ASSERT_OK(Call(user_id, 1, &response));
+  EXPECT_EQ(response.movies_size(), 1);
+}
+
+TEST_F(RecommenderTest, UnknownUserGetsPopularMovies) {
+  for (const std::string user_id : {"999999", "2", "abc", "0", "-1", " 1"}) {
+    SCOPED_TRACE(user_id);
+    v1::RecommendResponse response;
+    RecommendTrace trace;
+    ASSERT_OK(Call(user_id, 5, &response, &trace));
+    EXPECT_TRUE(response.fallback());
+    EXPECT_TRUE(trace.fallback);
+    EXPECT_EQ(response.model_version(), "7");
+    ASSERT_EQ(response.movies_size(), 5);
+
+    // Most training ratings first, ties broken by the lower row.
+    std::vector<int> order(static_cast<size_t>(model_->num_movies()));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return model_->popularity[a] > model_->popularity[b];
+    });
+    for (int i = 0; i < 5; ++i) {
+      const int row = MovieRow(response.movies(i).movie_id());
+      EXPECT_EQ(row, order[i]) << "position " << i;
+      EXPECT_EQ(response.movies(i).score(),
+                static_cast<float>(model_->popularity[row]));
+    }
+  }
+}
+
+TEST_F(RecommenderTest, RejectsEmptyUserId) {
+  v1::RecommendResponse response;
+  EXPECT_TRUE(IsError(Call("", 10, &response),
+                      absl::StatusCode::kInvalidArgument, {"user_id"}));
+  EXPECT_EQ(response.movies_size(), 0);
+}
+
+TEST_F(RecommenderTest, RejectsCountOutOfRange) {
+  const std::string user_id = absl::StrCat(model_->catalog.users[0].id);
+  for (const int count : {-1, 101, -100000, 1 << 30}) {
+    v1::RecommendResponse response;
+    EXPECT_TRUE(IsError(Call(user_id, count, &response),
+                        absl::StatusCode::kInvalidArgument,
+                        {absl::StrCat("count ", count), "0-100"}));
+    EXPECT_EQ(response.movies_size(), 0);
+  }
+}
+
+TEST_F(RecommenderTest, ValidatesBeforeLookingForAModel) {
+  const Recommender nothing([] { return nullptr; });
+  v1::RecommendRequest request;
+  v1::RecommendResponse response;
+  request.set_count(5);
+  EXPECT_TRUE(IsError(nothing.Recommend(request, &response),
+                      absl::StatusCode::kInvalidArgument, {"user_id"}));
+}
+
+TEST_F(RecommenderTest, NoSnapshotIsUnavailable) {
+  const Recommender nothing([] { return nullptr; });
+  v1::RecommendRequest request;
+  request.set_user_id("1");
+  v1::RecommendResponse response;
+  EXPECT_TRUE(IsError(nothing.Recommend(request, &response),
+                      absl::StatusCode::kUnavailable));
+}
+
+TEST_F(RecommenderTest, UsesTheSnapshotOfEachCall) {
+  std::shared_ptr<const Snapshot> current = snapshot_;
+  const Recommender recommender([&current] { return current; });
+  v1::RecommendRequest request;
+  request.set_user_id("1");
+  v1::RecommendResponse response;
+  ASSERT_OK(recommender.Recommend(request, &response));
+  EXPECT_EQ(response.model_version(), "7");
+  current = std::make_shared<const Snapshot>(8, model_);
+  response.Clear();
+  ASSERT_OK(recommender.Recommend(request, &response));
+  EXPECT_EQ(response.model_version(), "8");
+}
+
+// With a ranking stage, the list is the best `count` of the retrieved
+// candidates by the ranking score, and the trace times both stages.
+class RankingRecommenderTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(RankingRecommenderTest, RanksUnseenCandidates) {
+  Model model = MakeRandomModel(SmallMovieLens(6, 150, 20),
+                                SmallRetrievalConfig(true), 8);
+  AddRankingStage(&model, /*with_reranker=*/GetParam(), 9);
+  const auto shared = std::make_shared<const Model>(std::move(model));
+  const auto snapshot = std::make_shared<const Snapshot>(2, shared);
+  const Recommender recommender([snapshot] { return snapshot; });
+  for (int user = 0; user < shared->num_users(); ++user) {
+    SCOPED_TRACE(testing::Message() << "user row " << user);
+    v1::RecommendRequest request;
+    request.set_user_id(absl::StrCat(shared->catalog.users[user].id));
+    request.set_count(12);
+    v1::RecommendResponse response;
+    RecommendTrace trace;
+    ASSERT_OK(recommender.Recommend(request, &response, &trace));
+    EXPECT_FALSE(response.fallback());
+    ASSERT_EQ(response.movies_size(), 12);
+    std::set<int> distinct;
+    for (int i = 0; i < response.movies_size(); ++i) {
+      const int row = snapshot->MovieRow(response.movies(i).movie_id());
+      ASSERT_GE(row, 0);
+      distinct.insert(row);
+      EXPECT_FALSE(shared->seen.Contains(user, row)) << "seen movie " << row;
+      if (i > 0) {
+        EXPECT_GE(response.movies(i - 1).score(), response.movies(i).score());
+      }
+    }
+    EXPECT_EQ(distinct.size(), 12u);
+    // The same list as the shared serving path.
+    const std::vector<ScoredMovie> expected =
+        snapshot->scorer().Recommend(user, 12);
+    ASSERT_EQ(expected.size(), 12u);
+    for (int i = 0; i < 12; ++i) {
+      EXPECT_EQ(snapshot->MovieRow(response.movies(i).movie_id()),
+                expected[i].movie);
+    }
+    EXPECT_GE(trace.retrieval_seconds, 0);
+  }
+}
+
+// When the ranking stage runs, the trace must say how long it took: it feeds
+// movierec_stage_duration_seconds{stage="ranking"}.
+TEST_P(RankingRecommenderTest, TracesTheRankingStage) {
+  Model model = MakeRandomModel(SmallMovieLens(4, 60, 10),
+                                SmallRetrievalConfig(false), 10);
+  AddRankingStage(&model, /*with_reranker=*/GetParam(), 11);
+  const auto snapshot = std::make_shared<const Snapshot>(
+      1, std::make_shared<const Model>(std::move(model)));
+  ASSERT_TRUE(snapshot->scorer().ranks());
+  const Recommender recommender([snapshot] { return snapshot; });
+  v1::RecommendRequest request;
+  request.set_user_id("1");
+  v1::RecommendResponse response;
+  RecommendTrace trace;
+  ASSERT_OK(recommender.Recommend(request, &response, &trace));
+  EXPECT_GE(trace.ranking_seconds, 0);
+  EXPECT_GE(trace.retrieval_seconds, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(RatingAndReranker, RankingRecommenderTest,
+                         ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Reranker" : "RatingOnly";
+                         });
+
+TEST(RecommenderSmallCatalogTest, ReturnsFewerWhenFewAreUnseen) {
+  // Every user rated 8 of 12 movies: only 4 are left to recommend.
+  const auto model = std::make_shared<const Model>(MakeRandomModel(
+      SmallMovieLens(3, 12, 8), SmallRetrievalConfig(false), 4));
+  const Recommender recommender([snapshot = std::make_shared<const Snapshot>(
+                                     1, model)] { return snapshot; });
+  v1::RecommendRequest request;
+  request.set_user_id(absl::StrCat(model->catalog.users[1].id));
+  request.set_count(10);
+  v1::RecommendResponse response;
+  ASSERT_OK(recommender.Recommend(request, &response));
+  EXPECT_EQ(response.movies_size(), 4);
+  request.set_user_id("12345");
+  response.Clear();
+  ASSERT_OK(recommender.Recommend(request, &response));
+  EXPECT_EQ(response.movies_size(), 10);
+  EXPECT_TRUE(response.fallback());
+}
+
+}  // namespace
+}  // namespace movierec

@@ -1,0 +1,123 @@
+// Shared fixtures of the movierec tests: per-test temporary directories, a
+// small synthetic MovieLens catalogue and its files, small models built from
+// it, and status assertions. Tests build every fixture themselves; no
+// MovieLens data is ever committed.
+#ifndef MOVIEREC_TESTS_TEST_UTIL_H_
+#define MOVIEREC_TESTS_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "model/model.h"
+#include "model/movielens.h"
+#include "model/retrieval_model.h"
+
+// Assertions on absl::Status and absl::StatusOr<T>; failures print the status.
+#define EXPECT_OK(expr) EXPECT_TRUE(::movierec::test::IsOk(expr))
+#define ASSERT_OK(expr) ASSERT_TRUE(::movierec::test::IsOk(expr))
+
+#define MOVIEREC_TEST_CONCAT_INNER_(a, b) a##b
+#define MOVIEREC_TEST_CONCAT_(a, b) MOVIEREC_TEST_CONCAT_INNER_(a, b)
+// Asserts that `expr` (an absl::StatusOr<T>) is OK and moves its value into
+// `lhs` (a declaration or an existing variable).
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  ASSERT_OK_AND_ASSIGN_IMPL_(           \
+      MOVIEREC_TEST_CONCAT_(movierec_test_statusor_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
+  auto statusor = (expr);                               \
+  ASSERT_TRUE(statusor.ok()) << statusor.status();      \
+  lhs = *std::move(statusor)
+
+namespace movierec::test {
+
+::testing::AssertionResult IsOk(const absl::Status& status);
+template <typename T>
+::testing::AssertionResult IsOk(const absl::StatusOr<T>& status_or) {
+  return IsOk(status_or.status());
+}
+
+// Success when `status` has `code` and its message contains every one of
+// `parts`; otherwise a failure that shows the status.
+::testing::AssertionResult IsError(
+    const absl::Status& status, absl::StatusCode code,
+    std::initializer_list<absl::string_view> parts = {});
+
+// A fresh directory under ::testing::TempDir(), named after the running test
+// and unique to this process; removed with its contents on destruction.
+class ScopedTempDir {
+ public:
+  ScopedTempDir();
+  ~ScopedTempDir();
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path()/name.
+  std::string File(absl::string_view name) const;
+
+ private:
+  std::string path_;
+};
+
+// Writes `contents` to `path` byte for byte (a test failure if it cannot).
+void WriteFile(const std::string& path, absl::string_view contents);
+// The whole file (empty, and a test failure, if it cannot be read).
+std::string ReadFileOrFail(const std::string& path);
+
+// A small catalogue in the shape of MovieLens 100K: genres "unknown",
+// "Action", "Comedy", "Drama", "Romance"; movies with odd ids 1, 3, 5, ...
+// (so that ids and rows differ), varied release years (one unknown) and
+// genres, the first titled "Café Society (1995)" in UTF-8; users with ids
+// 1, 4, 7, ..., both genders, four occupations. `ratings` stays empty.
+MovieLens SmallCatalog(int num_users, int num_movies);
+
+// Ratings in which every user rates `per_user` distinct movies (at most
+// num_movies), low movie rows more often, so that popularity is skewed.
+// Deterministic for a seed.
+std::vector<Rating> SyntheticRatings(const MovieLens& catalog, int per_user,
+                                     uint64_t seed);
+
+// SmallCatalog with SyntheticRatings.
+MovieLens SmallMovieLens(int num_users = 12, int num_movies = 30,
+                         int per_user = 8, uint64_t seed = 1);
+
+// The files of `data` in MovieLens 100K format (titles in ISO-8859-1).
+std::string GenreFileText(const MovieLens& data);
+std::string ItemFileText(const MovieLens& data);
+std::string UserFileText(const MovieLens& data);
+std::string RatingFileText(const std::vector<Rating>& ratings);
+// Writes u.genre, u.item, u.user and u.data of `data` into `dir`.
+void WriteMovieLensFiles(const MovieLens& data, const std::string& dir);
+
+// UTF-8 -> ISO-8859-1 for code points below 256 (the inverse of
+// Latin1ToUtf8).
+std::string Utf8ToLatin1(absl::string_view utf8);
+
+// A small retrieval configuration: dimension 4, weights uniform in
+// [-0.5, 0.5). With `all_features`, every user and movie feature and the
+// movie bias are on; otherwise ids only.
+RetrievalConfig SmallRetrievalConfig(bool all_features);
+
+// A Model over data.catalog whose training ratings (seen, popularity, user
+// history) are data.ratings and whose vectors come from randomly initialised
+// towers of `config` (kept in model.retrieval). Provenance fields are fixed
+// strings, so that encoding it is deterministic.
+Model MakeRandomModel(const MovieLens& data, const RetrievalConfig& config,
+                      uint64_t seed);
+
+// Gives `model` a randomly initialised ranking stage: a rating model (ids and
+// features, biases, dot product and a small MLP; global mean 3.5) and, with
+// `with_reranker`, a reranker with a non-trivial standardisation.
+void AddRankingStage(Model* model, bool with_reranker, uint64_t seed);
+
+}  // namespace movierec::test
+
+#endif  // MOVIEREC_TESTS_TEST_UTIL_H_
