@@ -22,16 +22,21 @@
 
 namespace movierec {
 
-// The raw features of a (user, candidate) pair, in column order.
+// The raw features of a (user, candidate) pair, in column order. They are
+// chosen to keep their scale when the models are retrained on more data: the
+// reranker learns from models fit on part of train and then serves with
+// models fit on all of it (README, "Ranking").
 enum RerankFeature {
-  kRetrievalScore,   // the retrieval inner product
-  kRetrievalGap,     // its distance below the list's best retrieval score
-  kLogRank,          // log(1 + position in the retrieval list)
-  kPredictedRating,  // the rating model's predicted stars (0 without one)
-  kLogPopularity,    // log(1 + the movie's training ratings)
-  kLogUserActivity,  // log(1 + the user's training ratings)
-  kGenreAffinity,    // overlap of the movie's genres with the user's history
-  kReleaseYear,      // (year - 1990) / 10, clipped to [-6, 1]; 0 if unknown
+  kRetrievalZ,          // retrieval score, standardised within the list
+  kRetrievalGap,        // (score - the list's best) / the list's deviation
+  kLogRank,             // log(1 + position in the retrieval list)
+  kPredictedRating,     // the rating model's predicted stars (0 without one)
+  kRelativeRating,      // predicted stars minus the list's mean prediction
+  kRelativePopularity,  // log((1 + ratings) / (1 + mean ratings per movie))
+  kLogUserActivity,     // log(1 + the user's training ratings)
+  kGenreAffinity,       // overlap of the movie's genres with the user's
+  kItemAffinity,        // co-occurrence ties to the user's movies
+  kReleaseYear,         // (year - 1990) / 10, clipped to [-6, 1]; 0 if unknown
   kNumRerankFeatures
 };
 

@@ -49,6 +49,12 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
   }
   // Always: reranker training computes features on models without one.
   genre_profile_ = GenreProfiles(*model_);
+  neighbors_ =
+      ItemNeighbors::Build(model_->seen, model_->num_movies(), kItemNeighbors);
+  double ratings = 0;
+  for (const int32_t count : model_->popularity) ratings += count;
+  log_mean_popularity_ = static_cast<float>(
+      std::log1p(ratings / std::max<size_t>(model_->popularity.size(), 1)));
 }
 
 std::vector<Candidate> Scorer::RetrieveForQuery(
@@ -129,27 +135,34 @@ void Scorer::CandidateFeatures(int user, absl::Span<const Candidate> candidates,
   const auto n = static_cast<Eigen::Index>(candidates.size());
   features->setZero(n, kNumRerankFeatures);
   if (n == 0) return;
-  std::vector<float> predicted(candidates.size(), 0.0f);
+  Vector retrieval(n);
+  for (Eigen::Index i = 0; i < n; ++i) retrieval(i) = candidates[i].score;
+  const float mean = retrieval.mean();
+  const float deviation =
+      std::max(1e-6f, std::sqrt((retrieval.array() - mean).square().mean()));
+  const float best = retrieval.maxCoeff();
+  Vector predicted = Vector::Zero(n);
   if (model_->rating) {
     std::vector<int32_t> rows(candidates.size());
     for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
     model_->rating->Predict(rating_users_.row(user).data(), rating_movies_,
                             rows, predicted.data());
   }
-  float best = candidates[0].score;
-  for (const Candidate& c : candidates) best = std::max(best, c.score);
-  const float activity =
-      std::log1p(static_cast<float>(model_->seen.Of(user).size()));
+  const float mean_predicted = predicted.mean();
+  const absl::Span<const int32_t> history = model_->seen.Of(user);
+  const float activity = std::log1p(static_cast<float>(history.size()));
   for (Eigen::Index i = 0; i < n; ++i) {
     const Candidate& c = candidates[i];
     const Movie& movie = model_->catalog.movies[c.row];
     auto f = features->row(i);
-    f(kRetrievalScore) = c.score;
-    f(kRetrievalGap) = c.score - best;
+    f(kRetrievalZ) = (c.score - mean) / deviation;
+    f(kRetrievalGap) = (c.score - best) / deviation;
     f(kLogRank) = std::log1p(static_cast<float>(i));
-    f(kPredictedRating) = predicted[i];
-    f(kLogPopularity) =
-        std::log1p(static_cast<float>(model_->popularity[c.row]));
+    f(kPredictedRating) = predicted(i);
+    f(kRelativeRating) = predicted(i) - mean_predicted;
+    f(kRelativePopularity) =
+        std::log1p(static_cast<float>(model_->popularity[c.row])) -
+        log_mean_popularity_;
     f(kLogUserActivity) = activity;
     if (!movie.genres.empty()) {
       float overlap = 0;
@@ -157,6 +170,7 @@ void Scorer::CandidateFeatures(int user, absl::Span<const Candidate> candidates,
       f(kGenreAffinity) =
           overlap / std::sqrt(static_cast<float>(movie.genres.size()));
     }
+    f(kItemAffinity) = neighbors_.Affinity(c.row, history);
     if (movie.release_year > 0) {
       f(kReleaseYear) = std::clamp(
           static_cast<float>(movie.release_year - 1990) / 10.0f, -6.0f, 1.0f);

@@ -15,6 +15,7 @@
 
 #include "absl/types/span.h"
 #include "index/candidate_index.h"
+#include "model/item_neighbors.h"
 #include "model/model.h"
 
 namespace movierec {
@@ -38,6 +39,9 @@ struct StageTimes {
 
 class Scorer {
  public:
+  // Neighbours kept per movie for the item-affinity feature.
+  static constexpr int kItemNeighbors = 100;
+
   // Builds the exact index over `model`'s movie vectors.
   explicit Scorer(std::shared_ptr<const Model> model,
                   ScorerOptions options = {});
@@ -88,6 +92,8 @@ class Scorer {
   RowMatrix rating_users_;   // rating-model user vectors
   RowMatrix rating_movies_;  // rating-model movie vectors
   RowMatrix genre_profile_;  // [users, genres]: share of seen movies per genre
+  ItemNeighbors neighbors_;  // co-occurrence neighbours of the seen movies
+  float log_mean_popularity_ = 0;
 };
 
 }  // namespace movierec

@@ -155,16 +155,20 @@ absl::Status ValidateConfig(const TrainConfig& config) {
     }
     if (k.list_size < 1) return bad("reranker.list_size", k.list_size, ">= 1");
     if (k.epochs < 1) return bad("reranker.epochs", k.epochs, ">= 1");
-    if (!(k.validation_users > 0 && k.validation_users < 1)) {
-      return bad("reranker.validation_users", k.validation_users,
-                 "must be in (0, 1)");
+    if (k.folds < 2) return bad("reranker.folds", k.folds, "must be >= 2");
+    if (k.batch_lists < 1) {
+      return bad("reranker.batch_lists", k.batch_lists, "must be >= 1");
     }
+    if (!(k.optimizer.learning_rate > 0)) {
+      return bad("reranker.optimizer.learning_rate", k.optimizer.learning_rate,
+                 "must be > 0");
+    }
+    if (!(k.l2 >= 0)) return bad("reranker.l2", k.l2, "must be >= 0");
     for (const int width : k.model.hidden) {
       if (width < 1 || width > 65536) {
         return bad("reranker.model.hidden", width, "widths must be in 1-65536");
       }
     }
-    if (k.patience < 1) return bad("reranker.patience", k.patience, ">= 1");
   }
   if (r.block_rows < 1) {
     return bad("retrieval.block_rows", r.block_rows, "must be >= 1");
