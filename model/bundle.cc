@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -239,9 +240,16 @@ absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
   return model;
 }
 
+// Now, or $SOURCE_DATE_EPOCH when set (the reproducible-builds convention),
+// so that two identical trainings can write identical bundles.
 std::string NowRfc3339() {
-  const std::time_t now =
+  std::time_t now =
       std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  int64_t fixed = 0;
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+      epoch != nullptr && absl::SimpleAtoi(epoch, &fixed) && fixed >= 0) {
+    now = static_cast<std::time_t>(fixed);
+  }
   std::tm utc;
   gmtime_r(&now, &utc);
   char buffer[32];

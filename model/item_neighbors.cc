@@ -53,15 +53,15 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
   return result;
 }
 
-float ItemNeighbors::Affinity(int32_t movie,
-                              absl::Span<const int32_t> history) const {
+ItemNeighbors::Affinity ItemNeighbors::AffinityTo(
+    int32_t movie, absl::Span<const int32_t> history) const {
+  Affinity affinity;
   if (history.empty() || offsets_.size() <= static_cast<size_t>(movie) + 1) {
-    return 0;
+    return affinity;
   }
   const absl::Span<const int32_t> rows = neighbors(movie);
   const absl::Span<const float> sims = similarities(movie);
   // Merge the two sorted lists.
-  float total = 0;
   size_t a = 0, b = 0;
   while (a < rows.size() && b < history.size()) {
     if (rows[a] < history[b]) {
@@ -69,12 +69,14 @@ float ItemNeighbors::Affinity(int32_t movie,
     } else if (history[b] < rows[a]) {
       ++b;
     } else {
-      total += sims[a];
+      affinity.sum += sims[a];
+      affinity.closest = std::max(affinity.closest, sims[a]);
       ++a;
       ++b;
     }
   }
-  return total / std::sqrt(static_cast<float>(history.size()));
+  affinity.sum /= std::sqrt(static_cast<float>(history.size()));
+  return affinity;
 }
 
 }  // namespace movierec

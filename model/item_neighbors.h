@@ -25,9 +25,14 @@ class ItemNeighbors {
   // their movie count squared.
   static ItemNeighbors Build(const UserMovies& seen, int num_movies, int k);
 
-  // sum over j in `history` (sorted movie rows) of sim(movie, j), divided by
-  // sqrt(|history|); 0 for an empty history.
-  float Affinity(int32_t movie, absl::Span<const int32_t> history) const;
+  // How `movie` is tied to `history` (sorted movie rows): the sum over j in
+  // history of sim(movie, j) divided by sqrt(|history|), and the largest
+  // sim(movie, j); both 0 for an empty history.
+  struct Affinity {
+    float sum = 0;
+    float closest = 0;
+  };
+  Affinity AffinityTo(int32_t movie, absl::Span<const int32_t> history) const;
 
   // The neighbours of `movie`, sorted by row, and their similarities.
   absl::Span<const int32_t> neighbors(int32_t movie) const {

@@ -29,6 +29,25 @@ RowMatrix GenreProfiles(const Model& model) {
   return profile;
 }
 
+// Each user's mean release year over the seen movies that have one; 0 when
+// none has.
+std::vector<float> MeanReleaseYears(const Model& model) {
+  std::vector<float> years(static_cast<size_t>(model.num_users()), 0.0f);
+  for (int u = 0; u < model.num_users(); ++u) {
+    double sum = 0;
+    int count = 0;
+    for (const int32_t movie : model.seen.Of(u)) {
+      const int32_t year = model.catalog.movies[movie].release_year;
+      if (year > 0) {
+        sum += year;
+        ++count;
+      }
+    }
+    if (count > 0) years[u] = static_cast<float>(sum / count);
+  }
+  return years;
+}
+
 }  // namespace
 
 Scorer::Scorer(std::shared_ptr<const Model> model, ScorerOptions options)
@@ -49,6 +68,7 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
   }
   // Always: reranker training computes features on models without one.
   genre_profile_ = GenreProfiles(*model_);
+  user_year_ = MeanReleaseYears(*model_);
   neighbors_ =
       ItemNeighbors::Build(model_->seen, model_->num_movies(), kItemNeighbors);
   double ratings = 0;
@@ -170,11 +190,20 @@ void Scorer::CandidateFeatures(int user, absl::Span<const Candidate> candidates,
       f(kGenreAffinity) =
           overlap / std::sqrt(static_cast<float>(movie.genres.size()));
     }
-    f(kItemAffinity) = neighbors_.Affinity(c.row, history);
+    const ItemNeighbors::Affinity affinity =
+        neighbors_.AffinityTo(c.row, history);
+    f(kItemAffinity) = affinity.sum;
+    f(kItemClosest) = affinity.closest;
     if (movie.release_year > 0) {
       f(kReleaseYear) = std::clamp(
           static_cast<float>(movie.release_year - 1990) / 10.0f, -6.0f, 1.0f);
+      if (user_year_[user] > 0) {
+        f(kYearDistance) = std::abs(static_cast<float>(movie.release_year) -
+                                    user_year_[user]) /
+                           10.0f;
+      }
     }
+    f(kPopularityActivity) = f(kRelativePopularity) * activity;
   }
 }
 

@@ -93,6 +93,7 @@ class Scorer {
   RowMatrix rating_movies_;  // rating-model movie vectors
   RowMatrix genre_profile_;  // [users, genres]: share of seen movies per genre
   ItemNeighbors neighbors_;  // co-occurrence neighbours of the seen movies
+  std::vector<float> user_year_;  // mean release year of each user's movies
   float log_mean_popularity_ = 0;
 };
 

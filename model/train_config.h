@@ -55,7 +55,7 @@ struct RerankerTraining {
   int list_size = 100;   // candidates per user, as the server retrieves
   int epochs = 40;       // at most
   int batch_lists = 32;  // lists per optimiser step
-  AdagradOptions optimizer = {0.02f, 0.1f, 1e-7f};
+  AdagradOptions optimizer = {0.1f, 0.1f, 1e-7f};
   float l2 = 0;
   // Positives weigh their star rating instead of 1.
   bool rating_weighted = false;

@@ -223,6 +223,7 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
       const std::vector<RerankList> lists = BuildRerankLists(
           fit_scorer, parts.held_out, config.reranker.list_size,
           config.reranker.rating_weighted);
+
       reranker.emplace(config.reranker.model);
       Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
       reranker->InitRandom(init);
