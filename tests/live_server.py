@@ -26,10 +26,11 @@ GENRES = ["unknown", "Action", "Comedy", "Drama", "Romance"]
 OCCUPATIONS = ["student", "engineer", "artist", "other"]
 
 
-def make_movielens(directory, num_users=60, num_movies=80, per_user=20, seed=7):
+def make_movielens(directory, num_users=150, num_movies=80, per_user=20, seed=7):
     """Writes a small MovieLens 100K look-alike into `directory`.
 
-    User ids are 1..num_users and movie ids 1..num_movies; each user rates
+    User ids are 1..num_users (so the README's user 138 is known) and
+    movie ids 1..num_movies; each user rates
     `per_user` distinct movies, biased towards the low ids so that popularity
     means something. Returns (user ids, movie ids).
     """
