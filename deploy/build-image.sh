@@ -20,7 +20,6 @@
 # trains on it when set, else on a small synthetic MovieLens).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 
 smoke=true
 for arg in "$@"; do
@@ -149,6 +148,7 @@ in_image() { chroot --userspec="$user" "$mnt" "$@"; }
 for binary in movierec-server movierec-train movierec-client; do
   [[ -x "$mnt/usr/local/bin/$binary" ]] || fail "/usr/local/bin/$binary is missing"
 done
+# shellcheck disable=SC2016  # ${Package} is dpkg-query's, not the shell's
 dev_packages=$(chroot "$mnt" dpkg-query -W -f='${Package}\n' | grep -E -- '-dev$' || true)
 [[ -z "$dev_packages" ]] || fail "the runtime image holds -dev packages: $dev_packages"
 [[ ! -e "$mnt/usr/bin/g++" && ! -e "$mnt/usr/bin/cmake" ]] ||
