@@ -52,23 +52,40 @@ def make_movielens(directory, num_users=150, num_movies=80, per_user=20, seed=7)
             gender = "M" if user % 2 else "F"
             f.write(f"{user}|{15 + (user * 13) % 50}|{gender}|"
                     f"{OCCUPATIONS[user % len(OCCUPATIONS)]}|{10000 + user}\n")
-    with open(os.path.join(directory, "u.data"), "w", encoding="latin-1") as f:
+    # u.data, and an explicit split of it (train.data: each user's first
+    # ratings, test.data: their last two) for train(split=True).
+    files = {name: open(os.path.join(directory, name), "w", encoding="latin-1")
+             for name in ("u.data", "train.data", "test.data")}
+    with files["u.data"], files["train.data"], files["test.data"]:
         for user in range(1, num_users + 1):
             movies = set()
             while len(movies) < min(per_user, num_movies):
                 r = rng.random()
                 movies.add(1 + min(num_movies - 1, int(r * r * num_movies)))
             for k, movie in enumerate(sorted(movies)):
-                f.write(f"{user}\t{movie}\t{rng.randint(1, 5)}\t"
+                line = (f"{user}\t{movie}\t{rng.randint(1, 5)}\t"
                         f"{880000000 + user * 1000 + k}\n")
+                files["u.data"].write(line)
+                held_out = k >= len(movies) - 2
+                files["test.data" if held_out else "train.data"].write(line)
     return list(range(1, num_users + 1)), list(range(1, num_movies + 1))
 
 
-def train(train_binary, data_dir, model_base, timeout=120):
-    """Trains one model version with movierec-train; returns its output."""
+def ratings(path, user):
+    """The movie ids `user` rated in a u.data-format file, as strings."""
+    with open(path, encoding="latin-1") as f:
+        return {fields[1] for fields in (line.split("\t") for line in f)
+                if fields[0] == str(user)}
+
+
+def train(train_binary, data_dir, model_base, split=False, timeout=120):
+    """Trains one model version with movierec-train (on the random 80/20
+    split, or with `split` on train.data/test.data); returns its output."""
+    explicit = [f"--train={data_dir}/train.data",
+                f"--test={data_dir}/test.data"] if split else []
     result = subprocess.run(
         [train_binary, f"--data_dir={data_dir}", f"--model_base={model_base}",
-         "--threads=1"],
+         "--threads=1"] + explicit,
         capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"movierec-train exited {result.returncode}:\n"

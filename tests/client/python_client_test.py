@@ -46,7 +46,7 @@ class PythonClientTest(unittest.TestCase):
 
     def train(self):
         live_server.train(os.path.join(BIN_DIR, "movierec-train"),
-                          self.data_dir, self.model_base)
+                          self.data_dir, self.model_base, split=True)
 
     def recommend_json(self, target, user, count):
         result = client(target, "recommend", "--user", user, "--count",
@@ -93,12 +93,11 @@ class PythonClientTest(unittest.TestCase):
             self.assertTrue(set(ids) <= {str(m) for m in range(1, 81)})
             scores = [m["score"] for m in response["movies"]]
             self.assertEqual(scores, sorted(scores, reverse=True))
-            # Never a movie user 138 rated.
-            with open(os.path.join(self.data_dir, "u.data"),
-                      encoding="latin-1") as f:
-                rated = {line.split("\t")[1] for line in f
-                         if line.split("\t")[0] == "138"}
-            self.assertFalse(set(ids) & rated)
+            # Never a movie user 138 rated in training.
+            trained = live_server.ratings(
+                os.path.join(self.data_dir, "train.data"), 138)
+            self.assertEqual(len(trained), 18)
+            self.assertFalse(set(ids) & trained)
 
             # count 0 means 10; the text output has a header and ten rows.
             result = client(target, "recommend", "--user", "138", "--count",

@@ -225,16 +225,20 @@ def service_problems(docs, pod_labels, ports, deployment):
     return problems
 
 
-def trainer_problems(docs, train_flags):
+def trainer_problems(docs, train_flags, model_base):
+    """`model_base`: where the servers read versions (their --model_base)."""
     problems = []
     deployment = one(docs, "Deployment")
     server_pod = deployment["spec"]["template"]["spec"]
     server_container = server_pod["containers"][0]
-    server_mount = next(m for m in server_container["volumeMounts"]
-                        if m.get("readOnly"))
+    server_mount = next((m for m in server_container.get("volumeMounts", [])
+                         if m["mountPath"] == model_base), None)
+    if server_mount is None:
+        return ["the servers mount no model volume: nothing to compare the "
+                "trainers with"]
     server_claim = next(
         v for v in server_pod["volumes"] if v["name"] == server_mount["name"]
-    )["persistentVolumeClaim"]["claimName"]
+    ).get("persistentVolumeClaim", {}).get("claimName")
 
     pods = [("Job " + j["metadata"]["name"], j["spec"]["template"]["spec"])
             for j in by_kind(docs, "Job")]
@@ -295,9 +299,11 @@ class KustomizeTest(unittest.TestCase):
             facts.source("deploy", "k8s", "overlays", "example"))
 
     def problems(self, docs):
+        model_base = facts.effective_flags(
+            self.server_flags, self.entrypoint[1:])["model_base"]
         return (server_problems(docs, self.server_flags, self.health,
                                 self.entrypoint) +
-                trainer_problems(docs, self.train_flags))
+                trainer_problems(docs, self.train_flags, model_base))
 
     def test_health_names_come_from_the_server(self):
         recommender, names = self.health

@@ -227,7 +227,10 @@ class MetricNamesTest(unittest.TestCase):
     def used_names(self):
         with open(os.path.join(PROMETHEUS_DIR, "alerts.yml"),
                   encoding="utf-8") as f:
-            used = metric_names(f.read())
+            used = set()
+            for group in yaml.safe_load(f)["groups"]:
+                for rule in group["rules"]:
+                    used |= metric_names(rule["expr"])
         with open(DASHBOARD, encoding="utf-8") as f:
             for _, expr in dashboard_exprs(json.load(f)):
                 used |= metric_names(expr)
