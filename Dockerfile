@@ -40,12 +40,19 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
       --target movierec-train movierec-server movierec-client
 # The Debian packages owning every shared library the binaries load (through
 # symlinks such as the BLAS alternative), for the runtime stage to install.
+# A library that no package owns, or a -dev package, stops the build.
 RUN set -e; \
-    for lib in $(ldd /build/bin/movierec-train /build/bin/movierec-server \
-                     /build/bin/movierec-client \
-                 | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do \
-      dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")"; \
-    done | grep -v '^diversion' | cut -d: -f1 | sort -u > /build/runtime-packages.txt; \
+    ldd /build/bin/movierec-train /build/bin/movierec-server \
+        /build/bin/movierec-client > /tmp/ldd.txt; \
+    if grep 'not found' /tmp/ldd.txt; then exit 1; fi; \
+    : > /tmp/owners.txt; \
+    for lib in $(awk '$2 == "=>" && $3 ~ /^\// {print $3}' /tmp/ldd.txt | sort -u); do \
+      owner=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")" 2>/dev/null) \
+        || { echo "no Debian package owns $lib" >&2; exit 1; }; \
+      echo "$owner" | grep -v '^diversion' | sed 's/: .*//; s/, /\n/g' \
+        | cut -d: -f1 >> /tmp/owners.txt; \
+    done; \
+    sort -u /tmp/owners.txt > /build/runtime-packages.txt; \
     cat /build/runtime-packages.txt; \
     if grep -- '-dev$' /build/runtime-packages.txt; then \
       echo "a -dev package would go into the runtime stage" >&2; exit 1; \
