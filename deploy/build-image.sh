@@ -6,9 +6,12 @@
 # serves it through the image's own entrypoint, asks movierec-client for
 # recommendations and reads /metrics, then stops the server with SIGTERM.
 #
-#   deploy/build-image.sh              build IMAGE:<git describe> and
-#                                      IMAGE:latest, then smoke-test
-#   deploy/build-image.sh --no-smoke   build only
+#   deploy/build-image.sh                   build IMAGE:<git describe> and
+#                                           IMAGE:latest, then smoke-test
+#   deploy/build-image.sh --no-smoke        build only
+#   deploy/build-image.sh --movielens DIR   smoke-test on MovieLens 100K
+#                                           (minutes) instead of a small
+#                                           synthetic data set (seconds)
 #
 # The base image debian:bookworm-slim is made locally when podman has none:
 # `debootstrap --variant=minbase bookworm`, imported with `podman import`.
@@ -16,18 +19,23 @@
 #
 # Environment: IMAGE (default movierec), JOBS (compile jobs, default 2),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), STORAGE_DRIVER (e.g.
-# vfs, where overlay mounts are not allowed), MOVIELENS_DIR (the smoke test
-# trains on it when set, else on a small synthetic MovieLens).
+# vfs, where overlay mounts are not allowed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 smoke=true
-for arg in "$@"; do
-  case "$arg" in
+movielens=
+while (($# > 0)); do
+  case "$1" in
     --no-smoke) smoke=false ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "error: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+    --movielens)
+      movielens=${2:?--movielens needs the ml-100k directory}
+      shift
+      ;;
+    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "error: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 step() { printf '\n==> %s\n' "$*" >&2; }
@@ -161,18 +169,18 @@ in_image /usr/local/bin/movierec-server --help >"$workdir/help.txt" 2>&1
 help_rc=$?
 set -e
 head -n 12 "$workdir/help.txt"
-grep -q -- '--model_base' "$workdir/help.txt" ||
-  fail "movierec-server --help (exit $help_rc) does not list --model_base"
+grep -q -- '--model_base (' "$workdir/help.txt" ||
+  fail "movierec-server --help (exit $help_rc) does not list its flags"
 
 data=/tmp/smoke-data
 mkdir -p "$mnt$data"
-if [[ -n "${MOVIELENS_DIR:-}" ]]; then
-  cp "$MOVIELENS_DIR"/u.data "$MOVIELENS_DIR"/u.item "$MOVIELENS_DIR"/u.user \
-    "$MOVIELENS_DIR"/u.genre "$mnt$data/"
-  echo "training data: MovieLens 100K from MOVIELENS_DIR"
+if [[ -n "$movielens" ]]; then
+  cp "$movielens"/u.data "$movielens"/u.item "$movielens"/u.user \
+    "$movielens"/u.genre "$mnt$data/"
+  echo "training data: MovieLens 100K from $movielens"
 else
   python3 tests/live_server.py make-data "$mnt$data"
-  echo "training data: a small synthetic MovieLens (set MOVIELENS_DIR for the real one)"
+  echo "training data: a small synthetic MovieLens (--movielens DIR for the real one)"
 fi
 chmod -R a+rX "$mnt$data"
 
@@ -187,7 +195,10 @@ echo "trained version 1 in $((SECONDS - start)) s"
 
 echo "--- the entrypoint: ${entrypoint[*]} --port=0 --metrics_port=0 ---"
 log=$workdir/server.log
-in_image "${entrypoint[@]}" --port=0 --metrics_port=0 >"$log" 2>&1 &
+# chroot execs the server, so $! is the server's pid (a shell function would
+# put a subshell in between, and SIGTERM would not reach the server).
+chroot --userspec="$user" "$mnt" "${entrypoint[@]}" --port=0 --metrics_port=0 \
+  >"$log" 2>&1 &
 server_pid=$!
 port=
 metrics_port=

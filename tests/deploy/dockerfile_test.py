@@ -9,6 +9,7 @@ Each check is also run on a broken copy, to show it catches the break.
 
 import os
 import re
+import subprocess
 import sys
 import unittest
 
@@ -160,6 +161,19 @@ class DockerfileTest(unittest.TestCase):
 
     def test_dockerfile_keeps_its_invariants(self):
         self.assertEqual(self.problems(self.text, self.deployment), [])
+
+    def test_help_lists_each_binarys_own_flags(self):
+        # The image's smoke test and operators run --help: it must list the
+        # flags (absl's default lists none for a main not named after the
+        # binary).
+        for name in BINARIES:
+            flags = facts.binary_flags(name)
+            result = subprocess.run([facts.binary(name), "--help"],
+                                    capture_output=True, text=True,
+                                    timeout=30, check=False)
+            for flag in flags:
+                self.assertIn(f"--{flag} (", result.stdout + result.stderr,
+                              f"{name} --help")
 
     def test_dockerignore_keeps_data_and_builds_out(self):
         with open(facts.source(".dockerignore"), encoding="utf-8") as f:
