@@ -9,7 +9,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 
@@ -22,6 +24,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Prints a user's movie recommendations from a movierec server.\n\n"
       "Usage: movierec-client --target HOST:PORT --user 138 [--count 10]");
+  // --help lists the flags of this file (absl looks for them in a file named
+  // after the binary, which would list none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "client/client_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   const std::string target = absl::GetFlag(FLAGS_target);
   const std::string user = absl::GetFlag(FLAGS_user);

@@ -9,6 +9,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
@@ -40,6 +42,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves movie recommendations over gRPC.\n\nUsage: movierec-server "
       "--model_base DIR [--port 50051] [--metrics_port 9464]");
+  // --help lists the flags of this file (absl looks for them in a file named
+  // after the binary, which would list none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/server_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
   // Block the shutdown signals before any thread starts, so that only the
