@@ -69,7 +69,11 @@ double RatingRmse(const RatingModel& model, const UserMovies& history,
                   const std::vector<Interaction>& test) {
   if (test.empty()) return 0;
   const RowMatrix users = model.UserVectors(history);
-  const RowMatrix movies = model.MovieVectors();
+  std::vector<int32_t> popularity(static_cast<size_t>(model.num_movies()), 0);
+  for (int u = 0; u < history.num_users(); ++u) {
+    for (const int32_t movie : history.Of(u)) ++popularity[movie];
+  }
+  const RowMatrix movies = model.MovieVectors(popularity);
   constexpr size_t kChunk = 4096;
   double squared = 0;
   RowMatrix user_rows, movie_rows;

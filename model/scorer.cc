@@ -64,7 +64,7 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
                    });
   if (model_->rating) {
     rating_users_ = model_->rating->UserVectors(model_->seen);
-    rating_movies_ = model_->rating->MovieVectors();
+    rating_movies_ = model_->rating->MovieVectors(model_->popularity);
   }
   // Always: reranker training computes features on models without one.
   genre_profile_ = GenreProfiles(*model_);

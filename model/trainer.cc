@@ -70,10 +70,10 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
   auto model = std::make_shared<Model>();
   model->catalog = catalog;
   model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
-  model->user_vectors = retrieval.UserVectors(model->seen);
-  model->movie_vectors = retrieval.MovieVectors();
   model->popularity =
       Popularity(static_cast<int>(catalog.movies.size()), train);
+  model->user_vectors = retrieval.UserVectors(model->seen);
+  model->movie_vectors = retrieval.MovieVectors(model->popularity);
   model->code_version = MOVIEREC_GIT_VERSION;
   model->retrieval.emplace(std::move(retrieval));
   model->rating = std::move(rating);
