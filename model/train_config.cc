@@ -50,8 +50,8 @@ TrainConfig DefaultPreset() {
   config.rating.model.mlp = false;
   config.rating.batch_size = 256;
   config.rating.epochs = 60;
-  config.rating.optimizer.learning_rate = 0.05f;
-  config.rating.l2 = 1e-3f;
+  config.rating.optimizer.learning_rate = 0.1f;
+  config.rating.l2 = 0.04f;
   config.rating.patience = 3;
   config.reranker.enabled = true;
   return config;
