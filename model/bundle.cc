@@ -1,5 +1,7 @@
 #include "model/bundle.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -262,8 +264,15 @@ std::string NowRfc3339() {
 std::string EncodeBundle(const Model& model) {
   v1::ModelBundle proto = ToProto(model);
   if (proto.created_at().empty()) proto.set_created_at(NowRfc3339());
+  // Deterministic serialisation (maps sorted by key): the same model gives
+  // the same bytes.
   std::string payload;
-  proto.SerializeToString(&payload);
+  {
+    google::protobuf::io::StringOutputStream stream(&payload);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    proto.SerializeToCodedStream(&coded);
+  }
   std::string bytes(kMagic, sizeof(kMagic));
   PutLittleEndian(kBundleFormatVersion, 4, &bytes);
   PutLittleEndian(Crc32(payload), 4, &bytes);

@@ -1,7 +1,10 @@
 #include "model/train_config.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -57,6 +60,21 @@ TrainConfig DefaultPreset() {
   return config;
 }
 
+absl::Status CheckAdagrad(absl::string_view stage,
+                          const AdagradOptions& optimizer) {
+  const auto positive = [&](absl::string_view field,
+                            float value) -> absl::Status {
+    if (value > 0 && std::isfinite(value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field ", stage, ".optimizer.", field, " = ", value,
+                     " is invalid: must be a positive number"));
+  };
+  MOVIEREC_RETURN_IF_ERROR(positive("learning_rate", optimizer.learning_rate));
+  MOVIEREC_RETURN_IF_ERROR(
+      positive("initial_accumulator", optimizer.initial_accumulator));
+  return positive("epsilon", optimizer.epsilon);
+}
+
 }  // namespace
 
 std::vector<std::string> PresetNames() { return {"default", "tfrs"}; }
@@ -109,14 +127,7 @@ absl::Status ValidateConfig(const TrainConfig& config) {
   if (r.batch_size < 1)
     return bad("retrieval.batch_size", r.batch_size, ">= 1");
   if (r.epochs < 1) return bad("retrieval.epochs", r.epochs, "must be >= 1");
-  if (!(r.optimizer.learning_rate > 0)) {
-    return bad("retrieval.optimizer.learning_rate", r.optimizer.learning_rate,
-               "must be > 0");
-  }
-  if (!(r.optimizer.initial_accumulator > 0)) {
-    return bad("retrieval.optimizer.initial_accumulator",
-               r.optimizer.initial_accumulator, "must be > 0");
-  }
+  MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("retrieval", r.optimizer));
   if (!(r.l2 >= 0)) return bad("retrieval.l2", r.l2, "must be >= 0");
   if (!(config.validation_fraction >= 0 && config.validation_fraction < 1)) {
     return bad("validation_fraction", config.validation_fraction,
@@ -139,9 +150,9 @@ absl::Status ValidateConfig(const TrainConfig& config) {
     }
     if (g.batch_size < 1) return bad("rating.batch_size", g.batch_size, ">= 1");
     if (g.epochs < 1) return bad("rating.epochs", g.epochs, "must be >= 1");
-    if (!(g.optimizer.learning_rate > 0)) {
-      return bad("rating.optimizer.learning_rate", g.optimizer.learning_rate,
-                 "must be > 0");
+    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("rating", g.optimizer));
+    if (!(g.model.init_scale >= 0)) {
+      return bad("rating.model.init_scale", g.model.init_scale, "must be >= 0");
     }
     if (!(g.l2 >= 0)) return bad("rating.l2", g.l2, "must be >= 0");
     if (g.patience < 1) return bad("rating.patience", g.patience, ">= 1");
@@ -159,10 +170,7 @@ absl::Status ValidateConfig(const TrainConfig& config) {
     if (k.batch_lists < 1) {
       return bad("reranker.batch_lists", k.batch_lists, "must be >= 1");
     }
-    if (!(k.optimizer.learning_rate > 0)) {
-      return bad("reranker.optimizer.learning_rate", k.optimizer.learning_rate,
-                 "must be > 0");
-    }
+    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("reranker", k.optimizer));
     if (!(k.l2 >= 0)) return bad("reranker.l2", k.l2, "must be >= 0");
     for (const int width : k.model.hidden) {
       if (width < 1 || width > 65536) {

@@ -58,10 +58,12 @@ def binary_flags(name):
             # *_main.cc files, not absl's or gRPC's.
             in_own_file = bool(re.search(r"_main\.cc:", line))
             continue
-        if re.match(r"^\s+--\w+ \(", line):
+        if re.match(r"^\s+--\w+ \(", line) or not line.strip():
+            # A flag starts a new entry; a blank line ends the group (the
+            # last group is followed by absl's "Try --helpfull" trailer).
             if entry and in_own_file:
                 _add_flag(flags, entry)
-            entry = line
+            entry = line if line.strip() else ""
         elif entry:
             entry += " " + line.strip()
     if entry and in_own_file:
