@@ -284,12 +284,14 @@ TEST(MergeConfigJsonTest, RefusesValuesOfTheWrongType) {
   ExpectRefused(R"({"validation_fraction": [0.1]})", {"wrong type"});
 }
 
-// A number that is not an integer, or a boolean, given for an integer field
-// is of the wrong type too; nlohmann::json would otherwise convert it
-// silently (2.5 epochs -> 2, true threads -> 1).
-TEST(MergeConfigJsonTest, RefusesNonIntegersForIntegerFields) {
+// A number that is not an integer, a boolean, or a negative number given for
+// an integer (or unsigned) field is of the wrong type too; nlohmann::json
+// would otherwise convert it silently (2.5 epochs -> 2, true threads -> 1,
+// seed -1 -> 2^64 - 1).
+TEST(MergeConfigJsonTest, RefusesNumbersOfTheWrongKindForIntegerFields) {
   ExpectRefused(R"({"retrieval": {"epochs": 2.5}})", {"retrieval.epochs"});
   ExpectRefused(R"({"threads": true})", {"threads"});
+  ExpectRefused(R"({"seed": -1})", {"seed"});
 }
 
 // A TrainConfig with a value other than the default in every field.
