@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -18,6 +19,7 @@
 #include "model/bundle.h"
 #include "model/config_json.h"
 #include "model/dataset.h"
+#include "model/features.h"
 #include "model/scorer.h"
 #include "server/recommender.h"
 #include "server/snapshot.h"
@@ -405,8 +407,54 @@ int TableIndex(const std::vector<TableSpec>& tables, const std::string& name) {
   return -1;
 }
 
+// Row `row` of the table called `name` of `tower`.
+RowVector TableRow(const Tower& tower, const std::vector<TableSpec>& specs,
+                   const std::string& name, int row) {
+  const int t = TableIndex(specs, name);
+  EXPECT_GE(t, 0) << name;
+  if (t < 0) return RowVector::Zero(tower.dim());
+  return Eigen::Map<const RowVector>(tower.tables()[t].row(row), tower.dim());
+}
+
+// The movie tower's output for `movie` by hand: its genre rows weighted
+// 1/sqrt(genres), its release-year row, and its id row when `with_id`.
+RowVector ExpectedMovieVector(const Model& model, int movie, bool with_id) {
+  const RetrievalModel& r = *model.retrieval;
+  const std::vector<TableSpec>& specs = r.featurizer().movie_tables();
+  const Movie& m = model.catalog.movies[movie];
+  RowVector v = TableRow(r.movie_tower(), specs, "movie_year",
+                         Featurizer::YearBucket(m.release_year));
+  for (const int32_t g : m.genres) {
+    v += TableRow(r.movie_tower(), specs, "movie_genre", g) /
+         std::sqrt(static_cast<float>(m.genres.size()));
+  }
+  if (with_id) v += TableRow(r.movie_tower(), specs, "movie_id", movie);
+  return v;
+}
+
+// The user tower's output for a user with no history by hand: its age,
+// gender and occupation rows, and its id row when `with_id`.
+RowVector ExpectedUserVector(const Model& model, int user, bool with_id) {
+  const RetrievalModel& r = *model.retrieval;
+  const std::vector<TableSpec>& specs = r.featurizer().user_tables();
+  const User& u = model.catalog.users[user];
+  const std::vector<std::string> occupations =
+      OccupationVocabulary(model.catalog.users);
+  const int occupation = static_cast<int>(
+      std::find(occupations.begin(), occupations.end(), u.occupation) -
+      occupations.begin());
+  RowVector v =
+      TableRow(r.user_tower(), specs, "user_age",
+               Featurizer::AgeBucket(u.age)) +
+      TableRow(r.user_tower(), specs, "user_gender", u.gender == "F" ? 1 : 0) +
+      TableRow(r.user_tower(), specs, "user_occupation", occupation);
+  if (with_id) v += TableRow(r.user_tower(), specs, "user_id", user);
+  return v;
+}
+
 // A movie and a user without training ratings (theirs moved to test) are
-// still encoded from their features, which training gave values.
+// encoded from their features, which training gave values, and not from
+// their id rows.
 TEST(TrainModelTest, ColdMovieAndUserAreEncodedFromTheirFeatures) {
   Dataset dataset = SmallDataset();
   constexpr int kColdMovie = 2;  // a popular row: it has ratings to move
@@ -418,8 +466,12 @@ TEST(TrainModelTest, ColdMovieAndUserAreEncodedFromTheirFeatures) {
   }
   ASSERT_LT(train.size(), dataset.train.size());
   dataset.train = std::move(train);
-  const TrainConfig config = SmallConfig(Stages::kRetrievalOnly);
+  TrainConfig config = SmallConfig(Stages::kRetrievalOnly);
+  // Without the history feature, so that every user vector is computable by
+  // hand from its demographics.
+  config.retrieval.model.features.user_history = false;
   ASSERT_TRUE(config.retrieval.model.features.movie_genres);
+  ASSERT_TRUE(config.retrieval.model.features.movie_year);
   ASSERT_TRUE(config.retrieval.model.features.user_demographics);
   const TrainOutput output = Train(config, dataset);
   ASSERT_NE(output.model, nullptr);
@@ -427,29 +479,36 @@ TEST(TrainModelTest, ColdMovieAndUserAreEncodedFromTheirFeatures) {
   ASSERT_TRUE(model.retrieval.has_value());
   const RetrievalModel& retrieval = *model.retrieval;
   const int d = retrieval.config().embedding_dim;
-  EXPECT_EQ(model.popularity[kColdMovie], 0);
-  EXPECT_TRUE(model.seen.Of(kColdUser).empty());
+  ASSERT_EQ(model.popularity[kColdMovie], 0);
+  ASSERT_TRUE(model.seen.Of(kColdUser).empty());
 
-  const int movie_id =
-      TableIndex(retrieval.featurizer().movie_tables(), "movie_id");
-  ASSERT_GE(movie_id, 0);
+  // The cold movie: not zero, not its random id row, its features alone.
   const RowVector movie = model.movie_vectors.row(kColdMovie);
-  const Eigen::Map<const RowVector> movie_id_row(
-      retrieval.movie_tower().tables()[movie_id].row(kColdMovie),
-      retrieval.dim());
+  const RowVector movie_id_row =
+      TableRow(retrieval.movie_tower(), retrieval.featurizer().movie_tables(),
+               "movie_id", kColdMovie);
   EXPECT_GT(movie.norm(), 1e-3);
-  // Genres and release year add to the id row.
   EXPECT_GT((movie - movie_id_row).norm(), 1e-3) << movie;
+  EXPECT_TRUE(
+      movie.isApprox(ExpectedMovieVector(model, kColdMovie, false), 1e-5f))
+      << movie;
+  // A movie with ratings keeps its id row.
+  ASSERT_GT(model.popularity[0], 0);
+  EXPECT_TRUE(model.movie_vectors.row(0).isApprox(
+      ExpectedMovieVector(model, 0, true), 1e-5f));
 
-  const int user_id =
-      TableIndex(retrieval.featurizer().user_tables(), "user_id");
-  ASSERT_GE(user_id, 0);
+  // The cold user: a query vector from its demographics.
   const RowVector user = model.user_vectors.row(kColdUser).head(d);
-  const Eigen::Map<const RowVector> user_id_row(
-      retrieval.user_tower().tables()[user_id].row(kColdUser), d);
+  const RowVector user_id_row =
+      TableRow(retrieval.user_tower(), retrieval.featurizer().user_tables(),
+               "user_id", kColdUser);
   EXPECT_GT(user.norm(), 1e-3);
-  // Age, gender and occupation add to the (untrained) id row.
   EXPECT_GT((user - user_id_row).norm(), 1e-3) << user;
+  EXPECT_TRUE(user.isApprox(ExpectedUserVector(model, kColdUser, false), 1e-5f))
+      << user;
+  ASSERT_FALSE(model.seen.Of(0).empty());
+  EXPECT_TRUE(model.user_vectors.row(0).head(d).isApprox(
+      ExpectedUserVector(model, 0, true), 1e-5f));
   // With the movie bias, every user vector ends in 1.
   ASSERT_TRUE(retrieval.config().movie_bias);
   EXPECT_EQ(model.user_vectors(kColdUser, d), 1.0f);
