@@ -26,6 +26,16 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics port ", options.metrics_port, " is outside -1-65535"));
   }
+  if (options.worker_threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker threads ", options.worker_threads,
+                     " is negative (0: one per core)"));
+  }
+  if (options.max_receive_message_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max message bytes ", options.max_receive_message_bytes,
+                     " is not positive"));
+  }
   std::unique_ptr<MovierecServer> server(new MovierecServer());
   server->options_ = options;
   MovierecServer* self = server.get();
@@ -33,8 +43,11 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
       options.model, [self](const LoadEvent& event) { self->OnLoad(event); });
   server->recommender_ = std::make_unique<Recommender>(
       [self] { return self->models_->current(); });
+  server->pool_ = std::make_unique<WorkerPool>(
+      options.worker_threads > 0 ? options.worker_threads : AvailableCores());
   server->service_ = std::make_unique<RecommenderService>(
-      server->recommender_.get(), &server->metrics_);
+      server->recommender_.get(), &server->metrics_, server->pool_.get(),
+      options.before_call);
 
   if (options.metrics_port >= 0) {
     const std::string address =
@@ -106,6 +119,9 @@ void MovierecServer::Shutdown(absl::Duration grace) {
   models_->Stop();
   // Health first, so that load balancers stop sending before the port closes.
   server_->GetHealthCheckService()->Shutdown();
+  // Refuses new calls at once; returns when every call has finished: calls
+  // still running at the deadline are cancelled, and the workers, which see
+  // the cancellation at their next check, finish them.
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
   server_->Wait();
