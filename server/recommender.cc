@@ -92,13 +92,14 @@ CallControl::CallControl(absl::Time deadline, std::function<bool()> cancelled)
     : deadline_(deadline), cancelled_(std::move(cancelled)) {}
 
 absl::Status CallControl::Check(absl::string_view next) const {
-  if (cancelled_ && cancelled_()) {
-    return absl::CancelledError(
-        absl::StrCat("the call was cancelled before ", next));
-  }
+  // The deadline first: gRPC also cancels a call whose deadline passed.
   if (absl::Now() >= deadline_) {
     return absl::DeadlineExceededError(
         absl::StrCat("the deadline passed before ", next));
+  }
+  if (cancelled_ && cancelled_()) {
+    return absl::CancelledError(
+        absl::StrCat("the call was cancelled before ", next));
   }
   return absl::OkStatus();
 }

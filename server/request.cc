@@ -64,9 +64,9 @@ absl::Status CheckFilter(const movierec::v1::MovieFilter& filter,
       CheckYear(filter.max_release_year(), prefix, "max_release_year"));
   if (filter.min_release_year() > 0 && filter.max_release_year() > 0 &&
       filter.min_release_year() > filter.max_release_year()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        prefix, "min_release_year ", filter.min_release_year(), " is after ",
-        prefix, "max_release_year ", filter.max_release_year()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "min_release_year ", filter.min_release_year(),
+                     " is after max_release_year ", filter.max_release_year()));
   }
   return absl::OkStatus();
 }

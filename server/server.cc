@@ -106,7 +106,7 @@ void MovierecServer::OnLoad(const LoadEvent& event) {
       "serving model version {} ({} movies, {} users) loaded in {:.3f}s",
       event.version, movies, event.snapshot->model().num_users(),
       event.seconds);
-  if (server_ != nullptr && !shut_down_.load()) {
+  if (server_ != nullptr && !shutting_down_.load()) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
     health->SetServingStatus("", true);
@@ -114,11 +114,16 @@ void MovierecServer::OnLoad(const LoadEvent& event) {
   }
 }
 
-void MovierecServer::Shutdown(absl::Duration grace) {
-  if (shut_down_.exchange(true)) return;
+void MovierecServer::BeginShutdown() {
+  if (shutting_down_.exchange(true)) return;
   models_->Stop();
   // Health first, so that load balancers stop sending before the port closes.
   server_->GetHealthCheckService()->Shutdown();
+}
+
+void MovierecServer::Shutdown(absl::Duration grace) {
+  if (shut_down_.exchange(true)) return;
+  BeginShutdown();
   // Refuses new calls at once; returns when every call has finished: calls
   // still running at the deadline are cancelled, and the workers, which see
   // the cancellation at their next check, finish them.

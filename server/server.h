@@ -74,7 +74,11 @@ class MovierecServer {
   const ServerMetrics& metrics() const { return metrics_; }
   ModelManager& models() { return *models_; }
 
-  // Health goes NOT_SERVING, new calls are refused, calls in flight get
+  // The first step of Shutdown: health goes NOT_SERVING for good and the
+  // model poller stops; calls are still accepted. Idempotent.
+  void BeginShutdown();
+
+  // BeginShutdown, then new calls are refused and calls in flight get
   // `grace` to finish before they are cancelled. Returns when all ended.
   void Shutdown(absl::Duration grace);
 
@@ -93,6 +97,7 @@ class MovierecServer {
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   int metrics_port_ = -1;
+  std::atomic<bool> shutting_down_{false};
   std::atomic<bool> shut_down_{false};
 };
 
