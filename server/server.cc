@@ -102,16 +102,17 @@ void MovierecServer::OnLoad(const LoadEvent& event) {
                   std::string(event.status.message()));
     return;
   }
-  spdlog::info(
-      "serving model version {} ({} movies, {} users) loaded in {:.3f}s",
-      event.version, movies, event.snapshot->model().num_users(),
-      event.seconds);
+  // Health before the log line, so that whoever reads "serving" finds it so.
   if (server_ != nullptr && !shutting_down_.load()) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
     health->SetServingStatus("", true);
     health->SetServingStatus(kRecommenderServiceName, true);
   }
+  spdlog::info(
+      "serving model version {} ({} movies, {} users) loaded in {:.3f}s",
+      event.version, movies, event.snapshot->model().num_users(),
+      event.seconds);
 }
 
 void MovierecServer::BeginShutdown() {
