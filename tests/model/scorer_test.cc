@@ -83,12 +83,9 @@ TEST(ScorerTest, AVisitorWithAUsersHistoryIsThatUser) {
   Model model = MakeRandomModel(SmallMovieLens(6, 80, 12), config, 2);
   AddRankingStage(&model, /*with_reranker=*/true, 3);
   RatingConfig rating = model.rating->config();
-  rating.features = {/*user_id=*/false,
-                     false,
-                     /*user_history=*/true,
-                     true,
-                     true,
-                     false};
+  rating.features.user_id = false;
+  rating.features.user_demographics = false;
+  rating.features.user_history = true;
   model.rating.emplace(rating, model.catalog);
   Rng rng(4);
   model.rating->InitRandom(rng);
