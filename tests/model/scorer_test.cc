@@ -201,7 +201,9 @@ TEST(MovieSimilarityTest, NeighboursByCosineWithoutTheBias) {
   EXPECT_NEAR(nearest[0].score, 1.0f, 1e-5);
   for (const Candidate& c : nearest) {
     EXPECT_NE(c.row, 3);
-    if (c.row == 11) EXPECT_EQ(c.score, 0);
+    if (c.row == 11) {
+      EXPECT_EQ(c.score, 0);
+    }
   }
   const std::vector<Candidate> skipping = similarity.Nearest(3, 5, {1, 7});
   ASSERT_EQ(skipping.size(), 5u);

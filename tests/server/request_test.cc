@@ -41,7 +41,9 @@ class RequestTest : public ::testing::Test {
   absl::Status Recommend(const v1::RecommendRequest& request) const {
     v1::RecommendResponse response;
     const absl::Status status = recommender_.Recommend(request, &response);
-    if (!status.ok()) EXPECT_EQ(response.movies_size(), 0);
+    if (!status.ok()) {
+      EXPECT_EQ(response.movies_size(), 0);
+    }
     return status;
   }
 
@@ -240,7 +242,9 @@ TEST_F(RequestTest, BadSimilarMoviesRequestsAreNamed) {
         v1::SimilarMoviesResponse response;
         const absl::Status status =
             recommender_.SimilarMovies(request, &response);
-        if (!status.ok()) EXPECT_EQ(response.movies_size(), 0);
+        if (!status.ok()) {
+          EXPECT_EQ(response.movies_size(), 0);
+        }
         return status;
       };
   EXPECT_OK(call([](v1::SimilarMoviesRequest*) {}));
