@@ -70,6 +70,15 @@ TEST(ScorerTest, ForUserHoldsTheUsersRows) {
   }
   shares /= static_cast<float>(seen.size());
   EXPECT_TRUE(context.genre_profile.isApprox(shares));
+  double years = 0;
+  int dated = 0;
+  for (const int32_t m : seen) {
+    const int year = model->catalog.movies[m].release_year;
+    years += year;
+    dated += year > 0;
+  }
+  ASSERT_GT(dated, 0);
+  EXPECT_FLOAT_EQ(context.mean_release_year, static_cast<float>(years / dated));
   EXPECT_EQ(context.rating_vector.size(), 0);  // no rating model
 }
 
@@ -103,6 +112,7 @@ TEST(ScorerTest, AVisitorWithAUsersHistoryIsThatUser) {
     EXPECT_TRUE(visitor.query.isApprox(known.query, 1e-5f));
     EXPECT_TRUE(visitor.rating_vector.isApprox(known.rating_vector, 1e-5f));
     EXPECT_TRUE(visitor.genre_profile.isApprox(known.genre_profile, 1e-6f));
+    EXPECT_FLOAT_EQ(visitor.mean_release_year, known.mean_release_year);
     EXPECT_EQ(visitor.history, known.history);
     const auto list = [&](const UserContext& c) {
       return MovieRows(scorer.Rank(
