@@ -16,7 +16,8 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(libbenchmark-dev)
   # tests/deploy and tests/client: promtool, Python with YAML and gRPC (the
   # example client and the stand-in for grpcurl), gRPC's health and
-  # reflection .proto files.
+  # reflection .proto files. tests/e2e/prometheus_test.cc: a real Prometheus
+  # scraping a live server.
   packages+=(prometheus python3 python3-yaml python3-grpcio python3-grpc-tools
     python3-protobuf grpc-proto)
   if ! command -v kubectl >/dev/null; then

@@ -98,6 +98,10 @@ void RatingModel::ApplyAdagrad(const AdagradOptions& options) {
   if (config_.mlp) mlp_.ApplyAdagrad(options);
 }
 
+void RatingModel::EncodeUser(const Bag& bag, float* out) const {
+  user_tower_.Encode(bag, out);
+}
+
 RowMatrix RatingModel::UserVectors(const UserMovies& history) const {
   RowMatrix vectors(num_users_, tower_dim());
   Bag bag;

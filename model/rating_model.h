@@ -75,6 +75,10 @@ class RatingModel {
 
   void ApplyAdagrad(const AdagradOptions& options);
 
+  // The user tower's output for `bag` (tower_dim() values): how a visitor
+  // without a user row is encoded (features.h).
+  void EncodeUser(const Bag& bag, float* out) const;
+
   // The tower outputs of every user (with its training history) and movie.
   // A user with no history and, when `popularity` (training ratings per
   // movie) is given, a movie with none are encoded from their features alone
