@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "model/command_line.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
@@ -86,22 +87,15 @@ int Fail(const char* method, const std::string& target,
 }  // namespace
 
 int main(int argc, char** argv) {
-  // --help lists the flags of this file (absl looks for them in a file named
-  // after the binary, which would list none).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "client/client_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::SetProgramUsageMessage(
+  movierec::ParseCommandLine(
+      argc, argv,
       "Prints movie recommendations from a movierec server.\n\n"
       "Usage: movierec-client --target HOST:PORT --user 138 [--count 10]\n"
       "       movierec-client --recent 50,181,258       (a new visitor)\n"
       "       movierec-client --similar_to 50\n"
       "Filters: --genres Comedy,Drama --min_year 1990 --max_year 1999 "
-      "--exclude 1,2");
-  absl::ParseCommandLine(argc, argv);
+      "--exclude 1,2",
+      "client/client_main.cc");
   const std::string target = absl::GetFlag(FLAGS_target);
   const std::string user = absl::GetFlag(FLAGS_user);
   const std::string similar_to = absl::GetFlag(FLAGS_similar_to);

@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "model/command_line.h"
 #include "model/config_json.h"
 #include "model/dataset.h"
 #include "model/file_util.h"
@@ -198,10 +199,11 @@ int Run() {
 }  // namespace movierec
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  movierec::ParseCommandLine(
+      argc, argv,
       "Measures the README's ablation table: the popularity baseline, the "
       "tfrs preset and each step to the default configuration.\n\n"
-      "Usage: movierec-ablation --data_dir DIR [--seeds 42,1,2,3]");
-  absl::ParseCommandLine(argc, argv);
+      "Usage: movierec-ablation --data_dir DIR [--seeds 42,1,2,3]",
+      "model/ablation_main.cc");
   return movierec::Run();
 }

@@ -13,11 +13,6 @@
 namespace movierec {
 namespace {
 
-double Seconds(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 // Fills work->candidates (and labels, offsets, candidate_movies) for the
 // configured softmax.
 void BuildCandidates(const RetrievalTraining& config,

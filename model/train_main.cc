@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/bundle.h"
+#include "model/command_line.h"
 #include "model/config_json.h"
 #include "model/dataset.h"
 #include "model/status_macros.h"
@@ -166,18 +167,11 @@ int Run() {
 }  // namespace movierec
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  movierec::ParseCommandLine(
+      argc, argv,
       "Trains the movierec retrieval model on MovieLens 100K, evaluates it "
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
-      "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs]");
-  // --help lists the flags of this file (absl looks for them in a file named
-  // after the binary, which would list none).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "model/train_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::ParseCommandLine(argc, argv);
+      "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs]",
+      "model/train_main.cc");
   return movierec::Run();
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "model/command_line.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 
@@ -51,22 +52,15 @@ ABSL_FLAG(int, num_candidates, 100,
           "them (1-10000)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  movierec::ParseCommandLine(
+      argc, argv,
       "Serves movie recommendations over gRPC (movierec.v1.Recommender, "
       "grpc.health.v1.Health, reflection) and Prometheus metrics at "
       "/metrics.\n\nUsage: movierec-server --model_base DIR [--port 50051] "
       "[--metrics_port 9464]\n\nBoth ports listen on loopback unless "
       "--listen_address / --metrics_address say otherwise (the container "
-      "image passes 0.0.0.0).");
-  // --help lists the flags of this file (absl looks for them in a file named
-  // after the binary, which would list none).
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view file) {
-    return absl::EndsWith(file, "server/server_main.cc");
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
-  absl::ParseCommandLine(argc, argv);
+      "image passes 0.0.0.0).",
+      "server/server_main.cc");
 
   // Block the shutdown signals before any thread starts, so that only the
   // sigwait below receives them.
