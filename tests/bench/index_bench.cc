@@ -4,8 +4,10 @@
 //
 // Benchmarks are named index/n:<movies>/d:<dim>/<setting>/excl:<mode>:
 //   setting  flat | hnsw/ef:<efSearch> | ivf/nprobe:<nprobe>
-//   excl     none (no exclusion), or the user's seen movies left out by
-//            selector, overfetch or auto (index/index_options.h).
+//   excl     none (no exclusion); the user's seen movies (20-300) left out
+//            by selector, overfetch or auto (index/index_options.h); or,
+//            with a -wide suffix, the seen movies and --wide_exclusion random
+//            others (as a catalogue filter would exclude), by the same modes.
 // Counters (computed once per benchmark over every query, outside the timed
 // loop): recall@10 and recall@100 against exact search with the same
 // exclusion (Eigen, not FAISS), build_s and index_MB of the index, and
@@ -31,12 +33,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "index/candidate_index.h"
 #include "index/index_factory.h"
 #include "index/index_io.h"
+#include "model/random.h"
 #include "tests/bench/synthetic.h"
 
 ABSL_FLAG(std::string, sizes, "10000,100000,1000000",
@@ -50,8 +54,14 @@ ABSL_FLAG(int, hnsw_m, 32, "HNSW M of the benchmarked graphs");
 ABSL_FLAG(int, hnsw_ef_construction, 100, "HNSW efConstruction");
 ABSL_FLAG(std::string, hnsw_ef, "100,200,400,800", "efSearch values");
 ABSL_FLAG(std::string, ivf_nprobe, "8,16,32,64,128", "nprobe values");
-ABSL_FLAG(std::string, exclusions, "none,selector,overfetch",
-          "Exclusion variants: none, selector, overfetch, auto");
+ABSL_FLAG(std::string, exclusions,
+          "none,selector,overfetch,selector-wide,overfetch-wide",
+          "Exclusion variants: none, selector, overfetch, auto, each of the "
+          "last three optionally with -wide");
+ABSL_FLAG(int, wide_exclusion, 3000,
+          "Random rows added to the seen movies in -wide variants (at most a "
+          "quarter of the catalogue)");
+ABSL_FLAG(int, ivf_nlist, 0, "IVF cells; 0: round(2 * sqrt(movies))");
 ABSL_FLAG(bool, smoke, false,
           "A seconds-long run for ctest: 2000 movies of dimension 8, 20 "
           "queries, one setting per kind (other size flags are ignored)");
@@ -101,15 +111,37 @@ struct Dataset {
   SyntheticVectors vectors;
   std::vector<std::vector<int32_t>> top;   // exact top kTopForTruth per user
   std::vector<std::vector<int32_t>> seen;  // per user, sorted
+  std::vector<std::vector<int32_t>> wide;  // seen + random rows, sorted
 };
+
+// Each user's seen movies and `extra` random rows, sorted and distinct.
+std::vector<std::vector<int32_t>> WidenLists(
+    const std::vector<std::vector<int32_t>>& seen, int64_t movies,
+    int64_t extra) {
+  Rng rng(kSeed ^ 0x51DE51DEull);
+  std::vector<std::vector<int32_t>> wide = seen;
+  for (std::vector<int32_t>& list : wide) {
+    for (int64_t i = 0; i < extra; ++i) {
+      list.push_back(static_cast<int32_t>(rng.Uniform(movies)));
+    }
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+  }
+  return wide;
+}
 
 int NumQueries() {
   return absl::GetFlag(FLAGS_smoke) ? 20 : absl::GetFlag(FLAGS_queries);
 }
 
+// The movie vectors depend on these; the users (generated after them) also
+// on the number of queries.
+std::string CatalogueKey(int64_t n, int d) {
+  return absl::StrCat("v", kSyntheticVersion, "-n", n, "-d", d, "-s", kSeed);
+}
+
 std::string DatasetKey(int64_t n, int d) {
-  return absl::StrCat("v", kSyntheticVersion, "-n", n, "-d", d, "-q",
-                      NumQueries(), "-s", kSeed);
+  return absl::StrCat(CatalogueKey(n, d), "-q", NumQueries());
 }
 
 // Exact top lists are cached: at a million movies they take a while.
@@ -148,6 +180,9 @@ const Dataset& GetDataset(int64_t n, int d) {
     data.top = LoadOrComputeTop(
         data, absl::StrCat(CacheDir(), "/", DatasetKey(n, d), "-top.bin"));
     data.seen = MakeSeenLists(data.top, n, kSeed);
+    data.wide = WidenLists(
+        data.seen, n,
+        std::min<int64_t>(absl::GetFlag(FLAGS_wide_exclusion), n / 4));
   }
   return it->second;
 }
@@ -164,7 +199,7 @@ struct Built {
 const Built& GetBuilt(int64_t n, int d, const IndexOptions& options) {
   static auto* cache = new std::map<std::string, Built>();
   const std::string key =
-      absl::StrCat(DatasetKey(n, d), "-", IndexKindName(options.kind), "-M",
+      absl::StrCat(CatalogueKey(n, d), "-", IndexKindName(options.kind), "-M",
                    options.hnsw_m, "-efc", options.hnsw_ef_construction,
                    "-nlist", ResolveIvfNlist(options, n));
   auto [it, inserted] = cache->try_emplace(key);
@@ -217,12 +252,28 @@ const Built& GetBuilt(int64_t n, int d, const IndexOptions& options) {
   return built;
 }
 
+enum class Exclusion { kNone, kSeen, kWide };
+
+const std::vector<int32_t>& Excluded(const Dataset& data, Exclusion exclusion,
+                                     int user) {
+  static const auto* none = new std::vector<int32_t>();
+  switch (exclusion) {
+    case Exclusion::kSeen:
+      return data.seen[static_cast<size_t>(user)];
+    case Exclusion::kWide:
+      return data.wide[static_cast<size_t>(user)];
+    case Exclusion::kNone:
+      break;
+  }
+  return *none;
+}
+
 struct Config {
   std::string name;
   int64_t n = 0;
   int d = 0;
   IndexOptions options;  // kind, build and search parameters
-  bool exclude = false;  // leave out the users' seen movies
+  Exclusion exclusion = Exclusion::kNone;
 };
 
 // Quality of one configuration over every query.
@@ -245,12 +296,11 @@ double Overlap(const std::vector<Candidate>& got,
 }
 
 Quality Measure(const CandidateIndex& index, const Dataset& data,
-                bool exclude) {
+                Exclusion exclusion) {
   Quality q;
   const auto users = static_cast<int>(data.vectors.users.rows());
   for (int u = 0; u < users; ++u) {
-    const std::vector<int32_t> none;
-    const std::vector<int32_t>& seen = exclude ? data.seen[u] : none;
+    const std::vector<int32_t>& seen = Excluded(data, exclusion, u);
     const std::vector<Candidate> got =
         index.Search(data.vectors.users.row(u).data(), kK, seen);
     const std::vector<int32_t> truth = TopExcluding(data.top[u], seen, kK);
@@ -277,20 +327,19 @@ void BM_Search(benchmark::State& state, const Config& config) {
     return;
   }
   const CandidateIndex& index = **view;
-  const std::vector<int32_t> none;
   const auto users = static_cast<int>(data.vectors.users.rows());
   int u = 0;
   for (auto _ : state) {
     const std::vector<Candidate> result =
         index.Search(data.vectors.users.row(u).data(), kK,
-                     config.exclude ? data.seen[u] : none);
+                     Excluded(data, config.exclusion, u));
     benchmark::DoNotOptimize(result.data());
     u = u + 1 == users ? 0 : u + 1;
   }
   // Measured once per configuration, reused by the repetitions.
   static auto* qualities = new std::map<std::string, Quality>();
   auto [it, inserted] = qualities->try_emplace(config.name);
-  if (inserted) it->second = Measure(index, data, config.exclude);
+  if (inserted) it->second = Measure(index, data, config.exclusion);
   const Quality& quality = it->second;
   state.counters["recall@10"] = quality.recall10;
   state.counters["recall@100"] = quality.recall100;
@@ -331,16 +380,24 @@ void RegisterAll() {
             : ParseList(absl::GetFlag(FLAGS_ivf_nprobe), "ivf_nprobe");
   std::vector<std::string> exclusions =
       absl::StrSplit(absl::GetFlag(FLAGS_exclusions), ',');
-  if (smoke) exclusions = {"none", "selector", "overfetch", "auto"};
+  if (smoke) {
+    exclusions = {"none",          "selector",       "overfetch", "auto",
+                  "selector-wide", "overfetch-wide", "auto-wide"};
+  }
   for (const int64_t n : sizes) {
     for (const int64_t d : dims) {
       for (const std::string& exclusion : exclusions) {
         Config config;
         config.n = n;
         config.d = static_cast<int>(d);
-        config.exclude = exclusion != "none";
-        if (config.exclude) {
-          absl::StatusOr<ExclusionMode> mode = ParseExclusionMode(exclusion);
+        const bool wide = absl::EndsWith(exclusion, "-wide");
+        const absl::string_view mode_name =
+            absl::StripSuffix(exclusion, "-wide");
+        config.exclusion = mode_name == "none" ? Exclusion::kNone
+                           : wide              ? Exclusion::kWide
+                                               : Exclusion::kSeen;
+        if (config.exclusion != Exclusion::kNone) {
+          absl::StatusOr<ExclusionMode> mode = ParseExclusionMode(mode_name);
           if (!mode.ok()) {
             std::fprintf(stderr, "--exclusions: %s\n",
                          mode.status().ToString().c_str());
@@ -359,6 +416,7 @@ void RegisterAll() {
           Register(config, absl::StrCat("hnsw/ef:", ef), exclusion);
         }
         config.options.kind = IndexKind::kIvf;
+        config.options.ivf_nlist = absl::GetFlag(FLAGS_ivf_nlist);
         for (const int64_t nprobe : nprobes) {
           config.options.ivf_nprobe = static_cast<int>(nprobe);
           Register(config, absl::StrCat("ivf/nprobe:", nprobe), exclusion);

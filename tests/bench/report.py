@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 NAME = re.compile(r"^index/n:(\d+)/d:(\d+)/(flat|hnsw/ef:\d+|ivf/nprobe:\d+)"
-                  r"/excl:(\w+)$")
+                  r"/excl:([\w-]+)$")
 REQUIRED_RECALL = 0.95
 REQUIRED_SPEEDUP = 10.0
 

@@ -68,7 +68,7 @@ section_machine() {
     echo "           AVX2: $(grep -qw avx2 /proc/cpuinfo && echo yes || echo no)," \
       "AVX-512: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)"
     echo "Memory:    $(free -g | awk '/^Mem:/ {print $2}') GB"
-    echo "OS:        $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+    echo "OS:        $(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release), kernel $(uname -r)"
     echo "Compiler:  $(c++ --version | head -1), -O3 -march=native (Release)"
     echo "FAISS:     libfaiss-dev $(dpkg-query -W -f='${Version}' libfaiss-dev)" \
       "(static, generic x86-64 build), BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo ?)"
