@@ -1,30 +1,79 @@
 # movierec: multi-stage image on Debian 12 (bookworm).
-#   build stage:   the -dev packages, compiles the three binaries;
-#   runtime stage: only the shared libraries they link, a non-root user.
+#   build stage:   the -dev packages of deploy/install-deps.sh; compiles the
+#                  three binaries and lists the Debian packages that own the
+#                  shared libraries they load;
+#   runtime stage: only those packages, the three binaries, a non-root user.
+# deploy/build-image.sh builds it with podman and smoke-tests the result;
+# tests/deploy/dockerfile_test.py keeps its ports, paths and flags in step
+# with movierec-server and deploy/k8s.
+#
+#   gRPC            50051   (movierec-server --port)
+#   metrics         9464    (movierec-server --metrics_port, /metrics)
+#   model versions  /models (movierec-server --model_base; a volume)
+#
+# The entrypoint is movierec-server listening on all interfaces; arguments
+# given to the container are appended to it (absl flags: the last one wins).
+# The trainer and the client are /usr/local/bin/movierec-train and
+# /usr/local/bin/movierec-client.
 FROM debian:bookworm-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive
 COPY deploy/install-deps.sh /tmp/install-deps.sh
 RUN /tmp/install-deps.sh && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DMOVIEREC_NATIVE=OFF \
-      -DMOVIEREC_BUILD_TESTS=OFF \
- && cmake --build /build -j "$(nproc)" \
+# Only what the binaries are built from (every add_subdirectory of
+# CMakeLists.txt but tests/), so that editing tests or docs rebuilds nothing.
+COPY CMakeLists.txt ./
+COPY proto proto
+COPY model model
+COPY index index
+COPY server server
+COPY client client
+# No .git in the build context: the version recorded in model bundles comes in
+# as a build argument (deploy/build-image.sh passes `git describe`).
+ARG MOVIEREC_VERSION=unknown
+ARG JOBS=2
+# ccache (installed by install-deps.sh) keeps its cache between builds.
+RUN --mount=type=cache,target=/root/.cache/ccache \
+    cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DMOVIEREC_NATIVE=OFF \
+      -DMOVIEREC_BUILD_TESTS=OFF -DMOVIEREC_GIT_VERSION="${MOVIEREC_VERSION}" \
+ && cmake --build /build -j "${JOBS}" \
       --target movierec-train movierec-server movierec-client
+# The Debian packages owning every shared library the binaries load (through
+# symlinks such as the BLAS alternative), for the runtime stage to install.
+# A library that no package owns, or a -dev package, stops the build.
+RUN set -e; \
+    ldd /build/bin/movierec-train /build/bin/movierec-server \
+        /build/bin/movierec-client > /tmp/ldd.txt; \
+    if grep 'not found' /tmp/ldd.txt; then exit 1; fi; \
+    : > /tmp/owners.txt; \
+    for lib in $(awk '$2 == "=>" && $3 ~ /^\// {print $3}' /tmp/ldd.txt | sort -u); do \
+      owner=$(dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")" 2>/dev/null) \
+        || { echo "no Debian package owns $lib" >&2; exit 1; }; \
+      echo "$owner" | grep -v '^diversion' | sed 's/: .*//; s/, /\n/g' \
+        | cut -d: -f1 >> /tmp/owners.txt; \
+    done; \
+    sort -u /tmp/owners.txt > /build/runtime-packages.txt; \
+    cat /build/runtime-packages.txt; \
+    if grep -- '-dev$' /build/runtime-packages.txt; then \
+      echo "a -dev package would go into the runtime stage" >&2; exit 1; \
+    fi
 
 FROM debian:bookworm-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
+COPY --from=build /build/runtime-packages.txt /tmp/runtime-packages.txt
 RUN apt-get update -q \
- && apt-get install -y -q --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libabsl20220623 libblas3 \
-      liblapack3 libgomp1 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 \
-      libspdlog1.10 libfmt9 zlib1g ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin movierec \
- && mkdir -p /models && chown movierec /models
+ && xargs -a /tmp/runtime-packages.txt \
+      apt-get install -y -q --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt \
+ && groupadd --system --gid 10001 movierec \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent \
+      --shell /usr/sbin/nologin movierec \
+ && mkdir -p /models && chown movierec:movierec /models
 COPY --from=build /build/bin/movierec-train /build/bin/movierec-server \
      /build/bin/movierec-client /usr/local/bin/
-USER movierec
+LABEL org.opencontainers.image.title="movierec" \
+      org.opencontainers.image.description="Movie recommendations over gRPC (MovieLens 100K, TFRS two-stage recommender)"
+USER 10001:10001
 VOLUME ["/models"]
 EXPOSE 50051 9464
 ENTRYPOINT ["/usr/local/bin/movierec-server", "--model_base=/models", \

@@ -1,68 +1,160 @@
-// movierec-client: asks a movierec server for a user's recommendations and
-// prints them, one line per movie: rank, movie id, title, score.
+// movierec-client: asks a movierec server for recommendations and prints
+// them, one line per movie: rank, movie id, title, score, year, genres.
+//
+//   --user 138                    a user's recommendations
+//   --recent 50,181,258           a visitor's, folded in from movies watched
+//   --similar_to 50               movies similar to a movie
+// with optional filters: --genres Comedy,Drama --min_year 1990 --max_year
+// 1999 --exclude 1,2.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
-ABSL_FLAG(std::string, user, "", "MovieLens user id, e.g. 138 (required)");
+ABSL_FLAG(std::string, user, "", "MovieLens user id, e.g. 138");
+ABSL_FLAG(std::vector<std::string>, recent, {},
+          "Comma-separated movie ids the user watched recently (a visitor "
+          "without --user gets recommendations folded in from them)");
+ABSL_FLAG(std::string, similar_to, "",
+          "A movie id: print the movies most similar to it instead");
+ABSL_FLAG(std::vector<std::string>, genres, {},
+          "Only movies of one of these genres, e.g. Comedy,Drama");
+ABSL_FLAG(int, min_year, 0, "Only movies released in or after this year");
+ABSL_FLAG(int, max_year, 0, "Only movies released in or before this year");
+ABSL_FLAG(std::vector<std::string>, exclude, {},
+          "Comma-separated movie ids never to return");
 ABSL_FLAG(int, count, 10, "How many movies to ask for (1-100)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline of the call");
 
+namespace {
+
+namespace v1 = ::movierec::v1;
+
+v1::MovieFilter Filter() {
+  v1::MovieFilter filter;
+  for (const std::string& g : absl::GetFlag(FLAGS_genres)) filter.add_genres(g);
+  filter.set_min_release_year(absl::GetFlag(FLAGS_min_year));
+  filter.set_max_release_year(absl::GetFlag(FLAGS_max_year));
+  for (const std::string& id : absl::GetFlag(FLAGS_exclude)) {
+    filter.add_exclude_movie_ids(id);
+  }
+  return filter;
+}
+
+void Print(const google::protobuf::RepeatedPtrField<v1::ScoredMovie>& movies) {
+  std::printf("%4s  %8s  %-60s  %8s  %4s  %s\n", "rank", "movie_id", "title",
+              "score", "year", "genres");
+  for (int i = 0; i < movies.size(); ++i) {
+    const v1::ScoredMovie& movie = movies[i];
+    std::printf("%4d  %8s  %-60s  %8.4f  %4d  %s\n", i + 1,
+                movie.movie_id().c_str(), movie.title().c_str(), movie.score(),
+                movie.release_year(),
+                absl::StrJoin(movie.genres(), ",").c_str());
+  }
+}
+
+int Fail(const char* method, const std::string& target,
+         const grpc::Status& status) {
+  std::fprintf(stderr, "error: %s at %s failed: %s: %s\n", method,
+               target.c_str(),
+               absl::StatusCodeToString(
+                   static_cast<absl::StatusCode>(status.error_code()))
+                   .c_str(),
+               status.error_message().c_str());
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::fprintf(stderr,
+                 "hint: is movierec-server running and listening at %s?\n",
+                 target.c_str());
+  }
+  return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  // --help lists the flags of this file (absl looks for them in a file named
+  // after the binary, which would list none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "client/client_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "Prints a user's movie recommendations from a movierec server.\n\n"
-      "Usage: movierec-client --target HOST:PORT --user 138 [--count 10]");
+      "Prints movie recommendations from a movierec server.\n\n"
+      "Usage: movierec-client --target HOST:PORT --user 138 [--count 10]\n"
+      "       movierec-client --recent 50,181,258       (a new visitor)\n"
+      "       movierec-client --similar_to 50\n"
+      "Filters: --genres Comedy,Drama --min_year 1990 --max_year 1999 "
+      "--exclude 1,2");
   absl::ParseCommandLine(argc, argv);
   const std::string target = absl::GetFlag(FLAGS_target);
   const std::string user = absl::GetFlag(FLAGS_user);
-  if (user.empty()) {
-    std::fprintf(stderr, "error: --user is required, e.g. --user 138\n");
+  const std::string similar_to = absl::GetFlag(FLAGS_similar_to);
+  const std::vector<std::string> recent = absl::GetFlag(FLAGS_recent);
+  if (user.empty() && recent.empty() && similar_to.empty()) {
+    std::fprintf(stderr,
+                 "error: give --user (e.g. --user 138), --recent (e.g. "
+                 "--recent 50,181) or --similar_to (e.g. --similar_to 50)\n");
     return 2;
   }
   auto channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
-  auto stub = movierec::v1::Recommender::NewStub(channel);
-  movierec::v1::RecommendRequest request;
-  request.set_user_id(user);
-  request.set_count(absl::GetFlag(FLAGS_count));
-  movierec::v1::RecommendResponse response;
+  auto stub = v1::Recommender::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(
       std::chrono::system_clock::now() +
       absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout)));
+
+  if (!similar_to.empty()) {
+    v1::SimilarMoviesRequest request;
+    request.set_movie_id(similar_to);
+    request.set_count(absl::GetFlag(FLAGS_count));
+    *request.mutable_filter() = Filter();
+    v1::SimilarMoviesResponse response;
+    const grpc::Status status =
+        stub->SimilarMovies(&context, request, &response);
+    if (!status.ok()) return Fail("SimilarMovies", target, status);
+    std::printf("model version %s: movies similar to %s\n",
+                response.model_version().c_str(), similar_to.c_str());
+    Print(response.movies());
+    return 0;
+  }
+
+  v1::RecommendRequest request;
+  request.set_user_id(user);
+  request.set_count(absl::GetFlag(FLAGS_count));
+  for (const std::string& id : recent) request.add_recent_movie_ids(id);
+  *request.mutable_filter() = Filter();
+  v1::RecommendResponse response;
   const grpc::Status status = stub->Recommend(&context, request, &response);
-  if (!status.ok()) {
-    std::fprintf(stderr, "error: Recommend for user %s at %s failed: %s: %s\n",
-                 user.c_str(), target.c_str(),
-                 absl::StatusCodeToString(
-                     static_cast<absl::StatusCode>(status.error_code()))
-                     .c_str(),
-                 status.error_message().c_str());
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      std::fprintf(stderr,
-                   "hint: is movierec-server running and listening at %s?\n",
-                   target.c_str());
-    }
-    return 1;
+  if (!status.ok()) return Fail("Recommend", target, status);
+  const char* how = "";
+  switch (response.personalization()) {
+    case v1::PERSONALIZATION_RECENT_MOVIES:
+      how = " (folded in from the recent movies)";
+      break;
+    case v1::PERSONALIZATION_POPULAR:
+      how = " (unknown user: the most popular movies)";
+      break;
+    default:
+      break;
   }
-  std::printf(
-      "model version %s%s\n", response.model_version().c_str(),
-      response.fallback() ? " (unknown user: the most popular movies)" : "");
-  std::printf("%4s  %8s  %-60s  %s\n", "rank", "movie_id", "title", "score");
-  for (int i = 0; i < response.movies_size(); ++i) {
-    const movierec::v1::ScoredMovie& movie = response.movies(i);
-    std::printf("%4d  %8s  %-60s  %.4f\n", i + 1, movie.movie_id().c_str(),
-                movie.title().c_str(), movie.score());
-  }
+  std::printf("model version %s%s\n", response.model_version().c_str(), how);
+  Print(response.movies());
   return 0;
 }

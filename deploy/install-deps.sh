@@ -14,6 +14,16 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libbenchmark-dev)
+  # tests/deploy and tests/client: promtool, Python with YAML and gRPC (the
+  # example client and the stand-in for grpcurl), gRPC's health and
+  # reflection .proto files. tests/e2e/prometheus_test.cc: a real Prometheus
+  # scraping a live server.
+  packages+=(prometheus python3 python3-yaml python3-grpcio python3-grpc-tools
+    python3-protobuf grpc-proto)
+  if ! command -v kubectl >/dev/null; then
+    echo "warning: kubectl is not on PATH (it is no Debian package): the" \
+      "Kubernetes manifest tests will fail until it is installed" >&2
+  fi
 fi
 
 missing=()

@@ -30,6 +30,11 @@ ABSL_FLAG(std::vector<std::string>, seeds,
           "Split seeds: the first is the headline, the rest are averaged");
 ABSL_FLAG(int, threads, 0, "Training threads; 0 means one per core");
 ABSL_FLAG(std::string, output, "", "Also write the markdown table here");
+ABSL_FLAG(bool, evaluate_on_validation, false,
+          "For tuning: evaluate on a validation part of each split's training "
+          "ratings (as movierec-train --evaluate_on_validation does)");
+ABSL_FLAG(std::string, only, "",
+          "Run only the steps whose name contains this text");
 
 namespace movierec {
 namespace {
@@ -37,8 +42,8 @@ namespace {
 // One row of the table: a preset with a patch, or the popularity baseline.
 struct Step {
   std::string name;
-  std::string preset;  // empty: the popularity baseline
-  std::string patch;   // merged over the preset
+  std::string preset;  // "popularity", "ease" or a training preset
+  std::string patch;   // merged over a training preset
 };
 
 // Each step adds one thing to the one before, ending at the default.
@@ -49,7 +54,8 @@ std::vector<Step> Steps() {
       R"("features": {"user_history": false, "user_demographics": false,
                       "movie_genres": false, "movie_year": false})";
   return {
-      {"most popular movies", "", ""},
+      {"most popular movies", "popularity", ""},
+      {"EASE^R (lambda = 500), measured here", "ease", ""},
       {"`tfrs` preset (TFRS tutorial replica)", "tfrs",
        R"({"rating": {"enabled": false}})"},
       {"full softmax over the catalogue, id embeddings", "default",
@@ -77,10 +83,19 @@ struct Measured {
 absl::StatusOr<Measured> Measure(const Step& step, const MovieLens& data,
                                  uint64_t seed) {
   MOVIEREC_ASSIGN_OR_RETURN(Dataset dataset, MakeRandomSplit(data, seed));
+  if (absl::GetFlag(FLAGS_evaluate_on_validation)) {
+    SplitParts parts =
+        RandomSplit(std::move(dataset.train), seed ^ 0x7e57, 0.1);
+    dataset.train = std::move(parts.kept);
+    dataset.test = std::move(parts.held_out);
+  }
   Evaluation evaluation;
-  if (step.preset.empty()) {
+  if (step.preset == "popularity") {
     evaluation = EvaluateModel(PopularityModel(dataset.catalog, dataset.train),
                                dataset.test, 100);
+  } else if (step.preset == "ease") {
+    evaluation = EvaluateModel(
+        EaseModel(dataset.catalog, dataset.train, 500.0f), dataset.test, 100);
   } else {
     MOVIEREC_ASSIGN_OR_RETURN(TrainConfig config, PresetConfig(step.preset));
     if (!step.patch.empty()) {
@@ -138,6 +153,9 @@ int Run() {
       "\n|---|---|---|---|", averaged ? "---|---|---|" : "", "\n");
   std::printf("%s", table.c_str());
   for (const Step& step : Steps()) {
+    if (step.name.find(absl::GetFlag(FLAGS_only)) == std::string::npos) {
+      continue;
+    }
     std::vector<Measured> runs;
     for (const uint64_t seed : seeds) {
       spdlog::info("{}: seed {}", step.name, seed);

@@ -1,5 +1,7 @@
 #include "model/bundle.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <utility>
@@ -273,9 +276,16 @@ absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
   return model;
 }
 
+// Now, or $SOURCE_DATE_EPOCH when set (the reproducible-builds convention),
+// so that two identical trainings can write identical bundles.
 std::string NowRfc3339() {
-  const std::time_t now =
+  std::time_t now =
       std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  int64_t fixed = 0;
+  if (const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+      epoch != nullptr && absl::SimpleAtoi(epoch, &fixed) && fixed >= 0) {
+    now = static_cast<std::time_t>(fixed);
+  }
   std::tm utc;
   gmtime_r(&now, &utc);
   char buffer[32];
@@ -285,8 +295,15 @@ std::string NowRfc3339() {
 
 std::string EncodeProto(v1::ModelBundle proto) {
   if (proto.created_at().empty()) proto.set_created_at(NowRfc3339());
+  // Deterministic serialisation (maps sorted by key): the same model gives
+  // the same bytes.
   std::string payload;
-  proto.SerializeToString(&payload);
+  {
+    google::protobuf::io::StringOutputStream stream(&payload);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    proto.SerializeToCodedStream(&coded);
+  }
   std::string bytes(kMagic, sizeof(kMagic));
   PutLittleEndian(kBundleFormatVersion, 4, &bytes);
   PutLittleEndian(Crc32(payload), 4, &bytes);

@@ -21,6 +21,29 @@ std::string UnknownKey(const nlohmann::json& patch,
   return "";
 }
 
+// The first leaf path of `patch` whose value `kept` does not hold, or "".
+// Numbers compare as float, the narrowest type of a config field.
+std::string LostValue(const nlohmann::json& patch, const nlohmann::json& kept,
+                      const std::string& prefix) {
+  for (auto it = patch.begin(); it != patch.end(); ++it) {
+    const std::string path =
+        prefix.empty() ? it.key() : absl::StrCat(prefix, ".", it.key());
+    const nlohmann::json& value = kept[it.key()];
+    if (it->is_object()) {
+      std::string lost = LostValue(*it, value, path);
+      if (!lost.empty()) return lost;
+    } else if (it->is_number() && value.is_number()) {
+      if (static_cast<float>(it->get<double>()) !=
+          static_cast<float>(value.get<double>())) {
+        return path;
+      }
+    } else if (*it != value) {
+      return path;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::Status MergeConfigJson(absl::string_view patch, TrainConfig* config) {
@@ -41,12 +64,23 @@ absl::Status MergeConfigJson(absl::string_view patch, TrainConfig* config) {
         absl::StrCat("config patch names unknown key \"", unknown, "\""));
   }
   merged.merge_patch(patch_json);
+  TrainConfig patched;
   try {
-    *config = merged.get<TrainConfig>();
+    patched = merged.get<TrainConfig>();
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat("config patch has a value of the wrong type: ", e.what()));
   }
+  // A value the config cannot hold (1.5 for an integer field) would be
+  // converted silently: compare what was asked with what was kept.
+  const std::string lost = LostValue(patch_json, nlohmann::json(patched), "");
+  if (!lost.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config patch value of \"", lost,
+                     "\" does not fit the field's type (an integer where one "
+                     "is expected?)"));
+  }
+  *config = std::move(patched);
   return absl::OkStatus();
 }
 

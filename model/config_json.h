@@ -36,8 +36,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingTraining, enabled, model,
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerConfig, hidden)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerTraining, enabled,
                                                 model, list_size, epochs,
-                                                optimizer, l2, rating_weighted,
-                                                validation_users, patience)
+                                                batch_lists, optimizer, l2,
+                                                rating_weighted, folds)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, seed,
                                                 threads, validation_fraction,
                                                 retrieval, rating, reranker)

@@ -30,6 +30,30 @@ void EmbeddingTable::AccumulateGradient(int row, const float* grad,
   for (int i = 0; i < n; ++i) out[i] += scale * grad[i];
 }
 
+float EmbeddingTable::AccumulateGradientWithDecay(int row, const float* grad,
+                                                  float scale, float decay) {
+  if (!touched_flag_[row]) {
+    touched_flag_[row] = 1;
+    touched_.push_back(row);
+  }
+  const int n = dim();
+  float* out = gradient_.data() + static_cast<Eigen::Index>(row) * n;
+  const float* weights = weights_.data() + static_cast<Eigen::Index>(row) * n;
+  float squared = 0;
+  if (grad != nullptr) {
+    for (int i = 0; i < n; ++i) {
+      out[i] += scale * grad[i] + decay * weights[i];
+      squared += weights[i] * weights[i];
+    }
+  } else {
+    for (int i = 0; i < n; ++i) {
+      out[i] += decay * weights[i];
+      squared += weights[i] * weights[i];
+    }
+  }
+  return squared;
+}
+
 void EmbeddingTable::ApplyAdagrad(const AdagradOptions& options) {
   for (const int r : touched_) {
     if (!has_accumulator_[r]) {

@@ -36,6 +36,12 @@ class EmbeddingTable {
   // gradient[row] += scale * grad[0 .. dim).
   void AccumulateGradient(int row, const float* grad, float scale = 1.0f);
 
+  // gradient[row] += scale * grad + decay * weights[row], in one pass (grad
+  // may be null: the decay alone). Returns |weights[row]|^2, so that callers
+  // can add the L2 penalty to their loss without another pass.
+  float AccumulateGradientWithDecay(int row, const float* grad, float scale,
+                                    float decay);
+
   // Applies one Adagrad step to every row with a gradient, then clears the
   // gradients. Rows without a gradient are untouched.
   void ApplyAdagrad(const AdagradOptions& options);

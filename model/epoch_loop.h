@@ -21,6 +21,9 @@ struct StageTrainingResult {
   // With validation: the epoch count that scored best; else all epochs.
   int best_epochs = 0;
   double best_validation = 0;
+  // The validation score of what the stage improves on, where there is one
+  // (the reranker: the lists in retrieval order); < 0 otherwise.
+  double reference_validation = -1;
   double seconds = 0;
   double flops = 0;
 };

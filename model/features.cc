@@ -80,9 +80,9 @@ Featurizer::Featurizer(const FeatureOptions& options, const MovieLens& catalog)
 }
 
 void Featurizer::UserBag(int user, absl::Span<const int32_t> history,
-                         int exclude, Bag* bag) const {
+                         int exclude, Bag* bag, bool with_id) const {
   if (user >= 0) {
-    if (user_id_ >= 0) bag->push_back({user_id_, user, 1.0f});
+    if (user_id_ >= 0 && with_id) bag->push_back({user_id_, user, 1.0f});
     if (age_ >= 0) {
       bag->push_back({age_, user_age_[user], 1.0f});
       bag->push_back({gender_, user_gender_[user], 1.0f});
@@ -100,8 +100,8 @@ void Featurizer::UserBag(int user, absl::Span<const int32_t> history,
   }
 }
 
-void Featurizer::MovieBag(int movie, Bag* bag) const {
-  if (movie_id_ >= 0) bag->push_back({movie_id_, movie, 1.0f});
+void Featurizer::MovieBag(int movie, Bag* bag, bool with_id) const {
+  if (movie_id_ >= 0 && with_id) bag->push_back({movie_id_, movie, 1.0f});
   if (genre_ >= 0 && !movie_genres_[movie].empty()) {
     const float weight =
         1.0f / std::sqrt(static_cast<float>(movie_genres_[movie].size()));

@@ -56,10 +56,22 @@ class Featurizer {
   // whose training history is `history` (movie rows), leaving `exclude` out
   // of the history (pass the training target; -1 for none). Appends to *bag.
   void UserBag(int user, absl::Span<const int32_t> history, int exclude,
-               Bag* bag) const;
+               Bag* bag, bool with_id = true) const;
 
-  // The bag of movie row `movie`. Appends to *bag.
-  void MovieBag(int movie, Bag* bag) const;
+  // The bag of movie row `movie`. Appends to *bag. Without `with_id`, the
+  // movie's id row is left out (see ColdMovieFromFeatures).
+  void MovieBag(int movie, Bag* bag, bool with_id = true) const;
+
+  // Cold start: whether a user (movie) with no training ratings is encoded
+  // from its other features alone, its id row (never trained) left out.
+  // Only when the tower has features besides the id; an id-only tower (the
+  // TFRS replica) keeps the id row as the tutorial does.
+  bool ColdUserFromFeatures() const {
+    return options_.user_demographics || options_.user_history;
+  }
+  bool ColdMovieFromFeatures() const {
+    return options_.movie_genres || options_.movie_year;
+  }
 
   static int AgeBucket(int age);
   static int YearBucket(int year);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
@@ -45,25 +46,13 @@ double AccumulateRatingGradients(const RatingTraining& config,
   model->BackwardBatch(work->users, work->movies, work->activations,
                        work->d_predictions, config.l2, &work->d_users,
                        &work->d_movies);
+  // The penalty is per example, like the loss: l2 / rows per bag entry.
   const float l2 = config.l2 * inv_rows;
   for (Eigen::Index i = 0; i < rows; ++i) {
-    model->user_tower().Backward(work->user_bags[i],
-                                 work->d_users.row(i).data());
-    model->movie_tower().Backward(work->movie_bags[i],
-                                  work->d_movies.row(i).data());
-    if (l2 > 0) {
-      for (int side = 0; side < 2; ++side) {
-        Tower& tower = side == 0 ? model->user_tower() : model->movie_tower();
-        const Bag& bag = side == 0 ? work->user_bags[i] : work->movie_bags[i];
-        tower.BackwardL2(bag, l2);
-        for (const BagEntry& e : bag) {
-          loss += l2 * e.weight *
-                  Eigen::Map<const RowVector>(
-                      tower.tables()[e.table].row(e.row), dim)
-                      .squaredNorm();
-        }
-      }
-    }
+    loss += model->user_tower().Backward(work->user_bags[i],
+                                         work->d_users.row(i).data(), l2);
+    loss += model->movie_tower().Backward(work->movie_bags[i],
+                                          work->d_movies.row(i).data(), l2);
   }
   if (config.l2 > 0 && model->config().mlp) {
     for (const DenseLayer& layer : model->mlp().layers()) {
@@ -80,7 +69,11 @@ double RatingRmse(const RatingModel& model, const UserMovies& history,
                   const std::vector<Interaction>& test) {
   if (test.empty()) return 0;
   const RowMatrix users = model.UserVectors(history);
-  const RowMatrix movies = model.MovieVectors();
+  std::vector<int32_t> popularity(static_cast<size_t>(model.num_movies()), 0);
+  for (int u = 0; u < history.num_users(); ++u) {
+    for (const int32_t movie : history.Of(u)) ++popularity[movie];
+  }
+  const RowMatrix movies = model.MovieVectors(popularity);
   constexpr size_t kChunk = 4096;
   double squared = 0;
   RowMatrix user_rows, movie_rows;
@@ -185,15 +178,16 @@ double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,
 
 namespace {
 
-// NDCG@10 of lists re-sorted by the reranker, positives being gain > 0.
-double RerankNdcg(const Reranker& reranker,
-                  const std::vector<RerankList>& lists,
-                  absl::Span<const int32_t> which) {
+// NDCG@10 of lists re-sorted by `score_list`, positives being gain > 0;
+// the IDCG counts the positives in the list.
+double ListNdcg(
+    const std::vector<RerankList>& lists, absl::Span<const int32_t> which,
+    const std::function<void(const RerankList&, Vector*)>& score_list) {
   double total = 0;
   for (const int32_t index : which) {
     const RerankList& list = lists[index];
     Vector scores;
-    reranker.Score(list.features, &scores);
+    score_list(list, &scores);
     std::vector<int32_t> order(list.gains.size());
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
@@ -239,8 +233,9 @@ StageTrainingResult TrainReranker(const RerankerTraining& config,
     EpochLoopOptions options;
     options.stage = "reranker";
     options.epochs = epochs;
-    options.batch_size = 32;  // lists per step
-    options.patience = config.patience;
+    options.batch_size = config.batch_lists;
+    // Folds run every epoch, so that their curves can be averaged.
+    options.patience = epochs;
     options.higher_is_better = true;
     const std::function<double(absl::Span<const int32_t>, double*)> step =
         [&](absl::Span<const int32_t> batch, double* flops) {
@@ -267,32 +262,53 @@ StageTrainingResult TrainReranker(const RerankerTraining& config,
         };
     std::function<double()> validate;
     if (!validation.empty()) {
-      validate = [&] { return RerankNdcg(*model, lists, validation); };
+      validate = [&] {
+        return ListNdcg(lists, validation,
+                        [&](const RerankList& list, Vector* scores) {
+                          model->Score(list.features, scores);
+                        });
+      };
     }
     return RunEpochs<int32_t>(options,
                               std::vector<int32_t>(which.begin(), which.end()),
                               rng, step, validate, progress);
   };
 
-  // Choose the epoch count on held-out users, then train on all of them.
-  std::vector<int32_t> all(lists.size());
-  std::iota(all.begin(), all.end(), 0);
+  // Choose the epoch count by k-fold cross-validation over users (the lists
+  // are few, so one held-out part would be noisy), then train on all lists.
+  std::vector<int32_t> shuffled(lists.size());
+  std::iota(shuffled.begin(), shuffled.end(), 0);
   Rng split(seed ^ 0x5eed);
-  std::vector<int32_t> shuffled = all;
   Shuffle(shuffled, split);
-  const auto held = static_cast<size_t>(std::llround(
-      config.validation_users * static_cast<double>(lists.size())));
-  const absl::Span<const int32_t> validation =
-      absl::MakeConstSpan(shuffled).subspan(0, held);
-  const absl::Span<const int32_t> fit =
-      absl::MakeConstSpan(shuffled).subspan(held);
-  Reranker tuning = initial;
-  const StageTrainingResult tuned =
-      train(fit, config.epochs, validation, &tuning);
+  const int folds = std::max(2, config.folds);
+  std::vector<double> mean_curve(static_cast<size_t>(config.epochs), 0.0);
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int32_t> fit, validation;
+    for (size_t i = 0; i < shuffled.size(); ++i) {
+      (static_cast<int>(i % folds) == f ? validation : fit)
+          .push_back(shuffled[i]);
+    }
+    Reranker fold_model = initial;
+    const StageTrainingResult curve =
+        train(fit, config.epochs, validation, &fold_model);
+    for (size_t e = 0; e < curve.epochs.size(); ++e) {
+      mean_curve[e] += curve.epochs[e].validation / folds;
+    }
+  }
+  const int best_epochs =
+      static_cast<int>(std::max_element(mean_curve.begin(), mean_curve.end()) -
+                       mean_curve.begin()) +
+      1;
   *reranker = initial;
-  StageTrainingResult result = train(all, tuned.best_epochs, {}, reranker);
-  result.best_epochs = tuned.best_epochs;
-  result.best_validation = tuned.best_validation;
+  StageTrainingResult result = train(shuffled, best_epochs, {}, reranker);
+  result.best_epochs = best_epochs;
+  result.best_validation = mean_curve[best_epochs - 1];
+  // The same measure for the lists in retrieval order: what the reranker
+  // has to beat.
+  result.reference_validation =
+      ListNdcg(lists, shuffled, [](const RerankList& list, Vector* scores) {
+        *scores = -list.features.col(kLogRank);
+      });
   return result;
 }
 

@@ -98,23 +98,32 @@ void RatingModel::ApplyAdagrad(const AdagradOptions& options) {
   if (config_.mlp) mlp_.ApplyAdagrad(options);
 }
 
+void RatingModel::EncodeUser(const Bag& bag, float* out) const {
+  user_tower_.Encode(bag, out);
+}
+
 RowMatrix RatingModel::UserVectors(const UserMovies& history) const {
   RowMatrix vectors(num_users_, tower_dim());
   Bag bag;
   for (int u = 0; u < num_users_; ++u) {
     bag.clear();
-    featurizer_.UserBag(u, history.Of(u), /*exclude=*/-1, &bag);
+    featurizer_.UserBag(
+        u, history.Of(u), /*exclude=*/-1, &bag,
+        !history.Of(u).empty() || !featurizer_.ColdUserFromFeatures());
     user_tower_.Encode(bag, vectors.row(u).data());
   }
   return vectors;
 }
 
-RowMatrix RatingModel::MovieVectors() const {
+RowMatrix RatingModel::MovieVectors(
+    absl::Span<const int32_t> popularity) const {
   RowMatrix vectors(num_movies_, tower_dim());
   Bag bag;
   for (int m = 0; m < num_movies_; ++m) {
     bag.clear();
-    featurizer_.MovieBag(m, &bag);
+    featurizer_.MovieBag(m, &bag,
+                         popularity.empty() || popularity[m] > 0 ||
+                             !featurizer_.ColdMovieFromFeatures());
     movie_tower_.Encode(bag, vectors.row(m).data());
   }
   return vectors;

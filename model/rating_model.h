@@ -75,9 +75,16 @@ class RatingModel {
 
   void ApplyAdagrad(const AdagradOptions& options);
 
+  // The user tower's output for `bag` (tower_dim() values): how a visitor
+  // without a user row is encoded (features.h).
+  void EncodeUser(const Bag& bag, float* out) const;
+
   // The tower outputs of every user (with its training history) and movie.
+  // A user with no history and, when `popularity` (training ratings per
+  // movie) is given, a movie with none are encoded from their features alone
+  // (Featurizer::ColdUserFromFeatures).
   RowMatrix UserVectors(const UserMovies& history) const;
-  RowMatrix MovieVectors() const;
+  RowMatrix MovieVectors(absl::Span<const int32_t> popularity = {}) const;
 
   // Predicted ratings of `movies` (rows of movie_vectors) for one user
   // vector, into out[0 .. movies.size()).

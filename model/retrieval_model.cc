@@ -47,18 +47,23 @@ RowMatrix RetrievalModel::UserVectors(const UserMovies& history) const {
   Bag bag;
   for (int u = 0; u < num_users_; ++u) {
     bag.clear();
-    featurizer_.UserBag(u, history.Of(u), /*exclude=*/-1, &bag);
+    featurizer_.UserBag(
+        u, history.Of(u), /*exclude=*/-1, &bag,
+        !history.Of(u).empty() || !featurizer_.ColdUserFromFeatures());
     EncodeUser(bag, vectors.row(u).data());
   }
   return vectors;
 }
 
-RowMatrix RetrievalModel::MovieVectors() const {
+RowMatrix RetrievalModel::MovieVectors(
+    absl::Span<const int32_t> popularity) const {
   RowMatrix vectors(num_movies_, dim());
   Bag bag;
   for (int m = 0; m < num_movies_; ++m) {
     bag.clear();
-    featurizer_.MovieBag(m, &bag);
+    featurizer_.MovieBag(m, &bag,
+                         popularity.empty() || popularity[m] > 0 ||
+                             !featurizer_.ColdMovieFromFeatures());
     EncodeMovie(bag, vectors.row(m).data());
   }
   return vectors;

@@ -53,8 +53,11 @@ class RetrievalModel {
   void EncodeMovie(const Bag& bag, float* out) const;
 
   // The vectors of every user (with its training history) and every movie.
+  // A user with no history and, when `popularity` (training ratings per
+  // movie) is given, a movie with none are encoded from their features alone
+  // (Featurizer::ColdUserFromFeatures).
   RowMatrix UserVectors(const UserMovies& history) const;
-  RowMatrix MovieVectors() const;
+  RowMatrix MovieVectors(absl::Span<const int32_t> popularity = {}) const;
 
   // Parameters <-> their on-disk form. FromProto checks every shape and that
   // no weight is NaN or infinite.

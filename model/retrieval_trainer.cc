@@ -127,32 +127,22 @@ double AccumulateBatchGradients(const RetrievalTraining& config,
 
   // Tower::Backward reads the tower's own width, so the user vector's
   // constant bias coordinate, which has no parameters, gets no gradient.
+  // The L2 penalty covers each example's user bag and positive movie's bag.
+  double penalty = 0;
   for (int i = 0; i < batch_size; ++i) {
-    model->user_tower().Backward(work->user_bags[i],
-                                 work->d_queries.row(i).data());
+    penalty += model->user_tower().Backward(
+        work->user_bags[i], work->d_queries.row(i).data(), config.l2);
   }
   for (size_t j = 0; j < work->movie_bags.size(); ++j) {
     model->movie_tower().Backward(work->movie_bags[j],
                                   work->d_candidates.row(j).data());
   }
-  double penalty = 0;
   if (config.l2 > 0) {
     Bag movie_bag;
     for (int i = 0; i < batch_size; ++i) {
-      model->user_tower().BackwardL2(work->user_bags[i], config.l2);
       movie_bag.clear();
       featurizer.MovieBag(batch[i].movie, &movie_bag);
-      model->movie_tower().BackwardL2(movie_bag, config.l2);
-      for (const Bag* bag : {&work->user_bags[i], &movie_bag}) {
-        const Tower& tower =
-            bag == &movie_bag ? model->movie_tower() : model->user_tower();
-        for (const BagEntry& e : *bag) {
-          penalty += config.l2 * e.weight *
-                     Eigen::Map<const RowVector>(
-                         tower.tables()[e.table].row(e.row), tower.dim())
-                         .squaredNorm();
-        }
-      }
+      penalty += model->movie_tower().BackwardL2(movie_bag, config.l2);
     }
   }
   return loss + penalty;

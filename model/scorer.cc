@@ -14,22 +14,67 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// Share of `movies` per genre.
+RowVector GenreProfile(const Model& model, absl::Span<const int32_t> movies) {
+  RowVector profile = RowVector::Zero(
+      static_cast<Eigen::Index>(model.catalog.genre_names.size()));
+  for (const int32_t movie : movies) {
+    for (const int32_t g : model.catalog.movies[movie].genres) profile(g) += 1;
+  }
+  if (!movies.empty()) profile /= static_cast<float>(movies.size());
+  return profile;
+}
+
 RowMatrix GenreProfiles(const Model& model) {
   const int genres = static_cast<int>(model.catalog.genre_names.size());
   RowMatrix profile = RowMatrix::Zero(model.num_users(), genres);
   for (int u = 0; u < model.num_users(); ++u) {
-    const absl::Span<const int32_t> seen = model.seen.Of(u);
-    for (const int32_t movie : seen) {
-      for (const int32_t g : model.catalog.movies[movie].genres) {
-        profile(u, g) += 1;
-      }
-    }
-    if (!seen.empty()) profile.row(u) /= static_cast<float>(seen.size());
+    profile.row(u) = GenreProfile(model, model.seen.Of(u));
   }
   return profile;
 }
 
+// The mean release year of `movies` that have one; 0 when none has.
+float MeanReleaseYear(const Model& model, absl::Span<const int32_t> movies) {
+  double sum = 0;
+  int count = 0;
+  for (const int32_t movie : movies) {
+    const int32_t year = model.catalog.movies[movie].release_year;
+    if (year > 0) {
+      sum += year;
+      ++count;
+    }
+  }
+  return count > 0 ? static_cast<float>(sum / count) : 0.0f;
+}
+
+// Each user's mean release year over the seen movies (MeanReleaseYear).
+std::vector<float> MeanReleaseYears(const Model& model) {
+  std::vector<float> years(static_cast<size_t>(model.num_users()), 0.0f);
+  for (int u = 0; u < model.num_users(); ++u) {
+    years[u] = MeanReleaseYear(model, model.seen.Of(u));
+  }
+  return years;
+}
+
 }  // namespace
+
+bool MovieFilter::Admits(const Movie& movie) const {
+  if (min_release_year > 0 || max_release_year > 0) {
+    if (movie.release_year <= 0) return false;
+    if (min_release_year > 0 && movie.release_year < min_release_year) {
+      return false;
+    }
+    if (max_release_year > 0 && movie.release_year > max_release_year) {
+      return false;
+    }
+  }
+  if (genres.empty()) return true;
+  for (const int32_t g : movie.genres) {
+    if (std::find(genres.begin(), genres.end(), g) != genres.end()) return true;
+  }
+  return false;
+}
 
 Scorer::Scorer(std::shared_ptr<const Model> model, ScorerOptions options)
     : Scorer(model, MakeFlatIndex(model->movie_vectors), options) {}
@@ -45,15 +90,116 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
                    });
   if (model_->rating) {
     rating_users_ = model_->rating->UserVectors(model_->seen);
-    rating_movies_ = model_->rating->MovieVectors();
+    rating_movies_ = model_->rating->MovieVectors(model_->popularity);
+    mean_rating_user_ = rating_users_.rows() > 0
+                            ? RowVector(rating_users_.colwise().mean())
+                            : RowVector::Zero(rating_users_.cols());
   }
   // Always: reranker training computes features on models without one.
   genre_profile_ = GenreProfiles(*model_);
+  user_year_ = MeanReleaseYears(*model_);
+  neighbors_ =
+      ItemNeighbors::Build(model_->seen, model_->num_movies(), kItemNeighbors);
+  double ratings = 0;
+  for (const int32_t count : model_->popularity) ratings += count;
+  log_mean_popularity_ = static_cast<float>(
+      std::log1p(ratings / std::max<size_t>(model_->popularity.size(), 1)));
+}
+
+UserContext Scorer::ForUser(int user) const {
+  UserContext context;
+  context.user = user;
+  context.query = model_->user_vectors.row(user);
+  if (model_->rating) context.rating_vector = rating_users_.row(user);
+  context.genre_profile = genre_profile_.row(user);
+  context.mean_release_year = user_year_[user];
+  const absl::Span<const int32_t> seen = model_->seen.Of(user);
+  context.history.assign(seen.begin(), seen.end());
+  return context;
+}
+
+FoldIn Scorer::visitor_fold_in() const {
+  return model_->retrieval && model_->retrieval->config().features.user_history
+             ? FoldIn::kUserTower
+             : FoldIn::kMeanOfMovies;
+}
+
+UserContext Scorer::ForVisitor(absl::Span<const int32_t> movies) const {
+  UserContext context;
+  context.history.assign(movies.begin(), movies.end());
+  std::sort(context.history.begin(), context.history.end());
+  context.history.erase(
+      std::unique(context.history.begin(), context.history.end()),
+      context.history.end());
+  const std::vector<int32_t>& watched = context.history;
+  Bag bag;
+
+  const auto dim = model_->movie_vectors.cols();
+  context.query = RowVector::Zero(dim);
+  if (visitor_fold_in() == FoldIn::kUserTower) {
+    model_->retrieval->featurizer().UserBag(-1, watched, -1, &bag);
+    model_->retrieval->EncodeUser(bag, context.query.data());
+  } else if (!watched.empty()) {
+    for (const int32_t movie : watched) {
+      context.query += model_->movie_vectors.row(movie);
+    }
+    context.query /= static_cast<float>(watched.size());
+    // The user side of the bias column is a constant 1 (retrieval_model.h).
+    if (model_->retrieval && model_->retrieval->config().movie_bias) {
+      context.query(dim - 1) = 1.0f;
+    }
+  }
+
+  if (model_->rating) {
+    if (model_->rating->config().features.user_history) {
+      bag.clear();
+      model_->rating->featurizer().UserBag(-1, watched, -1, &bag);
+      context.rating_vector.resize(model_->rating->tower_dim());
+      model_->rating->EncodeUser(bag, context.rating_vector.data());
+    } else {
+      // An id-only rating model knows nothing of a visitor: the average user.
+      context.rating_vector = mean_rating_user_;
+    }
+  }
+  context.genre_profile = GenreProfile(*model_, watched);
+  context.mean_release_year = MeanReleaseYear(*model_, watched);
+  return context;
+}
+
+std::vector<int32_t> Scorer::Excluded(absl::Span<const int32_t> history,
+                                      const MovieFilter& filter) const {
+  if (!filter.restricts_catalogue() && filter.exclude.empty()) {
+    return std::vector<int32_t>(history.begin(), history.end());
+  }
+  const std::vector<Movie>& movies = model_->catalog.movies;
+  std::vector<char> out(movies.size(), 0);
+  for (const int32_t movie : history) out[movie] = 1;
+  for (const int32_t movie : filter.exclude) out[movie] = 1;
+  if (filter.restricts_catalogue()) {
+    for (size_t m = 0; m < movies.size(); ++m) {
+      if (!filter.Admits(movies[m])) out[m] = 1;
+    }
+  }
+  std::vector<int32_t> excluded;
+  for (size_t m = 0; m < out.size(); ++m) {
+    if (out[m]) excluded.push_back(static_cast<int32_t>(m));
+  }
+  return excluded;
+}
+
+int Scorer::NumToRetrieve(int count) const {
+  return ranks() ? std::max(count, options_.num_candidates) : count;
 }
 
 std::vector<Candidate> Scorer::RetrieveForQuery(
     const float* query, absl::Span<const int32_t> exclude, int count) const {
   return index_->Search(query, count, exclude);
+}
+
+std::vector<Candidate> Scorer::RetrieveCandidates(
+    const UserContext& context, absl::Span<const int32_t> excluded,
+    int count) const {
+  return RetrieveForQuery(context.query.data(), excluded, count);
 }
 
 std::vector<ScoredMovie> Scorer::Retrieve(int user, int count) const {
@@ -71,38 +217,42 @@ std::vector<ScoredMovie> Scorer::Recommend(int user, int count,
   StageTimes ignored;
   if (times == nullptr) times = &ignored;
   auto start = std::chrono::steady_clock::now();
-  const int retrieve =
-      ranks() ? std::max(count, options_.num_candidates) : count;
-  const std::vector<Candidate> candidates = RetrieveForQuery(
-      model_->user_vectors.row(user).data(), model_->seen.Of(user), retrieve);
+  const UserContext context = ForUser(user);
+  const std::vector<Candidate> candidates =
+      RetrieveCandidates(context, context.history, NumToRetrieve(count));
   times->retrieval_seconds = SecondsSince(start);
-  if (!ranks()) {
-    std::vector<ScoredMovie> result;
-    for (const Candidate& c : candidates) {
-      result.push_back({c.row, c.score, c.score});
-    }
-    return result;
-  }
+  if (!ranks()) return Rank(context, candidates, count);
   start = std::chrono::steady_clock::now();
-  std::vector<ScoredMovie> result = Rank(user, candidates, count);
+  std::vector<ScoredMovie> result = Rank(context, candidates, count);
   times->ranking_seconds = SecondsSince(start);
   return result;
 }
 
-std::vector<ScoredMovie> Scorer::Rank(int user,
+std::vector<ScoredMovie> Scorer::Rank(const UserContext& context,
                                       const std::vector<Candidate>& candidates,
                                       int count) const {
+  const size_t keep =
+      std::min(candidates.size(), static_cast<size_t>(std::max(count, 0)));
+  if (!ranks()) {
+    std::vector<ScoredMovie> result;
+    result.reserve(keep);
+    for (size_t i = 0; i < keep; ++i) {
+      result.push_back(
+          {candidates[i].row, candidates[i].score, candidates[i].score});
+    }
+    return result;
+  }
   const auto n = static_cast<Eigen::Index>(candidates.size());
   Vector scores(n);
   if (model_->reranker) {
     RowMatrix features;
-    CandidateFeatures(user, candidates, &features);
+    CandidateFeatures(context, candidates, &features);
     model_->reranker->Score(features, &scores);
   } else {
     std::vector<int32_t> rows(candidates.size());
     for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
-    model_->rating->Predict(rating_users_.row(user).data(), rating_movies_,
-                            rows, scores.data());
+    model_->rating->Predict(context.rating_vector.data(), rating_movies_, rows,
+                            scores.data());
   }
   std::vector<ScoredMovie> result(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -117,7 +267,6 @@ std::vector<ScoredMovie> Scorer::Rank(int user,
     }
     return a.movie < b.movie;
   };
-  const size_t keep = std::min(result.size(), static_cast<size_t>(count));
   std::partial_sort(result.begin(), result.begin() + keep, result.end(),
                     better);
   result.resize(keep);
@@ -126,41 +275,64 @@ std::vector<ScoredMovie> Scorer::Rank(int user,
 
 void Scorer::CandidateFeatures(int user, absl::Span<const Candidate> candidates,
                                RowMatrix* features) const {
+  CandidateFeatures(ForUser(user), candidates, features);
+}
+
+void Scorer::CandidateFeatures(const UserContext& context,
+                               absl::Span<const Candidate> candidates,
+                               RowMatrix* features) const {
   const auto n = static_cast<Eigen::Index>(candidates.size());
   features->setZero(n, kNumRerankFeatures);
   if (n == 0) return;
-  std::vector<float> predicted(candidates.size(), 0.0f);
+  Vector retrieval(n);
+  for (Eigen::Index i = 0; i < n; ++i) retrieval(i) = candidates[i].score;
+  const float mean = retrieval.mean();
+  const float deviation =
+      std::max(1e-6f, std::sqrt((retrieval.array() - mean).square().mean()));
+  const float best = retrieval.maxCoeff();
+  Vector predicted = Vector::Zero(n);
   if (model_->rating) {
     std::vector<int32_t> rows(candidates.size());
     for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
-    model_->rating->Predict(rating_users_.row(user).data(), rating_movies_,
-                            rows, predicted.data());
+    model_->rating->Predict(context.rating_vector.data(), rating_movies_, rows,
+                            predicted.data());
   }
-  float best = candidates[0].score;
-  for (const Candidate& c : candidates) best = std::max(best, c.score);
-  const float activity =
-      std::log1p(static_cast<float>(model_->seen.Of(user).size()));
+  const float mean_predicted = predicted.mean();
+  const absl::Span<const int32_t> history = context.history;
+  const float activity = std::log1p(static_cast<float>(history.size()));
   for (Eigen::Index i = 0; i < n; ++i) {
     const Candidate& c = candidates[i];
     const Movie& movie = model_->catalog.movies[c.row];
     auto f = features->row(i);
-    f(kRetrievalScore) = c.score;
-    f(kRetrievalGap) = c.score - best;
+    f(kRetrievalZ) = (c.score - mean) / deviation;
+    f(kRetrievalGap) = (c.score - best) / deviation;
     f(kLogRank) = std::log1p(static_cast<float>(i));
-    f(kPredictedRating) = predicted[i];
-    f(kLogPopularity) =
-        std::log1p(static_cast<float>(model_->popularity[c.row]));
+    f(kPredictedRating) = predicted(i);
+    f(kRelativeRating) = predicted(i) - mean_predicted;
+    f(kRelativePopularity) =
+        std::log1p(static_cast<float>(model_->popularity[c.row])) -
+        log_mean_popularity_;
     f(kLogUserActivity) = activity;
     if (!movie.genres.empty()) {
       float overlap = 0;
-      for (const int32_t g : movie.genres) overlap += genre_profile_(user, g);
+      for (const int32_t g : movie.genres) overlap += context.genre_profile(g);
       f(kGenreAffinity) =
           overlap / std::sqrt(static_cast<float>(movie.genres.size()));
     }
+    const ItemNeighbors::Affinity affinity =
+        neighbors_.AffinityTo(c.row, history);
+    f(kItemAffinity) = affinity.sum;
+    f(kItemClosest) = affinity.closest;
     if (movie.release_year > 0) {
       f(kReleaseYear) = std::clamp(
           static_cast<float>(movie.release_year - 1990) / 10.0f, -6.0f, 1.0f);
+      if (context.mean_release_year > 0) {
+        f(kYearDistance) = std::abs(static_cast<float>(movie.release_year) -
+                                    context.mean_release_year) /
+                           10.0f;
+      }
     }
+    f(kPopularityActivity) = f(kRelativePopularity) * activity;
   }
 }
 

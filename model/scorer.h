@@ -1,9 +1,16 @@
 // The recommendation path over one model version, shared by the server and
 // the offline evaluator so that what is measured is what is served:
 //
-//   retrieval: the user's vector -> index top N, seen movies left out;
+//   context:   who the list is for (UserContext): a user row the model
+//              knows, or a visitor described by the movies they watched;
+//   retrieval: the context's query vector -> index top N, the context's
+//              history and any filtered-out movie left out;
 //   ranking:   each candidate scored by the reranker (or, without one, by
 //              the predicted rating), the list re-sorted, the top `count`.
+//
+// Recommend(user, ...) runs the three steps for a known user; callers that
+// need to stop between stages (the server checks deadlines there) call
+// ForUser / ForVisitor, Excluded, RetrieveCandidates and Rank themselves.
 //
 // A Scorer is immutable and safe for concurrent use from many threads.
 #ifndef MOVIEREC_MODEL_SCORER_H_
@@ -15,6 +22,7 @@
 
 #include "absl/types/span.h"
 #include "index/candidate_index.h"
+#include "model/item_neighbors.h"
 #include "model/model.h"
 
 namespace movierec {
@@ -36,8 +44,52 @@ struct StageTimes {
   double ranking_seconds = -1;
 };
 
+// Who a list is for, as both stages see it: everything the pipeline knows of
+// the user. Built from a known user row (Scorer::ForUser) or from the movies
+// a visitor watched (Scorer::ForVisitor), so that the same code ranks both.
+// A new per-user feature of the ranking stage becomes a field here.
+struct UserContext {
+  int user = -1;            // the user row; -1 for a visitor
+  RowVector query;          // retrieval query, movie_vectors.cols() floats
+  RowVector rating_vector;  // the rating model's user vector (empty without)
+  RowVector genre_profile;  // share of the history per genre
+  float mean_release_year = 0;  // over the history's dated movies; 0: none
+  // The movies the user rated in training (a visitor: watched), sorted and
+  // distinct: never recommended; their number is the user's activity.
+  std::vector<int32_t> history;
+};
+
+// How a visitor's vectors are folded in from the movies they watched.
+enum class FoldIn {
+  // The trained user tower over a history-only bag (features.h): the towers
+  // have history features (the default preset).
+  kUserTower,
+  // The mean of the watched movies' vectors (the bias entry, if any, set to
+  // 1): id-only towers (the tfrs preset), which cannot encode a visitor.
+  kMeanOfMovies,
+};
+
+// Which movies a list may hold, besides the context's history. Every part is
+// optional; they combine with AND.
+struct MovieFilter {
+  std::vector<int32_t> genres;   // genre indices: a movie passes with any one
+  int32_t min_release_year = 0;  // inclusive; 0: open
+  int32_t max_release_year = 0;  // inclusive; 0: open
+  std::vector<int32_t> exclude;  // movie rows, any order, repeats allowed
+
+  // Whether a movie passes the genre and year parts (not `exclude`). With a
+  // year bound, a movie of unknown year does not pass.
+  bool Admits(const Movie& movie) const;
+  bool restricts_catalogue() const {
+    return !genres.empty() || min_release_year > 0 || max_release_year > 0;
+  }
+};
+
 class Scorer {
  public:
+  // Neighbours kept per movie for the item-affinity feature.
+  static constexpr int kItemNeighbors = 100;
+
   // Builds the exact index over `model`'s movie vectors.
   explicit Scorer(std::shared_ptr<const Model> model,
                   ScorerOptions options = {});
@@ -58,6 +110,35 @@ class Scorer {
   // Retrieval alone: the top `count` unseen movies by retrieval score.
   std::vector<ScoredMovie> Retrieve(int user, int count) const;
 
+  /// The context of user row `user` (0 <= user < model().num_users()).
+  UserContext ForUser(int user) const;
+  /// The context of a visitor who watched `movies` (valid movie rows; order
+  /// and repeats do not matter). With no movies the vectors are all zero.
+  UserContext ForVisitor(absl::Span<const int32_t> movies) const;
+  /// How ForVisitor builds the retrieval query of this model.
+  FoldIn visitor_fold_in() const;
+
+  /// The sorted, distinct movie rows that retrieval must skip: `history`
+  /// (sorted), filter.exclude and every movie the filter does not admit.
+  std::vector<int32_t> Excluded(absl::Span<const int32_t> history,
+                                const MovieFilter& filter) const;
+
+  /// How many candidates the retrieval stage fetches for a list of `count`.
+  int NumToRetrieve(int count) const;
+
+  /// Retrieval stage: the top `count` movies by inner product with the
+  /// context's query, skipping `excluded` (sorted), best first.
+  std::vector<Candidate> RetrieveCandidates(const UserContext& context,
+                                            absl::Span<const int32_t> excluded,
+                                            int count) const;
+
+  /// Ranking stage: the best `count` of `candidates` (retrieved for
+  /// `context`, in retrieval order) by the ranking score; without a ranking
+  /// stage, the first `count` by retrieval score.
+  std::vector<ScoredMovie> Rank(const UserContext& context,
+                                const std::vector<Candidate>& candidates,
+                                int count) const;
+
   // The top `count` movies by retrieval score for a query vector
   // (model().movie_vectors.cols() floats), excluding `exclude` (sorted rows).
   std::vector<Candidate> RetrieveForQuery(const float* query,
@@ -65,7 +146,10 @@ class Scorer {
                                           int count) const;
 
   // The reranker's raw features (reranker.h) of `candidates`, retrieved for
-  // `user` in this order, as rows of *features.
+  // `context` (or user row `user`) in this order, as rows of *features.
+  void CandidateFeatures(const UserContext& context,
+                         absl::Span<const Candidate> candidates,
+                         RowMatrix* features) const;
   void CandidateFeatures(int user, absl::Span<const Candidate> candidates,
                          RowMatrix* features) const;
 
@@ -75,19 +159,18 @@ class Scorer {
                                    absl::Span<const int32_t> exclude) const;
 
  private:
-  // Ranks `candidates` of `user` and keeps the best `count`.
-  std::vector<ScoredMovie> Rank(int user,
-                                const std::vector<Candidate>& candidates,
-                                int count) const;
-
   std::shared_ptr<const Model> model_;
   std::unique_ptr<CandidateIndex> index_;
   ScorerOptions options_;
   std::vector<int32_t> by_popularity_;
   // Serving caches of the ranking stage.
-  RowMatrix rating_users_;   // rating-model user vectors
-  RowMatrix rating_movies_;  // rating-model movie vectors
-  RowMatrix genre_profile_;  // [users, genres]: share of seen movies per genre
+  RowMatrix rating_users_;        // rating-model user vectors
+  RowMatrix rating_movies_;       // rating-model movie vectors
+  RowVector mean_rating_user_;    // their mean: an id-only visitor's vector
+  RowMatrix genre_profile_;       // [users, genres]: share of seen per genre
+  ItemNeighbors neighbors_;       // co-occurrence neighbours of the seen movies
+  std::vector<float> user_year_;  // mean release year of each user's movies
+  float log_mean_popularity_ = 0;
 };
 
 }  // namespace movierec

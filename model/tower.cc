@@ -22,17 +22,29 @@ void Tower::Encode(const Bag& bag, float* out) const {
   }
 }
 
-void Tower::Backward(const Bag& bag, const float* grad) {
-  for (const BagEntry& e : bag) {
-    tables_[e.table].AccumulateGradient(e.row, grad, e.weight);
-  }
-}
-
-void Tower::BackwardL2(const Bag& bag, float l2) {
+double Tower::Backward(const Bag& bag, const float* grad, float l2) {
+  double penalty = 0;
   for (const BagEntry& e : bag) {
     EmbeddingTable& table = tables_[e.table];
-    table.AccumulateGradient(e.row, table.row(e.row), 2 * l2 * e.weight);
+    if (l2 > 0) {
+      penalty += l2 * e.weight *
+                 table.AccumulateGradientWithDecay(e.row, grad, e.weight,
+                                                   2 * l2 * e.weight);
+    } else {
+      table.AccumulateGradient(e.row, grad, e.weight);
+    }
   }
+  return penalty;
+}
+
+double Tower::BackwardL2(const Bag& bag, float l2) {
+  double penalty = 0;
+  for (const BagEntry& e : bag) {
+    penalty += l2 * e.weight *
+               tables_[e.table].AccumulateGradientWithDecay(e.row, nullptr, 0,
+                                                            2 * l2 * e.weight);
+  }
+  return penalty;
 }
 
 void Tower::ApplyAdagrad(const AdagradOptions& options) {

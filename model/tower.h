@@ -29,12 +29,12 @@ class Tower {
   void Encode(const Bag& bag, float* out) const;
 
   // Accumulates the gradient `grad` (dim values) of the output into the rows
-  // of the bag.
-  void Backward(const Bag& bag, const float* grad);
+  // of the bag and, with l2 > 0, that of the penalty l2 * weight * |row|^2
+  // of every entry. Returns that penalty (0 without l2).
+  double Backward(const Bag& bag, const float* grad, float l2 = 0);
 
-  // Accumulates the gradient of the penalty l2 * weight * |row|^2 of every
-  // entry of the bag.
-  void BackwardL2(const Bag& bag, float l2);
+  // The penalty's part alone: accumulates its gradient and returns it.
+  double BackwardL2(const Bag& bag, float l2);
 
   void ApplyAdagrad(const AdagradOptions& options);
 

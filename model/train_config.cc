@@ -1,7 +1,10 @@
 #include "model/train_config.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -50,11 +53,26 @@ TrainConfig DefaultPreset() {
   config.rating.model.mlp = false;
   config.rating.batch_size = 256;
   config.rating.epochs = 60;
-  config.rating.optimizer.learning_rate = 0.05f;
-  config.rating.l2 = 1e-3f;
+  config.rating.optimizer.learning_rate = 0.1f;
+  config.rating.l2 = 0.04f;
   config.rating.patience = 3;
   config.reranker.enabled = true;
   return config;
+}
+
+absl::Status CheckAdagrad(absl::string_view stage,
+                          const AdagradOptions& optimizer) {
+  const auto positive = [&](absl::string_view field,
+                            float value) -> absl::Status {
+    if (value > 0 && std::isfinite(value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field ", stage, ".optimizer.", field, " = ", value,
+                     " is invalid: must be a positive number"));
+  };
+  MOVIEREC_RETURN_IF_ERROR(positive("learning_rate", optimizer.learning_rate));
+  MOVIEREC_RETURN_IF_ERROR(
+      positive("initial_accumulator", optimizer.initial_accumulator));
+  return positive("epsilon", optimizer.epsilon);
 }
 
 }  // namespace
@@ -109,14 +127,7 @@ absl::Status ValidateConfig(const TrainConfig& config) {
   if (r.batch_size < 1)
     return bad("retrieval.batch_size", r.batch_size, ">= 1");
   if (r.epochs < 1) return bad("retrieval.epochs", r.epochs, "must be >= 1");
-  if (!(r.optimizer.learning_rate > 0)) {
-    return bad("retrieval.optimizer.learning_rate", r.optimizer.learning_rate,
-               "must be > 0");
-  }
-  if (!(r.optimizer.initial_accumulator > 0)) {
-    return bad("retrieval.optimizer.initial_accumulator",
-               r.optimizer.initial_accumulator, "must be > 0");
-  }
+  MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("retrieval", r.optimizer));
   if (!(r.l2 >= 0)) return bad("retrieval.l2", r.l2, "must be >= 0");
   if (!(config.validation_fraction >= 0 && config.validation_fraction < 1)) {
     return bad("validation_fraction", config.validation_fraction,
@@ -139,9 +150,9 @@ absl::Status ValidateConfig(const TrainConfig& config) {
     }
     if (g.batch_size < 1) return bad("rating.batch_size", g.batch_size, ">= 1");
     if (g.epochs < 1) return bad("rating.epochs", g.epochs, "must be >= 1");
-    if (!(g.optimizer.learning_rate > 0)) {
-      return bad("rating.optimizer.learning_rate", g.optimizer.learning_rate,
-                 "must be > 0");
+    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("rating", g.optimizer));
+    if (!(g.model.init_scale >= 0)) {
+      return bad("rating.model.init_scale", g.model.init_scale, "must be >= 0");
     }
     if (!(g.l2 >= 0)) return bad("rating.l2", g.l2, "must be >= 0");
     if (g.patience < 1) return bad("rating.patience", g.patience, ">= 1");
@@ -155,16 +166,17 @@ absl::Status ValidateConfig(const TrainConfig& config) {
     }
     if (k.list_size < 1) return bad("reranker.list_size", k.list_size, ">= 1");
     if (k.epochs < 1) return bad("reranker.epochs", k.epochs, ">= 1");
-    if (!(k.validation_users > 0 && k.validation_users < 1)) {
-      return bad("reranker.validation_users", k.validation_users,
-                 "must be in (0, 1)");
+    if (k.folds < 2) return bad("reranker.folds", k.folds, "must be >= 2");
+    if (k.batch_lists < 1) {
+      return bad("reranker.batch_lists", k.batch_lists, "must be >= 1");
     }
+    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("reranker", k.optimizer));
+    if (!(k.l2 >= 0)) return bad("reranker.l2", k.l2, "must be >= 0");
     for (const int width : k.model.hidden) {
       if (width < 1 || width > 65536) {
         return bad("reranker.model.hidden", width, "widths must be in 1-65536");
       }
     }
-    if (k.patience < 1) return bad("reranker.patience", k.patience, ">= 1");
   }
   if (r.block_rows < 1) {
     return bad("retrieval.block_rows", r.block_rows, "must be >= 1");

@@ -52,15 +52,16 @@ struct RatingTraining {
 struct RerankerTraining {
   bool enabled = false;
   RerankerConfig model;
-  int list_size = 100;  // candidates per user, as the server retrieves
-  int epochs = 50;
-  AdagradOptions optimizer;
+  int list_size = 100;   // candidates per user, as the server retrieves
+  int epochs = 40;       // at most
+  int batch_lists = 32;  // lists per optimiser step
+  AdagradOptions optimizer = {0.1f, 0.1f, 1e-7f};
   float l2 = 0;
   // Positives weigh their star rating instead of 1.
   bool rating_weighted = false;
-  // Share of the lists' users held out to choose the epoch count.
-  double validation_users = 0.25;
-  int patience = 5;
+  // The epoch count is chosen by cross-validation over this many folds of
+  // the lists' users.
+  int folds = 4;
 };
 
 struct TrainConfig {

@@ -10,6 +10,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "index/index_factory.h"
@@ -239,6 +241,14 @@ int main(int argc, char** argv) {
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
       "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
       "[--index_kind auto|flat|hnsw|ivf]");
+  // --help lists the flags of this file (absl looks for them in a file named
+  // after the binary, which would list none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "model/train_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   return movierec::Run();
 }

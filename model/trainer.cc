@@ -1,5 +1,6 @@
 #include "model/trainer.h"
 
+#include <Eigen/Cholesky>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -69,10 +70,10 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
   auto model = std::make_shared<Model>();
   model->catalog = catalog;
   model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
-  model->user_vectors = retrieval.UserVectors(model->seen);
-  model->movie_vectors = retrieval.MovieVectors();
   model->popularity =
       Popularity(static_cast<int>(catalog.movies.size()), train);
+  model->user_vectors = retrieval.UserVectors(model->seen);
+  model->movie_vectors = retrieval.MovieVectors(model->popularity);
   model->code_version = MOVIEREC_GIT_VERSION;
   model->retrieval.emplace(std::move(retrieval));
   model->rating = std::move(rating);
@@ -93,6 +94,10 @@ nlohmann::json StageJson(const StageTrainingResult& r) {
       {"seconds", r.seconds},
       {"gflops_per_second", r.seconds > 0 ? r.flops / 1e9 / r.seconds : 0}};
   if (!r.epochs.empty()) json["final_loss"] = r.epochs.back().loss;
+  if (r.best_validation > 0) json["best_validation"] = r.best_validation;
+  if (r.reference_validation >= 0) {
+    json["reference_validation"] = r.reference_validation;
+  }
   return json;
 }
 
@@ -123,6 +128,30 @@ std::shared_ptr<const Model> PopularityModel(
   }
   model->code_version = MOVIEREC_GIT_VERSION;
   model->config_json = R"({"preset": "popularity"})";
+  return model;
+}
+
+std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
+                                       const std::vector<Interaction>& train,
+                                       float lambda) {
+  auto model = std::const_pointer_cast<Model>(PopularityModel(catalog, train));
+  const int users = model->num_users();
+  const int movies = model->num_movies();
+  RowMatrix x = RowMatrix::Zero(users, movies);
+  for (int u = 0; u < users; ++u) {
+    for (const int32_t m : model->seen.Of(u)) x(u, m) = 1;
+  }
+  Eigen::MatrixXd gram = (x.transpose() * x).cast<double>();
+  gram.diagonal().array() += lambda;
+  const Eigen::MatrixXd p =
+      gram.ldlt().solve(Eigen::MatrixXd::Identity(movies, movies));
+  Eigen::MatrixXd b = -p * p.diagonal().cwiseInverse().asDiagonal();
+  b.diagonal().setZero();
+  model->user_vectors = std::move(x);
+  // Row m of movie_vectors is column m of B.
+  model->movie_vectors = b.transpose().cast<float>();
+  model->config_json =
+      absl::StrCat(R"({"preset": "ease", "lambda": )", lambda, "}");
   return model;
 }
 
@@ -194,6 +223,7 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
       const std::vector<RerankList> lists = BuildRerankLists(
           fit_scorer, parts.held_out, config.reranker.list_size,
           config.reranker.rating_weighted);
+
       reranker.emplace(config.reranker.model);
       Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
       reranker->InitRandom(init);

@@ -55,6 +55,15 @@ Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
 std::shared_ptr<const Model> PopularityModel(
     const MovieLens& catalog, const std::vector<Interaction>& train);
 
+// EASE^R (Steck 2019), the item-item baseline of EVALUATION.md, as a model:
+// B = I - P diag(1 / diag(P)) with P = (X'X + lambda I)^-1 for the binary
+// user x movie matrix X of `train`; the user's vector is its row of X and the
+// movie's its column of B, so score = X_u B_m. Dense in the catalogue size:
+// a baseline for MovieLens-sized catalogues, not a serving model.
+std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
+                                       const std::vector<Interaction>& train,
+                                       float lambda);
+
 // The evaluation part of metrics.json.
 nlohmann::json MetricsJson(const Evaluation& evaluation);
 

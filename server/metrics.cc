@@ -25,6 +25,10 @@ const char* MethodName(Method method) {
   switch (method) {
     case Method::kRecommend:
       return "Recommend";
+    case Method::kSimilarMovies:
+      return "SimilarMovies";
+    case Method::kRecommendBatch:
+      return "RecommendBatch";
     case Method::kCount:
       break;
   }
@@ -92,7 +96,11 @@ ServerMetrics::ServerMetrics()
                              "Unix time at which the serving version loaded");
   catalogue_movies_ = gauge("movierec_catalogue_movies",
                             "Movies in the serving model's catalogue");
+  in_flight_ = gauge("movierec_requests_in_flight",
+                     "RPCs accepted and not yet answered (queued or running)");
 }
+
+void ServerMetrics::RecordCallStarted() { in_flight_->Increment(); }
 
 void ServerMetrics::RecordRequest(Method method, grpc::StatusCode code,
                                   double seconds) {
@@ -101,6 +109,7 @@ void ServerMetrics::RecordRequest(Method method, grpc::StatusCode code,
   requests_[m][c >= 0 && c < kCodes ? c : grpc::StatusCode::UNKNOWN]
       ->Increment();
   latency_[m]->Observe(seconds);
+  in_flight_->Decrement();
 }
 
 void ServerMetrics::RecordStage(Stage stage, double seconds) {

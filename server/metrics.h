@@ -11,6 +11,11 @@
 //   movierec_model_load_seconds                    load time of that version
 //   movierec_model_loaded_timestamp_seconds        when it was swapped in
 //   movierec_catalogue_movies                      movies in the catalogue
+//   movierec_requests_in_flight                    calls accepted, not ended
+//
+// Methods: Recommend, SimilarMovies, RecommendBatch. Codes: the names of
+// absl::StatusCode ("OK", "INVALID_ARGUMENT", ...). The stage histograms
+// observe each recommendation (one per request of a batch).
 //
 // Thread-safe: every Record* may be called from any thread.
 #ifndef MOVIEREC_SERVER_METRICS_H_
@@ -32,7 +37,7 @@
 namespace movierec {
 
 // The RPC methods the server counts.
-enum class Method { kRecommend, kCount };
+enum class Method { kRecommend, kSimilarMovies, kRecommendBatch, kCount };
 const char* MethodName(Method method);
 
 enum class Stage { kRetrieval, kRanking, kCount };
@@ -43,6 +48,9 @@ class ServerMetrics {
 
   std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
 
+  // A call was accepted (in flight until RecordRequest).
+  void RecordCallStarted();
+  // A call ended with `code` after `seconds` (queueing included).
   void RecordRequest(Method method, grpc::StatusCode code, double seconds);
   void RecordStage(Stage stage, double seconds);
   void RecordFallback(Method method);
@@ -69,6 +77,7 @@ class ServerMetrics {
   prometheus::Gauge* model_load_seconds_ = nullptr;
   prometheus::Gauge* model_loaded_time_ = nullptr;
   prometheus::Gauge* catalogue_movies_ = nullptr;
+  prometheus::Gauge* in_flight_ = nullptr;
 };
 
 }  // namespace movierec

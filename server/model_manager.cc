@@ -1,5 +1,6 @@
 #include "server/model_manager.h"
 
+#include <omp.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -108,6 +109,9 @@ void ModelManager::Stop() {
 }
 
 void ModelManager::PollLoop() {
+  // Background loads run on this one core so that they never take cores
+  // from the workers serving calls (OpenMP's thread count is per thread).
+  omp_set_num_threads(1);
   const auto interval = absl::ToChronoMilliseconds(options_.poll_interval);
   for (;;) {
     {

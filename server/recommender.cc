@@ -1,64 +1,175 @@
 #include "server/recommender.h"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "model/status_macros.h"
+#include "server/request.h"
 
 namespace movierec {
 namespace {
 
-void AddMovies(const Snapshot& snapshot, const std::vector<ScoredMovie>& movies,
-               movierec::v1::RecommendResponse* response) {
-  const std::vector<Movie>& catalog = snapshot.model().catalog.movies;
-  response->mutable_movies()->Reserve(static_cast<int>(movies.size()));
-  for (const ScoredMovie& scored : movies) {
-    const Movie& movie = catalog[scored.movie];
-    movierec::v1::ScoredMovie* out = response->add_movies();
-    out->set_movie_id(absl::StrCat(movie.id));
-    out->set_title(movie.title);
-    out->set_score(scored.score);
-    out->set_retrieval_score(scored.retrieval_score);
+namespace v1 = ::movierec::v1;
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+void AddMovie(const Snapshot& snapshot, int row, float score,
+              float retrieval_score,
+              google::protobuf::RepeatedPtrField<v1::ScoredMovie>* out) {
+  const MovieLens& catalog = snapshot.model().catalog;
+  const Movie& movie = catalog.movies[row];
+  v1::ScoredMovie* scored = out->Add();
+  scored->set_movie_id(absl::StrCat(movie.id));
+  scored->set_title(movie.title);
+  scored->set_score(score);
+  scored->set_retrieval_score(retrieval_score);
+  for (const int32_t g : movie.genres) {
+    scored->add_genres(catalog.genre_names[g]);
   }
+  scored->set_release_year(movie.release_year);
+}
+
+void AddMovies(const Snapshot& snapshot, const std::vector<ScoredMovie>& movies,
+               v1::RecommendResponse* response) {
+  response->mutable_movies()->Reserve(static_cast<int>(movies.size()));
+  for (const ScoredMovie& m : movies) {
+    AddMovie(snapshot, m.movie, m.score, m.retrieval_score,
+             response->mutable_movies());
+  }
+}
+
+// Answers one resolved Recommend request from `snapshot`.
+absl::Status Answer(const Snapshot& snapshot, ResolvedRecommend request,
+                    const CallControl& control, v1::RecommendResponse* response,
+                    RecommendTrace* trace) {
+  MOVIEREC_RETURN_IF_ERROR(control.Check("retrieval"));
+  const Scorer& scorer = snapshot.scorer();
+  response->set_model_version(snapshot.version_string());
+  if (request.user < 0 && request.recent.empty()) {
+    trace->fallback = true;
+    response->set_fallback(true);
+    response->set_personalization(v1::PERSONALIZATION_POPULAR);
+    AddMovies(
+        snapshot,
+        scorer.Popular(request.count, scorer.Excluded({}, request.filter)),
+        response);
+    return absl::OkStatus();
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  UserContext context;
+  if (request.user >= 0) {
+    // A known user's recent movies are only left out of the list.
+    context = scorer.ForUser(request.user);
+    request.filter.exclude.insert(request.filter.exclude.end(),
+                                  request.recent.begin(), request.recent.end());
+    response->set_personalization(v1::PERSONALIZATION_KNOWN_USER);
+  } else {
+    context = scorer.ForVisitor(request.recent);
+    response->set_personalization(v1::PERSONALIZATION_RECENT_MOVIES);
+  }
+  const std::vector<Candidate> candidates = scorer.RetrieveCandidates(
+      context, scorer.Excluded(context.history, request.filter),
+      scorer.NumToRetrieve(request.count));
+  trace->retrieval_seconds = SecondsSince(start);
+
+  if (scorer.ranks()) MOVIEREC_RETURN_IF_ERROR(control.Check("ranking"));
+  start = std::chrono::steady_clock::now();
+  AddMovies(snapshot, scorer.Rank(context, candidates, request.count),
+            response);
+  if (scorer.ranks()) trace->ranking_seconds = SecondsSince(start);
+  return absl::OkStatus();
 }
 
 }  // namespace
 
+CallControl::CallControl(absl::Time deadline, std::function<bool()> cancelled)
+    : deadline_(deadline), cancelled_(std::move(cancelled)) {}
+
+absl::Status CallControl::Check(absl::string_view next) const {
+  // The deadline first: gRPC also cancels a call whose deadline passed.
+  if (absl::Now() >= deadline_) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the deadline passed before ", next));
+  }
+  if (cancelled_ && cancelled_()) {
+    return absl::CancelledError(
+        absl::StrCat("the call was cancelled before ", next));
+  }
+  return absl::OkStatus();
+}
+
 Recommender::Recommender(SnapshotSource snapshot)
     : snapshot_(std::move(snapshot)) {}
 
-absl::Status Recommender::Recommend(
-    const movierec::v1::RecommendRequest& request,
-    movierec::v1::RecommendResponse* response, RecommendTrace* trace) const {
+absl::Status Recommender::Recommend(const v1::RecommendRequest& request,
+                                    v1::RecommendResponse* response,
+                                    RecommendTrace* trace,
+                                    const CallControl& control) const {
   RecommendTrace ignored;
   if (trace == nullptr) trace = &ignored;
-  if (request.user_id().empty()) {
-    return absl::InvalidArgumentError("user_id is empty");
-  }
-  if (request.count() < 0 || request.count() > kMaxCount) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count ", request.count(), " is outside 0-", kMaxCount,
-                     " (0 means ", kDefaultCount, ")"));
-  }
-  const int count = request.count() == 0 ? kDefaultCount : request.count();
+  MOVIEREC_RETURN_IF_ERROR(CheckRecommendRequest(request));
   const std::shared_ptr<const Snapshot> snapshot = snapshot_();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
-  response->set_model_version(snapshot->version_string());
-  const int user = snapshot->UserRow(request.user_id());
-  if (user < 0) {
-    trace->fallback = true;
-    response->set_fallback(true);
-    AddMovies(*snapshot, snapshot->scorer().Popular(count, {}), response);
-    return absl::OkStatus();
+  MOVIEREC_ASSIGN_OR_RETURN(ResolvedRecommend resolved,
+                            ResolveRecommendRequest(*snapshot, request));
+  return Answer(*snapshot, std::move(resolved), control, response, trace);
+}
+
+absl::Status Recommender::SimilarMovies(const v1::SimilarMoviesRequest& request,
+                                        v1::SimilarMoviesResponse* response,
+                                        const CallControl& control) const {
+  MOVIEREC_RETURN_IF_ERROR(CheckSimilarMoviesRequest(request));
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  if (snapshot == nullptr) {
+    return absl::UnavailableError("no model is loaded yet");
   }
-  StageTimes times;
-  const std::vector<ScoredMovie> movies =
-      snapshot->scorer().Recommend(user, count, &times);
-  trace->retrieval_seconds = times.retrieval_seconds;
-  trace->ranking_seconds = times.ranking_seconds;
-  AddMovies(*snapshot, movies, response);
+  MOVIEREC_ASSIGN_OR_RETURN(const ResolvedSimilar resolved,
+                            ResolveSimilarMoviesRequest(*snapshot, request));
+  MOVIEREC_RETURN_IF_ERROR(control.Check("the similarity search"));
+  response->set_model_version(snapshot->version_string());
+  const std::vector<Candidate> nearest = snapshot->similarity().Nearest(
+      resolved.movie, resolved.count,
+      snapshot->scorer().Excluded({}, resolved.filter));
+  response->mutable_movies()->Reserve(static_cast<int>(nearest.size()));
+  for (const Candidate& c : nearest) {
+    AddMovie(*snapshot, c.row, c.score, c.score, response->mutable_movies());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Recommender::RecommendBatch(
+    const v1::RecommendBatchRequest& request,
+    v1::RecommendBatchResponse* response, std::vector<RecommendTrace>* traces,
+    const CallControl& control) const {
+  MOVIEREC_RETURN_IF_ERROR(CheckRecommendBatchRequest(request));
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  if (snapshot == nullptr) {
+    return absl::UnavailableError("no model is loaded yet");
+  }
+  std::vector<ResolvedRecommend> resolved;
+  resolved.reserve(static_cast<size_t>(request.requests_size()));
+  for (int i = 0; i < request.requests_size(); ++i) {
+    MOVIEREC_ASSIGN_OR_RETURN(
+        ResolvedRecommend one,
+        ResolveRecommendRequest(*snapshot, request.requests(i),
+                                absl::StrCat("requests[", i, "].")));
+    resolved.push_back(std::move(one));
+  }
+  response->set_model_version(snapshot->version_string());
+  for (ResolvedRecommend& one : resolved) {
+    RecommendTrace trace;
+    MOVIEREC_RETURN_IF_ERROR(Answer(*snapshot, std::move(one), control,
+                                    response->add_responses(), &trace));
+    if (traces != nullptr) traces->push_back(trace);
+  }
   return absl::OkStatus();
 }
 

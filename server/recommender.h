@@ -1,25 +1,73 @@
-// The Recommend logic behind the gRPC service, with no knowledge of gRPC:
-// validates a request, takes the serving snapshot, and answers from it.
-// Tests and benchmarks call it directly.
+// The logic behind the gRPC service, with no knowledge of gRPC: validates a
+// request, takes the serving snapshot, and answers from it. Tests and
+// benchmarks call it directly.
 //
-// Thread-safe: every call works on the snapshot it took at its start.
+//   Recommend       a known user's trained vectors; an unknown user's query
+//                   folded in from recent_movie_ids (Scorer::ForVisitor); with
+//                   neither, the most popular movies (fallback). Filters
+//                   exclude movies inside the index search, so `count`
+//                   movies come back whenever that many are eligible.
+//   SimilarMovies   cosine neighbours of a movie (MovieSimilarity).
+//   RecommendBatch  many Recommend requests on one snapshot.
+//
+// Errors: INVALID_ARGUMENT for a malformed request (a count out of range, an
+// empty or oversized list, an empty id, an unknown genre name, a bad year
+// range), NOT_FOUND for a well-formed movie id that the serving catalogue
+// does not have, UNAVAILABLE before a model is loaded, DEADLINE_EXCEEDED or
+// CANCELLED when the CallControl says the caller is gone. Messages name the
+// field (as a path, e.g. "requests[2].filter.genres[0]") and the value.
+// Validation that needs no model runs before the snapshot is taken.
+//
+// Thread-safe: every call works on the snapshot it took at its start, to the
+// end, whatever reloads happen meanwhile.
 #ifndef MOVIEREC_SERVER_RECOMMENDER_H_
 #define MOVIEREC_SERVER_RECOMMENDER_H_
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "movierec/v1/recommender.pb.h"
 #include "server/snapshot.h"
 
 namespace movierec {
 
-// Request limits, part of the API contract (see README, "API").
+// Request limits, part of the API contract (see README, "API", and
+// recommender.proto).
 inline constexpr int kDefaultCount = 10;
 inline constexpr int kMaxCount = 100;
+inline constexpr int kMaxRecentMovies = 100;
+inline constexpr int kMaxFilterGenres = 32;
+inline constexpr int kMaxExcludedMovies = 1000;
+inline constexpr int kMaxBatchRequests = 100;
+inline constexpr int kMaxReleaseYear = 9999;
 
-// Where a request spent its time, for the metrics.
+// Whether a call should go on: its deadline and whether its caller gave up.
+// The Recommender checks it before any work and between stages, so that no
+// work continues for a call that is over.
+class CallControl {
+ public:
+  // Never expires, never cancelled.
+  CallControl() = default;
+  // `cancelled` (may be empty) answers whether the caller has gone; it must
+  // be safe to call from the thread that runs the call.
+  CallControl(absl::Time deadline, std::function<bool()> cancelled);
+
+  absl::Time deadline() const { return deadline_; }
+
+  // OK while the call should go on; otherwise Cancelled or DeadlineExceeded,
+  // naming `next`, the step that will not run.
+  absl::Status Check(absl::string_view next) const;
+
+ private:
+  absl::Time deadline_ = absl::InfiniteFuture();
+  std::function<bool()> cancelled_;
+};
+
+// Where one recommendation spent its time, for the metrics.
 struct RecommendTrace {
   double retrieval_seconds = -1;  // < 0: the stage did not run
   double ranking_seconds = -1;
@@ -33,13 +81,25 @@ class Recommender {
 
   explicit Recommender(SnapshotSource snapshot);
 
-  // Fills `response` for `request`. InvalidArgument for an empty user_id or a
-  // count outside 0-100; Unavailable when no model is loaded. An unknown
-  // user gets the most popular movies and fallback = true.
+  // Fills `response` for `request` (see the file comment for the errors).
   // `trace`, when not null, receives the stage timings.
   absl::Status Recommend(const movierec::v1::RecommendRequest& request,
                          movierec::v1::RecommendResponse* response,
-                         RecommendTrace* trace = nullptr) const;
+                         RecommendTrace* trace = nullptr,
+                         const CallControl& control = CallControl()) const;
+
+  absl::Status SimilarMovies(const movierec::v1::SimilarMoviesRequest& request,
+                             movierec::v1::SimilarMoviesResponse* response,
+                             const CallControl& control = CallControl()) const;
+
+  // All requests are validated before any is answered; an invalid one fails
+  // the whole call, its index in the message. `traces`, when not null,
+  // receives one trace per request answered.
+  absl::Status RecommendBatch(
+      const movierec::v1::RecommendBatchRequest& request,
+      movierec::v1::RecommendBatchResponse* response,
+      std::vector<RecommendTrace>* traces = nullptr,
+      const CallControl& control = CallControl()) const;
 
  private:
   SnapshotSource snapshot_;

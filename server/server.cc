@@ -26,6 +26,16 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "metrics port ", options.metrics_port, " is outside -1-65535"));
   }
+  if (options.worker_threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("worker threads ", options.worker_threads,
+                     " is negative (0: one per core)"));
+  }
+  if (options.max_receive_message_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max message bytes ", options.max_receive_message_bytes,
+                     " is not positive"));
+  }
   std::unique_ptr<MovierecServer> server(new MovierecServer());
   server->options_ = options;
   MovierecServer* self = server.get();
@@ -33,8 +43,11 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
       options.model, [self](const LoadEvent& event) { self->OnLoad(event); });
   server->recommender_ = std::make_unique<Recommender>(
       [self] { return self->models_->current(); });
+  server->pool_ = std::make_unique<WorkerPool>(
+      options.worker_threads > 0 ? options.worker_threads : AvailableCores());
   server->service_ = std::make_unique<RecommenderService>(
-      server->recommender_.get(), &server->metrics_);
+      server->recommender_.get(), &server->metrics_, server->pool_.get(),
+      options.before_call);
 
   if (options.metrics_port >= 0) {
     const std::string address =
@@ -89,23 +102,32 @@ void MovierecServer::OnLoad(const LoadEvent& event) {
                   std::string(event.status.message()));
     return;
   }
-  spdlog::info(
-      "serving model version {} ({} movies, {} users) loaded in {:.3f}s",
-      event.version, movies, event.snapshot->model().num_users(),
-      event.seconds);
-  if (server_ != nullptr && !shut_down_.load()) {
+  // Health before the log line, so that whoever reads "serving" finds it so.
+  if (server_ != nullptr && !shutting_down_.load()) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
     health->SetServingStatus("", true);
     health->SetServingStatus(kRecommenderServiceName, true);
   }
+  spdlog::info(
+      "serving model version {} ({} movies, {} users) loaded in {:.3f}s",
+      event.version, movies, event.snapshot->model().num_users(),
+      event.seconds);
+}
+
+void MovierecServer::BeginShutdown() {
+  if (shutting_down_.exchange(true)) return;
+  models_->Stop();
+  // Health first, so that load balancers stop sending before the port closes.
+  server_->GetHealthCheckService()->Shutdown();
 }
 
 void MovierecServer::Shutdown(absl::Duration grace) {
   if (shut_down_.exchange(true)) return;
-  models_->Stop();
-  // Health first, so that load balancers stop sending before the port closes.
-  server_->GetHealthCheckService()->Shutdown();
+  BeginShutdown();
+  // Refuses new calls at once; returns when every call has finished: calls
+  // still running at the deadline are cancelled, and the workers, which see
+  // the cancellation at their next check, finish them.
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
   server_->Wait();

@@ -6,6 +6,10 @@
 // Health: NOT_SERVING for "" and "movierec.v1.Recommender" until a model is
 // loaded, SERVING after, NOT_SERVING again from the start of Shutdown.
 //
+// Threads: gRPC's own (its callback handlers only queue work), a WorkerPool
+// of `worker_threads` that runs every RPC's work, the model poller, and the
+// metrics server's two.
+//
 // Thread-safe: Shutdown may be called from any thread, once.
 #ifndef MOVIEREC_SERVER_SERVER_H_
 #define MOVIEREC_SERVER_SERVER_H_
@@ -21,6 +25,7 @@
 #include "server/model_manager.h"
 #include "server/recommender.h"
 #include "server/service.h"
+#include "server/worker_pool.h"
 
 namespace prometheus {
 class Exposer;
@@ -40,9 +45,16 @@ struct ServerOptions {
   // free one.
   std::string metrics_address = "127.0.0.1";
   int metrics_port = 9464;
-  // Largest request accepted, in bytes; default 1 MiB.
+  // Largest request accepted, in bytes; default 1 MiB. A larger one is
+  // refused by gRPC with RESOURCE_EXHAUSTED.
   int max_receive_message_bytes = 1 << 20;
+  // Threads that run the RPCs' work; 0 (the default): one per available core
+  // (AvailableCores()).
+  int worker_threads = 0;
   ModelManagerOptions model;
+  // Test-only: runs on the worker before each call's work (see
+  // BeforeCallHook). Empty in production.
+  BeforeCallHook before_call;
 };
 
 class MovierecServer {
@@ -58,9 +70,15 @@ class MovierecServer {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  int worker_threads() const { return pool_->size(); }
+  const ServerMetrics& metrics() const { return metrics_; }
   ModelManager& models() { return *models_; }
 
-  // Health goes NOT_SERVING, new calls are refused, calls in flight get
+  // The first step of Shutdown: health goes NOT_SERVING for good and the
+  // model poller stops; calls are still accepted. Idempotent.
+  void BeginShutdown();
+
+  // BeginShutdown, then new calls are refused and calls in flight get
   // `grace` to finish before they are cancelled. Returns when all ended.
   void Shutdown(absl::Duration grace);
 
@@ -72,11 +90,14 @@ class MovierecServer {
   ServerMetrics metrics_;
   std::unique_ptr<ModelManager> models_;
   std::unique_ptr<Recommender> recommender_;
+  // Declared before server_: destroyed after it, once no call can need them.
+  std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RecommenderService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   int metrics_port_ = -1;
+  std::atomic<bool> shutting_down_{false};
   std::atomic<bool> shut_down_{false};
 };
 

@@ -1,6 +1,8 @@
 // movierec-server: serves movierec.v1.Recommender from the newest model
 // version under --model_base, with health checking, reflection and
-// Prometheus metrics. SIGTERM or SIGINT shuts it down gracefully (exit 0).
+// Prometheus metrics. SIGTERM or SIGINT shuts it down gracefully (exit 0):
+// health goes NOT_SERVING, new calls are refused, calls in flight get
+// --grace_period to finish.
 #include <signal.h>
 
 #include <cstdio>
@@ -9,6 +11,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
@@ -31,15 +36,36 @@ ABSL_FLAG(int64_t, model_version, 0,
 ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish");
 ABSL_FLAG(int, max_message_bytes, 1 << 20,
-          "Largest request message accepted, in bytes");
+          "Largest request message accepted, in bytes (a larger one fails "
+          "with RESOURCE_EXHAUSTED)");
+ABSL_FLAG(int, worker_threads, 0,
+          "Threads that run the RPCs' work (retrieval and ranking, one "
+          "single-threaded FAISS search per call); 0: one per available core "
+          "(the CPU affinity mask and the cgroup CPU limit)");
+ABSL_FLAG(bool, testonly_hold_calls_until_shutdown, false,
+          "TEST ONLY, never in production: every call waits, before its "
+          "work, until SIGTERM/SIGINT arrives, so that tests can have a call "
+          "in flight at shutdown");
 ABSL_FLAG(int, num_candidates, 100,
           "Candidates retrieved per request before the ranking stage orders "
           "them (1-10000)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Serves movie recommendations over gRPC.\n\nUsage: movierec-server "
-      "--model_base DIR [--port 50051] [--metrics_port 9464]");
+      "Serves movie recommendations over gRPC (movierec.v1.Recommender, "
+      "grpc.health.v1.Health, reflection) and Prometheus metrics at "
+      "/metrics.\n\nUsage: movierec-server --model_base DIR [--port 50051] "
+      "[--metrics_port 9464]\n\nBoth ports listen on loopback unless "
+      "--listen_address / --metrics_address say otherwise (the container "
+      "image passes 0.0.0.0).");
+  // --help lists the flags of this file (absl looks for them in a file named
+  // after the binary, which would list none).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/server_main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
 
   // Block the shutdown signals before any thread starts, so that only the
@@ -78,22 +104,42 @@ int main(int argc, char** argv) {
     spdlog::error("--max_message_bytes must be positive");
     return 2;
   }
+  options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  if (options.worker_threads < 0) {
+    spdlog::error("--worker_threads must be >= 0 (0: one per core), got {}",
+                  options.worker_threads);
+    return 2;
+  }
+  const absl::Duration grace = absl::GetFlag(FLAGS_grace_period);
+  if (grace < absl::ZeroDuration()) {
+    spdlog::error("--grace_period must be >= 0");
+    return 2;
+  }
+  absl::Notification shutdown_begun;
+  if (absl::GetFlag(FLAGS_testonly_hold_calls_until_shutdown)) {
+    spdlog::warn("test-only: every call is held until shutdown begins");
+    options.before_call = [&shutdown_begun](const movierec::CallControl&) {
+      spdlog::info("test-only: holding a call until shutdown begins");
+      shutdown_begun.WaitForNotification();
+    };
+  }
   absl::StatusOr<std::unique_ptr<movierec::MovierecServer>> server =
       movierec::MovierecServer::Start(options);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", std::string(server.status().message()));
     return 1;
   }
-  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}",
+  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers",
                options.listen_address, (*server)->port(),
-               options.metrics_address, (*server)->metrics_port());
+               options.metrics_address, (*server)->metrics_port(),
+               (*server)->worker_threads());
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  const absl::Duration grace = absl::GetFlag(FLAGS_grace_period);
   spdlog::info("received {}; shutting down with a {} grace period",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                absl::FormatDuration(grace));
+  shutdown_begun.Notify();
   (*server)->Shutdown(grace);
   spdlog::info("stopped");
   return 0;

@@ -2,8 +2,26 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
 
 namespace movierec {
+namespace {
+
+namespace v1 = ::movierec::v1;
+
+// The call's deadline; InfiniteFuture when the client set none.
+absl::Time Deadline(const grpc::CallbackServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -13,31 +31,83 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 RecommenderService::RecommenderService(const Recommender* recommender,
-                                       ServerMetrics* metrics)
-    : recommender_(recommender), metrics_(metrics) {}
+                                       ServerMetrics* metrics, WorkerPool* pool,
+                                       BeforeCallHook before_call)
+    : recommender_(recommender),
+      metrics_(metrics),
+      pool_(pool),
+      before_call_(std::move(before_call)) {}
 
-grpc::ServerUnaryReactor* RecommenderService::Recommend(
-    grpc::CallbackServerContext* context,
-    const movierec::v1::RecommendRequest* request,
-    movierec::v1::RecommendResponse* response) {
+grpc::ServerUnaryReactor* RecommenderService::Dispatch(
+    Method method, grpc::CallbackServerContext* context, Work work) {
   const auto start = std::chrono::steady_clock::now();
-  RecommendTrace trace;
-  const grpc::Status status =
-      ToGrpcStatus(recommender_->Recommend(*request, response, &trace));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  metrics_->RecordRequest(Method::kRecommend, status.error_code(), seconds);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  metrics_->RecordCallStarted();
+  pool_->Submit([this, method, context, reactor, start,
+                 work = std::move(work)] {
+    const CallControl control(Deadline(*context),
+                              [context] { return context->IsCancelled(); });
+    if (before_call_) before_call_(control);
+    const grpc::Status status = ToGrpcStatus(work(control));
+    metrics_->RecordRequest(
+        method, status.error_code(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+    // The call (context, request, response) may be gone after this.
+    reactor->Finish(status);
+  });
+  return reactor;
+}
+
+void RecommenderService::RecordTrace(Method method,
+                                     const RecommendTrace& trace) {
   if (trace.retrieval_seconds >= 0) {
     metrics_->RecordStage(Stage::kRetrieval, trace.retrieval_seconds);
   }
   if (trace.ranking_seconds >= 0) {
     metrics_->RecordStage(Stage::kRanking, trace.ranking_seconds);
   }
-  if (trace.fallback) metrics_->RecordFallback(Method::kRecommend);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
+  if (trace.fallback) metrics_->RecordFallback(method);
+}
+
+grpc::ServerUnaryReactor* RecommenderService::Recommend(
+    grpc::CallbackServerContext* context, const v1::RecommendRequest* request,
+    v1::RecommendResponse* response) {
+  return Dispatch(Method::kRecommend, context,
+                  [this, request, response](const CallControl& control) {
+                    RecommendTrace trace;
+                    const absl::Status status = recommender_->Recommend(
+                        *request, response, &trace, control);
+                    RecordTrace(Method::kRecommend, trace);
+                    return status;
+                  });
+}
+
+grpc::ServerUnaryReactor* RecommenderService::SimilarMovies(
+    grpc::CallbackServerContext* context,
+    const v1::SimilarMoviesRequest* request,
+    v1::SimilarMoviesResponse* response) {
+  return Dispatch(Method::kSimilarMovies, context,
+                  [this, request, response](const CallControl& control) {
+                    return recommender_->SimilarMovies(*request, response,
+                                                       control);
+                  });
+}
+
+grpc::ServerUnaryReactor* RecommenderService::RecommendBatch(
+    grpc::CallbackServerContext* context,
+    const v1::RecommendBatchRequest* request,
+    v1::RecommendBatchResponse* response) {
+  return Dispatch(Method::kRecommendBatch, context,
+                  [this, request, response](const CallControl& control) {
+                    std::vector<RecommendTrace> traces;
+                    const absl::Status status = recommender_->RecommendBatch(
+                        *request, response, &traces, control);
+                    for (const RecommendTrace& t : traces) {
+                      RecordTrace(Method::kRecommendBatch, t);
+                    }
+                    return status;
+                  });
 }
 
 }  // namespace movierec

@@ -1,35 +1,72 @@
 // The gRPC face of movierec: movierec.v1.Recommender on the callback API.
-// Handlers validate nothing themselves: they delegate to Recommender, convert
-// its absl::Status at the edge (ToGrpcStatus) and record metrics.
+//
+// Each handler takes the call's DefaultReactor, queues the work on the
+// WorkerPool and returns at once; a worker runs it and finishes the reactor.
+// So gRPC's threads never search or rank, and the threads that do are the
+// pool's. The work first checks the call's deadline and cancellation
+// (CallControl), and the Recommender checks them again between stages: a
+// call whose client has gone does no further work.
+//
+// Handlers validate nothing themselves: they delegate to the Recommender,
+// convert its absl::Status at the edge (ToGrpcStatus, the only conversion)
+// and record metrics.
 #ifndef MOVIEREC_SERVER_SERVICE_H_
 #define MOVIEREC_SERVER_SERVICE_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+
 #include "absl/status/status.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 #include "server/metrics.h"
 #include "server/recommender.h"
+#include "server/worker_pool.h"
 
 namespace movierec {
 
 // The one place where absl::Status becomes grpc::Status.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// Test-only: runs on the worker before a call's work, with its control
+// (tests hold calls in flight with it; see ServerOptions::before_call).
+using BeforeCallHook = std::function<void(const CallControl&)>;
+
 class RecommenderService final
     : public movierec::v1::Recommender::CallbackService {
  public:
-  // Neither pointer is owned; both must outlive the service.
-  RecommenderService(const Recommender* recommender, ServerMetrics* metrics);
+  // No pointer is owned; all must outlive the service, and `pool` must run
+  // every task submitted to it (the server stops the pool after gRPC).
+  RecommenderService(const Recommender* recommender, ServerMetrics* metrics,
+                     WorkerPool* pool, BeforeCallHook before_call = nullptr);
 
   grpc::ServerUnaryReactor* Recommend(
       grpc::CallbackServerContext* context,
       const movierec::v1::RecommendRequest* request,
       movierec::v1::RecommendResponse* response) override;
 
+  grpc::ServerUnaryReactor* SimilarMovies(
+      grpc::CallbackServerContext* context,
+      const movierec::v1::SimilarMoviesRequest* request,
+      movierec::v1::SimilarMoviesResponse* response) override;
+
+  grpc::ServerUnaryReactor* RecommendBatch(
+      grpc::CallbackServerContext* context,
+      const movierec::v1::RecommendBatchRequest* request,
+      movierec::v1::RecommendBatchResponse* response) override;
+
  private:
+  using Work = std::function<absl::Status(const CallControl&)>;
+  // Queues `work` on the pool; the worker finishes the call with its status.
+  grpc::ServerUnaryReactor* Dispatch(Method method,
+                                     grpc::CallbackServerContext* context,
+                                     Work work);
+  void RecordTrace(Method method, const RecommendTrace& trace);
+
   const Recommender* recommender_;
   ServerMetrics* metrics_;
+  WorkerPool* pool_;
+  BeforeCallHook before_call_;
 };
 
 }  // namespace movierec

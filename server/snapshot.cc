@@ -31,7 +31,8 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
                    const ScorerOptions& options)
     : version_(version),
       version_string_(absl::StrCat(version)),
-      scorer_(std::move(model), std::move(index), options) {
+      scorer_(std::move(model), std::move(index), options),
+      similarity_(scorer_.model()) {
   const Model& m = scorer_.model();
   user_rows_.reserve(m.catalog.users.size());
   for (size_t i = 0; i < m.catalog.users.size(); ++i) {
@@ -43,6 +44,9 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
     movie_rows_.emplace(absl::StrCat(m.catalog.movies[i].id),
                         static_cast<int32_t>(i));
   }
+  for (size_t g = 0; g < m.catalog.genre_names.size(); ++g) {
+    genres_.emplace(m.catalog.genre_names[g], static_cast<int32_t>(g));
+  }
 }
 
 int Snapshot::UserRow(const std::string& user_id) const {
@@ -53,6 +57,11 @@ int Snapshot::UserRow(const std::string& user_id) const {
 int Snapshot::MovieRow(const std::string& movie_id) const {
   const auto it = movie_rows_.find(movie_id);
   return it == movie_rows_.end() ? -1 : it->second;
+}
+
+int Snapshot::GenreIndex(const std::string& name) const {
+  const auto it = genres_.find(name);
+  return it == genres_.end() ? -1 : it->second;
 }
 
 }  // namespace movierec

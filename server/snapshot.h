@@ -1,6 +1,7 @@
-// An immutable, loaded model version: the model, its index and the id
-// lookups. The server swaps whole snapshots; a request keeps the snapshot it
-// started with until it ends, so a reload never changes a request midway.
+// An immutable, loaded model version: the model, its indexes (retrieval and
+// movie similarity) and the id and genre-name lookups. The server swaps whole
+// snapshots; a request keeps the snapshot it started with until it ends, so a
+// reload never changes a request midway.
 //
 // Safe to share between threads (everything is const after Load).
 #ifndef MOVIEREC_SERVER_SNAPSHOT_H_
@@ -13,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "model/model.h"
+#include "model/movie_similarity.h"
 #include "model/scorer.h"
 
 namespace movierec {
@@ -37,19 +39,24 @@ class Snapshot {
   const std::string& version_string() const { return version_string_; }
   const Model& model() const { return scorer_.model(); }
   const Scorer& scorer() const { return scorer_; }
+  const MovieSimilarity& similarity() const { return similarity_; }
 
   // The row of a MovieLens user id as the API spells it ("138"), or -1 when
   // the id is not a known user.
   int UserRow(const std::string& user_id) const;
   // The row of a MovieLens movie id, or -1.
   int MovieRow(const std::string& movie_id) const;
+  // The index of a genre name as in u.genre ("Comedy"; exact case), or -1.
+  int GenreIndex(const std::string& name) const;
 
  private:
   int64_t version_;
   std::string version_string_;
   Scorer scorer_;
+  MovieSimilarity similarity_;
   absl::flat_hash_map<std::string, int32_t> user_rows_;
   absl::flat_hash_map<std::string, int32_t> movie_rows_;
+  absl::flat_hash_map<std::string, int32_t> genres_;
 };
 
 }  // namespace movierec

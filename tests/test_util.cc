@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -176,6 +178,17 @@ MovieLens SmallMovieLens(int num_users, int num_movies, int per_user,
   return data;
 }
 
+std::vector<Interaction> InteractionsOf(const MovieLens& data) {
+  absl::StatusOr<std::vector<Interaction>> interactions =
+      ToInteractions(data.ratings, KnownIds::Of(data));
+  if (!interactions.ok()) {
+    ADD_FAILURE() << "the ratings do not fit the catalogue: "
+                  << interactions.status();
+    return {};
+  }
+  return *std::move(interactions);
+}
+
 std::string Utf8ToLatin1(absl::string_view utf8) {
   std::string out;
   for (size_t i = 0; i < utf8.size(); ++i) {
@@ -307,6 +320,96 @@ void AddRankingStage(Model* model, bool with_reranker, uint64_t seed) {
     scale(i) = rng.UniformFloat(0.5f, 2);
   }
   model->reranker->SetStandardization(mean, scale);
+}
+
+std::string MovieLensDirFromEnv() {
+  const char* dir = std::getenv("MOVIELENS_DIR");
+  return dir == nullptr ? "" : dir;
+}
+
+ScopedEnv::ScopedEnv(std::string name, std::optional<std::string> value)
+    : name_(std::move(name)) {
+  if (const char* old = std::getenv(name_.c_str()); old != nullptr) {
+    previous_ = old;
+  }
+  if (value) {
+    ::setenv(name_.c_str(), value->c_str(), 1);
+  } else {
+    ::unsetenv(name_.c_str());
+  }
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (previous_) {
+    ::setenv(name_.c_str(), previous_->c_str(), 1);
+  } else {
+    ::unsetenv(name_.c_str());
+  }
+}
+
+double CentralDifference(const std::function<double()>& loss, float* x,
+                         float eps) {
+  const float saved = *x;
+  *x = saved + eps;
+  const double up = loss();
+  *x = saved - eps;
+  const double down = loss();
+  *x = saved;
+  return (up - down) / (2.0 * static_cast<double>(eps));
+}
+
+::testing::AssertionResult GradientNear(double analytic, double numeric,
+                                        double abs_tol, double rel_tol) {
+  const double tolerance =
+      abs_tol + rel_tol * std::max(std::abs(analytic), std::abs(numeric));
+  if (std::abs(analytic - numeric) <= tolerance) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "analytic gradient " << analytic << " vs numeric " << numeric
+         << " (tolerance " << tolerance << ")";
+}
+
+int ExpectGradientsMatch(const std::function<double()>& loss, float* params,
+                         const float* analytic, Eigen::Index n,
+                         const std::string& what, float eps) {
+  int nonzero = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    const double numeric = CentralDifference(loss, &params[i], eps);
+    EXPECT_TRUE(GradientNear(analytic[i], numeric)) << what << " entry " << i;
+    nonzero += analytic[i] != 0;
+  }
+  return nonzero;
+}
+
+float MinHiddenPreactivation(const Mlp& mlp, const RowMatrix& x) {
+  float smallest = INFINITY;
+  RowMatrix current = x;
+  const std::vector<DenseLayer>& layers = mlp.layers();
+  for (size_t i = 0; i + 1 < layers.size(); ++i) {
+    RowMatrix z = current * layers[i].kernel;
+    z.rowwise() += layers[i].bias;
+    smallest = std::min(smallest, z.cwiseAbs().minCoeff());
+    current = z.cwiseMax(0.0f);
+  }
+  return smallest;
+}
+
+void RandomizeBiases(Mlp* mlp, float scale, Rng& rng) {
+  for (DenseLayer& layer : mlp->mutable_layers()) {
+    for (Eigen::Index i = 0; i < layer.bias.size(); ++i) {
+      layer.bias(i) = rng.UniformFloat(-scale, scale);
+    }
+  }
+}
+
+RowMatrix RandomMatrix(Eigen::Index rows, Eigen::Index cols, float scale,
+                       Rng& rng) {
+  RowMatrix m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) {
+    m.data()[i] = rng.UniformFloat(-scale, scale);
+  }
+  return m;
 }
 
 }  // namespace movierec::test

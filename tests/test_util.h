@@ -8,14 +8,19 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "model/dataset.h"
+#include "model/eigen_types.h"
+#include "model/mlp.h"
 #include "model/model.h"
 #include "model/movielens.h"
 #include "model/retrieval_model.h"
@@ -97,6 +102,10 @@ std::string RatingFileText(const std::vector<Rating>& ratings);
 // Writes u.genre, u.item, u.user and u.data of `data` into `dir`.
 void WriteMovieLensFiles(const MovieLens& data, const std::string& dir);
 
+// The ratings of `data` as interactions (a test failure, and none, if they do
+// not fit its catalogue).
+std::vector<Interaction> InteractionsOf(const MovieLens& data);
+
 // UTF-8 -> ISO-8859-1 for code points below 256 (the inverse of
 // Latin1ToUtf8).
 std::string Utf8ToLatin1(absl::string_view utf8);
@@ -117,6 +126,57 @@ Model MakeRandomModel(const MovieLens& data, const RetrievalConfig& config,
 // features, biases, dot product and a small MLP; global mean 3.5) and, with
 // `with_reranker`, a reranker with a non-trivial standardisation.
 void AddRankingStage(Model* model, bool with_reranker, uint64_t seed);
+
+// $MOVIELENS_DIR, or "" when it is unset or empty (real-data tests skip).
+std::string MovieLensDirFromEnv();
+
+// Sets (or, with std::nullopt, unsets) an environment variable for the
+// lifetime of the object, then restores its previous state.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, std::optional<std::string> value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> previous_;
+};
+
+// Gradient checks by central finite differences.
+//
+// The central difference (f(x + eps) - f(x - eps)) / (2 eps) of `loss` with
+// respect to the float *x; *x is restored afterwards.
+double CentralDifference(const std::function<double()>& loss, float* x,
+                         float eps = 1e-3f);
+
+// Success when an analytic gradient agrees with a numeric one within
+// abs_tol + rel_tol * max(|analytic|, |numeric|).
+::testing::AssertionResult GradientNear(double analytic, double numeric,
+                                        double abs_tol = 2e-3,
+                                        double rel_tol = 1e-2);
+
+// Compares analytic[i] (the gradient with respect to params[i]) with the
+// central difference of `loss` for every i < n, naming `what` and i on
+// failure. Returns the number of entries whose gradient is not zero.
+int ExpectGradientsMatch(const std::function<double()>& loss, float* params,
+                         const float* analytic, Eigen::Index n,
+                         const std::string& what, float eps = 1e-3f);
+
+// The smallest |pre-activation| of the hidden (ReLU) layers of `mlp` over the
+// rows of `x`: a finite difference of step eps is only valid away from the
+// kink at 0, so gradient tests check that this is well above eps first.
+float MinHiddenPreactivation(const Mlp& mlp, const RowMatrix& x);
+
+// Sets every bias of `mlp` uniform in [-scale, scale) (biases start at zero,
+// which would leave their gradients of a freshly built network untested in
+// the interesting region).
+void RandomizeBiases(Mlp* mlp, float scale, Rng& rng);
+
+// A matrix of `rows` x `cols` uniform in [-scale, scale).
+RowMatrix RandomMatrix(Eigen::Index rows, Eigen::Index cols, float scale,
+                       Rng& rng);
 
 }  // namespace movierec::test
 

@@ -10,6 +10,8 @@ are drawn by gnuplot. Called by run_benchmarks.sh:
   report.py machine --doc BENCHMARKS.md --info machine.txt
   report.py index   --doc BENCHMARKS.md --json index_bench.json --plots DIR
   report.py startup --doc BENCHMARKS.md --runs startup.jsonl
+  report.py train   --doc BENCHMARKS.md --json train_bench.json
+                    --scale_json train_scale.json --metrics metrics.json
 """
 
 import argparse
@@ -319,6 +321,112 @@ def cmd_startup(args):
            f"Medians of {n} runs, each in a fresh process.\n\n" + text)
 
 
+# ---------------------------------------------------------------- train
+
+REQUIRED_PEAK_SHARE = 0.30
+
+
+def load_medians(path):
+    """benchmark run name -> its median (or only) result."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    runs = {}
+    for b in data["benchmarks"]:
+        if b.get("error_occurred"):
+            sys.exit(f"{b['name']}: {b.get('error_message')}")
+        if b.get("run_type") == "aggregate":
+            if b["aggregate_name"] != "median":
+                continue
+        elif b.get("repetitions", 1) > 1:
+            continue
+        runs[b["run_name"].removesuffix("/real_time")] = b
+    return data["context"], runs
+
+
+def stage_rows(metrics):
+    """(stage, epochs, seconds) of each trained stage in a metrics.json."""
+    rows = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if "epochs" in node and "seconds" in node and isinstance(
+                    node["epochs"], int):
+                rows.append((path, node))
+                return
+            for key, value in node.items():
+                walk(value, f"{path}/{key}" if path else key)
+    walk(metrics, "")
+    return rows
+
+
+def cmd_train(args):
+    context, runs = load_medians(args.json)
+    peaks = {k: v for k, v in runs.items() if k.startswith("BM_EigenGemmPeak")}
+    tfrs = runs.get("BM_TfrsRetrievalEpochs")
+    if not peaks or tfrs is None:
+        sys.exit(f"{args.json}: needs BM_EigenGemmPeak and "
+                 "BM_TfrsRetrievalEpochs")
+    peak_name, peak = max(peaks.items(), key=lambda kv: kv[1]["GFLOPS"])
+    share = tfrs["GFLOPS"] / peak["GFLOPS"]
+    load = ", ".join(f"{x:.1f}" for x in context.get("load_avg", []))
+    reps = next((b.get("repetitions", 1) for b in runs.values()), 1)
+    text = [
+        f"Run of {context.get('date', '?')}; load average at the start {load}."
+        f" Medians of {reps} repetitions, interleaved.",
+        "",
+        f"**The tfrs preset's share of the peak** (required >= "
+        f"{REQUIRED_PEAK_SHARE:.0%}): {tfrs['GFLOPS']:.1f} / "
+        f"{peak['GFLOPS']:.1f} GFLOP/s = **{share:.0%}** "
+        f"({'met' if share >= REQUIRED_PEAK_SHARE else 'not met'}).",
+        "",
+    ]
+    rows = []
+    for name in sorted(runs):
+        b = runs[name]
+        unit = b.get("time_unit", "ns")
+        rows.append([f"`{name}`", f"{b['real_time']:.3g} {unit}",
+                     f"{b['GFLOPS']:.1f}",
+                     f"{b['GFLOPS'] / peak['GFLOPS']:.0%}"])
+    text += [table(["benchmark", "wall time per iteration", "GFLOP/s",
+                    f"share of the peak ({peak_name})"], rows), ""]
+    if args.scale_json:
+        _, scale = load_medians(args.scale_json)
+        b = scale.get("BM_ScaleSampledSoftmaxEpoch/iterations:1")
+        if b is None:
+            sys.exit(f"{args.scale_json}: no BM_ScaleSampledSoftmaxEpoch")
+        text += [
+            "**Scale test** (`BM_ScaleSampledSoftmaxEpoch`: one epoch over "
+            "10,000,000 synthetic interactions, 100,000 users, 50,000 movies,"
+            " sampled softmax with 1,024 negatives, batch 1,024, dimension "
+            "32 + bias):",
+            "",
+            table(["epoch wall s", "examples/s", "GFLOP/s",
+                   "peak RSS MiB (whole process)"],
+                  [[f"{b['real_time']:.1f}",
+                    f"{b['examples_per_second']:,.0f}",
+                    f"{b['GFLOPS']:.1f}", f"{b['peak_rss_MiB']:,.0f}"]]),
+            ""]
+    if args.metrics:
+        with open(args.metrics, encoding="utf-8") as f:
+            metrics = json.load(f)
+        rows = []
+        for path, node in stage_rows(metrics):
+            epochs = node["epochs"]
+            per = node["seconds"] / epochs if epochs else float("nan")
+            rows.append([path, epochs, f"{node['seconds']:.1f}",
+                         f"{per:.2f}",
+                         f"{node.get('gflops_per_second', 0):.1f}"])
+        text += [
+            "**The default preset** on MovieLens 100K (`movierec-train "
+            "--data_dir $MOVIELENS_DIR`, all cores; its `metrics.json`, "
+            "written by the run that trained the start-up section's model):",
+            "",
+            table(["stage", "epochs", "seconds", "seconds per epoch",
+                   "GFLOP/s"], rows) if rows else
+            "(no stage timings in metrics.json)"]
+    splice(args.doc, "train", "\n".join(text))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -337,6 +445,12 @@ def main():
     p.add_argument("--doc", required=True)
     p.add_argument("--runs", required=True)
     p.set_defaults(func=cmd_startup)
+    p = sub.add_parser("train")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--scale_json")
+    p.add_argument("--metrics")
+    p.set_defaults(func=cmd_train)
     args = parser.parse_args()
     args.func(args)
 

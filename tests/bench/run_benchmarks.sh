@@ -6,14 +6,14 @@
 #   tests/bench/run_benchmarks.sh              every section
 #   tests/bench/run_benchmarks.sh startup      only some (machine always runs)
 #
-# Sections: machine, index, startup. To add one, write a section_<name>
+# Sections: machine, index, train, startup. To add one, write a section_<name>
 # function below that runs its benchmark into "$results" and fills its block
 # of BENCHMARKS.md (report.py <name>, or its own generator), and add <name>
 # to all_sections.
 #
-# The first full run builds HNSW and IVF indexes over a million vectors and
-# trains the real model: about two hours on the 2-core benchmark machine.
-# Later runs reuse them from the cache and take about half an hour.
+# The first full run builds IVF indexes over a million vectors, HNSW graphs
+# over 100,000, and trains the real model: at most 45 minutes on the 2-core
+# benchmark machine. Later runs reuse them from the cache (about 15 minutes).
 #
 # Environment:
 #   BUILD_DIR             build directory (default build, Release)
@@ -22,24 +22,25 @@
 #                         ~/.cache/movierec-bench; never the repository)
 #   MOVIELENS_DIR         MovieLens 100K, for the real model (default
 #                         ../shared/data/ml-100k beside the checkout)
-#   REPETITIONS           repetitions per benchmark (default 5); tables
+#   REPETITIONS           repetitions per benchmark (default 3); tables
 #                         show medians
-#   MIN_TIME              seconds per repetition (default 0.3)
+#   MIN_TIME              seconds per repetition (default 0.2)
+#   TRAIN_REPETITIONS     repetitions of the training benchmarks (default 3)
 #   INDEX_BENCH_ARGS      extra index_bench flags, e.g. "--sizes=10000"
 #   STARTUP_INDEX_KIND    index saved with the synthetic 1M model (default
 #                         ivf)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-all_sections=(index startup)
+all_sections=(index train startup)
 sections=("$@")
 ((${#sections[@]})) || sections=("${all_sections[@]}")
 
 build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-2}
 cache=${MOVIEREC_BENCH_CACHE:-$HOME/.cache/movierec-bench}
-repetitions=${REPETITIONS:-5}
-min_time=${MIN_TIME:-0.3}
+repetitions=${REPETITIONS:-3}
+min_time=${MIN_TIME:-0.2}
 bench=tests/bench
 doc=$bench/BENCHMARKS.md
 results=$bench/results
@@ -60,7 +61,7 @@ fi
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j "$jobs" --target index_bench synthetic_model \
-  load_bench movierec-train
+  load_bench train_bench movierec-train
 
 section_machine() {
   {
@@ -94,6 +95,37 @@ section_index() {
     --work "$cache/plot-data" --repetitions "$repetitions"
 }
 
+# The default preset trained on MovieLens 100K, once (cached): the start-up
+# section loads it, the training section reads its metrics.json.
+real_model() {
+  local movielens=${MOVIELENS_DIR:-../shared/data/ml-100k}
+  local real=$cache/models-real
+  if [[ ! -d $real/1 ]]; then
+    log "training the real model (default preset) on $movielens"
+    "$bin/movierec-train" --data_dir="$movielens" --model_base="$real" >/dev/null
+  fi
+  echo "$real"
+}
+
+section_train() {
+  local real
+  real=$(real_model)
+  log "train_bench: Eigen GEMM peak beside the tfrs preset's epochs"
+  "$bin/train_bench" \
+    --benchmark_filter='BM_EigenGemmPeak|BM_SoftmaxInBatch|BM_TfrsRetrievalEpochs' \
+    --benchmark_repetitions="${TRAIN_REPETITIONS:-3}" \
+    --benchmark_enable_random_interleaving=true \
+    --benchmark_report_aggregates_only=true \
+    --benchmark_out="$results/train_bench.json" --benchmark_out_format=json
+  log "train_bench: scale test (10M interactions)"
+  "$bin/train_bench" --benchmark_filter=BM_ScaleSampledSoftmaxEpoch \
+    --benchmark_out="$results/train_scale.json" --benchmark_out_format=json
+  cp "$real/1/metrics.json" "$results/default_preset_metrics.json"
+  python3 $bench/report.py train --doc "$doc" \
+    --json "$results/train_bench.json" --scale_json "$results/train_scale.json" \
+    --metrics "$results/default_preset_metrics.json"
+}
+
 # load_bench on `model_base` $repetitions times, each a fresh process; one
 # JSON line per run, named `name`.
 load_runs() {
@@ -105,14 +137,10 @@ load_runs() {
 }
 
 section_startup() {
-  local movielens=${MOVIELENS_DIR:-../shared/data/ml-100k}
-  local real=$cache/models-real synthetic
+  local real synthetic
   local kind=${STARTUP_INDEX_KIND:-ivf}
+  real=$(real_model)
   synthetic=$cache/models-synthetic-1M-$kind
-  if [[ ! -d $real/1 ]]; then
-    log "training the real model on $movielens"
-    "$bin/movierec-train" --data_dir="$movielens" --model_base="$real" >/dev/null
-  fi
   if [[ ! -d $synthetic/1 ]]; then
     log "writing a synthetic 1M-movie model with a saved $kind index"
     "$bin/synthetic_model" --model_base="$synthetic" --movies=1000000 \

@@ -184,6 +184,44 @@ TEST(BundleTest, FillsAnEmptyCreationTime) {
                            "2}Z"));
 }
 
+TEST(BundleTest, CreationTimeFollowsSourceDateEpoch) {
+  Model model = SmallModel();
+  model.created_at.clear();
+  {
+    const test::ScopedEnv epoch("SOURCE_DATE_EPOCH", "1700000000");
+    ASSERT_OK_AND_ASSIGN(const Model decoded,
+                         DecodeBundle(EncodeBundle(model), kName));
+    EXPECT_EQ(decoded.created_at, "2023-11-14T22:13:20Z");
+  }
+  // A value that is not a non-negative integer is ignored: now.
+  for (const char* bad : {"soon", "-5", ""}) {
+    const test::ScopedEnv epoch("SOURCE_DATE_EPOCH", bad);
+    ASSERT_OK_AND_ASSIGN(const Model decoded,
+                         DecodeBundle(EncodeBundle(model), kName));
+    EXPECT_GE(decoded.created_at, "2024-") << bad;
+  }
+  // A model that has a creation time keeps it.
+  const test::ScopedEnv epoch("SOURCE_DATE_EPOCH", "0");
+  model.created_at = "2020-02-02T02:02:02Z";
+  ASSERT_OK_AND_ASSIGN(const Model decoded,
+                       DecodeBundle(EncodeBundle(model), kName));
+  EXPECT_EQ(decoded.created_at, "2020-02-02T02:02:02Z");
+}
+
+// A model encodes to the same bytes every time, which reproducible training
+// (README: identical bundles from identical trainings) relies on; this needs
+// the tensor maps written in a fixed order.
+TEST(BundleTest, EncodingIsDeterministic) {
+  Model model = SmallModel();
+  AddRankingStage(&model, /*with_reranker=*/true, 4);
+  const std::string bytes = EncodeBundle(model);
+  EXPECT_TRUE(bytes == EncodeBundle(model)) << "the same model twice";
+  const Model copy = model;
+  EXPECT_TRUE(bytes == EncodeBundle(copy)) << "a copy";
+  ASSERT_OK_AND_ASSIGN(const Model decoded, DecodeBundle(bytes, kName));
+  EXPECT_TRUE(bytes == EncodeBundle(decoded)) << "the decoded model";
+}
+
 TEST(ModelVersionTest, WritesNumberedVersionsAndReadsThemBack) {
   ScopedTempDir dir;
   const std::string base = dir.File("models/nested");  // created on demand

@@ -1,22 +1,19 @@
 // End-to-end tests of an in-process MovierecServer (server/server.h) over a
-// real gRPC channel: Recommend, grpc.health.v1.Health, server reflection and
-// the Prometheus /metrics page.
+// real gRPC channel: the three RPCs and their errors as a client sees them,
+// grpc.health.v1.Health, server reflection, the message size limit and the
+// Prometheus /metrics page. Lifecycle (reloads, shutdown, deadlines) is in
+// lifecycle_test.cc.
 //
 // The installed gRPC (Debian 12, 1.51) ships neither the generated health
 // stub nor ProtoReflectionDescriptorDatabase, so health and reflection are
 // called through grpc::GenericStub with hand-encoded protobuf bytes, and the
 // answers are decoded with google::protobuf::UnknownFieldSet.
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -34,6 +31,8 @@
 #include "model/bundle.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 #include "server/server.h"
+#include "tests/net_test_util.h"
+#include "tests/server/server_fixture.h"
 #include "tests/test_util.h"
 
 namespace movierec {
@@ -41,18 +40,15 @@ namespace {
 
 using ::google::protobuf::UnknownField;
 using ::google::protobuf::UnknownFieldSet;
-using ::movierec::test::MakeRandomModel;
-using ::movierec::test::ScopedTempDir;
-using ::movierec::test::SmallMovieLens;
-using ::movierec::test::SmallRetrievalConfig;
-
-// grpc.health.v1.HealthCheckResponse.ServingStatus
-constexpr int kServing = 1;
-constexpr int kNotServing = 2;
-
-std::chrono::system_clock::time_point Deadline() {
-  return std::chrono::system_clock::now() + std::chrono::seconds(10);
-}
+using ::movierec::test::CallDeadline;
+using ::movierec::test::CheckHealth;
+using ::movierec::test::HealthAnswer;
+using ::movierec::test::HttpGet;
+using ::movierec::test::kNotServing;
+using ::movierec::test::kServing;
+using ::movierec::test::MetricValue;
+using ::movierec::test::RequestsSeries;
+using ::movierec::test::StringField;
 
 grpc::ByteBuffer ToBuffer(const std::string& bytes) {
   grpc::Slice slice(bytes);
@@ -67,18 +63,6 @@ std::string FromBuffer(const grpc::ByteBuffer& buffer) {
     bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
   return bytes;
-}
-
-// A length-delimited protobuf field (a string or a message).
-std::string StringField(int number, const std::string& value) {
-  std::string out(1, static_cast<char>((number << 3) | 2));
-  uint64_t size = value.size();
-  do {
-    const uint8_t byte = size & 0x7F;
-    size >>= 7;
-    out.push_back(static_cast<char>(size != 0 ? byte | 0x80 : byte));
-  } while (size != 0);
-  return out + value;
 }
 
 // The values of the length-delimited fields numbered `number` of a message.
@@ -100,46 +84,13 @@ std::vector<std::string> LengthDelimited(const std::string& message,
   return values;
 }
 
-struct HealthAnswer {
-  grpc::Status status;
-  int serving_status = -1;
-};
-
-// grpc.health.v1.Health/Check for `service`.
-HealthAnswer CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
-                         const std::string& service) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(Deadline());
-  const grpc::ByteBuffer request =
-      ToBuffer(service.empty() ? "" : StringField(1, service));
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response,
-                 [&done](grpc::Status status) { done.set_value(status); });
-  HealthAnswer answer;
-  answer.status = done.get_future().get();
-  if (!answer.status.ok()) return answer;
-  UnknownFieldSet fields;
-  EXPECT_TRUE(fields.ParseFromString(FromBuffer(response)));
-  answer.serving_status = 0;  // UNKNOWN: proto3 leaves out a zero
-  for (int i = 0; i < fields.field_count(); ++i) {
-    if (fields.field(i).number() == 1 &&
-        fields.field(i).type() == UnknownField::TYPE_VARINT) {
-      answer.serving_status = static_cast<int>(fields.field(i).varint());
-    }
-  }
-  return answer;
-}
-
 // One request and its response on the v1alpha server reflection stream.
 std::string AskReflection(const std::shared_ptr<grpc::Channel>& channel,
                           const std::string& request_bytes) {
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
-  context.set_deadline(Deadline());
+  context.set_deadline(CallDeadline());
   const auto call = stub.PrepareCall(
       &context,
       "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
@@ -174,106 +125,7 @@ std::string AskReflection(const std::shared_ptr<grpc::Channel>& channel,
   return read ? FromBuffer(response) : "";
 }
 
-// GET `path` from 127.0.0.1:port over HTTP/1.0; the whole response.
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    ADD_FAILURE() << "socket failed";
-    return "";
-  }
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
-      0) {
-    ADD_FAILURE() << "cannot connect to metrics port " << port;
-    ::close(fd);
-    return response;
-  }
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-  if (::send(fd, request.data(), request.size(), 0) !=
-      static_cast<ssize_t>(request.size())) {
-    ADD_FAILURE() << "cannot send the HTTP request";
-  }
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) break;
-    response.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
-
-// The value of the sample `series` (name and labels, as exposed) in a
-// Prometheus text page.
-std::optional<double> MetricValue(const std::string& page,
-                                  const std::string& series) {
-  for (const absl::string_view line : absl::StrSplit(page, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      double value = 0;
-      if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) {
-        return value;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-class GrpcServerTest : public ::testing::Test {
- protected:
-  GrpcServerTest()
-      : model_(MakeRandomModel(SmallMovieLens(10, 40, 8),
-                               SmallRetrievalConfig(true), 5)),
-        base_(dir_.File("models")) {}
-
-  void WriteVersion() { ASSERT_OK(WriteModelVersion(base_, model_, "")); }
-
-  // Starts a server on a free port over base_. With `metrics`, /metrics is
-  // served on a free port too; otherwise it is off, because stopping
-  // civetweb (the metrics server) waits for its 2-second poll to time out.
-  void StartServer(bool metrics = false) {
-    ServerOptions options;
-    options.port = 0;
-    options.metrics_port = metrics ? 0 : -1;
-    options.model.model_base = base_;
-    options.model.poll_interval = absl::Milliseconds(50);
-    ASSERT_OK_AND_ASSIGN(server_, MovierecServer::Start(options));
-    ASSERT_GT(server_->port(), 0);
-    if (metrics) {
-      ASSERT_GT(server_->metrics_port(), 0);
-    }
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::Recommender::NewStub(channel_);
-  }
-
-  grpc::Status Recommend(const std::string& user_id, int count,
-                         v1::RecommendResponse* response) {
-    grpc::ClientContext context;
-    context.set_deadline(Deadline());
-    v1::RecommendRequest request;
-    request.set_user_id(user_id);
-    request.set_count(count);
-    return stub_->Recommend(&context, request, response);
-  }
-
-  std::string KnownUser(int row) const {
-    return absl::StrCat(model_.catalog.users[row].id);
-  }
-
-  ScopedTempDir dir_;
-  Model model_;
-  std::string base_;
-  std::unique_ptr<MovierecServer> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::Recommender::Stub> stub_;
-};
+using GrpcServerTest = ::movierec::test::ServerFixture;
 
 TEST_F(GrpcServerTest, RecommendsToKnownAndUnknownUsers) {
   WriteVersion();
@@ -345,15 +197,12 @@ TEST_F(GrpcServerTest, NotServingWithoutAModelUntilOneAppears) {
 
   // The poller (every 50 ms) picks up a version written now.
   WriteVersion();
-  const auto give_up =
-      std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int serving = -1;
-  while (std::chrono::steady_clock::now() < give_up) {
-    serving = CheckHealth(channel_, kRecommenderServiceName).serving_status;
-    if (serving == kServing) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(serving, kServing);
+  EXPECT_TRUE(test::WaitFor(
+      [&] {
+        return CheckHealth(channel_, kRecommenderServiceName).serving_status ==
+               kServing;
+      },
+      absl::Seconds(10)));
   EXPECT_EQ(CheckHealth(channel_, "").serving_status, kServing);
   const grpc::Status status = Recommend(KnownUser(0), 5, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
@@ -394,10 +243,16 @@ TEST_F(GrpcServerTest, ReflectionDescribesRecommend) {
       for (const auto& service : file.service()) {
         if (file.package() != "movierec.v1" || service.name() != "Recommender")
           continue;
-        ASSERT_EQ(service.method_size(), 1);
-        EXPECT_EQ(service.method(0).name(), "Recommend");
-        EXPECT_EQ(service.method(0).input_type(),
-                  ".movierec.v1.RecommendRequest");
+        std::vector<std::string> methods;
+        for (const auto& method : service.method()) {
+          methods.push_back(method.name());
+          if (method.name() == "Recommend") {
+            EXPECT_EQ(method.input_type(), ".movierec.v1.RecommendRequest");
+          }
+        }
+        EXPECT_THAT(methods,
+                    ::testing::ElementsAre("Recommend", "SimilarMovies",
+                                           "RecommendBatch"));
         found = true;
       }
     }
@@ -452,6 +307,182 @@ TEST_F(GrpcServerTest, StartRejectsBadOptions) {
   EXPECT_TRUE(test::IsError(MovierecServer::Start(options).status(),
                             absl::StatusCode::kInvalidArgument,
                             {"gRPC port 70000"}));
+}
+
+TEST_F(GrpcServerTest, VisitorWithRecentMoviesGetsPersonalResults) {
+  WriteVersion();
+  StartServer();
+  v1::RecommendRequest request;
+  request.add_recent_movie_ids(MovieId(2));
+  request.add_recent_movie_ids(MovieId(5));
+  request.set_count(6);
+  v1::RecommendResponse response;
+  const grpc::Status status = Call(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(response.fallback());
+  EXPECT_EQ(response.personalization(), v1::PERSONALIZATION_RECENT_MOVIES);
+  ASSERT_EQ(response.movies_size(), 6);
+  for (const v1::ScoredMovie& movie : response.movies()) {
+    EXPECT_NE(movie.movie_id(), MovieId(2));
+    EXPECT_NE(movie.movie_id(), MovieId(5));
+  }
+
+  request.set_recent_movie_ids(1, "999999");
+  const grpc::Status unknown = Call(request, &response);
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(unknown.error_message(),
+              ::testing::HasSubstr("recent_movie_ids[1]: movie \"999999\""));
+}
+
+TEST_F(GrpcServerTest, FiltersReachTheServer) {
+  WriteVersion();
+  StartServer();
+  v1::RecommendRequest request;
+  request.set_user_id(KnownUser(1));
+  request.set_count(3);
+  request.mutable_filter()->add_genres("Comedy");
+  v1::RecommendResponse response;
+  grpc::Status status = Call(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.movies_size(), 3);
+  for (const v1::ScoredMovie& movie : response.movies()) {
+    EXPECT_THAT(movie.genres(), ::testing::Contains("Comedy"))
+        << movie.movie_id();
+  }
+  request.mutable_filter()->set_genres(0, "Horror");
+  status = Call(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("unknown genre \"Horror\""));
+}
+
+TEST_F(GrpcServerTest, SimilarMoviesAndItsErrors) {
+  WriteVersion();
+  StartServer();
+  v1::SimilarMoviesRequest request;
+  request.set_movie_id(MovieId(4));
+  request.set_count(5);
+  v1::SimilarMoviesResponse response;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(CallDeadline());
+    const grpc::Status status =
+        stub_->SimilarMovies(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(response.model_version(), "1");
+  ASSERT_EQ(response.movies_size(), 5);
+  for (const v1::ScoredMovie& movie : response.movies()) {
+    EXPECT_NE(movie.movie_id(), MovieId(4));
+  }
+  const auto call = [&](const std::string& movie_id, int count) {
+    v1::SimilarMoviesRequest bad;
+    bad.set_movie_id(movie_id);
+    bad.set_count(count);
+    grpc::ClientContext context;
+    context.set_deadline(CallDeadline());
+    return stub_->SimilarMovies(&context, bad, &response);
+  };
+  grpc::Status status = call("2", 5);  // movie ids are odd
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("movie_id"));
+  status = call("", 5);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("movie_id is empty"));
+  status = call(MovieId(0), 101);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("count 101"));
+}
+
+TEST_F(GrpcServerTest, RecommendBatchAndItsErrors) {
+  WriteVersion();
+  StartServer();
+  v1::RecommendBatchRequest request;
+  for (int i = 0; i < 3; ++i) {
+    v1::RecommendRequest* one = request.add_requests();
+    one->set_user_id(KnownUser(i));
+    one->set_count(4);
+  }
+  request.add_requests()->set_user_id("424242");
+  v1::RecommendBatchResponse response;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(CallDeadline());
+    const grpc::Status status =
+        stub_->RecommendBatch(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(response.model_version(), "1");
+  ASSERT_EQ(response.responses_size(), 4);
+  for (int i = 0; i < 3; ++i) {
+    v1::RecommendResponse single;
+    ASSERT_TRUE(Recommend(KnownUser(i), 4, &single).ok());
+    ASSERT_EQ(response.responses(i).movies_size(), 4);
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(response.responses(i).movies(k).movie_id(),
+                single.movies(k).movie_id());
+    }
+  }
+  EXPECT_TRUE(response.responses(3).fallback());
+
+  request.mutable_requests(2)->set_count(-3);
+  grpc::ClientContext context;
+  context.set_deadline(CallDeadline());
+  const grpc::Status status =
+      stub_->RecommendBatch(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("requests[2].count -3"));
+}
+
+TEST_F(GrpcServerTest, RequestsOverTheMessageLimitAreRefused) {
+  WriteVersion();
+  ServerOptions options = Options();
+  options.max_receive_message_bytes = 2048;
+  StartServer(options);
+  v1::RecommendRequest request;
+  request.set_user_id(KnownUser(0));
+  v1::RecommendResponse response;
+  ASSERT_TRUE(Call(request, &response).ok());
+  request.set_user_id(std::string(4096, '7'));
+  const grpc::Status status = Call(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << status.error_message();
+}
+
+TEST_F(GrpcServerTest, MetricsCountEveryMethod) {
+  WriteVersion();
+  StartServer();
+  v1::RecommendResponse response;
+  ASSERT_TRUE(Recommend(KnownUser(0), 5, &response).ok());
+  {
+    v1::SimilarMoviesRequest request;
+    request.set_movie_id(MovieId(0));
+    v1::SimilarMoviesResponse similar;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->SimilarMovies(&context, request, &similar).ok());
+  }
+  {
+    v1::RecommendBatchRequest request;
+    request.add_requests()->set_user_id(KnownUser(1));
+    request.add_requests()->set_user_id("424242");
+    v1::RecommendBatchResponse batch;
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->RecommendBatch(&context, request, &batch).ok());
+    grpc::ClientContext empty_context;
+    EXPECT_FALSE(stub_->RecommendBatch(&empty_context, {}, &batch).ok());
+  }
+  EXPECT_EQ(Metric(RequestsSeries("Recommend", "OK")), 1.0);
+  EXPECT_EQ(Metric(RequestsSeries("SimilarMovies", "OK")), 1.0);
+  EXPECT_EQ(Metric(RequestsSeries("RecommendBatch", "OK")), 1.0);
+  EXPECT_EQ(Metric(RequestsSeries("RecommendBatch", "INVALID_ARGUMENT")), 1.0);
+  EXPECT_EQ(Metric("movierec_fallbacks_total{method=\"RecommendBatch\"}"), 1.0);
+  // One retrieval per recommendation: one for Recommend, two for the batch.
+  EXPECT_EQ(
+      Metric("movierec_stage_duration_seconds_count{stage=\"retrieval\"}"),
+      2.0);
+  EXPECT_EQ(Metric("movierec_requests_in_flight"), 0.0);
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+#include "model/item_neighbors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <utility>
+
+namespace movierec {
+
+ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
+                                   int k) {
+  // Movies -> the users who rated them (the transpose of `seen`).
+  std::vector<std::vector<int32_t>> users_of(static_cast<size_t>(num_movies));
+  for (int u = 0; u < seen.num_users(); ++u) {
+    for (const int32_t movie : seen.Of(u)) users_of[movie].push_back(u);
+  }
+  ItemNeighbors result;
+  result.offsets_.reserve(static_cast<size_t>(num_movies) + 1);
+  std::vector<int32_t> counts(static_cast<size_t>(num_movies), 0);
+  std::vector<int32_t> touched;
+  std::vector<std::pair<float, int32_t>> scored;
+  for (int32_t i = 0; i < num_movies; ++i) {
+    touched.clear();
+    for (const int32_t u : users_of[i]) {
+      for (const int32_t j : seen.Of(u)) {
+        if (j == i) continue;
+        if (counts[j]++ == 0) touched.push_back(j);
+      }
+    }
+    scored.clear();
+    for (const int32_t j : touched) {
+      const double norm = std::sqrt(static_cast<double>(users_of[i].size()) *
+                                    static_cast<double>(users_of[j].size()));
+      scored.emplace_back(static_cast<float>(counts[j] / norm), j);
+      counts[j] = 0;
+    }
+    // Highest similarity first, lower row on ties: deterministic.
+    const size_t keep = std::min(scored.size(), static_cast<size_t>(k));
+    std::partial_sort(scored.begin(), scored.begin() + keep, scored.end(),
+                      [](const auto& a, const auto& b) {
+                        return a.first != b.first ? a.first > b.first
+                                                  : a.second < b.second;
+                      });
+    scored.resize(keep);
+    std::sort(scored.begin(), scored.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (const auto& [sim, j] : scored) {
+      result.rows_.push_back(j);
+      result.sims_.push_back(sim);
+    }
+    result.offsets_.push_back(static_cast<int64_t>(result.rows_.size()));
+  }
+  return result;
+}
+
+ItemNeighbors::Affinity ItemNeighbors::AffinityTo(
+    int32_t movie, absl::Span<const int32_t> history) const {
+  Affinity affinity;
+  if (history.empty() || offsets_.size() <= static_cast<size_t>(movie) + 1) {
+    return affinity;
+  }
+  const absl::Span<const int32_t> rows = neighbors(movie);
+  const absl::Span<const float> sims = similarities(movie);
+  // Merge the two sorted lists.
+  size_t a = 0, b = 0;
+  while (a < rows.size() && b < history.size()) {
+    if (rows[a] < history[b]) {
+      ++a;
+    } else if (history[b] < rows[a]) {
+      ++b;
+    } else {
+      affinity.sum += sims[a];
+      affinity.closest = std::max(affinity.closest, sims[a]);
+      ++a;
+      ++b;
+    }
+  }
+  affinity.sum /= std::sqrt(static_cast<float>(history.size()));
+  return affinity;
+}
+
+}  // namespace movierec

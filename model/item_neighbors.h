@@ -1,0 +1,55 @@
+// Item-to-item neighbours from co-occurrence: for every movie, the movies
+// most often rated by the same users, by cosine similarity of their rating
+// sets. A feature of the reranker: how strongly a candidate is tied to what
+// the user already watched (the signal item-item models such as EASE use).
+//
+// Immutable after Build; safe to share between threads.
+#ifndef MOVIEREC_MODEL_ITEM_NEIGHBORS_H_
+#define MOVIEREC_MODEL_ITEM_NEIGHBORS_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "model/dataset.h"
+
+namespace movierec {
+
+class ItemNeighbors {
+ public:
+  ItemNeighbors() = default;
+
+  // The `k` nearest neighbours of each of `num_movies` movies, with
+  //   sim(i, j) = |users of i and j| / sqrt(|users of i| |users of j|),
+  // counted over `seen` (each user's movies). Cost: the sum over users of
+  // their movie count squared.
+  static ItemNeighbors Build(const UserMovies& seen, int num_movies, int k);
+
+  // How `movie` is tied to `history` (sorted movie rows): the sum over j in
+  // history of sim(movie, j) divided by sqrt(|history|), and the largest
+  // sim(movie, j); both 0 for an empty history.
+  struct Affinity {
+    float sum = 0;
+    float closest = 0;
+  };
+  Affinity AffinityTo(int32_t movie, absl::Span<const int32_t> history) const;
+
+  // The neighbours of `movie`, sorted by row, and their similarities.
+  absl::Span<const int32_t> neighbors(int32_t movie) const {
+    return absl::MakeConstSpan(rows_.data() + offsets_[movie],
+                               rows_.data() + offsets_[movie + 1]);
+  }
+  absl::Span<const float> similarities(int32_t movie) const {
+    return absl::MakeConstSpan(sims_.data() + offsets_[movie],
+                               sims_.data() + offsets_[movie + 1]);
+  }
+
+ private:
+  std::vector<int64_t> offsets_ = {0};
+  std::vector<int32_t> rows_;
+  std::vector<float> sims_;
+};
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_MODEL_ITEM_NEIGHBORS_H_

@@ -1,0 +1,401 @@
+"""The Kubernetes manifests' invariants, on what `kubectl kustomize` renders
+(the base, deploy/k8s, and the example overlay): ports, probe service names,
+flags and paths agree with movierec-server's and movierec-train's code and
+with the Dockerfile's entrypoint; Services, the ServiceMonitor, the HPA and
+the PDB select what they should; the trainer writes where the servers read.
+
+Each check is also run on a broken copy, to show it catches the break.
+"""
+
+import copy
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import deploy_facts as facts  # noqa: E402
+
+
+def by_kind(docs, kind):
+    return [d for d in docs if d["kind"] == kind]
+
+
+def one(docs, kind, pred=lambda d: True):
+    found = [d for d in by_kind(docs, kind) if pred(d)]
+    if len(found) != 1:
+        raise AssertionError(f"expected one {kind}, found {len(found)}")
+    return found[0]
+
+
+def matches(selector, labels):
+    return bool(selector) and all(labels.get(k) == v
+                                  for k, v in selector.items())
+
+
+def image_entrypoint():
+    with open(facts.source("Dockerfile"), encoding="utf-8") as f:
+        stages = facts.parse_dockerfile(f.read())
+    return facts.exec_form(facts.instructions(stages[-1], "ENTRYPOINT")[-1])
+
+
+def expand_env(args, container, docs):
+    """Replaces $(VAR) with the value Kubernetes would give it (literal env
+    or a key of a rendered ConfigMap); unknown variables stay as they are."""
+    values = {}
+    for env in container.get("env", []):
+        if "value" in env:
+            values[env["name"]] = env["value"]
+        ref = env.get("valueFrom", {}).get("configMapKeyRef")
+        if ref:
+            maps = [d for d in by_kind(docs, "ConfigMap")
+                    if d["metadata"]["name"] == ref["name"]]
+            if maps and ref["key"] in maps[0].get("data", {}):
+                values[env["name"]] = maps[0]["data"][ref["key"]]
+    return [re.sub(r"\$\((\w+)\)", lambda m: values.get(m.group(1), m.group(0)),
+                   a) for a in args]
+
+
+def server_problems(docs, server_flags, health_names, entrypoint):
+    problems = []
+    deployment = one(docs, "Deployment")
+    spec = deployment["spec"]
+    pod = spec["template"]["spec"]
+    pod_labels = spec["template"]["metadata"].get("labels", {})
+    container = pod["containers"][0]
+    name = deployment["metadata"]["name"]
+
+    if spec.get("replicas") != 2:
+        problems.append(f"{name} has {spec.get('replicas')} replicas, not 2")
+    if not matches(spec["selector"]["matchLabels"], pod_labels):
+        problems.append(f"{name}'s selector does not match its pods")
+    for kind in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            if resource not in container.get("resources", {}).get(kind, {}):
+                problems.append(f"{name} sets no {resource} {kind}")
+
+    # Flags: the image's entrypoint, then the container's args.
+    if container.get("command"):
+        problems.append(f"{name} replaces the image's entrypoint")
+    args = expand_env(container.get("args", []), container, docs)
+    problems += facts.flag_problems(f"{name} args", args, server_flags)
+    for arg in args:
+        if "$(" in arg:
+            problems.append(f"{name}: {arg} names an undefined variable")
+    flags = facts.effective_flags(server_flags, entrypoint[1:], args)
+    version = flags.get("model_version") or "0"
+    if not version.isdigit():
+        problems.append(f"{name}: --model_version={version} is not a "
+                        "non-negative integer")
+    for address in ("listen_address", "metrics_address"):
+        if flags.get(address) != "0.0.0.0":
+            problems.append(f"{name}: --{address}={flags.get(address)}")
+
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    grpc_port = int(flags["port"])
+    metrics_port = int(flags["metrics_port"])
+    if ports.get("grpc") != grpc_port:
+        problems.append(f"{name}: containerPort grpc {ports.get('grpc')} is "
+                        f"not --port {grpc_port}")
+    if ports.get("metrics") != metrics_port:
+        problems.append(f"{name}: containerPort metrics {ports.get('metrics')}"
+                        f" is not --metrics_port {metrics_port}")
+
+    # Native gRPC probes on the health service names the server sets.
+    recommender, names = health_names
+    for probe_kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+        probe = container.get(probe_kind)
+        if not probe or "grpc" not in probe:
+            problems.append(f"{name} has no gRPC {probe_kind}")
+            continue
+        if probe["grpc"].get("port") != grpc_port:
+            problems.append(f"{name}: {probe_kind} port "
+                            f"{probe['grpc'].get('port')} is not --port "
+                            f"{grpc_port}")
+        service = probe["grpc"].get("service", "")
+        if service not in names:
+            problems.append(f"{name}: {probe_kind} asks for health service "
+                            f"{service!r}; the server sets {sorted(names)}")
+    readiness = container.get("readinessProbe", {}).get("grpc", {})
+    if readiness.get("service") != recommender:
+        problems.append(f"{name}: readiness is not on {recommender!r}")
+
+    # Graceful termination outlasts preStop plus the server's grace period.
+    grace = facts.duration_seconds(flags["grace_period"])
+    pre_stop = 0.0
+    command = (container.get("lifecycle", {}).get("preStop", {})
+               .get("exec", {}).get("command", []))
+    if len(command) == 2 and command[0].endswith("sleep"):
+        pre_stop = float(command[1])
+    termination = pod.get("terminationGracePeriodSeconds", 30)
+    if termination <= grace + pre_stop:
+        problems.append(f"{name}: terminationGracePeriodSeconds {termination}"
+                        f" <= preStop {pre_stop:g} s + --grace_period "
+                        f"{grace:g} s")
+
+    # The model volume: read-only, at the entrypoint's --model_base.
+    mount = next((m for m in container.get("volumeMounts", [])
+                  if m["mountPath"] == flags["model_base"]), None)
+    if mount is None:
+        problems.append(f"{name} mounts nothing at --model_base "
+                        f"{flags['model_base']}")
+    else:
+        if not mount.get("readOnly"):
+            problems.append(f"{name}: the model volume is not read-only")
+        volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+        claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+        if claim not in {d["metadata"]["name"]
+                         for d in by_kind(docs, "PersistentVolumeClaim")}:
+            problems.append(f"{name}: the model volume's claim {claim} is not "
+                            "in the manifests")
+
+    # Prometheus annotations name the metrics port.
+    annotations = spec["template"]["metadata"].get("annotations", {})
+    if annotations.get("prometheus.io/scrape") != "true":
+        problems.append(f"{name}: no prometheus.io/scrape annotation")
+    if annotations.get("prometheus.io/port") != str(metrics_port):
+        problems.append(f"{name}: prometheus.io/port "
+                        f"{annotations.get('prometheus.io/port')} is not "
+                        f"--metrics_port {metrics_port}")
+    if annotations.get("prometheus.io/path") != "/metrics":
+        problems.append(f"{name}: prometheus.io/path is not /metrics")
+
+    problems += service_problems(docs, pod_labels, ports, deployment)
+    return problems
+
+
+def service_problems(docs, pod_labels, ports, deployment):
+    problems = []
+    services = [s for s in by_kind(docs, "Service")
+                if matches(s["spec"].get("selector"), pod_labels)]
+    headless = [s for s in services if s["spec"].get("clusterIP") == "None"]
+    cluster_ip = [s for s in services if s["spec"].get("clusterIP") != "None"
+                  and s["spec"].get("type", "ClusterIP") == "ClusterIP"]
+    if len(headless) != 1 or len(cluster_ip) != 1:
+        problems.append(f"expected one headless and one ClusterIP Service "
+                        f"selecting the servers, found {len(headless)} and "
+                        f"{len(cluster_ip)}")
+    for service in services:
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            number = ports.get(target) if isinstance(target, str) else target
+            if number not in ports.values():
+                problems.append(f"Service {service['metadata']['name']} port "
+                                f"{port['name']} targets {target}, not a "
+                                "container port")
+            elif port.get("name") in ports and \
+                    ports[port["name"]] != number:
+                problems.append(f"Service {service['metadata']['name']} port "
+                                f"{port['name']} targets {number}")
+    for service in headless:
+        if "grpc" not in {p["name"] for p in service["spec"]["ports"]}:
+            problems.append("the headless Service has no grpc port")
+
+    for monitor in by_kind(docs, "ServiceMonitor"):
+        selected = [s for s in by_kind(docs, "Service") if matches(
+            monitor["spec"]["selector"]["matchLabels"],
+            s["metadata"].get("labels", {}))]
+        if selected != cluster_ip:
+            problems.append("the ServiceMonitor selects "
+                            f"{[s['metadata']['name'] for s in selected]}, "
+                            "not the ClusterIP Service alone")
+        for endpoint in monitor["spec"]["endpoints"]:
+            names = {p["name"] for s in selected for p in s["spec"]["ports"]}
+            if endpoint.get("port") not in names or \
+                    ports.get(endpoint.get("port")) is None:
+                problems.append(f"the ServiceMonitor scrapes port "
+                                f"{endpoint.get('port')}, not the metrics port")
+            if endpoint.get("path", "/metrics") != "/metrics":
+                problems.append("the ServiceMonitor's path is not /metrics")
+    if not by_kind(docs, "ServiceMonitor"):
+        problems.append("no ServiceMonitor")
+
+    hpa = one(docs, "HorizontalPodAutoscaler")
+    target = hpa["spec"]["scaleTargetRef"]
+    if (target["kind"], target["name"]) != \
+            ("Deployment", deployment["metadata"]["name"]):
+        problems.append(f"the HPA scales {target['kind']}/{target['name']}")
+    if hpa["spec"].get("minReplicas", 1) < 2:
+        problems.append("the HPA may scale below 2 servers")
+    pdb = one(docs, "PodDisruptionBudget")
+    if not matches(pdb["spec"]["selector"]["matchLabels"], pod_labels):
+        problems.append("the PodDisruptionBudget does not select the servers")
+    if pdb["spec"].get("minAvailable", 0) >= hpa["spec"].get("minReplicas", 1):
+        problems.append("the PodDisruptionBudget blocks every drain")
+    return problems
+
+
+def trainer_problems(docs, train_flags, model_base):
+    """`model_base`: where the servers read versions (their --model_base)."""
+    problems = []
+    deployment = one(docs, "Deployment")
+    server_pod = deployment["spec"]["template"]["spec"]
+    server_container = server_pod["containers"][0]
+    server_mount = next((m for m in server_container.get("volumeMounts", [])
+                         if m["mountPath"] == model_base), None)
+    if server_mount is None:
+        return ["the servers mount no model volume: nothing to compare the "
+                "trainers with"]
+    server_claim = next(
+        v for v in server_pod["volumes"] if v["name"] == server_mount["name"]
+    ).get("persistentVolumeClaim", {}).get("claimName")
+
+    pods = [("Job " + j["metadata"]["name"], j["spec"]["template"]["spec"])
+            for j in by_kind(docs, "Job")]
+    pods += [("CronJob " + c["metadata"]["name"],
+              c["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+             for c in by_kind(docs, "CronJob")]
+    if not by_kind(docs, "Job") or not by_kind(docs, "CronJob"):
+        problems.append("expected a trainer Job and a trainer CronJob")
+    for what, pod in pods:
+        container = pod["containers"][0]
+        if container.get("image") != server_container.get("image"):
+            problems.append(f"{what} runs {container.get('image')}, the "
+                            f"servers {server_container.get('image')}")
+        words = container.get("command", []) + container.get("args", [])
+        if words[:2] == ["/bin/sh", "-c"]:
+            words = " ".join(words[2:]).split()
+        if "/usr/local/bin/movierec-train" not in words:
+            problems.append(f"{what} does not run "
+                            "/usr/local/bin/movierec-train")
+            continue
+        args = words[words.index("/usr/local/bin/movierec-train") + 1:]
+        problems += facts.flag_problems(what, args, train_flags)
+        flags = facts.effective_flags(train_flags, args)
+        mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+        base = mounts.get(flags.get("model_base"))
+        if base is None:
+            problems.append(f"{what} mounts nothing at its --model_base "
+                            f"{flags.get('model_base')}")
+            continue
+        if base.get("readOnly"):
+            problems.append(f"{what}: its model base is read-only")
+        volume = next(v for v in pod["volumes"] if v["name"] == base["name"])
+        claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+        if (claim, base.get("subPath")) != \
+                (server_claim, server_mount.get("subPath")):
+            problems.append(f"{what} writes to {claim}/{base.get('subPath')}"
+                            f", the servers read {server_claim}/"
+                            f"{server_mount.get('subPath')}")
+        data_dir = flags.get("data_dir") or ""
+        if not any(data_dir == p or data_dir.startswith(p.rstrip("/") + "/")
+                   for p in mounts):
+            problems.append(f"{what}: --data_dir {data_dir} is on no volume")
+        if pod.get("restartPolicy") not in ("Never", "OnFailure"):
+            problems.append(f"{what}: restartPolicy {pod.get('restartPolicy')}")
+    return problems
+
+
+class KustomizeTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server_flags = facts.binary_flags("movierec-server")
+        cls.train_flags = facts.binary_flags("movierec-train")
+        cls.health = facts.health_service_names()
+        cls.entrypoint = image_entrypoint()
+        cls.base = facts.render(facts.source("deploy", "k8s"))
+        cls.overlay = facts.render(
+            facts.source("deploy", "k8s", "overlays", "example"))
+
+    def problems(self, docs):
+        model_base = facts.effective_flags(
+            self.server_flags, self.entrypoint[1:])["model_base"]
+        return (server_problems(docs, self.server_flags, self.health,
+                                self.entrypoint) +
+                trainer_problems(docs, self.train_flags, model_base))
+
+    def test_health_names_come_from_the_server(self):
+        recommender, names = self.health
+        self.assertEqual(recommender, "movierec.v1.Recommender")
+        self.assertEqual(names, {"", recommender})
+
+    def test_base_renders_every_kind(self):
+        kinds = sorted(d["kind"] for d in self.base)
+        for kind in ("ConfigMap", "CronJob", "Deployment",
+                     "HorizontalPodAutoscaler", "Job",
+                     "PersistentVolumeClaim", "PodDisruptionBudget",
+                     "ServiceMonitor"):
+            self.assertIn(kind, kinds)
+        self.assertEqual(kinds.count("Service"), 2)
+
+    def test_base_keeps_its_invariants(self):
+        self.assertEqual(self.problems(self.base), [])
+
+    def test_example_overlay_keeps_its_invariants(self):
+        self.assertEqual(self.problems(self.overlay), [])
+        namespaces = {d["metadata"].get("namespace") for d in self.overlay
+                      if d["kind"] != "Namespace"}
+        self.assertEqual(namespaces, {"movierec"})
+
+    def assert_caught(self, mutate, expected):
+        docs = copy.deepcopy(self.base)
+        mutate(docs)
+        problems = self.problems(docs)
+        self.assertTrue(any(expected in p for p in problems),
+                        f"not caught ({expected!r}): {problems}")
+
+    def container(self, docs):
+        return one(docs, "Deployment")["spec"]["template"]["spec"][
+            "containers"][0]
+
+    def test_catches_a_probe_on_another_port_or_service(self):
+        def port(docs):
+            self.container(docs)["livenessProbe"]["grpc"]["port"] = 50052
+        self.assert_caught(port, "livenessProbe port 50052")
+
+        def service(docs):
+            self.container(docs)["readinessProbe"]["grpc"]["service"] = \
+                "movierec.Recommender"
+        self.assert_caught(service, "asks for health service")
+
+    def test_catches_an_unknown_flag_or_port_mismatch(self):
+        def flag(docs):
+            self.container(docs)["args"].append("--threads=4x")
+        self.assert_caught(flag, "--threads is not a flag")
+
+        def port(docs):
+            self.container(docs)["args"].append("--port=6000")
+        self.assert_caught(port, "is not --port 6000")
+
+    def test_catches_a_short_termination_grace(self):
+        def grace(docs):
+            one(docs, "Deployment")["spec"]["template"]["spec"][
+                "terminationGracePeriodSeconds"] = 20
+        self.assert_caught(grace, "terminationGracePeriodSeconds 20")
+
+    def test_catches_a_writable_or_misplaced_model_volume(self):
+        def writable(docs):
+            self.container(docs)["volumeMounts"][0]["readOnly"] = False
+        self.assert_caught(writable, "not read-only")
+
+        def elsewhere(docs):
+            self.container(docs)["volumeMounts"][0]["mountPath"] = "/srv"
+        self.assert_caught(elsewhere, "mounts nothing at --model_base")
+
+    def test_catches_a_trainer_writing_where_no_server_reads(self):
+        def subpath(docs):
+            cron = one(docs, "CronJob")
+            pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            pod["containers"][0]["volumeMounts"][0]["subPath"] = "model"
+        self.assert_caught(subpath, "writes to movierec-data/model")
+
+    def test_catches_a_metrics_annotation_mismatch(self):
+        def annotation(docs):
+            one(docs, "Deployment")["spec"]["template"]["metadata"][
+                "annotations"]["prometheus.io/port"] = "9090"
+        self.assert_caught(annotation, "prometheus.io/port 9090")
+
+    def test_catches_a_servicemonitor_selecting_both_services(self):
+        def monitor(docs):
+            one(docs, "ServiceMonitor")["spec"]["selector"]["matchLabels"] = {
+                "app.kubernetes.io/name": "movierec"}
+        self.assert_caught(monitor, "not the ClusterIP Service alone")
+
+    def test_bad_kustomization_fails_to_render(self):
+        with self.assertRaises(RuntimeError):
+            facts.render(facts.source("deploy", "k8s", "base", "missing"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

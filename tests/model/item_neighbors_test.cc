@@ -1,0 +1,157 @@
+// Tests of the co-occurrence neighbours (model/item_neighbors.h) on a
+// hand-made set of users whose cosine similarities are computed by hand.
+#include "model/item_neighbors.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "model/dataset.h"
+
+namespace movierec {
+namespace {
+
+// Four users over five movies; movie 4 has no users.
+//   user 0: 0 1 2     movie 0: users 0 1 3   movie 2: users 0 2
+//   user 1: 0 1       movie 1: users 0 1 2   movie 3: users 2 3
+//   user 2: 1 2 3
+//   user 3: 0 3
+// sim(i, j) = |common users| / sqrt(|users of i| |users of j|):
+//   (0,1) 2/3   (0,2) 1/sqrt6   (0,3) 1/sqrt6
+//   (1,2) 2/sqrt6   (1,3) 1/sqrt6   (2,3) 1/2
+UserMovies HandMadeUsers() {
+  const std::vector<std::vector<int32_t>> movies = {
+      {0, 1, 2}, {0, 1}, {1, 2, 3}, {0, 3}};
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u < 4; ++u) {
+    for (const int32_t m : movies[u]) interactions.push_back({u, m, 4, 0});
+  }
+  // A repeated rating counts once.
+  interactions.push_back({0, 1, 5, 1});
+  return UserMovies(4, interactions);
+}
+
+const double kS6 = 1 / std::sqrt(6.0);
+
+// The full similarity of each pair, by hand.
+double HandSimilarity(int i, int j) {
+  static const double kSim[5][5] = {
+      {0, 2.0 / 3, kS6, kS6, 0}, {2.0 / 3, 0, 2 * kS6, kS6, 0},
+      {kS6, 2 * kS6, 0, 0.5, 0}, {kS6, kS6, 0.5, 0, 0},
+      {0, 0, 0, 0, 0},
+  };
+  return kSim[i][j];
+}
+
+std::vector<int32_t> Rows(absl::Span<const int32_t> span) {
+  return {span.begin(), span.end()};
+}
+
+TEST(ItemNeighborsTest, KeepsEveryCoRatedMovieWithItsCosineSimilarity) {
+  const ItemNeighbors neighbors = ItemNeighbors::Build(HandMadeUsers(), 5, 10);
+  const std::vector<std::vector<int32_t>> expected = {
+      {1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}, {}};
+  for (int32_t i = 0; i < 5; ++i) {
+    SCOPED_TRACE(testing::Message() << "movie " << i);
+    ASSERT_EQ(Rows(neighbors.neighbors(i)), expected[i]);
+    ASSERT_EQ(neighbors.similarities(i).size(), expected[i].size());
+    for (size_t n = 0; n < expected[i].size(); ++n) {
+      EXPECT_NEAR(neighbors.similarities(i)[n],
+                  HandSimilarity(i, expected[i][n]), 1e-6)
+          << "neighbour " << expected[i][n];
+    }
+  }
+}
+
+TEST(ItemNeighborsTest, KeepsTheKMostSimilarSortedByRowLowerRowOnTies) {
+  const ItemNeighbors neighbors = ItemNeighbors::Build(HandMadeUsers(), 5, 2);
+  // Movie 0: 1 (2/3), then 2 and 3 tie at 1/sqrt6: the lower row stays.
+  EXPECT_EQ(Rows(neighbors.neighbors(0)), (std::vector<int32_t>{1, 2}));
+  // Movie 1: 2 (2/sqrt6) and 0 (2/3), listed by row.
+  EXPECT_EQ(Rows(neighbors.neighbors(1)), (std::vector<int32_t>{0, 2}));
+  EXPECT_NEAR(neighbors.similarities(1)[0], 2.0 / 3, 1e-6);
+  EXPECT_NEAR(neighbors.similarities(1)[1], 2 * kS6, 1e-6);
+  // Movie 2: 1 (2/sqrt6) and 3 (1/2).
+  EXPECT_EQ(Rows(neighbors.neighbors(2)), (std::vector<int32_t>{1, 3}));
+  // Movie 3: 2 (1/2), then 0 and 1 tie: 0.
+  EXPECT_EQ(Rows(neighbors.neighbors(3)), (std::vector<int32_t>{0, 2}));
+  EXPECT_TRUE(neighbors.neighbors(4).empty());
+
+  const ItemNeighbors none = ItemNeighbors::Build(HandMadeUsers(), 5, 0);
+  for (int32_t i = 0; i < 5; ++i) EXPECT_TRUE(none.neighbors(i).empty());
+}
+
+// Larger random data: the invariants of every list.
+TEST(ItemNeighborsTest, ListsAreSortedSelfFreeAndAtMostK) {
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u < 40; ++u) {
+    for (int32_t k = 0; k < 9; ++k) {
+      interactions.push_back({u, (u * 7 + k * k * 3) % 50, 3, 0});
+    }
+  }
+  const UserMovies seen(40, interactions);
+  for (const int k : {1, 3, 8, 100}) {
+    const ItemNeighbors neighbors = ItemNeighbors::Build(seen, 50, k);
+    for (int32_t i = 0; i < 50; ++i) {
+      const absl::Span<const int32_t> rows = neighbors.neighbors(i);
+      const absl::Span<const float> sims = neighbors.similarities(i);
+      ASSERT_EQ(rows.size(), sims.size());
+      EXPECT_LE(rows.size(), static_cast<size_t>(k));
+      for (size_t n = 0; n < rows.size(); ++n) {
+        EXPECT_NE(rows[n], i) << "movie " << i << " is its own neighbour";
+        if (n > 0) EXPECT_LT(rows[n - 1], rows[n]) << "movie " << i;
+        EXPECT_GT(sims[n], 0);
+        EXPECT_LE(sims[n], 1.0f + 1e-6f);
+      }
+    }
+  }
+}
+
+TEST(ItemNeighborsTest, AffinitySumsOverTheHistoryAndKeepsTheClosest) {
+  const ItemNeighbors neighbors = ItemNeighbors::Build(HandMadeUsers(), 5, 10);
+  // Movie 0 against history {1, 3}: (2/3 + 1/sqrt6) / sqrt2, closest 2/3.
+  ItemNeighbors::Affinity a = neighbors.AffinityTo(0, {1, 3});
+  EXPECT_NEAR(a.sum, (2.0 / 3 + kS6) / std::sqrt(2.0), 1e-6);
+  EXPECT_NEAR(a.closest, 2.0 / 3, 1e-6);
+  // A history movie that is no neighbour (4) adds nothing but counts in the
+  // normalisation; the movie itself is no neighbour of itself.
+  a = neighbors.AffinityTo(0, {0, 1, 4});
+  EXPECT_NEAR(a.sum, (2.0 / 3) / std::sqrt(3.0), 1e-6);
+  EXPECT_NEAR(a.closest, 2.0 / 3, 1e-6);
+  // Movie 2 against everything else.
+  a = neighbors.AffinityTo(2, {0, 1, 3, 4});
+  EXPECT_NEAR(a.sum, (kS6 + 2 * kS6 + 0.5) / 2.0, 1e-6);
+  EXPECT_NEAR(a.closest, 2 * kS6, 1e-6);
+  // A movie without neighbours.
+  a = neighbors.AffinityTo(4, {0, 1, 2});
+  EXPECT_EQ(a.sum, 0);
+  EXPECT_EQ(a.closest, 0);
+}
+
+TEST(ItemNeighborsTest, AffinityOnlyCountsKeptNeighbours) {
+  const ItemNeighbors neighbors = ItemNeighbors::Build(HandMadeUsers(), 5, 1);
+  // Movie 0 keeps only movie 1.
+  const ItemNeighbors::Affinity a = neighbors.AffinityTo(0, {2, 3});
+  EXPECT_EQ(a.sum, 0);
+  EXPECT_EQ(a.closest, 0);
+}
+
+TEST(ItemNeighborsTest, EmptyHistoryOrEmptyIndexGivesZeros) {
+  const ItemNeighbors neighbors = ItemNeighbors::Build(HandMadeUsers(), 5, 10);
+  for (int32_t i = 0; i < 5; ++i) {
+    const ItemNeighbors::Affinity a = neighbors.AffinityTo(i, {});
+    EXPECT_EQ(a.sum, 0) << i;
+    EXPECT_EQ(a.closest, 0) << i;
+  }
+  const ItemNeighbors empty;
+  const ItemNeighbors::Affinity a = empty.AffinityTo(3, {1, 2});
+  EXPECT_EQ(a.sum, 0);
+  EXPECT_EQ(a.closest, 0);
+  // No users at all: every list empty.
+  const ItemNeighbors no_users = ItemNeighbors::Build(UserMovies(3, {}), 4, 5);
+  for (int32_t i = 0; i < 4; ++i) EXPECT_TRUE(no_users.neighbors(i).empty());
+}
+
+}  // namespace
+}  // namespace movierec

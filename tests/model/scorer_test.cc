@@ -1,0 +1,229 @@
+// Tests of the Scorer's per-request pieces (model/scorer.h): user contexts
+// of known users and of visitors, exclusions under a MovieFilter, the stages
+// composed as Recommend composes them, and MovieSimilarity.
+#include "model/scorer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "model/movie_similarity.h"
+#include "tests/test_util.h"
+
+namespace movierec {
+namespace {
+
+using ::movierec::test::AddRankingStage;
+using ::movierec::test::MakeRandomModel;
+using ::movierec::test::SmallMovieLens;
+using ::movierec::test::SmallRetrievalConfig;
+
+std::vector<int32_t> MovieRows(const std::vector<ScoredMovie>& movies) {
+  std::vector<int32_t> rows;
+  for (const ScoredMovie& m : movies) rows.push_back(m.movie);
+  return rows;
+}
+
+class ScorerStagesTest : public ::testing::TestWithParam<int> {};
+
+// Recommend(user) is exactly ForUser + RetrieveCandidates + Rank, with no
+// ranking stage, a rating model, or a reranker.
+TEST_P(ScorerStagesTest, RecommendIsTheStagesComposed) {
+  Model model = MakeRandomModel(SmallMovieLens(8, 120, 15),
+                                SmallRetrievalConfig(true), 4);
+  if (GetParam() > 0) AddRankingStage(&model, GetParam() == 2, 5);
+  const Scorer scorer(std::make_shared<const Model>(std::move(model)));
+  for (int user = 0; user < scorer.model().num_users(); ++user) {
+    const UserContext context = scorer.ForUser(user);
+    const std::vector<ScoredMovie> staged =
+        scorer.Rank(context,
+                    scorer.RetrieveCandidates(context, context.history,
+                                              scorer.NumToRetrieve(9)),
+                    9);
+    EXPECT_EQ(MovieRows(scorer.Recommend(user, 9)), MovieRows(staged));
+    RowMatrix by_row, by_context;
+    const std::vector<Candidate> candidates =
+        scorer.RetrieveForQuery(context.query.data(), context.history, 20);
+    scorer.CandidateFeatures(user, candidates, &by_row);
+    scorer.CandidateFeatures(context, candidates, &by_context);
+    EXPECT_EQ(by_row, by_context);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stages, ScorerStagesTest, ::testing::Values(0, 1, 2));
+
+TEST(ScorerTest, ForUserHoldsTheUsersRows) {
+  const auto model = std::make_shared<const Model>(
+      MakeRandomModel(SmallMovieLens(5, 40, 8), SmallRetrievalConfig(true), 1));
+  const Scorer scorer(model);
+  const UserContext context = scorer.ForUser(3);
+  EXPECT_EQ(context.user, 3);
+  EXPECT_EQ(context.query, model->user_vectors.row(3));
+  const absl::Span<const int32_t> seen = model->seen.Of(3);
+  EXPECT_EQ(context.history, std::vector<int32_t>(seen.begin(), seen.end()));
+  RowVector shares = RowVector::Zero(5);
+  for (const int32_t m : seen) {
+    for (const int32_t g : model->catalog.movies[m].genres) shares(g) += 1;
+  }
+  shares /= static_cast<float>(seen.size());
+  EXPECT_TRUE(context.genre_profile.isApprox(shares));
+  double years = 0;
+  int dated = 0;
+  for (const int32_t m : seen) {
+    const int year = model->catalog.movies[m].release_year;
+    years += year;
+    dated += year > 0;
+  }
+  ASSERT_GT(dated, 0);
+  EXPECT_FLOAT_EQ(context.mean_release_year, static_cast<float>(years / dated));
+  EXPECT_EQ(context.rating_vector.size(), 0);  // no rating model
+}
+
+// A model whose user towers see only the history (no id, no demographics)
+// encodes a visitor with a user's history exactly as that user: fold-in is
+// the same function as training-time encoding, and the visitor ranks alike.
+TEST(ScorerTest, AVisitorWithAUsersHistoryIsThatUser) {
+  RetrievalConfig config = SmallRetrievalConfig(true);
+  config.features.user_id = false;
+  config.features.user_demographics = false;
+  Model model = MakeRandomModel(SmallMovieLens(6, 80, 12), config, 2);
+  AddRankingStage(&model, /*with_reranker=*/true, 3);
+  RatingConfig rating = model.rating->config();
+  rating.features.user_id = false;
+  rating.features.user_demographics = false;
+  rating.features.user_history = true;
+  model.rating.emplace(rating, model.catalog);
+  Rng rng(4);
+  model.rating->InitRandom(rng);
+  const auto shared = std::make_shared<const Model>(std::move(model));
+  const Scorer scorer(shared);
+  EXPECT_EQ(scorer.visitor_fold_in(), FoldIn::kUserTower);
+  for (int user = 0; user < shared->num_users(); ++user) {
+    const UserContext known = scorer.ForUser(user);
+    const absl::Span<const int32_t> seen = shared->seen.Of(user);
+    // In another order, with a repeat: the same visitor.
+    std::vector<int32_t> watched(seen.rbegin(), seen.rend());
+    watched.push_back(seen[0]);
+    const UserContext visitor = scorer.ForVisitor(watched);
+    EXPECT_EQ(visitor.user, -1);
+    EXPECT_TRUE(visitor.query.isApprox(known.query, 1e-5f));
+    EXPECT_TRUE(visitor.rating_vector.isApprox(known.rating_vector, 1e-5f));
+    EXPECT_TRUE(visitor.genre_profile.isApprox(known.genre_profile, 1e-6f));
+    EXPECT_FLOAT_EQ(visitor.mean_release_year, known.mean_release_year);
+    EXPECT_EQ(visitor.history, known.history);
+    const auto list = [&](const UserContext& c) {
+      return MovieRows(scorer.Rank(
+          c, scorer.RetrieveCandidates(c, c.history, scorer.NumToRetrieve(8)),
+          8));
+    };
+    EXPECT_EQ(list(visitor), list(known)) << "user row " << user;
+  }
+}
+
+TEST(ScorerTest, IdOnlyVisitorsAreTheMeanOfTheirMovies) {
+  const auto model = std::make_shared<const Model>(MakeRandomModel(
+      SmallMovieLens(5, 40, 8), SmallRetrievalConfig(false), 1));
+  const Scorer scorer(model);
+  EXPECT_EQ(scorer.visitor_fold_in(), FoldIn::kMeanOfMovies);
+  const UserContext visitor = scorer.ForVisitor({2, 9});
+  const RowVector mean =
+      (model->movie_vectors.row(2) + model->movie_vectors.row(9)) / 2;
+  EXPECT_TRUE(visitor.query.isApprox(mean));
+  EXPECT_EQ(visitor.history, (std::vector<int32_t>{2, 9}));
+  // Nobody: zero vectors, no history.
+  const UserContext nobody = scorer.ForVisitor({});
+  EXPECT_EQ(nobody.query.squaredNorm(), 0);
+  EXPECT_TRUE(nobody.history.empty());
+}
+
+TEST(ScorerTest, ExcludedIsTheSortedUnionOfHistoryExclusionsAndFilter) {
+  const auto model = std::make_shared<const Model>(MakeRandomModel(
+      SmallMovieLens(3, 30, 5), SmallRetrievalConfig(false), 1));
+  const Scorer scorer(model);
+  const std::vector<int32_t> history = {1, 4, 20};
+  EXPECT_EQ(scorer.Excluded(history, {}), history);
+
+  MovieFilter filter;
+  filter.exclude = {25, 4, 25, 0};
+  EXPECT_EQ(scorer.Excluded(history, filter),
+            (std::vector<int32_t>{0, 1, 4, 20, 25}));
+
+  filter = {};
+  filter.genres = {2};  // "Comedy"
+  filter.min_release_year = 1950;
+  const std::vector<int32_t> excluded = scorer.Excluded(history, filter);
+  EXPECT_TRUE(std::is_sorted(excluded.begin(), excluded.end()));
+  for (int m = 0; m < model->num_movies(); ++m) {
+    const Movie& movie = model->catalog.movies[m];
+    const bool admitted =
+        std::count(movie.genres.begin(), movie.genres.end(), 2) > 0 &&
+        movie.release_year >= 1950;
+    const bool in_history = std::count(history.begin(), history.end(), m) > 0;
+    EXPECT_EQ(std::binary_search(excluded.begin(), excluded.end(), m),
+              !admitted || in_history)
+        << "movie row " << m;
+  }
+}
+
+TEST(MovieFilterTest, Admits) {
+  Movie movie;
+  movie.genres = {1, 3};
+  movie.release_year = 1977;
+  MovieFilter filter;
+  EXPECT_TRUE(filter.Admits(movie));
+  EXPECT_FALSE(filter.restricts_catalogue());
+  filter.genres = {2, 3};
+  EXPECT_TRUE(filter.Admits(movie));
+  filter.genres = {2};
+  EXPECT_FALSE(filter.Admits(movie));
+  filter.genres.clear();
+  filter.min_release_year = 1977;
+  filter.max_release_year = 1977;
+  EXPECT_TRUE(filter.Admits(movie));
+  filter.max_release_year = 1976;
+  EXPECT_FALSE(filter.Admits(movie));
+  filter.min_release_year = 0;
+  filter.max_release_year = 1980;
+  EXPECT_TRUE(filter.Admits(movie));
+  movie.release_year = 0;  // unknown: out whenever a bound is set
+  EXPECT_FALSE(filter.Admits(movie));
+  filter.max_release_year = 0;
+  EXPECT_TRUE(filter.Admits(movie));
+}
+
+TEST(MovieSimilarityTest, NeighboursByCosineWithoutTheBias) {
+  Model model =
+      MakeRandomModel(SmallMovieLens(3, 20, 5), SmallRetrievalConfig(true), 6);
+  // Movie 7 points the way of movie 3, twice as long, with another bias:
+  // the most similar, at cosine 1.
+  const auto dim = model.movie_vectors.cols() - 1;
+  model.movie_vectors.row(7).head(dim) =
+      2 * model.movie_vectors.row(3).head(dim);
+  model.movie_vectors(7, dim) = model.movie_vectors(3, dim) + 5;
+  model.movie_vectors.row(11).setZero();
+  const MovieSimilarity similarity(model);
+  const std::vector<Candidate> nearest = similarity.Nearest(3, 19, {});
+  ASSERT_EQ(nearest.size(), 19u);
+  EXPECT_EQ(nearest[0].row, 7);
+  EXPECT_NEAR(nearest[0].score, 1.0f, 1e-5);
+  for (const Candidate& c : nearest) {
+    EXPECT_NE(c.row, 3);
+    if (c.row == 11) {
+      EXPECT_EQ(c.score, 0);
+    }
+  }
+  const std::vector<Candidate> skipping = similarity.Nearest(3, 5, {1, 7});
+  ASSERT_EQ(skipping.size(), 5u);
+  for (const Candidate& c : skipping) {
+    EXPECT_NE(c.row, 7);
+    EXPECT_NE(c.row, 1);
+    EXPECT_NE(c.row, 3);
+  }
+  EXPECT_TRUE(similarity.Nearest(3, 0, {}).empty());
+}
+
+}  // namespace
+}  // namespace movierec
