@@ -1,70 +1,86 @@
-// Exact inner-product search with faiss::IndexFlatIP.
+// Exact inner-product search with faiss::IndexFlatIP: every query scans every
+// vector. Over-fetching k + (excluded rows) results and dropping the excluded
+// ones is exact here, so both exclusion modes return the same rows.
 #include <faiss/IndexFlat.h>
-#include <faiss/impl/IDSelector.h>
 
 #include <algorithm>
+#include <utility>
 
-#include "index/candidate_index.h"
+#include "absl/strings/str_cat.h"
+#include "index/faiss_index.h"
 
 namespace movierec {
+namespace internal {
 namespace {
 
-using faiss_idx_t = faiss::Index::idx_t;
-
-// Admits every id that is not in a sorted list, without copying the list.
-class SortedExclusion final : public faiss::IDSelector {
+class FlatIndex final : public FaissIndex {
  public:
-  explicit SortedExclusion(absl::Span<const int32_t> excluded)
-      : excluded_(excluded) {}
-  bool is_member(faiss_idx_t id) const override {
-    return !std::binary_search(excluded_.begin(), excluded_.end(),
-                               static_cast<int32_t>(id));
+  FlatIndex(std::shared_ptr<const faiss::IndexFlat> index,
+            ExclusionMode exclusion)
+      : index_(std::move(index)), exclusion_(exclusion) {}
+
+  int dim() const override { return index_->d; }
+  int64_t size() const override { return index_->ntotal; }
+  IndexKind kind() const override { return IndexKind::kFlat; }
+  std::string Describe() const override {
+    return absl::StrCat("flat(exclusion=", ExclusionModeName(exclusion_), ")");
   }
-
- private:
-  absl::Span<const int32_t> excluded_;
-};
-
-class FlatIndex final : public CandidateIndex {
- public:
-  explicit FlatIndex(const RowMatrix& vectors)
-      : index_(static_cast<faiss_idx_t>(vectors.cols())) {
-    index_.add(vectors.rows(), vectors.data());
-  }
-
-  int dim() const override { return index_.d; }
-  int64_t size() const override { return index_.ntotal; }
+  const faiss::Index& faiss_index() const override { return *index_; }
 
   std::vector<Candidate> Search(
       const float* query, int k,
       absl::Span<const int32_t> exclude) const override {
     std::vector<Candidate> result;
-    const faiss_idx_t eligible = index_.ntotal;
-    const faiss_idx_t want = std::min<faiss_idx_t>(k, eligible);
-    if (want <= 0) return result;
-    std::vector<float> scores(static_cast<size_t>(want));
-    std::vector<faiss_idx_t> rows(static_cast<size_t>(want));
-    SortedExclusion selector(exclude);
+    const SearchPlan plan = PlanSearch(k, size(), exclude, exclusion_);
+    if (plan.want <= 0) return result;
+    SortedExclusion exclusion(exclude);
+    std::vector<float> scores(static_cast<size_t>(plan.fetch));
+    std::vector<faiss_idx_t> rows(static_cast<size_t>(plan.fetch));
     faiss::SearchParameters params;
-    params.sel = exclude.empty() ? nullptr : &selector;
-    index_.search(1, query, want, scores.data(), rows.data(), &params);
-    result.reserve(static_cast<size_t>(want));
-    for (faiss_idx_t i = 0; i < want; ++i) {
-      if (rows[i] < 0) break;  // fewer eligible rows than k
-      result.push_back({static_cast<int32_t>(rows[i]), scores[i]});
+    params.sel = plan.use_selector ? &exclusion : nullptr;
+    {
+      OneOpenMpThread one_thread;
+      index_->search(1, query, plan.fetch, scores.data(), rows.data(), &params);
     }
+    result.reserve(static_cast<size_t>(plan.want));
+    AppendEligible(rows.data(), scores.data(), plan.fetch, exclusion, plan.want,
+                   &result);
     return result;
   }
 
+  absl::StatusOr<std::unique_ptr<CandidateIndex>> WithSearchOptions(
+      const IndexOptions& options) const override {
+    if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
+      return status;
+    }
+    return WrapFlat(index_, options.exclusion);
+  }
+
  private:
-  faiss::IndexFlatIP index_;
+  std::shared_ptr<const faiss::IndexFlat> index_;
+  ExclusionMode exclusion_;
 };
 
 }  // namespace
 
+std::unique_ptr<CandidateIndex> WrapFlat(
+    std::shared_ptr<const faiss::IndexFlat> index, ExclusionMode exclusion) {
+  return std::make_unique<FlatIndex>(std::move(index), exclusion);
+}
+
+absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildFlat(
+    const RowMatrix& vectors, const IndexOptions& options) {
+  auto index = std::make_shared<faiss::IndexFlatIP>(
+      static_cast<faiss_idx_t>(vectors.cols()));
+  index->add(vectors.rows(), vectors.data());
+  return WrapFlat(std::move(index), options.exclusion);
+}
+
+}  // namespace internal
+
 std::unique_ptr<CandidateIndex> MakeFlatIndex(const RowMatrix& vectors) {
   if (vectors.cols() == 0) return nullptr;
-  return std::make_unique<FlatIndex>(vectors);
+  return *internal::BuildFlat(vectors, IndexOptions{});
 }
 
 }  // namespace movierec

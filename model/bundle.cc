@@ -49,6 +49,15 @@ uint32_t Crc32(absl::string_view bytes) {
       crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
+void SetIndexFile(const SavedIndex& saved, v1::ModelBundle* proto) {
+  v1::IndexFile* index = proto->mutable_index();
+  index->set_file_name(saved.file_name);
+  index->set_kind(IndexKindName(saved.file.kind));
+  index->set_size_bytes(saved.file.size_bytes);
+  index->set_crc32(saved.file.crc32);
+  index->set_description(saved.description);
+}
+
 v1::ModelBundle ToProto(const Model& model) {
   v1::ModelBundle proto;
   proto.set_format_version(kBundleFormatVersion);
@@ -91,6 +100,7 @@ v1::ModelBundle ToProto(const Model& model) {
   if (model.retrieval) *proto.mutable_retrieval() = model.retrieval->ToProto();
   if (model.rating) *proto.mutable_ranking() = model.rating->ToProto();
   if (model.reranker) *proto.mutable_reranker() = model.reranker->ToProto();
+  if (model.saved_index) SetIndexFile(*model.saved_index, &proto);
   return proto;
 }
 
@@ -180,6 +190,26 @@ absl::StatusOr<UserMovies> SeenFromProto(const v1::ModelBundle& proto,
   return UserMovies(num_users, interactions);
 }
 
+absl::StatusOr<SavedIndex> SavedIndexFromProto(const v1::IndexFile& proto,
+                                               absl::string_view name) {
+  const std::string& file = proto.file_name();
+  if (file.empty() || file == "." || file == ".." ||
+      file.find('/') != std::string::npos) {
+    return Invalid(name, absl::StrCat("index file name \"", file,
+                                      "\" is not a plain file name"));
+  }
+  absl::StatusOr<IndexKind> kind = ParseIndexKind(proto.kind());
+  if (!kind.ok() || *kind == IndexKind::kAuto) {
+    return Invalid(name, absl::StrCat("index kind \"", proto.kind(),
+                                      "\" is not flat, hnsw or ivf"));
+  }
+  if (proto.size_bytes() == 0) {
+    return Invalid(name, absl::StrCat("index file ", file, " has size 0"));
+  }
+  return SavedIndex{
+      file, {*kind, proto.size_bytes(), proto.crc32()}, proto.description()};
+}
+
 absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
                                 absl::string_view name) {
   if (proto.format_version() != kBundleFormatVersion) {
@@ -239,6 +269,10 @@ absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
     if (!reranker.ok()) return prefixed(reranker.status());
     model.reranker.emplace(*std::move(reranker));
   }
+  if (proto.has_index()) {
+    MOVIEREC_ASSIGN_OR_RETURN(model.saved_index,
+                              SavedIndexFromProto(proto.index(), name));
+  }
   return model;
 }
 
@@ -259,10 +293,7 @@ std::string NowRfc3339() {
   return buffer;
 }
 
-}  // namespace
-
-std::string EncodeBundle(const Model& model) {
-  v1::ModelBundle proto = ToProto(model);
+std::string EncodeProto(v1::ModelBundle proto) {
   if (proto.created_at().empty()) proto.set_created_at(NowRfc3339());
   // Deterministic serialisation (maps sorted by key): the same model gives
   // the same bytes.
@@ -279,6 +310,12 @@ std::string EncodeBundle(const Model& model) {
   PutLittleEndian(payload.size(), 8, &bytes);
   bytes += payload;
   return bytes;
+}
+
+}  // namespace
+
+std::string EncodeBundle(const Model& model) {
+  return EncodeProto(ToProto(model));
 }
 
 absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
@@ -345,14 +382,14 @@ absl::StatusOr<std::vector<int64_t>> ListVersions(
 
 absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
                                           const Model& model,
-                                          absl::string_view metrics_json) {
+                                          absl::string_view metrics_json,
+                                          const CandidateIndex* index) {
   std::error_code error;
   fs::create_directories(model_base, error);
   if (error) {
     return absl::InternalError(absl::StrCat("cannot create model base ",
                                             model_base, ": ", error.message()));
   }
-  const std::string bundle = EncodeBundle(model);
   const std::string temp =
       absl::StrCat(model_base, "/.tmp-", ::getpid(), "-",
                    std::chrono::steady_clock::now().time_since_epoch().count());
@@ -361,8 +398,19 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
         absl::StrCat("cannot create ", temp, ": ", error.message()));
   }
   const auto cleanup = [&] { fs::remove_all(temp, error); };
-  absl::Status status =
-      WriteFileDurably(absl::StrCat(temp, "/", kBundleFileName), bundle);
+  v1::ModelBundle proto = ToProto(model);
+  proto.clear_index();  // only an index written here is in the version
+  if (index != nullptr) {
+    absl::StatusOr<IndexFileInfo> saved =
+        SaveIndex(*index, absl::StrCat(temp, "/", kIndexFileName));
+    if (!saved.ok()) {
+      cleanup();
+      return saved.status();
+    }
+    SetIndexFile({kIndexFileName, *saved, index->Describe()}, &proto);
+  }
+  absl::Status status = WriteFileDurably(
+      absl::StrCat(temp, "/", kBundleFileName), EncodeProto(std::move(proto)));
   if (status.ok() && !metrics_json.empty()) {
     status = WriteFileDurably(absl::StrCat(temp, "/", kMetricsFileName),
                               metrics_json);
@@ -407,7 +455,28 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
 absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir) {
   const std::string path = absl::StrCat(version_dir, "/", kBundleFileName);
   MOVIEREC_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  return DecodeBundle(bytes, path);
+  MOVIEREC_ASSIGN_OR_RETURN(Model model, DecodeBundle(bytes, path));
+  if (model.saved_index) {
+    const std::string index_path =
+        absl::StrCat(version_dir, "/", model.saved_index->file_name);
+    std::error_code error;
+    const uintmax_t size = fs::file_size(index_path, error);
+    if (error) {
+      return Invalid(index_path,
+                     absl::StrCat("the bundle names this index file, but it "
+                                  "cannot be read: ",
+                                  error.message()));
+    }
+    if (size != model.saved_index->file.size_bytes) {
+      return Invalid(
+          index_path,
+          absl::StrCat(
+              size < model.saved_index->file.size_bytes ? "truncated: " : "",
+              "the file has ", size, " bytes, the bundle says ",
+              model.saved_index->file.size_bytes));
+    }
+  }
+  return model;
 }
 
 }  // namespace movierec

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "index/candidate_index.h"
 #include "model/model.h"
 
 namespace movierec {
@@ -23,6 +24,7 @@ namespace movierec {
 inline constexpr uint32_t kBundleFormatVersion = 1;
 inline constexpr char kBundleFileName[] = "model.bin";
 inline constexpr char kMetricsFileName[] = "metrics.json";
+inline constexpr char kIndexFileName[] = "index.faiss";
 
 // Serialises `model` into the framed bytes of model.bin.
 std::string EncodeBundle(const Model& model);
@@ -33,13 +35,18 @@ absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
                                    absl::string_view name);
 
 // Writes `model` (and `metrics_json`, when not empty) as the next version
-// under `model_base`, creating `model_base` when needed. Returns the version
-// number written: one more than the highest present.
-absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
-                                          const Model& model,
-                                          absl::string_view metrics_json);
+// under `model_base`, creating `model_base` when needed. With `index` (built
+// over model.movie_vectors), also saves it as kIndexFileName and records its
+// size and checksum in the bundle. model.saved_index is ignored: it names a
+// file of another version.
+// Returns the version number written: one more than the highest present.
+absl::StatusOr<int64_t> WriteModelVersion(
+    const std::string& model_base, const Model& model,
+    absl::string_view metrics_json, const CandidateIndex* index = nullptr);
 
-// Reads and validates the version directory `version_dir`.
+// Reads and validates the version directory `version_dir`. When the bundle
+// names a saved index, its file must exist with the recorded size (its
+// checksum is checked when it is loaded: model/version_index.h).
 absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir);
 
 // The integer-named version directories under `model_base`, ascending.

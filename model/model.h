@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "index/index_io.h"
 #include "model/dataset.h"
 #include "model/eigen_types.h"
 #include "model/movielens.h"
@@ -19,6 +20,14 @@
 #include "model/retrieval_model.h"
 
 namespace movierec {
+
+// A candidate index saved in the version directory beside model.bin (proto
+// IndexFile): what the bundle says of it.
+struct SavedIndex {
+  std::string file_name;  // in the version directory, e.g. "index.faiss"
+  IndexFileInfo file;     // kind, size and CRC-32
+  std::string description;
+};
 
 struct Model {
   // Genres, movies and users (catalog.ratings is empty). Row i of every
@@ -38,6 +47,9 @@ struct Model {
   // candidates when there is no reranker); the reranker orders them.
   std::optional<RatingModel> rating;
   std::optional<Reranker> reranker;
+  // The candidate index the trainer saved (model/version_index.h); absent:
+  // the server builds an exact index over movie_vectors.
+  std::optional<SavedIndex> saved_index;
 
   // Provenance.
   std::string created_at;

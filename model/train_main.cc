@@ -2,7 +2,9 @@
 // writes the next model version under --model_base.
 #include <omp.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -12,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "index/index_factory.h"
+#include "index/index_options.h"
 #include "model/bundle.h"
 #include "model/command_line.h"
 #include "model/config_json.h"
@@ -46,6 +50,22 @@ ABSL_FLAG(bool, evaluate_on_validation, false,
 ABSL_FLAG(int, threads, 0, "Training threads; 0 means one per core");
 ABSL_FLAG(bool, dry_run, false,
           "Train and evaluate, but do not write a model version");
+ABSL_FLAG(std::string, index_kind, "auto",
+          "Candidate index served for this version: flat (exact), hnsw, ivf, "
+          "or auto (flat up to 50,000 movies, hnsw above). hnsw and ivf are "
+          "built here and saved in the version as index.faiss");
+ABSL_FLAG(int, hnsw_m, movierec::IndexOptions{}.hnsw_m,
+          "HNSW neighbours per node (M)");
+ABSL_FLAG(int, hnsw_ef_construction,
+          movierec::IndexOptions{}.hnsw_ef_construction,
+          "HNSW candidate list size while building (efConstruction)");
+ABSL_FLAG(int, hnsw_ef_search, movierec::IndexOptions{}.hnsw_ef_search,
+          "HNSW candidate list size while searching (efSearch), saved as "
+          "the index's default");
+ABSL_FLAG(int, ivf_nlist, movierec::IndexOptions{}.ivf_nlist,
+          "IVF cells; 0: round(2 * sqrt(movies))");
+ABSL_FLAG(int, ivf_nprobe, movierec::IndexOptions{}.ivf_nprobe,
+          "IVF cells scanned per query, saved as the index's default");
 
 namespace movierec {
 namespace {
@@ -85,6 +105,44 @@ void PrintEvaluation(const TrainOutput& output) {
   if (e.rmse) std::printf("rating model: test RMSE %.4f\n", *e.rmse);
 }
 
+// The index options of the flags; InvalidArgument naming a bad flag.
+absl::StatusOr<IndexOptions> IndexOptionsFromFlags() {
+  IndexOptions options;
+  absl::StatusOr<IndexKind> kind =
+      ParseIndexKind(absl::GetFlag(FLAGS_index_kind));
+  if (!kind.ok()) return kind.status();
+  options.kind = *kind;
+  options.hnsw_m = absl::GetFlag(FLAGS_hnsw_m);
+  options.hnsw_ef_construction = absl::GetFlag(FLAGS_hnsw_ef_construction);
+  options.hnsw_ef_search = absl::GetFlag(FLAGS_hnsw_ef_search);
+  options.ivf_nlist = absl::GetFlag(FLAGS_ivf_nlist);
+  options.ivf_nprobe = absl::GetFlag(FLAGS_ivf_nprobe);
+  if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
+    return status;
+  }
+  return options;
+}
+
+// The index saved with the version: null when the kind resolves to flat,
+// which the server builds at load in milliseconds.
+absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
+    const Model& model, const IndexOptions& options) {
+  const IndexKind kind = ResolveIndexKind(options, model.num_movies());
+  if (kind == IndexKind::kFlat) return std::unique_ptr<CandidateIndex>();
+  spdlog::info("building the {} index of {} movies",
+               DescribeIndexOptions(kind, options), model.num_movies());
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
+      BuildIndex(model.movie_vectors, options);
+  if (index.ok()) {
+    spdlog::info(
+        "built {} in {:.1f} s", (*index)->Describe(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
+  }
+  return index;
+}
+
 int Run() {
   std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
@@ -119,6 +177,11 @@ int Run() {
     return 2;
   }
   if (config->threads > 0) omp_set_num_threads(config->threads);
+  absl::StatusOr<IndexOptions> index_options = IndexOptionsFromFlags();
+  if (!index_options.ok()) {
+    spdlog::error("{}", std::string(index_options.status().message()));
+    return 2;
+  }
 
   absl::StatusOr<Dataset> dataset =
       LoadDataset(data_dir, absl::GetFlag(FLAGS_train),
@@ -150,8 +213,15 @@ int Run() {
   }
   PrintEvaluation(*output);
   if (absl::GetFlag(FLAGS_dry_run)) return 0;
+  absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
+      BuildSavedIndex(*output->model, *index_options);
+  if (!index.ok()) {
+    spdlog::error("cannot build the index: {}",
+                  std::string(index.status().message()));
+    return 1;
+  }
   absl::StatusOr<int64_t> version = WriteModelVersion(
-      model_base, *output->model, output->metrics.dump(2) + "\n");
+      model_base, *output->model, output->metrics.dump(2) + "\n", index->get());
   if (!version.ok()) {
     spdlog::error("cannot write the model: {}",
                   std::string(version.status().message()));
@@ -171,7 +241,8 @@ int main(int argc, char** argv) {
       argc, argv,
       "Trains the movierec retrieval model on MovieLens 100K, evaluates it "
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
-      "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs]",
+      "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
+      "[--index_kind auto|flat|hnsw|ivf]",
       "model/train_main.cc");
   return movierec::Run();
 }

@@ -4,24 +4,34 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/bundle.h"
+#include "model/version_index.h"
 
 namespace movierec {
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
     const std::string& model_base, int64_t version,
     const ScorerOptions& options) {
-  absl::StatusOr<Model> model =
-      ReadModelVersion(absl::StrCat(model_base, "/", version));
+  const std::string dir = absl::StrCat(model_base, "/", version);
+  absl::StatusOr<Model> model = ReadModelVersion(dir);
   if (!model.ok()) return model.status();
+  absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
+      LoadVersionIndex(dir, *model);
+  if (!index.ok()) return index.status();
   return std::make_shared<const Snapshot>(
-      version, std::make_shared<const Model>(*std::move(model)), options);
+      version, std::make_shared<const Model>(*std::move(model)),
+      *std::move(index), options);
 }
 
 Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
                    const ScorerOptions& options)
+    : Snapshot(version, model, MakeFlatIndex(model->movie_vectors), options) {}
+
+Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
+                   std::unique_ptr<CandidateIndex> index,
+                   const ScorerOptions& options)
     : version_(version),
       version_string_(absl::StrCat(version)),
-      scorer_(std::move(model), options),
+      scorer_(std::move(model), std::move(index), options),
       similarity_(scorer_.model()) {
   const Model& m = scorer_.model();
   user_rows_.reserve(m.catalog.users.size());

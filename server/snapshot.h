@@ -21,13 +21,18 @@ namespace movierec {
 
 class Snapshot {
  public:
-  // Reads and validates MODEL_BASE/<version>/ and builds its index.
+  // Reads and validates MODEL_BASE/<version>/ and loads its saved index, or
+  // builds an exact one when it has none (model/version_index.h).
   static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
       const std::string& model_base, int64_t version,
       const ScorerOptions& options = {});
 
-  // Wraps an already built model (tests, benchmarks).
+  // Wraps an already built model (tests, benchmarks), with an exact index.
   Snapshot(int64_t version, std::shared_ptr<const Model> model,
+           const ScorerOptions& options = {});
+  // Wraps a model and its index (not null; over model->movie_vectors).
+  Snapshot(int64_t version, std::shared_ptr<const Model> model,
+           std::unique_ptr<CandidateIndex> index,
            const ScorerOptions& options = {});
 
   int64_t version() const { return version_; }

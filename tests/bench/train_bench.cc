@@ -2,7 +2,7 @@
 // run: Eigen's single-precision matrix-multiply peak (the ceiling any Eigen
 // training code can reach here) and the kernels and trainings of movierec.
 //
-//   build/tests/bench/train_bench --benchmark_counters_tabular=true
+//   build/bin/train_bench --benchmark_counters_tabular=true
 //
 // Every benchmark reports GFLOP/s (counter "GFLOPS"); the tfrs preset's share
 // of the peak is GFLOPS(BM_TfrsRetrievalEpochs) / GFLOPS(BM_EigenGemmPeak).
@@ -46,8 +46,11 @@ void BM_EigenGemmPeak(benchmark::State& state) {
       2.0 * n * n * n * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   state.counters["threads"] = Eigen::nbThreads();
 }
-BENCHMARK(BM_EigenGemmPeak)->Arg(1024)->Arg(2048)->UseRealTime()->Unit(
-    benchmark::kMillisecond);
+BENCHMARK(BM_EigenGemmPeak)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // One in-batch softmax step of the tfrs preset: batch 8192, dimension 32.
 void BM_SoftmaxInBatch(benchmark::State& state) {

@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""Turns benchmark results into the tables of BENCHMARKS.md and PNG plots.
+
+Each subcommand fills the block of BENCHMARKS.md between
+  <!-- BEGIN GENERATED name -->  and  <!-- END GENERATED name -->
+and leaves every other line alone, so sections written by hand (and other
+benchmarks' sections) survive regeneration. Standard library only; plots
+are drawn by gnuplot. Called by run_benchmarks.sh:
+
+  report.py machine --doc BENCHMARKS.md --info machine.txt
+  report.py index   --doc BENCHMARKS.md --json index_bench.json --plots DIR
+  report.py startup --doc BENCHMARKS.md --runs startup.jsonl
+  report.py train   --doc BENCHMARKS.md --json train_bench.json
+                    --scale_json train_scale.json --metrics metrics.json
+"""
+
+import argparse
+import collections
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+NAME = re.compile(r"^index/n:(\d+)/d:(\d+)/(flat|hnsw/ef:\d+|ivf/nprobe:\d+)"
+                  r"/excl:([\w-]+)$")
+REQUIRED_RECALL = 0.95
+REQUIRED_SPEEDUP = 10.0
+
+
+def splice(doc_path, name, text):
+    """Replaces the generated block `name` of the document with `text`."""
+    with open(doc_path, encoding="utf-8") as f:
+        doc = f.read()
+    begin = f"<!-- BEGIN GENERATED {name} -->"
+    end = f"<!-- END GENERATED {name} -->"
+    start = doc.find(begin)
+    stop = doc.find(end)
+    if start < 0 or stop < start:
+        sys.exit(f"{doc_path}: no block {begin} ... {end}")
+    doc = doc[:start + len(begin)] + "\n" + text.rstrip() + "\n" + doc[stop:]
+    with open(doc_path, "w", encoding="utf-8") as f:
+        f.write(doc)
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_us(value):
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+# ---------------------------------------------------------------- machine
+
+
+def cmd_machine(args):
+    with open(args.info, encoding="utf-8") as f:
+        info = f.read().strip()
+    splice(args.doc, "machine", "```\n" + info + "\n```")
+
+
+# ---------------------------------------------------------------- index
+
+
+def load_index_runs(path):
+    """run name -> the medians and counters of that benchmark."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    runs = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b["aggregate_name"] != "median":
+            continue
+        if b.get("error_occurred"):
+            sys.exit(f"{b['name']}: {b.get('error_message')}")
+        name = b["run_name"].removesuffix("/real_time")
+        m = NAME.match(name)
+        if not m:
+            continue
+        n, d, setting, excl = m.groups()
+        kind, _, param = setting.partition("/")
+        runs[name] = {
+            "n": int(n), "d": int(d), "kind": kind,
+            "param": param.replace(":", "="), "excl": excl,
+            "setting": setting,
+            "wall": b["real_time"], "cpu": b["cpu_time"],
+            "r10": b["recall@10"], "r100": b["recall@100"],
+            "build_s": b["build_s"], "mb": b["index_MB"],
+            "label": b.get("label", ""),
+        }
+    return data["context"], runs
+
+
+def setting_order(run):
+    kinds = {"flat": 0, "hnsw": 1, "ivf": 2}
+    value = int(run["param"].split("=")[1]) if run["param"] else 0
+    return (run["n"], run["d"], kinds[run["kind"]], value)
+
+
+def speedups(runs):
+    """Adds each run's speed-up over exact search with the same exclusion."""
+    for run in runs.values():
+        flat = runs.get(f"index/n:{run['n']}/d:{run['d']}/flat/excl:"
+                        f"{run['excl']}")
+        run["speedup_cpu"] = flat["cpu"] / run["cpu"] if flat else float("nan")
+        run["speedup_wall"] = (flat["wall"] / run["wall"] if flat
+                               else float("nan"))
+
+
+def setting_name(run):
+    return run["kind"] + (f" {run['param']}" if run["param"] else "")
+
+
+def main_table(runs):
+    rows = []
+    for run in sorted((r for r in runs.values() if r["excl"] == "none"),
+                      key=setting_order):
+        rows.append([
+            f"{run['n']:,}", run["d"], setting_name(run),
+            fmt_us(run["cpu"]), fmt_us(run["wall"]),
+            f"{run['speedup_cpu']:.1f}x", f"{run['speedup_wall']:.1f}x",
+            f"{run['r10']:.3f}", f"{run['r100']:.3f}",
+            f"{run['build_s']:.1f}" if run["kind"] != "flat" else "-",
+            f"{run['mb']:.0f}"])
+    return table(["movies", "dim", "index", "CPU us/query", "wall us/query",
+                  "speed-up (CPU)", "speed-up (wall)", "recall@10",
+                  "recall@100", "build s", "index MB"], rows)
+
+
+def exclusion_table(runs):
+    by_setting = collections.defaultdict(dict)
+    for run in runs.values():
+        by_setting[(run["n"], run["d"], run["setting"])][run["excl"]] = run
+    modes = sorted({r["excl"] for r in runs.values()} - {"none"})
+    rows = []
+    for key in sorted(by_setting,
+                      key=lambda k: setting_order(next(iter(
+                          by_setting[k].values())))):
+        variants = by_setting[key]
+        if "none" not in variants or len(variants) < 2:
+            continue
+        base = variants["none"]
+        row = [f"{key[0]:,}", key[1], setting_name(base), fmt_us(base["cpu"])]
+        for mode in modes:
+            v = variants.get(mode)
+            row.append(f"{fmt_us(v['cpu'])} / {v['r100']:.3f}" if v else "-")
+        rows.append(row)
+    return table(["movies", "dim", "index", "no exclusion: CPU us"] +
+                 [f"{m}: CPU us / recall@100" for m in modes], rows)
+
+
+def best_table(runs):
+    """The fastest setting of each kind reaching the required recall."""
+    groups = collections.defaultdict(list)
+    for run in runs.values():
+        groups[(run["n"], run["d"], run["excl"])].append(run)
+    rows = []
+    for (n, d, excl) in sorted(groups):
+        for kind in ("hnsw", "ivf"):
+            ok = [r for r in groups[(n, d, excl)]
+                  if r["kind"] == kind and r["r100"] >= REQUIRED_RECALL]
+            if not ok:
+                rows.append([f"{n:,}", d, excl, kind, "none reaches "
+                             f"{REQUIRED_RECALL}", "", "", ""])
+                continue
+            best = min(ok, key=lambda r: r["cpu"])
+            rows.append([f"{n:,}", d, excl, setting_name(best),
+                         fmt_us(best["cpu"]), f"{best['r100']:.3f}",
+                         f"{best['speedup_cpu']:.1f}x",
+                         f"{best['speedup_wall']:.1f}x"])
+    return table(["movies", "dim", "exclusion", "fastest setting with "
+                  f"recall@100 >= {REQUIRED_RECALL}", "CPU us/query",
+                  "recall@100", "speed-up (CPU)", "speed-up (wall)"], rows)
+
+
+def requirement(runs):
+    lines = []
+    for d in sorted({r["d"] for r in runs.values() if r["n"] == 1000000}):
+        for excl in sorted({r["excl"] for r in runs.values()}):
+            ok = [r for r in runs.values()
+                  if r["n"] == 1000000 and r["d"] == d and r["excl"] == excl
+                  and r["kind"] != "flat" and r["r100"] >= REQUIRED_RECALL]
+            if not ok:
+                lines.append(f"- 1,000,000 movies, dim {d}, exclusion {excl}:"
+                             f" **not met** (no setting reaches recall@100 "
+                             f"{REQUIRED_RECALL})")
+                continue
+            best = max(ok, key=lambda r: r["speedup_cpu"])
+            met = (best["speedup_cpu"] >= REQUIRED_SPEEDUP and
+                   best["speedup_wall"] >= REQUIRED_SPEEDUP)
+            lines.append(
+                f"- 1,000,000 movies, dim {d}, exclusion {excl}: "
+                f"{'**met**' if met else '**not met**'} by "
+                f"{setting_name(best)}: recall@100 {best['r100']:.3f}, "
+                f"{best['speedup_cpu']:.1f}x exact search's speed in CPU "
+                f"time, {best['speedup_wall']:.1f}x in wall time")
+    return "\n".join(lines) if lines else "- no 1,000,000-movie results"
+
+
+def plot(runs, plots_dir, work_dir):
+    """recall@100 against CPU time per query, one panel per catalogue size."""
+    os.makedirs(plots_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)
+    sizes = sorted({r["n"] for r in runs.values()})
+    series = []
+    for n in sizes:
+        for kind in ("flat", "hnsw", "ivf"):
+            for d in sorted({r["d"] for r in runs.values()}):
+                pts = sorted(((r["r100"], r["cpu"]) for r in runs.values()
+                              if r["n"] == n and r["d"] == d and
+                              r["kind"] == kind and r["excl"] == "none"),
+                             key=lambda p: p[1])
+                if not pts:
+                    continue
+                path = os.path.join(work_dir, f"{n}-{kind}-{d}.dat")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.writelines(f"{x} {y}\n" for x, y in pts)
+                series.append((n, kind, d, path))
+    png = os.path.join(plots_dir, "index_recall_vs_latency.png")
+    styles = {"flat": "pt 7 ps 1.5", "hnsw": "lw 2 pt 5", "ivf": "lw 2 pt 9"}
+    colours = {32: "#1f77b4", 64: "#d62728"}
+    gp = [f"set terminal pngcairo noenhanced size {480 * len(sizes)},440 "
+          "font ',10'",
+          f"set output '{png}'",
+          f"set multiplot layout 1,{len(sizes)} title "
+          "'recall@100 vs CPU time per query (k=100, one query per call)'",
+          "set logscale y", "set grid", "set key bottom right",
+          "set xlabel 'recall@100 (vs exact)'",
+          "set ylabel 'CPU microseconds per query (log)'",
+          "set xrange [0.6:1.005]"]
+    for n in sizes:
+        gp.append(f"set title '{n:,} movies'")
+        parts = []
+        for (sn, kind, d, path) in series:
+            if sn != n:
+                continue
+            how = "points" if kind == "flat" else "linespoints"
+            parts.append(f"'{path}' using 1:2 with {how} {styles[kind]} "
+                         f"lc rgb '{colours.get(d, 'black')}' "
+                         f"title '{kind} d={d}'")
+        gp.append("plot " + ", ".join(parts))
+    gp.append("unset multiplot")
+    script = os.path.join(work_dir, "index.gp")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(gp) + "\n")
+    subprocess.run(["gnuplot", script], check=True)
+    return png
+
+
+def cmd_index(args):
+    context, runs = load_index_runs(args.json)
+    if not runs:
+        sys.exit(f"{args.json}: no index benchmarks")
+    speedups(runs)
+    png = plot(runs, args.plots, args.work)
+    rel = os.path.relpath(png, os.path.dirname(os.path.abspath(args.doc)))
+    load = ", ".join(f"{x:.1f}" for x in context.get("load_avg", []))
+    text = [
+        f"Run of {context.get('date', '?')}; load average at the start "
+        f"{load} (the 2 cores are shared with other work: wall times include "
+        "waiting for a core, CPU times do not). Medians of "
+        f"{args.repetitions} repetitions.",
+        "",
+        "**The 1M-movie requirement** (recall@100 >= 0.95 at >= 10x exact "
+        "search's speed, same run):",
+        "",
+        requirement(runs),
+        "",
+        f"![recall vs latency]({rel})",
+        "",
+        "#### Fastest setting reaching recall@100 >= 0.95",
+        "",
+        best_table(runs),
+        "",
+        "#### Every setting, no exclusion",
+        "",
+        main_table(runs),
+        "",
+        "#### Exclusion of the seen movies (20-300 per user)",
+        "",
+        "CPU us per query / recall@100 against exact search with the same "
+        "exclusion.",
+        "",
+        exclusion_table(runs),
+    ]
+    splice(args.doc, "index", "\n".join(text))
+
+
+# ---------------------------------------------------------------- startup
+
+
+def cmd_startup(args):
+    runs = collections.defaultdict(list)
+    with open(args.runs, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                record = json.loads(line)
+                runs[record["name"]].append(record)
+    rows = []
+    for name, records in runs.items():
+        def med(key, records=records):
+            return statistics.median(r[key] for r in records)
+        first = records[0]
+        rows.append([
+            name, f"{first['movies']:,}", f"{first['users']:,}", first["dim"],
+            first["index"], f"{first['bundle_MB']:.0f}",
+            f"{first['index_MB']:.0f}", f"{med('read_model_s'):.2f}",
+            f"{med('load_index_s'):.2f}", f"{med('snapshot_s'):.2f}",
+            f"{med('total_s'):.2f}", f"{med('rss_after_MB'):.0f}",
+            f"{med('hwm_MB'):.0f}"])
+    text = table(["model", "movies", "users", "dim", "index", "model.bin MB",
+                  "index file MB", "read bundle s", "load index s",
+                  "snapshot s", "total s", "RSS MB", "peak RSS MB"], rows)
+    n = min(len(r) for r in runs.values()) if runs else 0
+    splice(args.doc, "startup",
+           f"Medians of {n} runs, each in a fresh process.\n\n" + text)
+
+
+# ---------------------------------------------------------------- train
+
+REQUIRED_PEAK_SHARE = 0.30
+
+
+def load_medians(path):
+    """benchmark run name -> its median (or only) result."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    runs = {}
+    for b in data["benchmarks"]:
+        if b.get("error_occurred"):
+            sys.exit(f"{b['name']}: {b.get('error_message')}")
+        if b.get("run_type") == "aggregate":
+            if b["aggregate_name"] != "median":
+                continue
+        elif b.get("repetitions", 1) > 1:
+            continue
+        runs[b["run_name"].removesuffix("/real_time")] = b
+    return data["context"], runs
+
+
+def stage_rows(metrics):
+    """(stage, epochs, seconds) of each trained stage in a metrics.json."""
+    rows = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if "epochs" in node and "seconds" in node and isinstance(
+                    node["epochs"], int):
+                rows.append((path, node))
+                return
+            for key, value in node.items():
+                walk(value, f"{path}/{key}" if path else key)
+    walk(metrics, "")
+    return rows
+
+
+def cmd_train(args):
+    context, runs = load_medians(args.json)
+    peaks = {k: v for k, v in runs.items() if k.startswith("BM_EigenGemmPeak")}
+    tfrs = runs.get("BM_TfrsRetrievalEpochs")
+    if not peaks or tfrs is None:
+        sys.exit(f"{args.json}: needs BM_EigenGemmPeak and "
+                 "BM_TfrsRetrievalEpochs")
+    peak_name, peak = max(peaks.items(), key=lambda kv: kv[1]["GFLOPS"])
+    share = tfrs["GFLOPS"] / peak["GFLOPS"]
+    load = ", ".join(f"{x:.1f}" for x in context.get("load_avg", []))
+    reps = next((b.get("repetitions", 1) for b in runs.values()), 1)
+    text = [
+        f"Run of {context.get('date', '?')}; load average at the start {load}."
+        f" Medians of {reps} repetitions, interleaved.",
+        "",
+        f"**The tfrs preset's share of the peak** (required >= "
+        f"{REQUIRED_PEAK_SHARE:.0%}): {tfrs['GFLOPS']:.1f} / "
+        f"{peak['GFLOPS']:.1f} GFLOP/s = **{share:.0%}** "
+        f"({'met' if share >= REQUIRED_PEAK_SHARE else 'not met'}).",
+        "",
+    ]
+    rows = []
+    for name in sorted(runs):
+        b = runs[name]
+        unit = b.get("time_unit", "ns")
+        rows.append([f"`{name}`", f"{b['real_time']:.3g} {unit}",
+                     f"{b['GFLOPS']:.1f}",
+                     f"{b['GFLOPS'] / peak['GFLOPS']:.0%}"])
+    text += [table(["benchmark", "wall time per iteration", "GFLOP/s",
+                    f"share of the peak ({peak_name})"], rows), ""]
+    if args.scale_json:
+        _, scale = load_medians(args.scale_json)
+        b = scale.get("BM_ScaleSampledSoftmaxEpoch/iterations:1")
+        if b is None:
+            sys.exit(f"{args.scale_json}: no BM_ScaleSampledSoftmaxEpoch")
+        text += [
+            "**Scale test** (`BM_ScaleSampledSoftmaxEpoch`: one epoch over "
+            "10,000,000 synthetic interactions, 100,000 users, 50,000 movies,"
+            " sampled softmax with 1,024 negatives, batch 1,024, dimension "
+            "32 + bias):",
+            "",
+            table(["epoch wall s", "examples/s", "GFLOP/s",
+                   "peak RSS MiB (whole process)"],
+                  [[f"{b['real_time']:.1f}",
+                    f"{b['examples_per_second']:,.0f}",
+                    f"{b['GFLOPS']:.1f}", f"{b['peak_rss_MiB']:,.0f}"]]),
+            ""]
+    if args.metrics:
+        with open(args.metrics, encoding="utf-8") as f:
+            metrics = json.load(f)
+        rows = []
+        for path, node in stage_rows(metrics):
+            epochs = node["epochs"]
+            per = node["seconds"] / epochs if epochs else float("nan")
+            rows.append([path, epochs, f"{node['seconds']:.1f}",
+                         f"{per:.2f}",
+                         f"{node.get('gflops_per_second', 0):.1f}"])
+        text += [
+            "**The default preset** on MovieLens 100K (`movierec-train "
+            "--data_dir $MOVIELENS_DIR`, all cores; its `metrics.json`, "
+            "written by the run that trained the start-up section's model):",
+            "",
+            table(["stage", "epochs", "seconds", "seconds per epoch",
+                   "GFLOP/s"], rows) if rows else
+            "(no stage timings in metrics.json)"]
+    splice(args.doc, "train", "\n".join(text))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("machine")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--info", required=True)
+    p.set_defaults(func=cmd_machine)
+    p = sub.add_parser("index")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--plots", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--repetitions", type=int, required=True)
+    p.set_defaults(func=cmd_index)
+    p = sub.add_parser("startup")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--runs", required=True)
+    p.set_defaults(func=cmd_startup)
+    p = sub.add_parser("train")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--scale_json")
+    p.add_argument("--metrics")
+    p.set_defaults(func=cmd_train)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
