@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "model/command_line.h"
 #include "model/config_json.h"
 #include "model/dataset.h"
@@ -148,10 +149,18 @@ int Run() {
     return 1;
   }
   const bool averaged = seeds.size() > 1;
-  std::string table = absl::StrCat(
-      "| step | A top-100 | recall@10 | NDCG@10 |",
-      averaged ? " A top-100 (mean) | recall@10 (mean) | NDCG@10 (mean) |" : "",
-      "\n|---|---|---|---|", averaged ? "---|---|---|" : "", "\n");
+  // Columns: the first seed, then the mean of the others.
+  const std::string first = absl::StrCat(" (seed ", seeds[0], ")");
+  const std::string rest =
+      absl::StrCat(" (mean of seeds ",
+                   absl::StrJoin(seeds.begin() + 1, seeds.end(), ", "), ")");
+  std::string table =
+      absl::StrCat("| step | A top-100", first, " | recall@10", first,
+                   " | NDCG@10", first, " |",
+                   averaged ? absl::StrCat(" A top-100", rest, " | recall@10",
+                                           rest, " | NDCG@10", rest, " |")
+                            : "",
+                   "\n|---|---|---|---|", averaged ? "---|---|---|" : "", "\n");
   std::printf("%s", table.c_str());
   for (const Step& step : Steps()) {
     if (step.name.find(absl::GetFlag(FLAGS_only)) == std::string::npos) {
