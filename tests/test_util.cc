@@ -403,6 +403,14 @@ void RandomizeBiases(Mlp* mlp, float scale, Rng& rng) {
   }
 }
 
+RowMatrix Gradients(const EmbeddingTable& table) {
+  RowMatrix g(table.rows(), table.dim());
+  for (int r = 0; r < table.rows(); ++r) {
+    g.row(r) = Eigen::Map<const RowVector>(table.gradient(r), table.dim());
+  }
+  return g;
+}
+
 RowMatrix RandomMatrix(Eigen::Index rows, Eigen::Index cols, float scale,
                        Rng& rng) {
   RowMatrix m(rows, cols);

@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "model/dataset.h"
 #include "model/eigen_types.h"
+#include "model/embedding_table.h"
 #include "model/mlp.h"
 #include "model/model.h"
 #include "model/movielens.h"
@@ -177,6 +178,30 @@ void RandomizeBiases(Mlp* mlp, float scale, Rng& rng);
 // A matrix of `rows` x `cols` uniform in [-scale, scale).
 RowMatrix RandomMatrix(Eigen::Index rows, Eigen::Index cols, float scale,
                        Rng& rng);
+
+// Every embedding table of a two-tower model (RetrievalModel, RatingModel),
+// with its name for messages.
+struct NamedTable {
+  std::string name;
+  EmbeddingTable* table;
+};
+
+template <typename TwoTowerModel>
+std::vector<NamedTable> AllTables(TwoTowerModel* model) {
+  std::vector<NamedTable> tables;
+  for (size_t t = 0; t < model->user_tower().tables().size(); ++t) {
+    tables.push_back({model->featurizer().user_tables()[t].name,
+                      &model->user_tower().tables()[t]});
+  }
+  for (size_t t = 0; t < model->movie_tower().tables().size(); ++t) {
+    tables.push_back({model->featurizer().movie_tables()[t].name,
+                      &model->movie_tower().tables()[t]});
+  }
+  return tables;
+}
+
+// The accumulated gradient of every row of `table`.
+RowMatrix Gradients(const EmbeddingTable& table);
 
 }  // namespace movierec::test
 

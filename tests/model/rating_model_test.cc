@@ -23,9 +23,12 @@
 namespace movierec {
 namespace {
 
+using ::movierec::test::AllTables;
 using ::movierec::test::ExpectGradientsMatch;
+using ::movierec::test::Gradients;
 using ::movierec::test::InteractionsOf;
 using ::movierec::test::MinHiddenPreactivation;
+using ::movierec::test::NamedTable;
 using ::movierec::test::RandomizeBiases;
 using ::movierec::test::RandomMatrix;
 using ::movierec::test::SmallCatalog;
@@ -78,33 +81,6 @@ std::vector<RatingCase> Cases() {
   return {{"tfrs_replica", TfrsReplica()},
           {"default_style", DefaultStyle()},
           {"biases_dot_mlp", AllTerms()}};
-}
-
-// Every embedding table of a model, with a name for messages.
-struct NamedTable {
-  std::string name;
-  EmbeddingTable* table;
-};
-
-std::vector<NamedTable> AllTables(RatingModel* model) {
-  std::vector<NamedTable> tables;
-  for (size_t t = 0; t < model->user_tower().tables().size(); ++t) {
-    tables.push_back({model->featurizer().user_tables()[t].name,
-                      &model->user_tower().tables()[t]});
-  }
-  for (size_t t = 0; t < model->movie_tower().tables().size(); ++t) {
-    tables.push_back({model->featurizer().movie_tables()[t].name,
-                      &model->movie_tower().tables()[t]});
-  }
-  return tables;
-}
-
-RowMatrix Gradients(const EmbeddingTable& table) {
-  RowMatrix g(table.rows(), table.dim());
-  for (int r = 0; r < table.rows(); ++r) {
-    g.row(r) = Eigen::Map<const RowVector>(table.gradient(r), table.dim());
-  }
-  return g;
 }
 
 void ClearMlpGradients(Mlp* mlp) {

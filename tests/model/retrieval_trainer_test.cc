@@ -20,6 +20,9 @@
 namespace movierec {
 namespace {
 
+using ::movierec::test::AllTables;
+using ::movierec::test::Gradients;
+using ::movierec::test::NamedTable;
 using ::movierec::test::SmallMovieLens;
 using ::movierec::test::SmallRetrievalConfig;
 
@@ -27,33 +30,6 @@ constexpr float kEps = 1e-3f;
 constexpr double kRelTol = 1e-2;
 constexpr double kAbsTol = 2e-3;
 constexpr uint64_t kSamplerSeed = 99;
-
-// Every table of a model, with a name for messages.
-struct NamedTable {
-  std::string name;
-  EmbeddingTable* table;
-};
-
-std::vector<NamedTable> AllTables(RetrievalModel* model) {
-  std::vector<NamedTable> tables;
-  for (size_t t = 0; t < model->user_tower().tables().size(); ++t) {
-    tables.push_back({model->featurizer().user_tables()[t].name,
-                      &model->user_tower().tables()[t]});
-  }
-  for (size_t t = 0; t < model->movie_tower().tables().size(); ++t) {
-    tables.push_back({model->featurizer().movie_tables()[t].name,
-                      &model->movie_tower().tables()[t]});
-  }
-  return tables;
-}
-
-RowMatrix Gradients(const EmbeddingTable& table) {
-  RowMatrix g(table.rows(), table.dim());
-  for (int r = 0; r < table.rows(); ++r) {
-    g.row(r) = Eigen::Map<const RowVector>(table.gradient(r), table.dim());
-  }
-  return g;
-}
 
 // A small model and training batch for one softmax kind.
 class BatchFixture {
