@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <utility>
+#include <vector>
 
 namespace movierec {
 
@@ -77,6 +79,48 @@ ItemNeighbors::Affinity ItemNeighbors::AffinityTo(
   }
   affinity.sum /= std::sqrt(static_cast<float>(history.size()));
   return affinity;
+}
+
+void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
+                                 absl::Span<const int32_t> history,
+                                 Affinity* out) const {
+  const auto num_movies = static_cast<int64_t>(offsets_.size()) - 1;
+  if (history.empty() || num_movies <= 0) {
+    std::fill(out, out + movies.size(), Affinity());
+    return;
+  }
+  // One byte per movie, all 0 between calls: only the history's entries are
+  // set, and reset before returning, so a call costs O(history), not
+  // O(catalogue).
+  thread_local std::vector<uint8_t> marks;
+  if (marks.size() < static_cast<size_t>(num_movies)) {
+    marks.assign(static_cast<size_t>(num_movies), 0);
+  }
+  for (const int32_t h : history) {
+    if (h >= 0 && h < num_movies) marks[h] = 1;
+  }
+  for (size_t i = 0; i < movies.size(); ++i) {
+    const int32_t movie = movies[i];
+    Affinity affinity;
+    if (movie >= 0 && movie < num_movies) {
+      const int32_t* rows = rows_.data() + offsets_[movie];
+      const float* sims = sims_.data() + offsets_[movie];
+      const int64_t n = offsets_[movie + 1] - offsets_[movie];
+      // In row order, as AffinityTo's merge adds them; adding 0 for the
+      // others leaves the sum unchanged, and similarities are >= 0.
+      for (int64_t j = 0; j < n; ++j) {
+        const float s = marks[rows[j]] ? sims[j] : 0.0f;
+        affinity.sum += s;
+        affinity.closest = std::max(affinity.closest, s);
+      }
+    }
+    // Divided, not multiplied by `scale`, to match AffinityTo exactly.
+    affinity.sum /= std::sqrt(static_cast<float>(history.size()));
+    out[i] = affinity;
+  }
+  for (const int32_t h : history) {
+    if (h >= 0 && h < num_movies) marks[h] = 0;
+  }
 }
 
 }  // namespace movierec

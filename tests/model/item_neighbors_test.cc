@@ -153,5 +153,46 @@ TEST(ItemNeighborsTest, EmptyHistoryOrEmptyIndexGivesZeros) {
   for (int32_t i = 0; i < 4; ++i) EXPECT_TRUE(no_users.neighbors(i).empty());
 }
 
+// The list form is AffinityTo on each movie, bit for bit, for histories of
+// every size (none, one, many, the whole catalogue), the hand-made index,
+// an empty one, and movies outside the index; and calls leave no marks
+// behind for the next (the same thread's table is reused).
+TEST(ItemNeighborsTest, AffinitiesToEqualsAffinityToExactly) {
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u < 60; ++u) {
+    for (int32_t k = 0; k < 12; ++k) {
+      interactions.push_back({u, (u * 11 + k * k * 5 + k) % 70, 3, 0});
+    }
+  }
+  const UserMovies seen(60, interactions);
+  const ItemNeighbors big = ItemNeighbors::Build(seen, 70, 15);
+  const ItemNeighbors hand = ItemNeighbors::Build(HandMadeUsers(), 5, 10);
+  const ItemNeighbors empty;
+  std::vector<int32_t> all(70);
+  for (int32_t i = 0; i < 70; ++i) all[i] = i;
+  std::vector<std::vector<int32_t>> histories = {
+      {}, {3}, {0, 1, 4}, {2, 5, 9, 33, 68}, all};
+  for (int32_t u = 0; u < 60; u += 7) {
+    const auto h = seen.Of(u);
+    histories.emplace_back(h.begin(), h.end());
+  }
+  int nonzero = 0;
+  for (const ItemNeighbors* index : {&big, &hand, &empty}) {
+    for (const std::vector<int32_t>& history : histories) {
+      std::vector<int32_t> movies = {69, 0, 12, 4, 40, 4, 70, 1000};
+      std::vector<ItemNeighbors::Affinity> got(movies.size());
+      index->AffinitiesTo(movies, history, got.data());
+      for (size_t i = 0; i < movies.size(); ++i) {
+        const ItemNeighbors::Affinity want =
+            index->AffinityTo(movies[i], history);
+        EXPECT_EQ(got[i].sum, want.sum) << movies[i];
+        EXPECT_EQ(got[i].closest, want.closest) << movies[i];
+        nonzero += want.sum > 0;
+      }
+    }
+  }
+  EXPECT_GT(nonzero, 20);
+}
+
 }  // namespace
 }  // namespace movierec
