@@ -99,6 +99,7 @@ void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
   for (const int32_t h : history) {
     if (h >= 0 && h < num_movies) marks[h] = 1;
   }
+  thread_local std::vector<int64_t> hits;
   for (size_t i = 0; i < movies.size(); ++i) {
     const int32_t movie = movies[i];
     Affinity affinity;
@@ -106,15 +107,20 @@ void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
       const int32_t* rows = rows_.data() + offsets_[movie];
       const float* sims = sims_.data() + offsets_[movie];
       const int64_t n = offsets_[movie + 1] - offsets_[movie];
-      // In row order, as AffinityTo's merge adds them; adding 0 for the
-      // others leaves the sum unchanged, and similarities are >= 0.
+      // First the positions of the neighbours in the history, without a
+      // branch (each position is written, and kept only if marked), then
+      // their sum in row order, as AffinityTo's merge adds them.
+      hits.resize(static_cast<size_t>(n) + 1);
+      int64_t found = 0;
       for (int64_t j = 0; j < n; ++j) {
-        const float s = marks[rows[j]] ? sims[j] : 0.0f;
-        affinity.sum += s;
-        affinity.closest = std::max(affinity.closest, s);
+        hits[found] = j;
+        found += marks[rows[j]];
+      }
+      for (int64_t h = 0; h < found; ++h) {
+        affinity.sum += sims[hits[h]];
+        affinity.closest = std::max(affinity.closest, sims[hits[h]]);
       }
     }
-    // Divided, not multiplied by `scale`, to match AffinityTo exactly.
     affinity.sum /= std::sqrt(static_cast<float>(history.size()));
     out[i] = affinity;
   }

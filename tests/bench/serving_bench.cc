@@ -21,6 +21,7 @@
 // 100K), else a synthetic MovieLens-sized one (943 users, 1682 movies,
 // dimension 32, a small random ranking stage) in a temporary directory.
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -35,6 +36,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/loadgen.h"
 #include "client/loadgen_workload.h"
@@ -111,6 +113,17 @@ struct Method {
   std::string name;
   IssueCall issue;
 };
+
+// CPU time this process has used (user + system), in microseconds: server
+// and load generator together. Unlike QPS it hardly moves when other
+// processes compete for the cores, so it tells changes apart on a busy
+// machine.
+double CpuMicros() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return 1e6 * (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -224,16 +237,19 @@ int Main() {
                sweep.size(), repetitions,
                absl::FormatDuration(run.duration).c_str());
 
-  // method -> concurrency -> qps of each repetition (and p99).
-  std::map<std::string, std::map<int, std::vector<double>>> qps, p99;
+  // method -> concurrency -> qps of each repetition (and p99, CPU per call).
+  std::map<std::string, std::map<int, std::vector<double>>> qps, p99, cpu;
   for (int c : sweep) {
     for (int rep = 0; rep < repetitions; ++rep) {
       for (const Method& m : methods) {
         LoadOptions o = run;
         o.concurrency = c;
+        const double cpu_before = CpuMicros();
         const LoadResult r = MustRun(o, m);
         qps[m.name][c].push_back(r.qps);
         p99[m.name][c].push_back(r.latency.p99_ms);
+        cpu[m.name][c].push_back((CpuMicros() - cpu_before) /
+                                 std::max<int64_t>(1, r.sent + r.warmup_calls));
       }
     }
   }
@@ -244,19 +260,25 @@ int Main() {
   json["duration_seconds"] = absl::ToDoubleSeconds(run.duration);
   json["repetitions"] = repetitions;
   std::map<std::string, double> best_qps;
-  std::printf("\nclosed loop: median QPS (p99 ms) of %d runs\n%12s",
-              repetitions, "concurrency");
-  for (const Method& m : methods) std::printf("  %22s", m.name.c_str());
+  std::map<std::string, std::vector<double>> all_cpu;
+  std::printf(
+      "\nclosed loop: median QPS (p99 ms) [CPU us per call, server and "
+      "client] of %d runs\n%12s",
+      repetitions, "concurrency");
+  for (const Method& m : methods) std::printf("  %30s", m.name.c_str());
   std::printf("\n");
   for (int c : sweep) {
     std::printf("%12d", c);
     for (const Method& m : methods) {
       const double q = Median(qps[m.name][c]);
       const double p = Median(p99[m.name][c]);
-      std::printf("  %12.0f (%7.3f)", q, p);
+      const double u = Median(cpu[m.name][c]);
+      std::printf("  %12.0f (%7.3f) [%5.0f]", q, p, u);
       best_qps[m.name] = std::max(best_qps[m.name], q);
+      all_cpu[m.name].insert(all_cpu[m.name].end(), cpu[m.name][c].begin(),
+                             cpu[m.name][c].end());
       json["methods"][m.name]["sweep"].push_back(
-          {{"concurrency", c}, {"qps", q}, {"p99_ms", p}});
+          {{"concurrency", c}, {"qps", q}, {"p99_ms", p}, {"cpu_us", u}});
     }
     std::printf("\n");
   }
@@ -294,6 +316,14 @@ int Main() {
       "(required >= 0.50, aim >= 0.80)\n",
       ratio);
   json["recommend_over_empty"] = ratio;
+  const double cpu_empty = Median(all_cpu["Empty"]);
+  const double cpu_recommend = Median(all_cpu["Recommend"]);
+  std::printf(
+      "CPU per call (median over the sweep): Empty %.0f us, "
+      "Recommend %.0f us; Empty / Recommend = %.2f\n",
+      cpu_empty, cpu_recommend, cpu_empty / cpu_recommend);
+  json["cpu_us_per_call"] = {{"Empty", cpu_empty},
+                             {"Recommend", cpu_recommend}};
 
   const std::string json_path = absl::GetFlag(FLAGS_json);
   if (!json_path.empty()) {
@@ -308,5 +338,7 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // As movierec-server does (server_main.cc).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return movierec::bench::Main();
 }
