@@ -58,26 +58,7 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
 ItemNeighbors::Affinity ItemNeighbors::AffinityTo(
     int32_t movie, absl::Span<const int32_t> history) const {
   Affinity affinity;
-  if (history.empty() || offsets_.size() <= static_cast<size_t>(movie) + 1) {
-    return affinity;
-  }
-  const absl::Span<const int32_t> rows = neighbors(movie);
-  const absl::Span<const float> sims = similarities(movie);
-  // Merge the two sorted lists.
-  size_t a = 0, b = 0;
-  while (a < rows.size() && b < history.size()) {
-    if (rows[a] < history[b]) {
-      ++a;
-    } else if (history[b] < rows[a]) {
-      ++b;
-    } else {
-      affinity.sum += sims[a];
-      affinity.closest = std::max(affinity.closest, sims[a]);
-      ++a;
-      ++b;
-    }
-  }
-  affinity.sum /= std::sqrt(static_cast<float>(history.size()));
+  AffinitiesTo({movie}, history, &affinity);
   return affinity;
 }
 
@@ -89,17 +70,18 @@ void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
     std::fill(out, out + movies.size(), Affinity());
     return;
   }
-  // One byte per movie, all 0 between calls: only the history's entries are
-  // set, and reset before returning, so a call costs O(history), not
-  // O(catalogue).
-  thread_local std::vector<uint8_t> marks;
-  if (marks.size() < static_cast<size_t>(num_movies)) {
-    marks.assign(static_cast<size_t>(num_movies), 0);
+  // 1 for the history's movies, 0 for the others, all 0 between calls: only
+  // the history's entries are set, and reset before returning, so a call
+  // costs O(history), not O(catalogue).
+  thread_local std::vector<float> in_history;
+  if (in_history.size() < static_cast<size_t>(num_movies)) {
+    in_history.assign(static_cast<size_t>(num_movies), 0.0f);
   }
   for (const int32_t h : history) {
-    if (h >= 0 && h < num_movies) marks[h] = 1;
+    if (h >= 0 && h < num_movies) in_history[h] = 1.0f;
   }
-  thread_local std::vector<int64_t> hits;
+  const float norm = std::sqrt(static_cast<float>(history.size()));
+  constexpr int kLanes = 8;
   for (size_t i = 0; i < movies.size(); ++i) {
     const int32_t movie = movies[i];
     Affinity affinity;
@@ -107,25 +89,34 @@ void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
       const int32_t* rows = rows_.data() + offsets_[movie];
       const float* sims = sims_.data() + offsets_[movie];
       const int64_t n = offsets_[movie + 1] - offsets_[movie];
-      // First the positions of the neighbours in the history, without a
-      // branch (each position is written, and kept only if marked), then
-      // their sum in row order, as AffinityTo's merge adds them.
-      hits.resize(static_cast<size_t>(n) + 1);
-      int64_t found = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        hits[found] = j;
-        found += marks[rows[j]];
+      // Every neighbour's similarity times 0 or 1, in kLanes independent
+      // sums (similarities are >= 0, so the max over them all is the max
+      // over the history's): no branch, and no chain of dependent adds.
+      float sum[kLanes] = {};
+      float closest[kLanes] = {};
+      int64_t j = 0;
+      for (; j + kLanes <= n; j += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const float s = sims[j + l] * in_history[rows[j + l]];
+          sum[l] += s;
+          closest[l] = std::max(closest[l], s);
+        }
       }
-      for (int64_t h = 0; h < found; ++h) {
-        affinity.sum += sims[hits[h]];
-        affinity.closest = std::max(affinity.closest, sims[hits[h]]);
+      for (int l = 0; j < n; ++j, ++l) {
+        const float s = sims[j] * in_history[rows[j]];
+        sum[l] += s;
+        closest[l] = std::max(closest[l], s);
       }
+      for (int l = 0; l < kLanes; ++l) {
+        affinity.sum += sum[l];
+        affinity.closest = std::max(affinity.closest, closest[l]);
+      }
+      affinity.sum /= norm;
     }
-    affinity.sum /= std::sqrt(static_cast<float>(history.size()));
     out[i] = affinity;
   }
   for (const int32_t h : history) {
-    if (h >= 0 && h < num_movies) marks[h] = 0;
+    if (h >= 0 && h < num_movies) in_history[h] = 0.0f;
   }
 }
 

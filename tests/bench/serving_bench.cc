@@ -22,6 +22,7 @@
 // dimension 32, a small random ranking stage) in a temporary directory.
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -63,6 +64,10 @@ ABSL_FLAG(double, unknown_user_share, 0.2,
 ABSL_FLAG(int, count, 10, "Recommend: movies per request");
 ABSL_FLAG(int, channels, 1, "gRPC channels the load is spread over");
 ABSL_FLAG(std::string, json, "", "Also write the results here as JSON");
+ABSL_FLAG(absl::Duration, direct_only, absl::ZeroDuration(),
+          "Profiling aid: only call Recommender::Recommend directly (no "
+          "gRPC) on one thread for this long, print the CPU time per call, "
+          "and exit (e.g. under perf record)");
 ABSL_FLAG(std::string, write_synthetic_model, "",
           "Only write the synthetic model as a version under this model base, "
           "and exit (for tests/bench/loadgen_smoke.sh)");
@@ -143,6 +148,35 @@ LoadResult MustRun(const LoadOptions& options, const Method& method) {
   return *std::move(r);
 }
 
+double ThreadCpuMicros() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return 1e6 * t.tv_sec + 1e-3 * t.tv_nsec;
+}
+
+// Our work alone: Recommender::Recommend on the serving snapshot, on this
+// thread, for the workload's requests, for half a second; CPU microseconds
+// per call (CPU time, not wall time: the machine is shared).
+double DirectRecommendMicros(MovierecServer& server,
+                             const loadgen::Workload& workload,
+                             absl::Duration duration) {
+  const loadgen::RequestSource source(workload);
+  const Recommender recommender(
+      [&server] { return server.models().current(); });
+  const double cpu_start = ThreadCpuMicros();
+  const auto end =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(duration);
+  uint64_t calls = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    v1::RecommendRequest request;
+    v1::RecommendResponse response;
+    source.Fill(calls++, &request);
+    const absl::Status status = recommender.Recommend(request, &response);
+    if (!status.ok()) spdlog::warn("Recommend: {}", status.ToString());
+  }
+  return (ThreadCpuMicros() - cpu_start) / calls;
+}
+
 int Main() {
   if (const std::string out = absl::GetFlag(FLAGS_write_synthetic_model);
       !out.empty()) {
@@ -193,6 +227,19 @@ int Main() {
     spdlog::critical("{}", s.ToString());
     return 2;
   }
+
+  if (const absl::Duration d = absl::GetFlag(FLAGS_direct_only);
+      d > absl::ZeroDuration()) {
+    std::printf("Recommender::Recommend without gRPC: %.1f us per call\n",
+                DirectRecommendMicros(**server, workload, d));
+    return 0;
+  }
+  const double direct_us =
+      DirectRecommendMicros(**server, workload, absl::Milliseconds(500));
+  std::fprintf(stderr,
+               "Recommender::Recommend called directly (no gRPC, one "
+               "thread): %.1f us per call\n",
+               direct_us);
 
   std::vector<std::shared_ptr<v1::Recommender::Stub>> stubs;
   std::vector<std::shared_ptr<EmptyService::Stub>> empty_stubs;
@@ -316,6 +363,9 @@ int Main() {
       "(required >= 0.50, aim >= 0.80)\n",
       ratio);
   json["recommend_over_empty"] = ratio;
+  json["direct_recommend_us"] = direct_us;
+  std::printf("Recommender::Recommend without gRPC: %.1f us per call\n",
+              direct_us);
   const double cpu_empty = Median(all_cpu["Empty"]);
   const double cpu_recommend = Median(all_cpu["Recommend"]);
   std::printf(
