@@ -1,10 +1,10 @@
 #include "client/loadgen.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
-#include <cstdio>
-#include <deque>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
