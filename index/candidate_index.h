@@ -38,8 +38,8 @@ class CandidateIndex {
       const float* query, int k, absl::Span<const int32_t> exclude) const = 0;
 };
 
-/// Exact search (one Eigen matrix-vector product per query) over a copy of
-/// `vectors` (one row per movie). Returns null when `vectors` has no columns.
+/// Exact search with FAISS' IndexFlatIP over a copy of `vectors` (one row per
+/// movie). Returns null when `vectors` has no columns.
 std::unique_ptr<CandidateIndex> MakeFlatIndex(const RowMatrix& vectors);
 
 }  // namespace movierec

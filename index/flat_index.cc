@@ -1,62 +1,63 @@
-// Exact inner-product search over a copy of the vectors.
-//
-// Not faiss::IndexFlatIP: for one query, FAISS scores row by row with its
-// scalar fvec_inner_product_ref in Debian's generic (SSE2) build, and tests
-// every row against an IDSelector (a binary search each); under load that
-// was ~40% of a Recommend call's own CPU (perf,
-// tests/bench/serving_results.md). Here one Eigen matrix-vector product
-// (vectorised for this CPU, see MOVIEREC_NATIVE) scores every row, a single
-// pass over the sorted exclusion list keeps the eligible ones, and a partial
-// selection takes the top k.
+// Exact inner-product search with faiss::IndexFlatIP.
+#include <faiss/IndexFlat.h>
+#include <faiss/impl/IDSelector.h>
+
 #include <algorithm>
-#include <limits>
-#include <utility>
 
 #include "index/candidate_index.h"
 
 namespace movierec {
 namespace {
 
+using faiss_idx_t = faiss::Index::idx_t;
+
+// Admits every id that is not in a sorted list, without copying the list.
+class SortedExclusion final : public faiss::IDSelector {
+ public:
+  explicit SortedExclusion(absl::Span<const int32_t> excluded)
+      : excluded_(excluded) {}
+  bool is_member(faiss_idx_t id) const override {
+    return !std::binary_search(excluded_.begin(), excluded_.end(),
+                               static_cast<int32_t>(id));
+  }
+
+ private:
+  absl::Span<const int32_t> excluded_;
+};
+
 class FlatIndex final : public CandidateIndex {
  public:
-  explicit FlatIndex(const RowMatrix& vectors) : vectors_(vectors) {}
+  explicit FlatIndex(const RowMatrix& vectors)
+      : index_(static_cast<faiss_idx_t>(vectors.cols())) {
+    index_.add(vectors.rows(), vectors.data());
+  }
 
-  int dim() const override { return static_cast<int>(vectors_.cols()); }
-  int64_t size() const override { return vectors_.rows(); }
+  int dim() const override { return index_.d; }
+  int64_t size() const override { return index_.ntotal; }
 
   std::vector<Candidate> Search(
       const float* query, int k,
       absl::Span<const int32_t> exclude) const override {
     std::vector<Candidate> result;
-    const Eigen::Index n = vectors_.rows();
-    if (k <= 0 || n == 0) return result;
-    // Per-thread buffers: a search allocates only its result.
-    thread_local Vector scores;
-    thread_local std::vector<Candidate> eligible;
-    scores.noalias() =
-        vectors_ * Eigen::Map<const Vector>(query, vectors_.cols());
-    eligible.clear();
-    eligible.reserve(static_cast<size_t>(n));
-    auto next = exclude.begin();
-    for (Eigen::Index row = 0; row < n; ++row) {
-      while (next != exclude.end() && *next < row) ++next;
-      if (next != exclude.end() && *next == row) continue;
-      eligible.push_back({static_cast<int32_t>(row), scores(row)});
+    const faiss_idx_t eligible = index_.ntotal;
+    const faiss_idx_t want = std::min<faiss_idx_t>(k, eligible);
+    if (want <= 0) return result;
+    std::vector<float> scores(static_cast<size_t>(want));
+    std::vector<faiss_idx_t> rows(static_cast<size_t>(want));
+    SortedExclusion selector(exclude);
+    faiss::SearchParameters params;
+    params.sel = exclude.empty() ? nullptr : &selector;
+    index_.search(1, query, want, scores.data(), rows.data(), &params);
+    result.reserve(static_cast<size_t>(want));
+    for (faiss_idx_t i = 0; i < want; ++i) {
+      if (rows[i] < 0) break;  // fewer eligible rows than k
+      result.push_back({static_cast<int32_t>(rows[i]), scores[i]});
     }
-    // Best first; equal scores by lower row, so ties are repeatable.
-    const auto better = [](const Candidate& a, const Candidate& b) {
-      return a.score > b.score || (a.score == b.score && a.row < b.row);
-    };
-    const size_t want = std::min(static_cast<size_t>(k), eligible.size());
-    std::nth_element(eligible.begin(), eligible.begin() + want, eligible.end(),
-                     better);
-    std::sort(eligible.begin(), eligible.begin() + want, better);
-    result.assign(eligible.begin(), eligible.begin() + want);
     return result;
   }
 
  private:
-  const RowMatrix vectors_;
+  faiss::IndexFlatIP index_;
 };
 
 }  // namespace
