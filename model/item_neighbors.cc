@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <utility>
+#include <vector>
 
 namespace movierec {
 
@@ -56,27 +58,66 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
 ItemNeighbors::Affinity ItemNeighbors::AffinityTo(
     int32_t movie, absl::Span<const int32_t> history) const {
   Affinity affinity;
-  if (history.empty() || offsets_.size() <= static_cast<size_t>(movie) + 1) {
-    return affinity;
-  }
-  const absl::Span<const int32_t> rows = neighbors(movie);
-  const absl::Span<const float> sims = similarities(movie);
-  // Merge the two sorted lists.
-  size_t a = 0, b = 0;
-  while (a < rows.size() && b < history.size()) {
-    if (rows[a] < history[b]) {
-      ++a;
-    } else if (history[b] < rows[a]) {
-      ++b;
-    } else {
-      affinity.sum += sims[a];
-      affinity.closest = std::max(affinity.closest, sims[a]);
-      ++a;
-      ++b;
-    }
-  }
-  affinity.sum /= std::sqrt(static_cast<float>(history.size()));
+  AffinitiesTo({movie}, history, &affinity);
   return affinity;
+}
+
+void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
+                                 absl::Span<const int32_t> history,
+                                 Affinity* out) const {
+  const auto num_movies = static_cast<int64_t>(offsets_.size()) - 1;
+  if (history.empty() || num_movies <= 0) {
+    std::fill(out, out + movies.size(), Affinity());
+    return;
+  }
+  // 1 for the history's movies, 0 for the others, all 0 between calls: only
+  // the history's entries are set, and reset before returning, so a call
+  // costs O(history), not O(catalogue).
+  thread_local std::vector<float> in_history;
+  if (in_history.size() < static_cast<size_t>(num_movies)) {
+    in_history.assign(static_cast<size_t>(num_movies), 0.0f);
+  }
+  for (const int32_t h : history) {
+    if (h >= 0 && h < num_movies) in_history[h] = 1.0f;
+  }
+  const float norm = std::sqrt(static_cast<float>(history.size()));
+  constexpr int kLanes = 8;
+  for (size_t i = 0; i < movies.size(); ++i) {
+    const int32_t movie = movies[i];
+    Affinity affinity;
+    if (movie >= 0 && movie < num_movies) {
+      const int32_t* rows = rows_.data() + offsets_[movie];
+      const float* sims = sims_.data() + offsets_[movie];
+      const int64_t n = offsets_[movie + 1] - offsets_[movie];
+      // Every neighbour's similarity times 0 or 1, in kLanes independent
+      // sums (similarities are >= 0, so the max over them all is the max
+      // over the history's): no branch, and no chain of dependent adds.
+      float sum[kLanes] = {};
+      float closest[kLanes] = {};
+      int64_t j = 0;
+      for (; j + kLanes <= n; j += kLanes) {
+        for (int l = 0; l < kLanes; ++l) {
+          const float s = sims[j + l] * in_history[rows[j + l]];
+          sum[l] += s;
+          closest[l] = std::max(closest[l], s);
+        }
+      }
+      for (int l = 0; j < n; ++j, ++l) {
+        const float s = sims[j] * in_history[rows[j]];
+        sum[l] += s;
+        closest[l] = std::max(closest[l], s);
+      }
+      for (int l = 0; l < kLanes; ++l) {
+        affinity.sum += sum[l];
+        affinity.closest = std::max(affinity.closest, closest[l]);
+      }
+      affinity.sum /= norm;
+    }
+    out[i] = affinity;
+  }
+  for (const int32_t h : history) {
+    if (h >= 0 && h < num_movies) in_history[h] = 0.0f;
+  }
 }
 
 }  // namespace movierec

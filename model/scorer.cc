@@ -291,15 +291,17 @@ void Scorer::CandidateFeatures(const UserContext& context,
       std::max(1e-6f, std::sqrt((retrieval.array() - mean).square().mean()));
   const float best = retrieval.maxCoeff();
   Vector predicted = Vector::Zero(n);
+  std::vector<int32_t> rows(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
   if (model_->rating) {
-    std::vector<int32_t> rows(candidates.size());
-    for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
     model_->rating->Predict(context.rating_vector.data(), rating_movies_, rows,
                             predicted.data());
   }
   const float mean_predicted = predicted.mean();
   const absl::Span<const int32_t> history = context.history;
   const float activity = std::log1p(static_cast<float>(history.size()));
+  std::vector<ItemNeighbors::Affinity> affinities(candidates.size());
+  neighbors_.AffinitiesTo(rows, history, affinities.data());
   for (Eigen::Index i = 0; i < n; ++i) {
     const Candidate& c = candidates[i];
     const Movie& movie = model_->catalog.movies[c.row];
@@ -319,10 +321,8 @@ void Scorer::CandidateFeatures(const UserContext& context,
       f(kGenreAffinity) =
           overlap / std::sqrt(static_cast<float>(movie.genres.size()));
     }
-    const ItemNeighbors::Affinity affinity =
-        neighbors_.AffinityTo(c.row, history);
-    f(kItemAffinity) = affinity.sum;
-    f(kItemClosest) = affinity.closest;
+    f(kItemAffinity) = affinities[i].sum;
+    f(kItemClosest) = affinities[i].closest;
     if (movie.release_year > 0) {
       f(kReleaseYear) = std::clamp(
           static_cast<float>(movie.release_year - 1990) / 10.0f, -6.0f, 1.0f);

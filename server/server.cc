@@ -72,6 +72,12 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
+  if (options.extra_services) {
+    server->extra_services_ = options.extra_services(server->pool_.get());
+    for (const auto& service : server->extra_services_) {
+      builder.RegisterService(service.get());
+    }
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

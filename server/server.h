@@ -16,8 +16,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -55,6 +57,12 @@ struct ServerOptions {
   // Test-only: runs on the worker before each call's work (see
   // BeforeCallHook). Empty in production.
   BeforeCallHook before_call;
+  // Benchmark-only: services to register beside Recommender, on the same
+  // builder and port, made with the server's worker pool so that they can run
+  // on the same threads (tests/bench/serving_bench serves an empty RPC this
+  // way). Empty in production.
+  std::function<std::vector<std::unique_ptr<grpc::Service>>(WorkerPool*)>
+      extra_services;
 };
 
 class MovierecServer {
@@ -93,6 +101,7 @@ class MovierecServer {
   // Declared before server_: destroyed after it, once no call can need them.
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RecommenderService> service_;
+  std::vector<std::unique_ptr<grpc::Service>> extra_services_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;

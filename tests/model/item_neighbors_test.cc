@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "model/dataset.h"
@@ -151,6 +153,78 @@ TEST(ItemNeighborsTest, EmptyHistoryOrEmptyIndexGivesZeros) {
   // No users at all: every list empty.
   const ItemNeighbors no_users = ItemNeighbors::Build(UserMovies(3, {}), 4, 5);
   for (int32_t i = 0; i < 4; ++i) EXPECT_TRUE(no_users.neighbors(i).empty());
+}
+
+// The definition, as a merge of two sorted lists.
+ItemNeighbors::Affinity MergedAffinity(const ItemNeighbors& index,
+                                       int32_t movie,
+                                       absl::Span<const int32_t> history,
+                                       int num_movies) {
+  ItemNeighbors::Affinity a;
+  if (history.empty() || movie < 0 || movie >= num_movies) return a;
+  const auto rows = index.neighbors(movie);
+  const auto sims = index.similarities(movie);
+  size_t i = 0, h = 0;
+  while (i < rows.size() && h < history.size()) {
+    if (rows[i] < history[h]) {
+      ++i;
+    } else if (history[h] < rows[i]) {
+      ++h;
+    } else {
+      a.sum += sims[i];
+      a.closest = std::max(a.closest, sims[i++]);
+      ++h;
+    }
+  }
+  a.sum /= std::sqrt(static_cast<float>(history.size()));
+  return a;
+}
+
+// The list form against the definition, for histories of every size (none,
+// one, many, the whole catalogue), on the hand-made index, an empty one,
+// and movies outside the index; calls leave no marks behind for the next
+// (the same thread's table is reused); AffinityTo is the list form's.
+TEST(ItemNeighborsTest, AffinitiesToMatchesTheMergeDefinition) {
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u < 60; ++u) {
+    for (int32_t k = 0; k < 12; ++k) {
+      interactions.push_back({u, (u * 11 + k * k * 5 + k) % 70, 3, 0});
+    }
+  }
+  const UserMovies seen(60, interactions);
+  const ItemNeighbors big = ItemNeighbors::Build(seen, 70, 15);
+  const ItemNeighbors hand = ItemNeighbors::Build(HandMadeUsers(), 5, 10);
+  const ItemNeighbors empty;
+  std::vector<int32_t> all(70);
+  for (int32_t i = 0; i < 70; ++i) all[i] = i;
+  std::vector<std::vector<int32_t>> histories = {
+      {}, {3}, {0, 1, 4}, {2, 5, 9, 33, 68}, all};
+  for (int32_t u = 0; u < 60; u += 7) {
+    const auto h = seen.Of(u);
+    histories.emplace_back(h.begin(), h.end());
+  }
+  int nonzero = 0;
+  const std::vector<std::pair<const ItemNeighbors*, int>> indexes = {
+      {&big, 70}, {&hand, 5}, {&empty, 0}};
+  for (const auto& [index, num_movies] : indexes) {
+    for (const std::vector<int32_t>& history : histories) {
+      std::vector<int32_t> movies = {69, 0, 12, 4, 40, 4, 70, 1000};
+      std::vector<ItemNeighbors::Affinity> got(movies.size());
+      index->AffinitiesTo(movies, history, got.data());
+      for (size_t i = 0; i < movies.size(); ++i) {
+        const ItemNeighbors::Affinity want =
+            MergedAffinity(*index, movies[i], history, num_movies);
+        EXPECT_NEAR(got[i].sum, want.sum, 1e-6f * (1 + want.sum)) << movies[i];
+        EXPECT_EQ(got[i].closest, want.closest) << movies[i];
+        const ItemNeighbors::Affinity one =
+            index->AffinityTo(movies[i], history);
+        EXPECT_EQ(one.sum, got[i].sum);
+        EXPECT_EQ(one.closest, got[i].closest);
+        nonzero += want.sum > 0;
+      }
+    }
+  }
+  EXPECT_GT(nonzero, 20);
 }
 
 }  // namespace

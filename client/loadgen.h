@@ -1,0 +1,166 @@
+// The engine of movierec-loadgen: drives any asynchronous call at a given
+// load and measures it, as ghz does for gRPC services.
+//
+//   closed loop  `concurrency` calls always in flight: each completion starts
+//                the next. Measures the most the server does at that
+//                concurrency; latency runs from each call's actual send.
+//   open loop    `rate` calls per second on a fixed schedule, whether or not
+//                earlier calls have finished. Latency runs from each call's
+//                *scheduled* send time, so a server (or a client) that falls
+//                behind shows up as queueing in the latency instead of being
+//                hidden by sending less ("coordinated omission").
+//
+// The engine knows nothing of movierec: an IssueCall starts one call and
+// reports its end. UnaryCaller makes one for a unary method of gRPC's
+// callback API, so one thread (the engine's) and gRPC's own few drive
+// thousands of calls per second.
+//
+// Counting: calls whose (scheduled) start falls in the warm-up are sent but
+// not counted; every call started after it is counted once it ends, and
+// RunLoad returns only when every call it started has ended. So sent == ok +
+// the sum of errors in every result.
+#ifndef MOVIEREC_CLIENT_LOADGEN_H_
+#define MOVIEREC_CLIENT_LOADGEN_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace movierec::loadgen {
+
+// Reports how one call ended. Callable from any thread, exactly once.
+using CallDone = std::function<void(const grpc::Status&)>;
+// Starts call number `seq` (0, 1, ...) and returns without waiting for it;
+// `done` must run exactly once when the call ends, even when it fails at
+// once, and may run on any thread, including inside IssueCall itself. The
+// call must end by itself (a deadline), or RunLoad never returns.
+using IssueCall = std::function<void(uint64_t seq, CallDone done)>;
+
+struct LoadOptions {
+  // Closed loop: calls kept in flight. Used when `rate` is 0; then >= 1.
+  int concurrency = 0;
+  // Open loop: calls per second, issued on schedule. 0: closed loop.
+  double rate = 0;
+  // The measured time, after the warm-up (> 0).
+  absl::Duration duration = absl::Seconds(10);
+  // Time at the start whose calls are not counted (>= 0): connections,
+  // caches and the server's threads settle.
+  absl::Duration warmup = absl::Seconds(1);
+};
+
+// InvalidArgument naming the option and its value: neither or both of
+// concurrency and rate, a concurrency < 1 or > 100000, a rate that is
+// negative, not finite or > 10 million, a duration <= 0, a negative warm-up.
+absl::Status ValidateLoadOptions(const LoadOptions& options);
+
+// Latency statistics in milliseconds; all 0 when count is 0.
+struct LatencySummary {
+  int64_t count = 0;
+  double min_ms = 0;
+  double mean_ms = 0;
+  double p50_ms = 0;
+  double p90_ms = 0;
+  double p99_ms = 0;
+  double p999_ms = 0;
+  double max_ms = 0;
+};
+
+// The nearest-rank percentile of `sorted` (ascending, not empty): the
+// smallest sample that at least `percent`% of the samples are <= to, i.e.
+// sorted[ceil(percent / 100 * n) - 1] (sorted[0] for percent 0). It is always
+// a measured value, never an interpolation. `percent` in [0, 100].
+double NearestRankPercentile(const std::vector<double>& sorted, double percent);
+
+// Sorts `samples_ms` and summarises them.
+LatencySummary Summarize(std::vector<double> samples_ms);
+
+struct LoadResult {
+  LoadOptions options;
+  // Counted calls (see the file comment) and how they ended.
+  int64_t sent = 0;
+  int64_t ok = 0;
+  // By gRPC status code name ("UNAVAILABLE"); only codes that occurred.
+  std::map<std::string, int64_t> errors;
+  // The first message seen for each error code, to tell why.
+  std::map<std::string, std::string> error_messages;
+  // Calls sent during the warm-up, not counted.
+  int64_t warmup_calls = 0;
+  // Counted calls per second of the measured duration, all outcomes; and
+  // those that succeeded.
+  double qps = 0;
+  double ok_qps = 0;
+  // Of every counted call, errors included (an error is an answer too; a
+  // run with errors says so in `errors`).
+  LatencySummary latency;
+  // Open loop: how late the engine's thread sent calls after their
+  // scheduled time, at worst (ms). Large values mean the client itself
+  // could not keep the rate; the latencies include that lag.
+  double max_send_lag_ms = 0;
+
+  int64_t error_count() const;
+};
+
+// Runs `issue` at the load of `options` (validated first) and returns what
+// it measured.
+absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options,
+                                   const IssueCall& issue);
+
+// The gRPC name of a status code: "OK", "UNAVAILABLE", ...
+std::string StatusCodeName(grpc::StatusCode code);
+
+// A human-readable report of `result`, ending in a newline.
+std::string FormatResult(const LoadResult& result);
+// The same as a JSON object (see README, movierec-loadgen).
+std::string ResultJson(const LoadResult& result);
+
+// Starts call number `seq` of a unary method on gRPC's callback API:
+// `context`, `request` and `response` live until `on_done` runs. E.g.
+//   [stub](uint64_t, auto* c, auto* q, auto* r, auto on_done) {
+//     stub->async()->Recommend(c, q, r, std::move(on_done));
+//   }
+template <typename Request, typename Response>
+using AsyncUnaryMethod =
+    std::function<void(uint64_t seq, grpc::ClientContext*, const Request*,
+                       Response*, std::function<void(grpc::Status)>)>;
+
+// An IssueCall that fills a fresh Request with `make_request(seq, &request)`
+// and calls `method` with a deadline `timeout` after the send. The request,
+// response and context of each call are freed when it ends.
+template <typename Request, typename Response>
+IssueCall UnaryCaller(AsyncUnaryMethod<Request, Response> method,
+                      std::function<void(uint64_t, Request*)> make_request,
+                      absl::Duration timeout) {
+  const auto deadline_after = absl::ToChronoNanoseconds(timeout);
+  return [method = std::move(method), make_request = std::move(make_request),
+          deadline_after](uint64_t seq, CallDone done) {
+    struct Call {
+      grpc::ClientContext context;
+      Request request;
+      Response response;
+    };
+    auto* call = new Call;
+    make_request(seq, &call->request);
+    call->context.set_deadline(std::chrono::system_clock::now() +
+                               deadline_after);
+    method(seq, &call->context, &call->request, &call->response,
+           [call, done = std::move(done)](grpc::Status status) {
+             delete call;
+             done(status);
+           });
+  };
+}
+
+}  // namespace movierec::loadgen
+
+#endif  // MOVIEREC_CLIENT_LOADGEN_H_

@@ -1,0 +1,173 @@
+// movierec-loadgen: puts a movierec server under load and reports its
+// throughput, latency percentiles and errors (see client/loadgen.h for how
+// it measures, and README, "movierec-loadgen", for the flags).
+//
+//   movierec-loadgen --model_dir /tmp/models/1 --concurrency 16
+//                                                    (closed loop: max QPS)
+//   movierec-loadgen --user_ids 1-943 --rate 2000    (open loop: latency)
+//
+// Exit status: 0 after a run (errors are reported, not fatal), 2 for bad
+// flags, 1 when the model cannot be read.
+#include <grpcpp/grpcpp.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "client/loadgen.h"
+#include "client/loadgen_workload.h"
+#include "model/command_line.h"
+
+ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
+ABSL_FLAG(std::string, method, "Recommend",
+          "Recommend, SimilarMovies or RecommendBatch");
+ABSL_FLAG(int, concurrency, 0,
+          "Closed loop: calls kept in flight (give this or --rate)");
+ABSL_FLAG(double, rate, 0,
+          "Open loop: calls per second on a fixed schedule, latency measured "
+          "from each call's scheduled send time (give this or --concurrency)");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
+          "Measured time, after the warm-up");
+ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1),
+          "Time at the start whose calls are sent but not counted");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline of each call");
+ABSL_FLAG(int, channels, 1,
+          "gRPC channels (TCP connections) the calls are spread over");
+ABSL_FLAG(std::string, model_dir, "",
+          "A model version directory (MODEL_BASE/<version>): users and "
+          "movies are drawn from its vocabularies");
+ABSL_FLAG(std::string, user_ids, "",
+          "Known user ids as a range FIRST-LAST (e.g. 1-943), instead of "
+          "--model_dir");
+ABSL_FLAG(std::string, movie_ids, "",
+          "Movie ids as a range FIRST-LAST (e.g. 1-1682), instead of "
+          "--model_dir");
+ABSL_FLAG(double, unknown_user_share, 0,
+          "Fraction of requests (0-1) for users the model does not know; "
+          "they carry --recent_movies recent movies, which the server folds "
+          "in");
+ABSL_FLAG(int, recent_movies, 5, "Recent movies of each unknown user");
+ABSL_FLAG(int, count, 10, "Movies asked for per request (1-100)");
+ABSL_FLAG(int, batch_size, 10, "RecommendBatch: requests per batch (1-100)");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the user and movie draws");
+ABSL_FLAG(std::string, json, "", "Also write the results to this JSON file");
+
+namespace {
+
+namespace loadgen = ::movierec::loadgen;
+namespace v1 = ::movierec::v1;
+
+int BadFlags(const absl::Status& status) {
+  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<char*> rest = movierec::ParseCommandLine(
+      argc, argv,
+      "Puts a movierec server under load; prints QPS, latency percentiles "
+      "and errors.\n\n"
+      "Usage: movierec-loadgen --target HOST:PORT --model_dir MODEL_BASE/1 "
+      "--concurrency 16 [--duration 10s]\n"
+      "       movierec-loadgen --user_ids 1-943 --movie_ids 1-1682 --rate "
+      "1000 --unknown_user_share 0.2 --json out.json",
+      "client/loadgen_main.cc");
+  if (rest.size() > 1) {
+    return BadFlags(absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", rest[1], "\"")));
+  }
+
+  loadgen::LoadOptions load;
+  load.concurrency = absl::GetFlag(FLAGS_concurrency);
+  load.rate = absl::GetFlag(FLAGS_rate);
+  load.duration = absl::GetFlag(FLAGS_duration);
+  load.warmup = absl::GetFlag(FLAGS_warmup);
+  if (absl::Status s = loadgen::ValidateLoadOptions(load); !s.ok()) {
+    return BadFlags(s);
+  }
+  const int channels = absl::GetFlag(FLAGS_channels);
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (absl::Status s = loadgen::ValidateConnection(channels, timeout);
+      !s.ok()) {
+    return BadFlags(s);
+  }
+
+  loadgen::Workload workload;
+  workload.method = absl::GetFlag(FLAGS_method);
+  workload.unknown_user_share = absl::GetFlag(FLAGS_unknown_user_share);
+  workload.recent_movies = absl::GetFlag(FLAGS_recent_movies);
+  workload.count = absl::GetFlag(FLAGS_count);
+  workload.batch_size = absl::GetFlag(FLAGS_batch_size);
+  workload.seed = absl::GetFlag(FLAGS_seed);
+  const std::string model_dir = absl::GetFlag(FLAGS_model_dir);
+  const std::string user_range = absl::GetFlag(FLAGS_user_ids);
+  const std::string movie_range = absl::GetFlag(FLAGS_movie_ids);
+  if (!model_dir.empty() && (!user_range.empty() || !movie_range.empty())) {
+    return BadFlags(absl::InvalidArgumentError(
+        "--model_dir and --user_ids/--movie_ids both give the ids; give one"));
+  }
+  if (!model_dir.empty()) {
+    if (absl::Status s = loadgen::LoadModelIds(model_dir, &workload); !s.ok()) {
+      std::fprintf(stderr, "error: --model_dir: %s\n",
+                   std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  if (!user_range.empty()) {
+    auto ids = loadgen::ParseIdRange("--user_ids", user_range);
+    if (!ids.ok()) return BadFlags(ids.status());
+    workload.user_ids = *std::move(ids);
+  }
+  if (!movie_range.empty()) {
+    auto ids = loadgen::ParseIdRange("--movie_ids", movie_range);
+    if (!ids.ok()) return BadFlags(ids.status());
+    workload.movie_ids = *std::move(ids);
+  }
+  if (absl::Status s = loadgen::ValidateWorkload(workload); !s.ok()) {
+    return BadFlags(s);
+  }
+
+  const std::string target = absl::GetFlag(FLAGS_target);
+  std::vector<std::shared_ptr<v1::Recommender::Stub>> stubs;
+  for (int i = 0; i < channels; ++i) {
+    // Distinct channel arguments keep gRPC from sharing one connection
+    // between the channels.
+    grpc::ChannelArguments args;
+    args.SetInt("movierec.loadgen_channel", i);
+    stubs.push_back(v1::Recommender::NewStub(grpc::CreateCustomChannel(
+        target, grpc::InsecureChannelCredentials(), args)));
+  }
+  auto source = std::make_shared<const loadgen::RequestSource>(workload);
+  const loadgen::IssueCall issue =
+      loadgen::WorkloadCaller(source, std::move(stubs), timeout);
+
+  std::fprintf(stderr, "%s on %s: %zu users, %zu movies, %.0f%% unknown\n",
+               workload.method.c_str(), target.c_str(),
+               workload.user_ids.size(), workload.movie_ids.size(),
+               100 * workload.unknown_user_share);
+  absl::StatusOr<loadgen::LoadResult> result = loadgen::RunLoad(load, issue);
+  if (!result.ok()) return BadFlags(result.status());
+  std::fputs(loadgen::FormatResult(*result).c_str(), stdout);
+
+  const std::string json_path = absl::GetFlag(FLAGS_json);
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << loadgen::ResultJson(*result) << "\n";
+    if (!out.good()) {
+      std::fprintf(stderr, "error: cannot write %s\n", json_path.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
