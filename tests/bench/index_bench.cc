@@ -57,7 +57,7 @@ ABSL_FLAG(int64_t, hnsw_max_movies, 100000,
           "HNSW is benchmarked up to this many movies: building the graph "
           "over a million vectors takes most of an hour on 2 shared cores "
           "(100,000 took 4 minutes)");
-ABSL_FLAG(std::string, ivf_nprobe, "16,32,64,128", "nprobe values");
+ABSL_FLAG(std::string, ivf_nprobe, "16,32,64,96,128", "nprobe values");
 ABSL_FLAG(std::string, exclusions,
           "none,selector,overfetch,selector-wide,overfetch-wide",
           "Exclusion variants: none, selector, overfetch, auto, each of the "

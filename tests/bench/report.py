@@ -381,7 +381,10 @@ def cmd_train(args):
         "",
     ]
     rows = []
-    for name in sorted(runs):
+    def bench_order(name):
+        base, _, arg = name.partition("/")
+        return (base, int(arg) if arg.isdigit() else 0)
+    for name in sorted(runs, key=bench_order):
         b = runs[name]
         unit = b.get("time_unit", "ns")
         rows.append([f"`{name}`", f"{b['real_time']:.3g} {unit}",
@@ -415,7 +418,7 @@ def cmd_train(args):
             per = node["seconds"] / epochs if epochs else float("nan")
             rows.append([path, epochs, f"{node['seconds']:.1f}",
                          f"{per:.2f}",
-                         f"{node.get('gflops_per_second', 0):.1f}"])
+                         f"{node.get('gflops_per_second', 0):.2f}"])
         text += [
             "**The default preset** on MovieLens 100K (`movierec-train "
             "--data_dir $MOVIELENS_DIR`, all cores; its `metrics.json`, "
