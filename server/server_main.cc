@@ -139,13 +139,13 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", std::string(server.status().message()));
     return 1;
   }
-  spdlog::info("listening for gRPC ({}) on {}:{}, metrics on {}:{}, {} workers",
-               options.tls.client_ca.empty()
-                   ? (options.tls.cert.empty() ? "plaintext" : "TLS")
-                   : "mutual TLS",
+  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers, {}",
                options.listen_address, (*server)->port(),
                options.metrics_address, (*server)->metrics_port(),
-               (*server)->worker_threads());
+               (*server)->worker_threads(),
+               options.tls.client_ca.empty()
+                   ? (options.tls.cert.empty() ? "plaintext" : "TLS")
+                   : "mutual TLS");
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
