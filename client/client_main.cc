@@ -24,8 +24,17 @@
 #include "absl/time/time.h"
 #include "model/command_line.h"
 #include "movierec/v1/recommender.grpc.pb.h"
+#include "server/tls.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
+ABSL_FLAG(bool, tls, false,
+          "Talk TLS to the server (implied by any --tls_* file); without "
+          "--tls_ca the system's root CAs verify it");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle the server's certificate must chain to");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate, for a server that requires mutual TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, user, "", "MovieLens user id, e.g. 138");
 ABSL_FLAG(std::vector<std::string>, recent, {},
           "Comma-separated movie ids the user watched recently (a visitor "
@@ -94,7 +103,8 @@ int main(int argc, char** argv) {
       "       movierec-client --recent 50,181,258       (a new visitor)\n"
       "       movierec-client --similar_to 50\n"
       "Filters: --genres Comedy,Drama --min_year 1990 --max_year 1999 "
-      "--exclude 1,2",
+      "--exclude 1,2\n"
+      "TLS: --tls_ca ca.pem [--tls_cert client.pem --tls_key client.key]",
       "client/client_main.cc");
   const std::string target = absl::GetFlag(FLAGS_target);
   const std::string user = absl::GetFlag(FLAGS_user);
@@ -106,8 +116,17 @@ int main(int argc, char** argv) {
                  "--recent 50,181) or --similar_to (e.g. --similar_to 50)\n");
     return 2;
   }
-  auto channel =
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  const absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      movierec::ClientCredentials(
+          absl::GetFlag(FLAGS_tls),
+          {absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+           absl::GetFlag(FLAGS_tls_key)});
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "error: %s\n",
+                 std::string(credentials.status().message()).c_str());
+    return 2;
+  }
+  auto channel = grpc::CreateChannel(target, *credentials);
   auto stub = v1::Recommender::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(

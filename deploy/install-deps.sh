@@ -20,6 +20,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # scraping a live server.
   packages+=(prometheus python3 python3-yaml python3-grpcio python3-grpc-tools
     python3-protobuf grpc-proto)
+  # tests/server/tls_test.cc makes its certificates with openssl; the
+  # sanitizer and fuzzing modes of tests/run.sh build with clang and its
+  # runtime libraries (libFuzzer, ASan, UBSan, TSan).
+  packages+=(openssl clang libclang-rt-14-dev libomp-14-dev)
   if ! command -v kubectl >/dev/null; then
     echo "warning: kubectl is not on PATH (it is no Debian package): the" \
       "Kubernetes manifest tests will fail until it is installed" >&2

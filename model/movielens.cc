@@ -140,9 +140,9 @@ std::string Latin1ToUtf8(absl::string_view latin1) {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path) {
-  MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  LineReader reader(text, path);
+absl::StatusOr<std::vector<std::string>> ParseGenres(absl::string_view text,
+                                                     absl::string_view name) {
+  LineReader reader(text, name);
   std::vector<std::string> names;
   absl::string_view line;
   while (reader.Next(&line)) {
@@ -158,15 +158,24 @@ absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path) {
     names.emplace_back(fields[0]);
   }
   if (names.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no genres"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": no genres"));
   }
   return names;
 }
 
-absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
-                                              int num_genres) {
+absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path) {
   MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  LineReader reader(text, path);
+  return ParseGenres(text, path);
+}
+
+absl::StatusOr<std::vector<Movie>> ParseMovies(absl::string_view text,
+                                               absl::string_view name,
+                                               int num_genres) {
+  if (num_genres < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": negative number of genres ", num_genres));
+  }
+  LineReader reader(text, name);
   std::vector<Movie> movies;
   absl::flat_hash_set<int32_t> ids;
   absl::string_view line;
@@ -200,14 +209,20 @@ absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
     movies.push_back(std::move(movie));
   }
   if (movies.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no movies"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": no movies"));
   }
   return movies;
 }
 
-absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path) {
+absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
+                                              int num_genres) {
   MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  LineReader reader(text, path);
+  return ParseMovies(text, path, num_genres);
+}
+
+absl::StatusOr<std::vector<User>> ParseUsers(absl::string_view text,
+                                             absl::string_view name) {
+  LineReader reader(text, name);
   std::vector<User> users;
   absl::flat_hash_set<int32_t> ids;
   absl::string_view line;
@@ -237,9 +252,14 @@ absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path) {
     users.push_back(std::move(user));
   }
   if (users.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": no users"));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": no users"));
   }
   return users;
+}
+
+absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path) {
+  MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
+  return ParseUsers(text, path);
 }
 
 absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,

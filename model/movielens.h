@@ -61,13 +61,24 @@ struct KnownIds {
 
 // Reads u.genre: "name|index" lines with indices 0, 1, 2, ... in order.
 absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path);
+// Parses u.genre from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<std::string>> ParseGenres(absl::string_view text,
+                                                     absl::string_view name);
 
-// Reads u.item. `num_genres` is the number of genre flag columns expected.
+// Reads u.item. `num_genres` is the number of genre flag columns expected
+// (InvalidArgument when negative).
 absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
                                               int num_genres);
+// Parses u.item from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<Movie>> ParseMovies(absl::string_view text,
+                                               absl::string_view name,
+                                               int num_genres);
 
 // Reads u.user.
 absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path);
+// Parses u.user from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<User>> ParseUsers(absl::string_view text,
+                                             absl::string_view name);
 
 // Reads ratings in u.data format (tab-separated user, movie, rating,
 // timestamp). Every user and movie id must be in `known`.

@@ -36,6 +36,10 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
         absl::StrCat("max message bytes ", options.max_receive_message_bytes,
                      " is not positive"));
   }
+  // Read before anything starts, so that a bad file fails the start.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ServerCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
   std::unique_ptr<MovierecServer> server(new MovierecServer());
   server->options_ = options;
   MovierecServer* self = server.get();
@@ -68,8 +72,7 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   grpc::ServerBuilder builder;
   const std::string address =
       absl::StrCat(options.listen_address, ":", options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(address, *credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
   if (options.extra_services) {

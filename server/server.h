@@ -27,6 +27,7 @@
 #include "server/model_manager.h"
 #include "server/recommender.h"
 #include "server/service.h"
+#include "server/tls.h"
 #include "server/worker_pool.h"
 
 namespace prometheus {
@@ -43,6 +44,9 @@ struct ServerOptions {
   std::string listen_address = "127.0.0.1";
   // gRPC port; 0 picks a free one (see MovierecServer::port()).
   int port = 50051;
+  // PEM files of the gRPC port's TLS (plaintext when none is given; mutual
+  // TLS with a client CA). See server/tls.h.
+  ServerTlsFiles tls;
   // Interface and port of /metrics; metrics_port -1 disables it, 0 picks a
   // free one.
   std::string metrics_address = "127.0.0.1";

@@ -26,6 +26,13 @@ ABSL_FLAG(std::string, listen_address, "127.0.0.1",
           "Interface for the gRPC port; 0.0.0.0 for all (the container "
           "image's default)");
 ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the gRPC port; with --tls_key it serves "
+          "TLS only (plaintext otherwise)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle for mutual TLS: a client must present a certificate "
+          "signed by it (needs --tls_cert and --tls_key)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1",
           "Interface for the Prometheus /metrics port");
 ABSL_FLAG(int, metrics_port, 9464,
@@ -78,6 +85,9 @@ int main(int argc, char** argv) {
   movierec::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen_address);
   options.port = absl::GetFlag(FLAGS_port);
+  options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
@@ -128,10 +138,13 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", std::string(server.status().message()));
     return 1;
   }
-  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers",
+  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers, {}",
                options.listen_address, (*server)->port(),
                options.metrics_address, (*server)->metrics_port(),
-               (*server)->worker_threads());
+               (*server)->worker_threads(),
+               options.tls.client_ca.empty()
+                   ? (options.tls.cert.empty() ? "plaintext" : "TLS")
+                   : "mutual TLS");
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -3,24 +3,124 @@
 #
 #   tests/run.sh            install missing Debian packages, build into
 #                           build/, run every test
+#   tests/run.sh --asan     clang build with AddressSanitizer and
+#                           UndefinedBehaviorSanitizer (and libFuzzer's
+#                           coverage) into build-asan/: the ctest suite
+#                           without the real-data, kill, benchmark and
+#                           deploy tests, then every fuzz target for
+#                           FUZZ_SECONDS (default 30) each
+#   tests/run.sh --tsan     clang build with ThreadSanitizer into build-tsan/:
+#                           the server tests (the concurrent ones)
+#   tests/run.sh --fuzz     only the fuzz targets, from build-asan/
 #
-# Tests that need the real MovieLens 100K run when MOVIELENS_DIR is set.
-# Environment: BUILD_DIR (default build), JOBS (default: cores).
+# Tests that need the real MovieLens 100K run when MOVIELENS_DIR is set (never
+# under the sanitizers: they train for minutes, and the same code runs in the
+# unit tests on small data). Environment: BUILD_DIR (default by mode), JOBS
+# (default: cores), FUZZ_SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source_dir=$(pwd)
+
+mode=${1:-}
+case "$mode" in
+  "" | --asan | --tsan | --fuzz) ;;
+  *)
+    echo "usage: tests/run.sh [--asan | --tsan | --fuzz]" >&2
+    exit 2
+    ;;
+esac
 
 deploy/install-deps.sh --test
-
-build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build_dir" -j "$jobs"
 
-if [[ -n "${MOVIELENS_DIR:-}" ]]; then
-  export MOVIELENS_DIR=$(cd "$MOVIELENS_DIR" && pwd)
-  echo "MOVIELENS_DIR=$MOVIELENS_DIR: the real-data tests run" >&2
-else
-  echo "MOVIELENS_DIR is not set: the real-data tests are skipped" >&2
-fi
-cd "$build_dir"
-ctest --output-on-failure -j "$jobs" --timeout 1200
+# Runs every fuzz target of build dir $1 for FUZZ_SECONDS on a copy of its
+# seed corpus (tests/fuzz/corpus/<target>), and prints libFuzzer's final
+# statistics. A crash, a sanitizer report or a failed property exits non-zero
+# and keeps the input that did it.
+run_fuzzers() {
+  local build=$1 seconds=${FUZZ_SECONDS:-30}
+  local work target
+  work=$(mktemp -d)
+  for target in movielens_ratings movielens_item movielens_user \
+    movielens_genre bundle recommend; do
+    mkdir -p "$work/$target"
+    cp "$source_dir/tests/fuzz/corpus/$target"/* "$work/$target/"
+    echo "fuzzing $target for ${seconds}s" >&2
+    if ! "$build/fuzz/${target}_fuzz" -max_total_time="$seconds" \
+      -print_final_stats=1 -max_len=65536 -rss_limit_mb=4096 \
+      -artifact_prefix="$work/" "$work/$target" >"$work/$target.log" 2>&1; then
+      tail -n 60 "$work/$target.log" >&2
+      echo "error: fuzz target $target failed; its input is in $work" >&2
+      return 1
+    fi
+    # The last status line (execs, cov, ft, corpus) and the final statistics.
+    { grep -E '^#[0-9]+' "$work/$target.log" || true; } | tail -n 1 |
+      sed "s/^/$target: /"
+    { grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
+      "$work/$target.log" || true; } | sed "s/^/$target: /"
+  done
+  rm -rf "$work"
+}
+
+# A clang build tree without -march=native (sanitizer builds are for checking,
+# and the CI machine need not match) at -O1: readable reports, every access
+# checked, cheaper to build than -O2.
+configure_clang() {
+  cmake -S . -B "$1" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DMOVIEREC_NATIVE=OFF "${@:2}"
+}
+
+case "$mode" in
+  "")
+    build_dir=${BUILD_DIR:-build}
+    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+    cmake --build "$build_dir" -j "$jobs"
+    if [[ -n "${MOVIELENS_DIR:-}" ]]; then
+      export MOVIELENS_DIR=$(cd "$MOVIELENS_DIR" && pwd)
+      echo "MOVIELENS_DIR=$MOVIELENS_DIR: the real-data tests run" >&2
+    else
+      echo "MOVIELENS_DIR is not set: the real-data tests are skipped" >&2
+    fi
+    cd "$build_dir"
+    ctest --output-on-failure -j "$jobs" --timeout 1200
+    ;;
+  --asan | --fuzz)
+    # One tree serves the sanitized suite and the fuzz targets: MOVIEREC_FUZZ
+    # instruments all code with ASan, UBSan and libFuzzer's coverage.
+    build_dir=${BUILD_DIR:-build-asan}
+    configure_clang "$build_dir" -DMOVIEREC_FUZZ=ON
+    if [[ "$mode" == --asan ]]; then
+      cmake --build "$build_dir" -j "$jobs"
+      unset MOVIELENS_DIR
+      # Debian's gRPC, protobuf and FAISS are not instrumented: their own
+      # accesses go unchecked, ours into and out of them are checked.
+      export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+      export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+      (cd "$build_dir" &&
+        ctest --output-on-failure -j "$jobs" --timeout 1200 \
+          -LE 'real_data|kill|bench_smoke|deploy')
+    else
+      cmake --build "$build_dir" -j "$jobs" --target fuzzers
+    fi
+    run_fuzzers "$build_dir"
+    ;;
+  --tsan)
+    build_dir=${BUILD_DIR:-build-tsan}
+    configure_clang "$build_dir" -DMOVIEREC_SANITIZE=thread
+    # The tests of server/ that run threads: the worker pool, the model
+    # manager's poller and swaps, the gRPC server's calls, deadlines,
+    # cancellations and shutdown.
+    tsan_tests=(worker_pool_test model_manager_test model_rollout_test
+      grpc_server_test lifecycle_test tls_test fault_test)
+    cmake --build "$build_dir" -j "$jobs" --target "${tsan_tests[@]}"
+    # ignore_noninstrumented_modules: OpenMP's runtime (libomp, which FAISS and
+    # Eigen use) is not instrumented; TSan itself asks for this.
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$source_dir/tests/tsan.supp"
+    # Each binary whole (ctest knows the cases, not the binaries).
+    for t in "${tsan_tests[@]}"; do
+      echo "ThreadSanitizer: $t" >&2
+      "$build_dir/tests/bin/$t" --gtest_brief=1
+    done
+    ;;
+esac

@@ -2,7 +2,9 @@
 (the base, deploy/k8s, and the example overlay): ports, probe service names,
 flags and paths agree with movierec-server's and movierec-train's code and
 with the Dockerfile's entrypoint; Services, the ServiceMonitor, the HPA and
-the PDB select what they should; the trainer writes where the servers read.
+the PDB select what they should; the trainer writes where the servers read;
+every container runs hardened (non-root, read-only root filesystem, no
+privilege escalation, no capabilities) and no manifest carries a secret.
 
 Each check is also run on a broken copy, to show it catches the break.
 """
@@ -286,6 +288,50 @@ def trainer_problems(docs, train_flags, model_base):
     return problems
 
 
+WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
+# What a secret committed in a manifest would look like.
+SECRET_PATTERN = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----|(password|passwd|token|api[_-]?key)"
+    r"\s*[:=]\s*\S", re.IGNORECASE)
+
+
+def pod_spec(doc):
+    spec = doc["spec"]
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec["template"]["spec"]
+
+
+def hardening_problems(docs):
+    """Each container of each workload: run as non-root, a read-only root
+    filesystem, no privilege escalation, every capability dropped; no Secret
+    object and nothing that looks like a key or password anywhere."""
+    problems = []
+    for doc in docs:
+        what = f"{doc['kind']} {doc['metadata']['name']}"
+        if doc["kind"] == "Secret":
+            problems.append(f"{what}: a Secret in the manifests")
+        if SECRET_PATTERN.search(repr(doc)):
+            problems.append(f"{what}: looks like it holds a secret")
+        if doc["kind"] not in WORKLOAD_KINDS:
+            continue
+        pod = pod_spec(doc)
+        pod_context = pod.get("securityContext", {})
+        for c in pod.get("initContainers", []) + pod["containers"]:
+            context = c.get("securityContext", {})
+            where = f"{what} container {c['name']}"
+            if not context.get("runAsNonRoot",
+                               pod_context.get("runAsNonRoot", False)):
+                problems.append(f"{where}: runAsNonRoot is not true")
+            if context.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: root filesystem is writable")
+            if context.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: privilege escalation allowed")
+            if "ALL" not in context.get("capabilities", {}).get("drop", []):
+                problems.append(f"{where}: capabilities not all dropped")
+    return problems
+
+
 class KustomizeTest(unittest.TestCase):
 
     @classmethod
@@ -303,7 +349,8 @@ class KustomizeTest(unittest.TestCase):
             self.server_flags, self.entrypoint[1:])["model_base"]
         return (server_problems(docs, self.server_flags, self.health,
                                 self.entrypoint) +
-                trainer_problems(docs, self.train_flags, model_base))
+                trainer_problems(docs, self.train_flags, model_base) +
+                hardening_problems(docs))
 
     def test_health_names_come_from_the_server(self):
         recommender, names = self.health
@@ -391,6 +438,44 @@ class KustomizeTest(unittest.TestCase):
             one(docs, "ServiceMonitor")["spec"]["selector"]["matchLabels"] = {
                 "app.kubernetes.io/name": "movierec"}
         self.assert_caught(monitor, "not the ClusterIP Service alone")
+
+    def test_catches_a_container_that_is_not_hardened(self):
+        def context(docs):
+            return self.container(docs)["securityContext"]
+
+        def writable(docs):
+            context(docs)["readOnlyRootFilesystem"] = False
+        self.assert_caught(writable, "root filesystem is writable")
+
+        def root(docs):
+            one(docs, "Deployment")["spec"]["template"]["spec"][
+                "securityContext"]["runAsNonRoot"] = False
+            context(docs).pop("runAsNonRoot", None)
+        self.assert_caught(root, "runAsNonRoot is not true")
+
+        def escalation(docs):
+            del context(docs)["allowPrivilegeEscalation"]
+        self.assert_caught(escalation, "privilege escalation allowed")
+
+        def capabilities(docs):
+            context(docs)["capabilities"] = {"drop": ["NET_RAW"]}
+        self.assert_caught(capabilities, "capabilities not all dropped")
+
+        def trainer(docs):
+            pod_spec(one(docs, "CronJob"))["containers"][0][
+                "securityContext"]["readOnlyRootFilesystem"] = False
+        self.assert_caught(trainer, "root filesystem is writable")
+
+    def test_catches_a_secret_in_the_manifests(self):
+        def secret(docs):
+            docs.append({"kind": "Secret", "metadata": {"name": "tls"},
+                         "data": {"tls.key": "LS0t"}})
+        self.assert_caught(secret, "a Secret in the manifests")
+
+        def inline(docs):
+            self.container(docs).setdefault("env", []).append(
+                {"name": "DB", "value": "password=hunter2"})
+        self.assert_caught(inline, "looks like it holds a secret")
 
     def test_bad_kustomization_fails_to_render(self):
         with self.assertRaises(RuntimeError):

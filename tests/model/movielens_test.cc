@@ -298,6 +298,45 @@ TEST_F(MovieLensTest, RejectsMalformedGenreLines) {
                       {absl::StrCat(path, ":1:"), "expected 2"}));
 }
 
+// The string entry points (the fuzzers call them) are the file readers
+// without the file: same results, same messages under the given name.
+TEST_F(MovieLensTest, ParsersOfTextMatchTheFileReaders) {
+  ASSERT_OK_AND_ASSIGN(const MovieLens data, LoadMovieLens(dir_.path()));
+  ASSERT_OK_AND_ASSIGN(const std::vector<std::string> genres,
+                       ParseGenres(kGenres, "g"));
+  EXPECT_EQ(genres, data.genre_names);
+  ASSERT_OK_AND_ASSIGN(const std::vector<Movie> movies,
+                       ParseMovies(kItems, "i", 3));
+  ASSERT_EQ(movies.size(), data.movies.size());
+  for (size_t i = 0; i < movies.size(); ++i) {
+    EXPECT_EQ(movies[i].id, data.movies[i].id);
+    EXPECT_EQ(movies[i].title, data.movies[i].title);
+    EXPECT_EQ(movies[i].release_year, data.movies[i].release_year);
+    EXPECT_EQ(movies[i].genres, data.movies[i].genres);
+  }
+  ASSERT_OK_AND_ASSIGN(const std::vector<User> users, ParseUsers(kUsers, "u"));
+  ASSERT_EQ(users.size(), data.users.size());
+  for (size_t i = 0; i < users.size(); ++i) {
+    EXPECT_EQ(users[i].id, data.users[i].id);
+    EXPECT_EQ(users[i].age, data.users[i].age);
+    EXPECT_EQ(users[i].gender, data.users[i].gender);
+    EXPECT_EQ(users[i].occupation, data.users[i].occupation);
+    EXPECT_EQ(users[i].zip_code, data.users[i].zip_code);
+  }
+
+  EXPECT_TRUE(IsError(ParseGenres("unknown|0\nAction|2\n", "g").status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {"g:2:", "out of order"}));
+  EXPECT_TRUE(IsError(ParseMovies("1|A||||0|0\n", "i", 3).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {"i:1:", "expected 8"}));
+  EXPECT_TRUE(IsError(ParseMovies(kItems, "i", -1).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {"i", "negative number of genres -1"}));
+  EXPECT_TRUE(IsError(ParseUsers("", "u").status(),
+                      absl::StatusCode::kInvalidArgument, {"u", "no users"}));
+}
+
 TEST(Latin1ToUtf8Test, ConvertsEveryByte) {
   EXPECT_EQ(Latin1ToUtf8(""), "");
   EXPECT_EQ(Latin1ToUtf8("plain ASCII ~"), "plain ASCII ~");
