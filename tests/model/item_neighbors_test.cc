@@ -102,7 +102,9 @@ TEST(ItemNeighborsTest, ListsAreSortedSelfFreeAndAtMostK) {
       EXPECT_LE(rows.size(), static_cast<size_t>(k));
       for (size_t n = 0; n < rows.size(); ++n) {
         EXPECT_NE(rows[n], i) << "movie " << i << " is its own neighbour";
-        if (n > 0) EXPECT_LT(rows[n - 1], rows[n]) << "movie " << i;
+        if (n > 0) {
+          EXPECT_LT(rows[n - 1], rows[n]) << "movie " << i;
+        }
         EXPECT_GT(sims[n], 0);
         EXPECT_LE(sims[n], 1.0f + 1e-6f);
       }

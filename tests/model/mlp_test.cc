@@ -249,7 +249,9 @@ TEST(MlpTest, ApplyAdagradFollowsKerasFromTheInitialAccumulator) {
           << "step " << step << " parameter " << p;
       EXPECT_EQ(*params[p].grad, 0.0f) << "gradients are cleared";
     }
-    if (step == 0) EXPECT_EQ(*params[1].weight, saved);
+    if (step == 0) {
+      EXPECT_EQ(*params[1].weight, saved);
+    }
     // The initial accumulator is used once, at the first step, as Keras
     // creates its slots once.
     options.initial_accumulator = 100.0f;

@@ -527,7 +527,9 @@ TEST(TrainRatingTest, EarlyStoppingKeepsItsDocumentedRelations) {
     ASSERT_GE(result.best_epochs, 1) << patience;
     EXPECT_LE(result.best_epochs, run) << patience;
     EXPECT_LE(run, result.best_epochs + patience) << patience;
-    if (run < config.epochs) EXPECT_EQ(run, result.best_epochs + patience);
+    if (run < config.epochs) {
+      EXPECT_EQ(run, result.best_epochs + patience);
+    }
     double lowest = INFINITY;
     for (const EpochReport& epoch : result.epochs) {
       EXPECT_EQ(epoch.best, epoch.validation < lowest) << epoch.epoch;
