@@ -403,6 +403,21 @@ void RandomizeBiases(Mlp* mlp, float scale, Rng& rng) {
   }
 }
 
+std::vector<Candidate> BruteForce(const RowMatrix& vectors, const float* query,
+                                  int k, const std::vector<int32_t>& exclude) {
+  const Eigen::Map<const RowVector> q(query, vectors.cols());
+  std::vector<Candidate> all;
+  for (int r = 0; r < vectors.rows(); ++r) {
+    if (std::binary_search(exclude.begin(), exclude.end(), r)) continue;
+    all.push_back({r, vectors.row(r).dot(q)});
+  }
+  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score > b.score;
+  });
+  if (static_cast<int>(all.size()) > k) all.resize(std::max(k, 0));
+  return all;
+}
+
 RowMatrix Gradients(const EmbeddingTable& table) {
   RowMatrix g(table.rows(), table.dim());
   for (int r = 0; r < table.rows(); ++r) {

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "index/candidate_index.h"
 #include "model/dataset.h"
 #include "model/eigen_types.h"
 #include "model/embedding_table.h"
@@ -199,6 +200,11 @@ std::vector<NamedTable> AllTables(TwoTowerModel* model) {
   }
   return tables;
 }
+
+// The top k rows of `vectors` by inner product with `query`, best first,
+// skipping the sorted row indices `exclude`: exact search by brute force.
+std::vector<Candidate> BruteForce(const RowMatrix& vectors, const float* query,
+                                  int k, const std::vector<int32_t>& exclude);
 
 // The accumulated gradient of every row of `table`.
 RowMatrix Gradients(const EmbeddingTable& table);

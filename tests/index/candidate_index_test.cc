@@ -24,6 +24,7 @@
 namespace movierec {
 namespace {
 
+using ::movierec::test::BruteForce;
 using ::movierec::test::IsError;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -48,22 +49,6 @@ RowMatrix ClusteredVectors(int rows, int cols, uint64_t seed) {
     m(r, cols - 1) = 0.3f * rng.Normal();
   }
   return m;
-}
-
-// The top k rows by inner product, best first, skipping `exclude`.
-std::vector<Candidate> BruteForce(const RowMatrix& vectors, const float* query,
-                                  int k, const std::vector<int32_t>& exclude) {
-  const Eigen::Map<const RowVector> q(query, vectors.cols());
-  std::vector<Candidate> all;
-  for (int r = 0; r < vectors.rows(); ++r) {
-    if (std::binary_search(exclude.begin(), exclude.end(), r)) continue;
-    all.push_back({r, vectors.row(r).dot(q)});
-  }
-  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
-    return a.score > b.score;
-  });
-  if (static_cast<int>(all.size()) > k) all.resize(std::max(k, 0));
-  return all;
 }
 
 double Recall(const std::vector<Candidate>& got,

@@ -10,10 +10,12 @@
 
 #include "index/candidate_index.h"
 #include "model/random.h"
+#include "tests/test_util.h"
 
 namespace movierec {
 namespace {
 
+using ::movierec::test::BruteForce;
 using ::testing::IsEmpty;
 
 RowMatrix RandomMatrix(int rows, int cols, uint64_t seed) {
@@ -21,22 +23,6 @@ RowMatrix RandomMatrix(int rows, int cols, uint64_t seed) {
   RowMatrix m(rows, cols);
   for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.Normal();
   return m;
-}
-
-// The top k rows by inner product, best first, skipping `exclude`.
-std::vector<Candidate> BruteForce(const RowMatrix& vectors, const float* query,
-                                  int k, const std::vector<int32_t>& exclude) {
-  const Eigen::Map<const RowVector> q(query, vectors.cols());
-  std::vector<Candidate> all;
-  for (int r = 0; r < vectors.rows(); ++r) {
-    if (std::binary_search(exclude.begin(), exclude.end(), r)) continue;
-    all.push_back({r, vectors.row(r).dot(q)});
-  }
-  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
-    return a.score > b.score;
-  });
-  if (static_cast<int>(all.size()) > k) all.resize(std::max(k, 0));
-  return all;
 }
 
 void ExpectSameCandidates(const std::vector<Candidate>& got,
