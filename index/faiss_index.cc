@@ -57,11 +57,7 @@ void AppendEligible(const faiss_idx_t* rows, const float* scores, int64_t n,
 }
 
 void SortCandidates(std::vector<Candidate>* candidates) {
-  std::sort(candidates->begin(), candidates->end(),
-            [](const Candidate& a, const Candidate& b) {
-              if (a.score != b.score) return a.score > b.score;
-              return a.row < b.row;
-            });
+  std::sort(candidates->begin(), candidates->end(), BetterCandidate());
 }
 
 absl::Status CheckVectors(const RowMatrix& vectors) {

@@ -78,7 +78,15 @@ void AppendEligible(const faiss_idx_t* rows, const float* scores, int64_t n,
                     const SortedExclusion& exclusion, int64_t want,
                     std::vector<Candidate>* out);
 
-// Sorts best first: higher score, then lower row.
+// The search order: higher score first, then lower row (so ties repeat). A
+// function object, so the standard algorithms inline it.
+struct BetterCandidate {
+  bool operator()(const Candidate& a, const Candidate& b) const {
+    return a.score != b.score ? a.score > b.score : a.row < b.row;
+  }
+};
+
+// Sorts best first (BetterCandidate).
 void SortCandidates(std::vector<Candidate>* candidates);
 
 // Non-empty columns and finite values; InvalidArgument naming the first bad

@@ -8,6 +8,8 @@
 //            by selector, overfetch or auto (index/index_options.h); or,
 //            with a -wide suffix, the seen movies and --wide_exclusion random
 //            others (as a catalogue filter would exclude), by the same modes.
+//   faiss-flat: the baseline of flat, FAISS' own IndexFlatIP::search over
+//            the same storage (excl: none and selector only).
 // Counters (computed once per benchmark over every query, outside the timed
 // loop): recall@10 and recall@100 against exact search with the same
 // exclusion (Eigen, not FAISS), build_s and index_MB of the index, and
@@ -38,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "index/candidate_index.h"
+#include "index/faiss_index.h"
 #include "index/index_factory.h"
 #include "index/index_io.h"
 #include "model/random.h"
@@ -359,6 +362,37 @@ void BM_Search(benchmark::State& state, const Config& config) {
   }
 }
 
+// The baseline of the exact search: the same queries through FAISS' own
+// IndexFlatIP::search (the storage the flat kind holds), with the seen movies
+// left out by an IDSelector. The flat kind scans that storage with Eigen
+// instead (index/flat_index.cc); this measures what that saves.
+void BM_FaissFlatSearch(benchmark::State& state, const Config& config) {
+  const Dataset& data = GetDataset(config.n, config.d);
+  const Built& built = GetBuilt(config.n, config.d, config.options);
+  const auto* flat =
+      dynamic_cast<const internal::FaissIndex*>(built.index.get());
+  if (flat == nullptr) {
+    state.SkipWithError("the flat index is not FAISS-backed");
+    return;
+  }
+  const faiss::Index& index = flat->faiss_index();
+  const auto users = static_cast<int>(data.vectors.users.rows());
+  std::vector<float> scores(kK);
+  std::vector<internal::faiss_idx_t> rows(kK);
+  internal::OneOpenMpThread one_thread;
+  int u = 0;
+  for (auto _ : state) {
+    internal::SortedExclusion exclusion(Excluded(data, config.exclusion, u));
+    faiss::SearchParameters params;
+    params.sel = config.exclusion == Exclusion::kNone ? nullptr : &exclusion;
+    index.search(1, data.vectors.users.row(u).data(), kK, scores.data(),
+                 rows.data(), &params);
+    benchmark::DoNotOptimize(rows.data());
+    u = u + 1 == users ? 0 : u + 1;
+  }
+  state.SetLabel("faiss::IndexFlatIP::search, IDSelector");
+}
+
 void Register(Config config, const std::string& setting,
               const std::string& exclusion) {
   config.name = absl::StrCat("index/n:", config.n, "/d:", config.d, "/",
@@ -411,6 +445,15 @@ void RegisterAll() {
         }
         config.options.kind = IndexKind::kFlat;
         Register(config, "flat", exclusion);
+        if (mode_name == "none" || mode_name == "selector") {
+          Config baseline = config;
+          baseline.name = absl::StrCat("index/n:", n, "/d:", d,
+                                       "/faiss-flat/excl:", exclusion);
+          benchmark::RegisterBenchmark(baseline.name.c_str(),
+                                       BM_FaissFlatSearch, baseline)
+              ->Unit(benchmark::kMicrosecond)
+              ->UseRealTime();
+        }
         config.options.kind = IndexKind::kHnsw;
         config.options.hnsw_m = absl::GetFlag(FLAGS_hnsw_m);
         config.options.hnsw_ef_construction =

@@ -236,8 +236,10 @@ TEST_P(CandidateIndexTest, ExclusionsOutsideTheIndexAndRepeatsAreHarmless) {
   ASSERT_EQ(got.size(), plain.size());
   for (size_t j = 0; j < got.size(); ++j) EXPECT_EQ(got[j].row, plain[j].row);
 
-  const std::vector<int32_t> repeated = {plain[0].row, plain[0].row,
-                                         plain[1].row};
+  // Sorted, as Search requires, with the first row twice.
+  const int32_t low = std::min(plain[0].row, plain[1].row);
+  const int32_t high = std::max(plain[0].row, plain[1].row);
+  const std::vector<int32_t> repeated = {low, low, high};
   const std::vector<Candidate> rest = index_->Search(query(1), kRows, repeated);
   EXPECT_EQ(rest.size(), static_cast<size_t>(kRows - 2));
 }

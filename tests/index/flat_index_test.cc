@@ -145,6 +145,66 @@ TEST(FlatIndexEdgeTest, TiesAreRepeatable) {
   }
 }
 
+// The exact answer with the documented tie-break (lower row first).
+std::vector<Candidate> Reference(const RowMatrix& vectors, const float* query,
+                                 int k, const std::vector<int32_t>& exclude) {
+  std::vector<Candidate> all;
+  for (int r = 0; r < vectors.rows(); ++r) {
+    if (std::binary_search(exclude.begin(), exclude.end(), r)) continue;
+    float score = 0;
+    for (int c = 0; c < vectors.cols(); ++c) score += vectors(r, c) * query[c];
+    all.push_back({r, score});
+  }
+  std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.row < b.row;
+  });
+  if (static_cast<int>(all.size()) > k) all.resize(std::max(k, 0));
+  return all;
+}
+
+// Large enough that the search samples a starting threshold, with small
+// integer coordinates (exact dot products, many ties), rows in random,
+// ascending and descending score order, k from 1 to past the eligible rows,
+// and exclusions from none to nearly all.
+TEST(FlatIndexEdgeTest, LargeCataloguesWithTiesMatchTheReferenceExactly) {
+  constexpr int kRows = 5000;
+  Rng rng(7);
+  RowMatrix random(kRows, 4);
+  for (Eigen::Index i = 0; i < random.size(); ++i) {
+    random.data()[i] = static_cast<float>(rng.Uniform(7)) - 3.0f;
+  }
+  RowMatrix ascending(kRows, 4);
+  RowMatrix descending(kRows, 4);
+  for (int r = 0; r < kRows; ++r) {
+    ascending.row(r) << static_cast<float>(r / 3), 0, 0, 0;
+    descending.row(r) << static_cast<float>((kRows - r) / 3), 0, 0, 0;
+  }
+  const float query[] = {1, -2, 0, 3};
+  for (const RowMatrix* vectors : {&random, &ascending, &descending}) {
+    const std::unique_ptr<CandidateIndex> index = MakeFlatIndex(*vectors);
+    for (const int excluded_per_thousand : {0, 300, 990}) {
+      std::vector<int32_t> exclude;
+      for (int r = 0; r < kRows; ++r) {
+        if (static_cast<int>(rng.Uniform(1000)) < excluded_per_thousand)
+          exclude.push_back(r);
+      }
+      for (const int k : {1, 10, 100, 600, kRows + 1}) {
+        SCOPED_TRACE(testing::Message()
+                     << "excluded/1000 " << excluded_per_thousand << ", k "
+                     << k);
+        const std::vector<Candidate> got = index->Search(query, k, exclude);
+        const std::vector<Candidate> want =
+            Reference(*vectors, query, k, exclude);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+          ASSERT_EQ(got[i].row, want[i].row) << "position " << i;
+          ASSERT_EQ(got[i].score, want[i].score) << "position " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(FlatIndexEdgeTest, NoColumnsGivesNoIndexAndNoRowsGivesNoResults) {
   EXPECT_EQ(MakeFlatIndex(RowMatrix(5, 0)), nullptr);
   const std::unique_ptr<CandidateIndex> empty = MakeFlatIndex(RowMatrix(0, 3));
