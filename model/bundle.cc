@@ -101,6 +101,16 @@ v1::ModelBundle ToProto(const Model& model) {
   if (model.rating) *proto.mutable_ranking() = model.rating->ToProto();
   if (model.reranker) *proto.mutable_reranker() = model.reranker->ToProto();
   if (model.saved_index) SetIndexFile(*model.saved_index, &proto);
+  if (model.item_neighbors) {
+    v1::ItemNeighborTable* table = proto.mutable_item_neighbors();
+    const ItemNeighbors& neighbors = *model.item_neighbors;
+    table->mutable_offsets()->Add(neighbors.offsets().begin(),
+                                  neighbors.offsets().end());
+    table->mutable_neighbor_rows()->Add(neighbors.rows().begin(),
+                                        neighbors.rows().end());
+    table->mutable_similarities()->Add(neighbors.all_similarities().begin(),
+                                       neighbors.all_similarities().end());
+  }
   return proto;
 }
 
@@ -272,6 +282,15 @@ absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
   if (proto.has_index()) {
     MOVIEREC_ASSIGN_OR_RETURN(model.saved_index,
                               SavedIndexFromProto(proto.index(), name));
+  }
+  if (proto.has_item_neighbors()) {
+    const v1::ItemNeighborTable& table = proto.item_neighbors();
+    absl::StatusOr<ItemNeighbors> neighbors = ItemNeighbors::FromParts(
+        {table.offsets().begin(), table.offsets().end()},
+        {table.neighbor_rows().begin(), table.neighbor_rows().end()},
+        {table.similarities().begin(), table.similarities().end()}, num_movies);
+    if (!neighbors.ok()) return prefixed(neighbors.status());
+    model.item_neighbors.emplace(*std::move(neighbors));
   }
   return model;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "model/dataset.h"
 
@@ -23,7 +24,24 @@ class ItemNeighbors {
   //   sim(i, j) = |users of i and j| / sqrt(|users of i| |users of j|),
   // counted over `seen` (each user's movies). Cost: the sum over users of
   // their movie count squared.
+  // Movies are independent: the work is split over OpenMP threads, and the
+  // result does not depend on their number.
   static ItemNeighbors Build(const UserMovies& seen, int num_movies, int k);
+
+  // A table read back from a model version (the parts below): every list
+  // is checked, so a corrupt table is refused with InvalidArgument naming
+  // the first bad entry, never served.
+  static absl::StatusOr<ItemNeighbors> FromParts(std::vector<int64_t> offsets,
+                                                 std::vector<int32_t> rows,
+                                                 std::vector<float> sims,
+                                                 int num_movies);
+
+  // The whole table in CSR form: the neighbours of movie m are
+  // rows()[offsets()[m] .. offsets()[m + 1]), with all_similarities() beside.
+  int num_movies() const { return static_cast<int>(offsets_.size()) - 1; }
+  const std::vector<int64_t>& offsets() const { return offsets_; }
+  const std::vector<int32_t>& rows() const { return rows_; }
+  const std::vector<float>& all_similarities() const { return sims_; }
 
   // How `movie` is tied to `history` (sorted movie rows): the sum over j in
   // history of sim(movie, j) divided by sqrt(|history|), and the largest

@@ -35,19 +35,28 @@ void Mlp::InitGlorot(Rng& rng) {
 
 void Mlp::Forward(const RowMatrix& x, RowMatrix* out,
                   MlpActivations* activations) const {
-  RowMatrix current = x;
   if (activations != nullptr) {
     activations->layers.clear();
     activations->layers.push_back(x);
   }
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    RowMatrix next = current * layers_[i].kernel;
-    next.rowwise() += layers_[i].bias;
-    if (i + 1 < layers_.size()) next = next.cwiseMax(0.0f);
-    if (activations != nullptr) activations->layers.push_back(next);
-    current = std::move(next);
+  if (layers_.empty()) {
+    *out = x;
+    return;
   }
-  *out = std::move(current);
+  // The last layer is written into *out, whose storage a caller can reuse
+  // from call to call; the input is read in place, not copied.
+  RowMatrix current;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const RowMatrix& in = i == 0 ? x : current;
+    const bool last = i + 1 == layers_.size();
+    RowMatrix next;
+    RowMatrix& target = last ? *out : next;
+    target.noalias() = in * layers_[i].kernel;
+    target.rowwise() += layers_[i].bias;
+    if (!last) target = target.cwiseMax(0.0f);
+    if (activations != nullptr) activations->layers.push_back(target);
+    if (!last) current = std::move(next);
+  }
 }
 
 void Mlp::Backward(const MlpActivations& activations, const RowMatrix& d_out,

@@ -47,8 +47,9 @@ class Mlp {
 
   void InitGlorot(Rng& rng);
 
-  // out = mlp(x) for a batch of rows. With `activations`, keeps what
-  // Backward needs.
+  // out = mlp(x) for a batch of rows (`out` must not be `x`; its storage is
+  // reused when the shape matches). With `activations`, keeps what Backward
+  // needs.
   void Forward(const RowMatrix& x, RowMatrix* out,
                MlpActivations* activations = nullptr) const;
 

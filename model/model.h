@@ -14,6 +14,7 @@
 #include "index/index_io.h"
 #include "model/dataset.h"
 #include "model/eigen_types.h"
+#include "model/item_neighbors.h"
 #include "model/movielens.h"
 #include "model/rating_model.h"
 #include "model/reranker.h"
@@ -50,6 +51,9 @@ struct Model {
   // The candidate index the trainer saved (model/version_index.h); absent:
   // the server builds an exact index over movie_vectors.
   std::optional<SavedIndex> saved_index;
+  // The reranker's co-rating neighbours of every movie, built by the
+  // trainer from `seen`; absent (older versions): the Scorer builds them.
+  std::optional<ItemNeighbors> item_neighbors;
 
   // Provenance.
   std::string created_at;

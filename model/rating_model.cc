@@ -133,14 +133,17 @@ void RatingModel::Predict(const float* user_vector,
                           const RowMatrix& movie_vectors,
                           absl::Span<const int32_t> movies, float* out) const {
   const auto n = static_cast<Eigen::Index>(movies.size());
-  RowMatrix users(n, tower_dim());
-  RowMatrix candidates(n, tower_dim());
+  // Per-thread scratch: a serving call allocates none of these.
+  thread_local RowMatrix users;
+  thread_local RowMatrix candidates;
+  thread_local Vector predictions;
+  users.resize(n, tower_dim());
+  candidates.resize(n, tower_dim());
   const Eigen::Map<const RowVector> user(user_vector, tower_dim());
   for (Eigen::Index i = 0; i < n; ++i) {
     users.row(i) = user;
     candidates.row(i) = movie_vectors.row(movies[i]);
   }
-  Vector predictions;
   PredictBatch(users, candidates, &predictions, nullptr);
   Eigen::Map<Vector>(out, n) = predictions;
 }

@@ -36,8 +36,11 @@ RowMatrix Reranker::Standardize(const RowMatrix& raw) const {
 }
 
 void Reranker::Score(const RowMatrix& raw, Vector* out) const {
-  RowMatrix scores;
-  mlp_.Forward(Standardize(raw), &scores);
+  // Per-thread scratch: a serving call allocates neither.
+  thread_local RowMatrix standardized;
+  thread_local RowMatrix scores;
+  standardized = (raw.rowwise() - mean_).array().rowwise() * inv_scale_.array();
+  mlp_.Forward(standardized, &scores);
   *out = scores.col(0);
 }
 

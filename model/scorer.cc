@@ -98,12 +98,37 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
   // Always: reranker training computes features on models without one.
   genre_profile_ = GenreProfiles(*model_);
   user_year_ = MeanReleaseYears(*model_);
-  neighbors_ =
-      ItemNeighbors::Build(model_->seen, model_->num_movies(), kItemNeighbors);
+  if (model_->item_neighbors) {
+    neighbors_ =
+        std::shared_ptr<const ItemNeighbors>(model_, &*model_->item_neighbors);
+  } else if (model_->reranker) {
+    neighbors();  // an older version: built at load, not in the first call
+  }
   double ratings = 0;
   for (const int32_t count : model_->popularity) ratings += count;
   log_mean_popularity_ = static_cast<float>(
       std::log1p(ratings / std::max<size_t>(model_->popularity.size(), 1)));
+  // Logarithms the features take per candidate, once per model: log1pf was
+  // 6% of a Recommend call.
+  relative_popularity_.reserve(model_->popularity.size());
+  for (const int32_t count : model_->popularity) {
+    relative_popularity_.push_back(std::log1p(static_cast<float>(count)) -
+                                   log_mean_popularity_);
+  }
+  log_rank_.resize(static_cast<size_t>(std::max(options_.num_candidates, 0)));
+  for (size_t i = 0; i < log_rank_.size(); ++i) {
+    log_rank_[i] = std::log1p(static_cast<float>(i));
+  }
+}
+
+const ItemNeighbors& Scorer::neighbors() const {
+  absl::call_once(neighbors_once_, [this] {
+    if (neighbors_ == nullptr) {
+      neighbors_ = std::make_shared<const ItemNeighbors>(ItemNeighbors::Build(
+          model_->seen, model_->num_movies(), kItemNeighbors));
+    }
+  });
+  return *neighbors_;
 }
 
 UserContext Scorer::ForUser(int user) const {
@@ -243,20 +268,24 @@ std::vector<ScoredMovie> Scorer::Rank(const UserContext& context,
     return result;
   }
   const auto n = static_cast<Eigen::Index>(candidates.size());
-  Vector scores(n);
+  // Per-thread scratch: a serving call allocates only its result.
+  thread_local Vector scores;
+  thread_local RowMatrix features;
+  thread_local std::vector<int32_t> rows;
+  thread_local std::vector<ScoredMovie> ranked;
+  scores.resize(n);
   if (model_->reranker) {
-    RowMatrix features;
     CandidateFeatures(context, candidates, &features);
     model_->reranker->Score(features, &scores);
   } else {
-    std::vector<int32_t> rows(candidates.size());
+    rows.resize(candidates.size());
     for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
     model_->rating->Predict(context.rating_vector.data(), rating_movies_, rows,
                             scores.data());
   }
-  std::vector<ScoredMovie> result(candidates.size());
+  ranked.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
-    result[i] = {candidates[i].row, scores(static_cast<Eigen::Index>(i)),
+    ranked[i] = {candidates[i].row, scores(static_cast<Eigen::Index>(i)),
                  candidates[i].score};
   }
   // Ties fall back to the retrieval order, so the result is deterministic.
@@ -267,10 +296,9 @@ std::vector<ScoredMovie> Scorer::Rank(const UserContext& context,
     }
     return a.movie < b.movie;
   };
-  std::partial_sort(result.begin(), result.begin() + keep, result.end(),
+  std::partial_sort(ranked.begin(), ranked.begin() + keep, ranked.end(),
                     better);
-  result.resize(keep);
-  return result;
+  return std::vector<ScoredMovie>(ranked.begin(), ranked.begin() + keep);
 }
 
 void Scorer::CandidateFeatures(int user, absl::Span<const Candidate> candidates,
@@ -284,14 +312,19 @@ void Scorer::CandidateFeatures(const UserContext& context,
   const auto n = static_cast<Eigen::Index>(candidates.size());
   features->setZero(n, kNumRerankFeatures);
   if (n == 0) return;
-  Vector retrieval(n);
+  // Per-thread scratch: a serving call allocates none of these.
+  thread_local Vector retrieval;
+  thread_local Vector predicted;
+  thread_local std::vector<int32_t> rows;
+  thread_local std::vector<ItemNeighbors::Affinity> affinities;
+  retrieval.resize(n);
   for (Eigen::Index i = 0; i < n; ++i) retrieval(i) = candidates[i].score;
   const float mean = retrieval.mean();
   const float deviation =
       std::max(1e-6f, std::sqrt((retrieval.array() - mean).square().mean()));
   const float best = retrieval.maxCoeff();
-  Vector predicted = Vector::Zero(n);
-  std::vector<int32_t> rows(candidates.size());
+  predicted.setZero(n);
+  rows.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) rows[i] = candidates[i].row;
   if (model_->rating) {
     model_->rating->Predict(context.rating_vector.data(), rating_movies_, rows,
@@ -300,20 +333,20 @@ void Scorer::CandidateFeatures(const UserContext& context,
   const float mean_predicted = predicted.mean();
   const absl::Span<const int32_t> history = context.history;
   const float activity = std::log1p(static_cast<float>(history.size()));
-  std::vector<ItemNeighbors::Affinity> affinities(candidates.size());
-  neighbors_.AffinitiesTo(rows, history, affinities.data());
+  affinities.resize(candidates.size());
+  neighbors().AffinitiesTo(rows, history, affinities.data());
   for (Eigen::Index i = 0; i < n; ++i) {
     const Candidate& c = candidates[i];
     const Movie& movie = model_->catalog.movies[c.row];
     auto f = features->row(i);
     f(kRetrievalZ) = (c.score - mean) / deviation;
     f(kRetrievalGap) = (c.score - best) / deviation;
-    f(kLogRank) = std::log1p(static_cast<float>(i));
+    f(kLogRank) = static_cast<size_t>(i) < log_rank_.size()
+                      ? log_rank_[i]
+                      : std::log1p(static_cast<float>(i));
     f(kPredictedRating) = predicted(i);
     f(kRelativeRating) = predicted(i) - mean_predicted;
-    f(kRelativePopularity) =
-        std::log1p(static_cast<float>(model_->popularity[c.row])) -
-        log_mean_popularity_;
+    f(kRelativePopularity) = relative_popularity_[c.row];
     f(kLogUserActivity) = activity;
     if (!movie.genres.empty()) {
       float overlap = 0;

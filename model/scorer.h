@@ -20,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/types/span.h"
 #include "index/candidate_index.h"
 #include "model/item_neighbors.h"
@@ -164,13 +165,22 @@ class Scorer {
   ScorerOptions options_;
   std::vector<int32_t> by_popularity_;
   // Serving caches of the ranking stage.
-  RowMatrix rating_users_;        // rating-model user vectors
-  RowMatrix rating_movies_;       // rating-model movie vectors
-  RowVector mean_rating_user_;    // their mean: an id-only visitor's vector
-  RowMatrix genre_profile_;       // [users, genres]: share of seen per genre
-  ItemNeighbors neighbors_;       // co-occurrence neighbours of the seen movies
+  RowMatrix rating_users_;      // rating-model user vectors
+  RowMatrix rating_movies_;     // rating-model movie vectors
+  RowVector mean_rating_user_;  // their mean: an id-only visitor's vector
+  RowMatrix genre_profile_;     // [users, genres]: share of seen per genre
+  // Co-occurrence neighbours of the seen movies (a reranker feature): the
+  // model's, sharing its ownership, or for a model without them, built on
+  // first use (never, when nothing computes reranker features).
+  const ItemNeighbors& neighbors() const;
+  mutable absl::once_flag neighbors_once_;
+  mutable std::shared_ptr<const ItemNeighbors> neighbors_;
   std::vector<float> user_year_;  // mean release year of each user's movies
   float log_mean_popularity_ = 0;
+  // Per movie: log1p(rating count) - log_mean_popularity_ (a feature).
+  std::vector<float> relative_popularity_;
+  // log1p(i) for the first num_candidates ranks (a feature).
+  std::vector<float> log_rank_;
 };
 
 }  // namespace movierec

@@ -78,6 +78,8 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
   model->retrieval.emplace(std::move(retrieval));
   model->rating = std::move(rating);
   model->reranker = std::move(reranker);
+  model->item_neighbors = ItemNeighbors::Build(model->seen, model->num_movies(),
+                                               Scorer::kItemNeighbors);
   return model;
 }
 

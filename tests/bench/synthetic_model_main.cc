@@ -23,6 +23,7 @@
 #include "index/index_options.h"
 #include "model/bundle.h"
 #include "model/random.h"
+#include "model/scorer.h"
 #include "tests/bench/synthetic.h"
 
 ABSL_FLAG(std::string, model_base, "", "Where to write the version");
@@ -89,6 +90,9 @@ Model MakeModel(int64_t movies, int users, int dim, uint64_t seed) {
   model.seen = UserMovies(users, seen);
   model.movie_vectors = std::move(vectors.movies);
   model.user_vectors = std::move(vectors.users);
+  // As the trainer does: the reranker's neighbour table is in the version.
+  model.item_neighbors = ItemNeighbors::Build(
+      model.seen, static_cast<int>(movies), Scorer::kItemNeighbors);
   model.code_version = "synthetic";
   model.config_json =
       absl::StrCat("{\"synthetic\": {\"movies\": ", movies,

@@ -118,6 +118,13 @@ void ExpectSameModel(const Model& a, const Model& b) {
     b.rating->Predict(users.row(0).data(), movies, rows, y.data());
     EXPECT_EQ(x, y);
   }
+  ASSERT_EQ(a.item_neighbors.has_value(), b.item_neighbors.has_value());
+  if (a.item_neighbors) {
+    EXPECT_EQ(a.item_neighbors->offsets(), b.item_neighbors->offsets());
+    EXPECT_EQ(a.item_neighbors->rows(), b.item_neighbors->rows());
+    EXPECT_EQ(a.item_neighbors->all_similarities(),
+              b.item_neighbors->all_similarities());
+  }
   ASSERT_EQ(a.reranker.has_value(), b.reranker.has_value());
   if (a.reranker) {
     EXPECT_TRUE(MessageDifferencer::Equals(a.reranker->ToProto(),
@@ -149,6 +156,15 @@ TEST(BundleTest, RoundTripsTheRankingStage) {
   ExpectSameModel(model, decoded);
   AddRankingStage(&model, /*with_reranker=*/true, 4);
   ASSERT_OK_AND_ASSIGN(decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+}
+
+TEST(BundleTest, RoundTripsTheItemNeighbourTable) {
+  Model model = SmallModel();
+  model.item_neighbors =
+      ItemNeighbors::Build(model.seen, model.num_movies(), /*k=*/3);
+  ASSERT_FALSE(model.item_neighbors->rows().empty());
+  ASSERT_OK_AND_ASSIGN(Model decoded, DecodeBundle(EncodeBundle(model), kName));
   ExpectSameModel(model, decoded);
 }
 
@@ -530,6 +546,29 @@ TEST(DecodeBundleTest, RejectsDecreasingSeenOffsetsBeforeReadingPastTheEnd) {
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
                       absl::StatusCode::kInvalidArgument,
                       {kName, "seen_offsets"}));
+}
+
+TEST(DecodeBundleTest, RejectsACorruptItemNeighbourTable) {
+  Model model = SmallModel();
+  model.item_neighbors =
+      ItemNeighbors::Build(model.seen, model.num_movies(), /*k=*/3);
+  const v1::ModelBundle good = Proto(model);
+  ASSERT_GT(good.item_neighbors().neighbor_rows_size(), 0);
+  v1::ModelBundle bad = good;
+  bad.mutable_item_neighbors()->set_neighbor_rows(0, model.num_movies());
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "item neighbours", "movie row"}));
+  bad = good;
+  bad.mutable_item_neighbors()->set_similarities(0, std::nanf(""));
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "item neighbours", "similarity"}));
+  bad = good;
+  bad.mutable_item_neighbors()->mutable_offsets()->RemoveLast();
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "item neighbours", "offsets"}));
 }
 
 }  // namespace

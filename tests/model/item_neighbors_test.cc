@@ -2,7 +2,9 @@
 // hand-made set of users whose cosine similarities are computed by hand.
 #include "model/item_neighbors.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "model/dataset.h"
+#include "tests/test_util.h"
 
 namespace movierec {
 namespace {
@@ -227,6 +230,98 @@ TEST(ItemNeighborsTest, AffinitiesToMatchesTheMergeDefinition) {
     }
   }
   EXPECT_GT(nonzero, 20);
+}
+
+// Users whose movies overlap enough for lists of many neighbours.
+UserMovies OverlappingUsers() {
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u < 60; ++u) {
+    for (int32_t k = 0; k < 12; ++k) {
+      interactions.push_back({u, (u * 11 + k * k * 5 + k) % 70, 3, 0});
+    }
+  }
+  return UserMovies(60, interactions);
+}
+
+TEST(ItemNeighborsTest, TheBuildDoesNotDependOnTheThreadCount) {
+  const UserMovies seen = OverlappingUsers();
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  const ItemNeighbors one = ItemNeighbors::Build(seen, 70, 15);
+  omp_set_num_threads(3);
+  const ItemNeighbors three = ItemNeighbors::Build(seen, 70, 15);
+  omp_set_num_threads(threads);
+  EXPECT_EQ(one.offsets(), three.offsets());
+  EXPECT_EQ(one.rows(), three.rows());
+  EXPECT_EQ(one.all_similarities(), three.all_similarities());
+}
+
+TEST(ItemNeighborsTest, FromPartsRestoresTheTable) {
+  const ItemNeighbors built = ItemNeighbors::Build(OverlappingUsers(), 70, 15);
+  ASSERT_OK_AND_ASSIGN(const ItemNeighbors restored,
+                       ItemNeighbors::FromParts(built.offsets(), built.rows(),
+                                                built.all_similarities(), 70));
+  for (int32_t m = 0; m < 70; ++m) {
+    EXPECT_EQ(std::vector<int32_t>(restored.neighbors(m).begin(),
+                                   restored.neighbors(m).end()),
+              std::vector<int32_t>(built.neighbors(m).begin(),
+                                   built.neighbors(m).end()));
+  }
+  const std::vector<int32_t> history = {1, 5, 9, 33};
+  const std::vector<int32_t> movies = {0, 2, 40, 69};
+  std::vector<ItemNeighbors::Affinity> a(movies.size()), b(movies.size());
+  built.AffinitiesTo(movies, history, a.data());
+  restored.AffinitiesTo(movies, history, b.data());
+  for (size_t i = 0; i < movies.size(); ++i) {
+    EXPECT_EQ(a[i].sum, b[i].sum);
+    EXPECT_EQ(a[i].closest, b[i].closest);
+  }
+}
+
+// Every way a stored table can be wrong is refused, naming the problem.
+TEST(ItemNeighborsTest, FromPartsRefusesEveryInconsistency) {
+  // Movie 0: neighbours 1 and 2; movie 1: neighbour 0; movie 2: none.
+  const std::vector<int64_t> offsets = {0, 2, 3, 3};
+  const std::vector<int32_t> rows = {1, 2, 0};
+  const std::vector<float> sims = {0.5f, 1.0f, 0.5f};
+  ASSERT_TRUE(ItemNeighbors::FromParts(offsets, rows, sims, 3).ok());
+  struct Case {
+    const char* what;
+    std::vector<int64_t> offsets;
+    std::vector<int32_t> rows;
+    std::vector<float> sims;
+    int num_movies;
+    const char* message;
+  };
+  const float nan = std::nanf("");
+  const std::vector<Case> cases = {
+      {"one offset short", {0, 2, 3}, rows, sims, 3, "offsets"},
+      {"not starting at 0", {1, 2, 3, 3}, rows, sims, 3, "offsets"},
+      {"ending past the rows", {0, 2, 3, 4}, rows, sims, 3, "offsets"},
+      {"fewer similarities", offsets, rows, {0.5f, 1.0f}, 3, "similarities"},
+      {"decreasing", {0, 3, 2, 3}, rows, sims, 3, "decrease at movie row 1"},
+      {"row out of range", offsets, {1, 3, 0}, sims, 3, "is row 3"},
+      {"negative row", offsets, {-1, 2, 0}, sims, 3, "is row -1"},
+      {"itself", offsets, {0, 2, 0}, sims, 3, "movie row 0 is row 0"},
+      {"unsorted", offsets, {2, 1, 0}, sims, 3, "increasing order"},
+      {"repeated", offsets, {1, 1, 0}, sims, 3, "increasing order"},
+      {"NaN", offsets, rows, {0.5f, nan, 0.5f}, 3, "similarity 1"},
+      {"zero", offsets, rows, {0.0f, 1.0f, 0.5f}, 3, "outside (0, 1]"},
+      {"above one", offsets, rows, {0.5f, 1.5f, 0.5f}, 3, "outside (0, 1]"},
+  };
+  for (const Case& c : cases) {
+    const absl::StatusOr<ItemNeighbors> got =
+        ItemNeighbors::FromParts(c.offsets, c.rows, c.sims, c.num_movies);
+    ASSERT_FALSE(got.ok()) << c.what;
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.what;
+    EXPECT_THAT(std::string(got.status().message()),
+                ::testing::HasSubstr("item neighbours"))
+        << c.what;
+    EXPECT_THAT(std::string(got.status().message()),
+                ::testing::HasSubstr(c.message))
+        << c.what << ": " << got.status();
+  }
 }
 
 }  // namespace
