@@ -36,7 +36,11 @@ RecommenderService::RecommenderService(const Recommender* recommender,
     : recommender_(recommender),
       metrics_(metrics),
       pool_(pool),
-      before_call_(std::move(before_call)) {}
+      before_call_(std::move(before_call)) {
+  SetMessageAllocatorFor_Recommend(&recommend_allocator_);
+  SetMessageAllocatorFor_SimilarMovies(&similar_allocator_);
+  SetMessageAllocatorFor_RecommendBatch(&batch_allocator_);
+}
 
 grpc::ServerUnaryReactor* RecommenderService::Dispatch(
     Method method, grpc::CallbackServerContext* context, Work work) {

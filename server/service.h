@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "movierec/v1/recommender.grpc.pb.h"
+#include "server/arena_allocator.h"
 #include "server/metrics.h"
 #include "server/recommender.h"
 #include "server/worker_pool.h"
@@ -67,6 +68,16 @@ class RecommenderService final
   ServerMetrics* metrics_;
   WorkerPool* pool_;
   BeforeCallHook before_call_;
+  // Each call's messages on one arena (server/arena_allocator.h).
+  ArenaMessageAllocator<movierec::v1::RecommendRequest,
+                        movierec::v1::RecommendResponse>
+      recommend_allocator_;
+  ArenaMessageAllocator<movierec::v1::SimilarMoviesRequest,
+                        movierec::v1::SimilarMoviesResponse>
+      similar_allocator_;
+  ArenaMessageAllocator<movierec::v1::RecommendBatchRequest,
+                        movierec::v1::RecommendBatchResponse>
+      batch_allocator_;
 };
 
 }  // namespace movierec
