@@ -79,7 +79,7 @@ absl::Status ValidateIndexOptions(const IndexOptions& options) {
 IndexKind ResolveIndexKind(const IndexOptions& options, int64_t num_vectors) {
   if (options.kind != IndexKind::kAuto) return options.kind;
   return num_vectors <= kAutoFlatMaxVectors ? IndexKind::kFlat
-                                            : IndexKind::kHnsw;
+                                            : IndexKind::kIvf;
 }
 
 int ResolveIvfNlist(const IndexOptions& options, int64_t num_vectors) {

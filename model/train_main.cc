@@ -52,7 +52,7 @@ ABSL_FLAG(bool, dry_run, false,
           "Train and evaluate, but do not write a model version");
 ABSL_FLAG(std::string, index_kind, "auto",
           "Candidate index served for this version: flat (exact), hnsw, ivf, "
-          "or auto (flat up to 50,000 movies, hnsw above). hnsw and ivf are "
+          "or auto (flat up to 50,000 movies, ivf above). hnsw and ivf are "
           "built here and saved in the version as index.faiss");
 ABSL_FLAG(int, hnsw_m, movierec::IndexOptions{}.hnsw_m,
           "HNSW neighbours per node (M)");

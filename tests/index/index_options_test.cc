@@ -70,12 +70,12 @@ TEST(IndexOptionsTest, ValidationNamesTheFieldAndValue) {
                       absl::StatusCode::kInvalidArgument, {"ivf_nprobe is 0"}));
 }
 
-TEST(IndexOptionsTest, AutoIsFlatUpToTheThresholdThenHnsw) {
+TEST(IndexOptionsTest, AutoIsFlatUpToTheThresholdThenIvf) {
   const IndexOptions automatic;
   EXPECT_EQ(ResolveIndexKind(automatic, 0), IndexKind::kFlat);
   EXPECT_EQ(ResolveIndexKind(automatic, kAutoFlatMaxVectors), IndexKind::kFlat);
   EXPECT_EQ(ResolveIndexKind(automatic, kAutoFlatMaxVectors + 1),
-            IndexKind::kHnsw);
+            IndexKind::kIvf);
   IndexOptions ivf;
   ivf.kind = IndexKind::kIvf;
   EXPECT_EQ(ResolveIndexKind(ivf, 10), IndexKind::kIvf);
