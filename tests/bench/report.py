@@ -321,6 +321,108 @@ def cmd_startup(args):
            f"Medians of {n} runs, each in a fresh process.\n\n" + text)
 
 
+# ---------------------------------------------------------------- serving
+
+REQUIRED_SERVING_RATIO = 0.50
+AIM_SERVING_RATIO = 0.80
+
+
+def serving_plot(result, plots_dir, work_dir):
+    """p50 and p99 latency against achieved QPS, open loop, both methods."""
+    os.makedirs(plots_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)
+    colours = {"Empty": "#7f7f7f", "Recommend": "#1f77b4"}
+    parts = []
+    for name, method in sorted(result["methods"].items()):
+        points = sorted(method.get("open_loop", []), key=lambda p: p["qps"])
+        if not points:
+            continue
+        path = os.path.join(work_dir, f"serving-{name}.dat")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(f"{p['qps']} {p['p50_ms']} {p['p99_ms']}\n"
+                         for p in points)
+        colour = colours.get(name, "black")
+        parts.append(f"'{path}' using 1:3 with linespoints lw 2 pt 7 "
+                     f"lc rgb '{colour}' title '{name} p99'")
+        parts.append(f"'{path}' using 1:2 with linespoints lw 1 dt 2 pt 6 "
+                     f"lc rgb '{colour}' title '{name} p50'")
+    png = os.path.join(plots_dir, "serving_latency_vs_qps.png")
+    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+          f"set output '{png}'",
+          "set title 'latency vs offered load (open loop, loopback, "
+          "2 worker threads)'",
+          "set grid", "set key top left", "set logscale y",
+          "set xlabel 'achieved QPS'", "set ylabel 'latency, ms (log)'",
+          "plot " + ", ".join(parts)]
+    script = os.path.join(work_dir, "serving.gp")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(gp) + "\n")
+    subprocess.run(["gnuplot", script], check=True)
+    return png
+
+
+def cmd_serving(args):
+    with open(args.json, encoding="utf-8") as f:
+        result = json.load(f)
+    methods = result["methods"]
+    names = sorted(methods)
+    ratio = result["recommend_over_empty"]
+    verdict = ("**met**" if ratio >= REQUIRED_SERVING_RATIO else
+               "**not met**")
+    aim = ("met" if ratio >= AIM_SERVING_RATIO else "not met")
+    png = serving_plot(result, args.plots, args.work)
+    rel = os.path.relpath(png, os.path.dirname(os.path.abspath(args.doc)))
+    concurrencies = sorted({p["concurrency"] for m in methods.values()
+                            for p in m["sweep"]})
+    sweep_rows = []
+    for c in concurrencies:
+        row = [c]
+        for name in names:
+            point = next((p for p in methods[name]["sweep"]
+                          if p["concurrency"] == c), None)
+            row += ([f"{point['qps']:,.0f}", f"{point['p99_ms']:.2f}",
+                     f"{point['cpu_us']:.0f}"] if point else ["-"] * 3)
+        sweep_rows.append(row)
+    header = ["concurrency"]
+    for name in names:
+        header += [f"{name} QPS", f"{name} p99 ms", f"{name} CPU us/call"]
+    open_rows = []
+    for name in names:
+        for p in methods[name].get("open_loop", []):
+            open_rows.append([name, f"{p['fraction']:.2f}", f"{p['rate']:,.0f}",
+                              f"{p['qps']:,.0f}", f"{p['p50_ms']:.3f}",
+                              f"{p['p99_ms']:.3f}", f"{p['p99.9_ms']:.3f}",
+                              p["errors"]])
+    cpu = result.get("cpu_us_per_call", {})
+    text = [
+        f"Run of {args.date}; model `{result['model']}`; "
+        f"{result['worker_threads']} worker threads; closed-loop runs of "
+        f"{result['duration_seconds']:g} s, medians of "
+        f"{result['repetitions']} repetitions, the methods interleaved.",
+        "",
+        f"**Recommend max QPS / empty RPC max QPS = {ratio:.2f}**: required "
+        f">= {REQUIRED_SERVING_RATIO:.2f} {verdict}; aim >= "
+        f"{AIM_SERVING_RATIO:.2f} {aim}. Max QPS: "
+        + ", ".join(f"{n} {methods[n]['max_qps']:,.0f}" for n in names)
+        + ". Recommend's own work, called without gRPC on one thread: "
+        f"{result['direct_recommend_us']:.1f} us per call. CPU per call "
+        "(server and client, median over the sweep): "
+        + ", ".join(f"{n} {cpu[n]:.0f} us" for n in names if n in cpu) + ".",
+        "",
+        f"![latency vs QPS]({rel})",
+        "",
+        "#### Closed loop (max QPS)",
+        "",
+        table(header, sweep_rows),
+        "",
+        "#### Open loop at fractions of each method's max QPS",
+        "",
+        table(["method", "fraction", "offered QPS", "achieved QPS", "p50 ms",
+               "p99 ms", "p99.9 ms", "errors"], open_rows),
+    ]
+    splice(args.doc, "serving", "\n".join(text))
+
+
 # ---------------------------------------------------------------- train
 
 REQUIRED_PEAK_SHARE = 0.30
@@ -448,6 +550,13 @@ def main():
     p.add_argument("--doc", required=True)
     p.add_argument("--runs", required=True)
     p.set_defaults(func=cmd_startup)
+    p = sub.add_parser("serving")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--plots", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--date", required=True)
+    p.set_defaults(func=cmd_serving)
     p = sub.add_parser("train")
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)

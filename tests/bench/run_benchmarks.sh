@@ -6,7 +6,7 @@
 #   tests/bench/run_benchmarks.sh              every section
 #   tests/bench/run_benchmarks.sh startup      only some (machine always runs)
 #
-# Sections: machine, index, train, startup. To add one, write a section_<name>
+# Sections: machine, index, train, startup, serving. To add one, write a section_<name>
 # function below that runs its benchmark into "$results" and fills its block
 # of BENCHMARKS.md (report.py <name>, or its own generator), and add <name>
 # to all_sections.
@@ -32,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-all_sections=(index train startup)
+all_sections=(index train startup serving)
 sections=("$@")
 ((${#sections[@]})) || sections=("${all_sections[@]}")
 
@@ -61,7 +61,7 @@ fi
 
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build_dir" -j "$jobs" --target index_bench synthetic_model \
-  load_bench train_bench movierec-train
+  load_bench train_bench serving_bench movierec-train
 
 section_machine() {
   {
@@ -151,6 +151,18 @@ section_startup() {
     load_runs "synthetic, 1M movies" "$synthetic"
   } >"$results/startup.jsonl"
   python3 $bench/report.py startup --doc "$doc" --runs "$results/startup.jsonl"
+}
+
+# Recommend against an empty RPC in one server (serving_bench), on the real
+# model: max QPS (closed loop), then latency at fractions of it (open loop).
+section_serving() {
+  local real
+  real=$(real_model)
+  log "serving_bench on $real"
+  "$bin/serving_bench" --model_base="$real" --duration=2s \
+    --repetitions="$repetitions" --json="$results/serving.json"
+  python3 $bench/report.py serving --doc "$doc" --json "$results/serving.json" \
+    --plots "$bench/plots" --work "$cache/plot-data" --date "$(date -u +%F)"
 }
 
 section_machine
