@@ -341,12 +341,12 @@ int Main() {
   for (const std::string& f : absl::GetFlag(FLAGS_open_loop_fractions)) {
     fractions.push_back(std::stod(f));
   }
-  std::printf("\nopen loop at fractions of the max QPS: median of %d runs "
-              "(ms)\n",
-              repetitions);
-  std::printf("%-10s %10s %9s %10s %10s %9s %9s %9s %9s\n", "method",
-              "max QPS", "fraction", "rate", "QPS", "p50", "p99", "p99.9",
-              "errors");
+  std::printf(
+      "\nopen loop at fractions of the max QPS: median of %d runs "
+      "(ms)\n",
+      repetitions);
+  std::printf("%-10s %10s %9s %10s %10s %9s %9s %9s %9s\n", "method", "max QPS",
+              "fraction", "rate", "QPS", "p50", "p99", "p99.9", "errors");
   for (const Method& m : methods) {
     for (const double fraction : fractions) {
       std::vector<double> achieved, p50s, p99s, p999s;
@@ -366,9 +366,9 @@ int Main() {
                   Median(achieved), Median(p50s), Median(p99s), Median(p999s),
                   static_cast<long long>(errors));
       const nlohmann::json point = {
-          {"fraction", fraction},         {"rate", o.rate},
-          {"qps", Median(achieved)},      {"p50_ms", Median(p50s)},
-          {"p99_ms", Median(p99s)},       {"p99.9_ms", Median(p999s)},
+          {"fraction", fraction},    {"rate", o.rate},
+          {"qps", Median(achieved)}, {"p50_ms", Median(p50s)},
+          {"p99_ms", Median(p99s)},  {"p99.9_ms", Median(p999s)},
           {"errors", errors}};
       json["methods"][m.name]["open_loop"].push_back(point);
       if (fraction == 0.5) json["methods"][m.name]["half_load"] = point;
