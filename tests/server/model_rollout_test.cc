@@ -265,7 +265,12 @@ TEST_P(ModelRolloutTest, ThePollerRefusesBadVersionWhileServing) {
     }
   });
 
-  GetParam().make(base_ + "/2", good_);
+  // Made aside and renamed into place: the poller runs every 5 ms, and must
+  // see the damaged version whole (made in place, it could find the
+  // directory before its model.bin and refuse it for that instead).
+  const std::string staging = base_ + "/staging-2";
+  GetParam().make(staging, good_);
+  fs::rename(staging, base_ + "/2");
   std::vector<LoadEvent> events = Events(2);
   ASSERT_GE(events.size(), 2u);
   ExpectRefusal(events[1]);
