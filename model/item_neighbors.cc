@@ -1,9 +1,5 @@
 #include "model/item_neighbors.h"
 
-#ifdef __AVX2__
-#include <immintrin.h>
-#endif
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -151,23 +147,6 @@ void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
       float sum[kLanes] = {};
       float closest[kLanes] = {};
       int64_t j = 0;
-#ifdef __AVX2__
-      // The same lanes in one register, the history looked up by a gather:
-      // the same sums, bit for bit, as the portable loop below.
-      __m256 sum8 = _mm256_setzero_ps();
-      __m256 closest8 = _mm256_setzero_ps();
-      for (; j + kLanes <= n; j += kLanes) {
-        const __m256i index =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + j));
-        const __m256 s =
-            _mm256_mul_ps(_mm256_loadu_ps(sims + j),
-                          _mm256_i32gather_ps(in_history.data(), index, 4));
-        sum8 = _mm256_add_ps(sum8, s);
-        closest8 = _mm256_max_ps(closest8, s);
-      }
-      _mm256_storeu_ps(sum, sum8);
-      _mm256_storeu_ps(closest, closest8);
-#endif
       for (; j + kLanes <= n; j += kLanes) {
         for (int l = 0; l < kLanes; ++l) {
           const float s = sims[j + l] * in_history[rows[j + l]];
