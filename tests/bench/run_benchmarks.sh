@@ -159,7 +159,7 @@ section_serving() {
   local real
   real=$(real_model)
   log "serving_bench on $real"
-  "$bin/serving_bench" --model_base="$real" --duration=2s \
+  "$build_dir/tests/bench/serving_bench" --model_base="$real" --duration=2s \
     --repetitions="$repetitions" --json="$results/serving.json"
   python3 $bench/report.py serving --doc "$doc" --json "$results/serving.json" \
     --plots "$bench/plots" --work "$cache/plot-data" --date "$(date -u +%F)"
