@@ -27,7 +27,9 @@ enum class IndexKind {
   kIvf,
 };
 
-// How Search leaves out the excluded rows (a user's seen movies).
+// How Search leaves out the excluded rows (a user's seen movies). It matters
+// for HNSW only: the exact and IVF kinds scan FAISS' storage themselves and
+// mark the excluded rows, the same search under every mode.
 enum class ExclusionMode {
   // Over-fetch for short exclusion lists, the selector for long ones (see
   // kOverFetchMaxExcluded); the measured best for every kind.
