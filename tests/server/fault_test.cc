@@ -77,15 +77,17 @@ class FaultTest : public test::ServerFixture {
   void ExpectHealthy() {
     EXPECT_TRUE(test::WaitFor(
         [&] { return Metric("movierec_requests_in_flight") == 0.0; },
-        absl::Seconds(30)))
+        absl::Seconds(30) * test::kWaitScale))
         << Metric("movierec_requests_in_flight") << " calls still in flight";
-    // Under ThreadSanitizer the server may still be draining the dropped
-    // calls' completions: health must come back, not answer at once.
+    // The server may still be draining the dropped calls' completions (under
+    // ThreadSanitizer for many seconds, see kWaitScale): health must come
+    // back, not answer at once. A health call that misses its 10 s deadline
+    // is tried again.
     EXPECT_TRUE(test::WaitFor(
         [&] {
           return CheckHealth(NewChannel(), "").serving_status == kServing;
         },
-        absl::Seconds(30)))
+        absl::Seconds(30) * test::kWaitScale))
         << "health did not return to SERVING";
     v1::RecommendResponse response;
     const grpc::Status status = Recommend(KnownUser(3), 5, &response);
