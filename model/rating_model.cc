@@ -133,13 +133,29 @@ void RatingModel::Predict(const float* user_vector,
                           const RowMatrix& movie_vectors,
                           absl::Span<const int32_t> movies, float* out) const {
   const auto n = static_cast<Eigen::Index>(movies.size());
+  const Eigen::Map<const RowVector> user(user_vector, tower_dim());
+  if (!config_.mlp) {
+    // Biases and a dot product: each movie's row read in place, the same
+    // sums in the same order as PredictBatch (so the same floats), without
+    // first copying the user's row and the movies' rows n times.
+    const int d = config_.embedding_dim;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const auto movie = movie_vectors.row(movies[i]);
+      float prediction = config_.biases ? global_mean_ : 0.0f;
+      if (config_.biases) prediction += user(d) + movie(d);
+      if (config_.dot) {
+        prediction += (user.head(d).array() * movie.head(d).array()).sum();
+      }
+      out[i] = prediction;
+    }
+    return;
+  }
   // Per-thread scratch: a serving call allocates none of these.
   thread_local RowMatrix users;
   thread_local RowMatrix candidates;
   thread_local Vector predictions;
   users.resize(n, tower_dim());
   candidates.resize(n, tower_dim());
-  const Eigen::Map<const RowVector> user(user_vector, tower_dim());
   for (Eigen::Index i = 0; i < n; ++i) {
     users.row(i) = user;
     candidates.row(i) = movie_vectors.row(movies[i]);

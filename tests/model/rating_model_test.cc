@@ -319,6 +319,48 @@ TEST_P(RatingModelTest, AccumulateRatingGradientsMatchesFiniteDifferences) {
   EXPECT_GT(nonzero, 30);
 }
 
+// The served form (one user, movies by row) gives exactly the floats of the
+// batch form the trainer evaluates, for the widths the vector units split
+// differently (4, 8, 31, 32, 33 and the default's 32 + bias): the server
+// ranks as the evaluation did.
+TEST(RatingModelPredictTest, GivesExactlyThePredictBatchFloats) {
+  const MovieLens data = SmallMovieLens(6, 9, 4, 2);
+  for (const RatingConfig& shape : {DefaultStyle(), AllTerms()}) {
+    for (const int dim : {4, 8, 31, 32, 33}) {
+      for (const bool biases : {false, true}) {
+        RatingConfig config = shape;
+        config.embedding_dim = dim;
+        config.biases = biases;
+        RatingModel model(config, data);
+        InitModel(&model, 3);
+        Rng rng(dim);
+        const RowMatrix users = RandomMatrix(3, model.tower_dim(), 0.5f, rng);
+        const RowMatrix catalogue =
+            RandomMatrix(97, model.tower_dim(), 0.5f, rng);
+        std::vector<int32_t> order(97);
+        RowMatrix ordered(97, model.tower_dim());
+        for (int m = 0; m < 97; ++m) {
+          order[m] = (m * 31) % 97;
+          ordered.row(m) = catalogue.row(order[m]);
+        }
+        for (int u = 0; u < 3; ++u) {
+          std::vector<float> served(97);
+          model.Predict(users.row(u).data(), catalogue, order, served.data());
+          Vector batch;
+          model.PredictBatch(users.row(u).replicate(97, 1), ordered, &batch,
+                             nullptr);
+          for (int m = 0; m < 97; ++m) {
+            ASSERT_EQ(served[m], batch(m))
+                << "dim " << dim << (biases ? " with" : " without")
+                << " biases, mlp " << config.mlp << ", user " << u << ", movie "
+                << m;
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Configs, RatingModelTest, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<RatingCase>& info) {
                            return info.param.name;
