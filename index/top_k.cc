@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 #include "index/faiss_index.h"
@@ -76,12 +77,16 @@ void TopK::SelectRows(const float* scores, int64_t n, int k,
   Take(out);
 }
 
-// A score that about 1.6 k of the n rows beat, estimated from every
+// A score that somewhat more than k of the n rows beat, estimated from every
 // stride-th row (the k-th best expected at rank k S / n of a sample of S,
 // plus three standard deviations); kBottom when n is too small to sample.
+// The sample is 4k rows, or one row in 16 when that is fewer: selecting in
+// a larger sample cost more than the rows it kept out (a
+// side-by-side run at 500 to 100,000 rows, k = 100).
 float TopK::SampledThreshold(const float* scores, int64_t n) {
-  const int64_t stride = n / static_cast<int64_t>(4 * k_);
-  if (stride < 2) return kBottom;
+  const int64_t stride =
+      std::max<int64_t>(16, n / static_cast<int64_t>(4 * k_));
+  if (n / stride < 16) return kBottom;
   selection_.clear();
   for (int64_t row = 0; row < n; row += stride) {
     selection_.push_back(scores[row]);
@@ -154,12 +159,48 @@ void TopK::Add(const int32_t* rows, const float* scores, int64_t n) {
   size_ = size;
 }
 
+namespace {
+
+// One integer per (score, row) whose ascending order is the search order
+// (BetterCandidate): the score's bits made order-preserving and inverted in
+// the high half, the row in the low half. -0 becomes +0, which compares
+// equal to it.
+uint64_t SearchOrderKey(float score, int32_t row) {
+  const float zeroed = score + 0.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &zeroed, sizeof(bits));
+  const uint32_t ascending =
+      (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+  return (static_cast<uint64_t>(~ascending) << 32) | static_cast<uint32_t>(row);
+}
+
+Candidate FromSearchOrderKey(uint64_t key) {
+  const uint32_t ascending = ~static_cast<uint32_t>(key >> 32);
+  const uint32_t bits =
+      (ascending & 0x80000000u) != 0 ? ascending & 0x7FFFFFFFu : ~ascending;
+  float score;
+  std::memcpy(&score, &bits, sizeof(score));
+  return {static_cast<int32_t>(static_cast<uint32_t>(key)), score};
+}
+
+}  // namespace
+
+// The reservoir (at most 2k pairs) as integers in search order: the best k
+// by one selection and one sort of integers, which took a quarter less time
+// than cutting the reservoir back (Compact) and sorting pairs with
+// BetterCandidate.
 void TopK::Take(std::vector<Candidate>* out) {
-  if (size_ > k_) Compact();
-  out->clear();
-  out->reserve(size_);
-  for (size_t i = 0; i < size_; ++i) out->push_back({rows_[i], scores_[i]});
-  std::sort(out->begin(), out->end(), BetterCandidate());
+  keys_.resize(size_);
+  for (size_t i = 0; i < size_; ++i) {
+    keys_[i] = SearchOrderKey(scores_[i], rows_[i]);
+  }
+  const size_t keep = std::min(size_, k_);
+  if (keep < size_) {
+    std::nth_element(keys_.begin(), keys_.begin() + keep, keys_.end());
+  }
+  std::sort(keys_.begin(), keys_.begin() + keep);
+  out->resize(keep);
+  for (size_t i = 0; i < keep; ++i) (*out)[i] = FromSearchOrderKey(keys_[i]);
   size_ = 0;
 }
 

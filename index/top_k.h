@@ -64,6 +64,7 @@ class TopK {
   std::vector<float> scores_;
   std::vector<float> selection_;
   std::vector<int32_t> tied_rows_;
+  std::vector<uint64_t> keys_;
 };
 
 }  // namespace internal
