@@ -1,9 +1,14 @@
 #include "index/top_k.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <functional>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 #include "index/faiss_index.h"
 
@@ -50,11 +55,40 @@ float KthLargest(float* v, size_t n, size_t k) {
   return v[k];
 }
 
-void TopK::Start(int k, float threshold) {
+namespace {
+
+#ifdef __AVX2__
+// For each 8-bit mask, the positions of its set bits in increasing order
+// (one byte each, the rest 0): the permutation that packs the lanes a
+// comparison kept to the left.
+constexpr std::array<uint64_t, 256> MakeLeftPack() {
+  std::array<uint64_t, 256> table{};
+  for (int mask = 0; mask < 256; ++mask) {
+    uint64_t packed = 0;
+    int out = 0;
+    for (int lane = 0; lane < 8; ++lane) {
+      if ((mask >> lane) & 1) {
+        packed |= static_cast<uint64_t>(lane) << (8 * out++);
+      }
+    }
+    table[mask] = packed;
+  }
+  return table;
+}
+constexpr std::array<uint64_t, 256> kLeftPack = MakeLeftPack();
+#endif
+
+// Slack after the reservoir's capacity: the vector scan stores eight lanes
+// at a time, of which only those kept count.
+constexpr size_t kSlack = 8;
+
+}  // namespace
+
+void TopK::Start(int k, float threshold, size_t capacity) {
   k_ = static_cast<size_t>(std::max(k, 0));
-  capacity_ = 2 * k_;
-  rows_.resize(capacity_ + 1);
-  scores_.resize(capacity_ + 1);
+  capacity_ = std::max(capacity, 2 * k_);
+  rows_.resize(capacity_ + kSlack);
+  scores_.resize(capacity_ + kSlack);
   size_ = 0;
   threshold_ = threshold;
   filled_ = false;
@@ -68,10 +102,12 @@ void TopK::SelectRows(const float* scores, int64_t n, int k,
   const float start = SampledThreshold(scores, n);
   // Every row of the top k beats `start` when k rows did; otherwise the
   // sample was unlucky (or most rows are excluded): scan again from the
-  // bottom.
-  Start(k, start);
+  // bottom. The reservoir holds what a threshold sampled this way
+  // usually lets through (a few k), so that it is rarely cut back.
+  const size_t capacity = kExactScanCapacity;
+  Start(k, start, capacity);
   if (!ScanRows(scores, n) && size_ < k_ && start > kBottom) {
-    Start(k, kBottom);
+    Start(k, kBottom, capacity);
     ScanRows(scores, n);
   }
   Take(out);
@@ -114,6 +150,24 @@ bool TopK::ScanRows(const float* scores, int64_t n) {
   while (row < n) {
     const int64_t end =
         std::min(n, row + static_cast<int64_t>(capacity_ - size));
+#ifdef __AVX2__
+    // Eight rows per step: compare, pack the kept rows and scores to the
+    // left with one permutation, store all eight lanes (the reservoir has
+    // kSlack spare entries), advance by the number kept. A few
+    // instructions per eight rows instead of a dozen per row.
+    const __m256 beat = _mm256_set1_ps(threshold);
+    for (; row + 8 <= end; row += 8) {
+      const __m256 s = _mm256_loadu_ps(scores + row);
+      const int mask = _mm256_movemask_ps(_mm256_cmp_ps(s, beat, _CMP_GT_OQ));
+      const __m256i pack = _mm256_cvtepu8_epi32(
+          _mm_cvtsi64_si128(static_cast<int64_t>(kLeftPack[mask])));
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(rows + size),
+          _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(row)), pack));
+      _mm256_storeu_ps(kept + size, _mm256_permutevar8x32_ps(s, pack));
+      size += static_cast<size_t>(__builtin_popcount(mask));
+    }
+#endif
     for (; row < end; ++row) {
       // Written always, kept only when it beats the threshold.
       rows[size] = static_cast<int32_t>(row);
@@ -131,7 +185,7 @@ bool TopK::ScanRows(const float* scores, int64_t n) {
   return filled_;
 }
 
-void TopK::Reset(int k) { Start(k, kBottom); }
+void TopK::Reset(int k) { Start(k, kBottom, 0); }
 
 // Rows in any order: a row that ties the threshold may still be better (a
 // lower row), so ties enter and Compact settles them.

@@ -49,8 +49,13 @@ class TopK {
 
  private:
   static constexpr float kBottom = -std::numeric_limits<float>::infinity();
+  // The exact search's reservoir: a threshold sampled for k = 100 lets some
+  // 250 rows of a few thousand through, and a cut back (Compact) costs as
+  // much as the rest of the selection.
+  static constexpr size_t kExactScanCapacity = 1024;
 
-  void Start(int k, float threshold);
+  // The reservoir: room for max(capacity, 2k) pairs.
+  void Start(int k, float threshold, size_t capacity = 0);
   float SampledThreshold(const float* scores, int64_t n);
   bool ScanRows(const float* scores, int64_t n);
   void Compact();

@@ -110,10 +110,25 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
       std::log1p(ratings / std::max<size_t>(model_->popularity.size(), 1)));
   // Logarithms the features take per candidate, once per model: log1pf was
   // 6% of a Recommend call.
-  relative_popularity_.reserve(model_->popularity.size());
-  for (const int32_t count : model_->popularity) {
-    relative_popularity_.push_back(std::log1p(static_cast<float>(count)) -
-                                   log_mean_popularity_);
+  movie_traits_.resize(model_->catalog.movies.size());
+  for (size_t m = 0; m < movie_traits_.size(); ++m) {
+    const Movie& movie = model_->catalog.movies[m];
+    MovieTraits& traits = movie_traits_[m];
+    if (m < model_->popularity.size()) {
+      traits.relative_popularity =
+          std::log1p(static_cast<float>(model_->popularity[m])) -
+          log_mean_popularity_;
+    }
+    if (movie.release_year > 0) {
+      traits.release_year = static_cast<float>(movie.release_year);
+      traits.release_feature = std::clamp(
+          static_cast<float>(movie.release_year - 1990) / 10.0f, -6.0f, 1.0f);
+    }
+    traits.genre_norm = std::sqrt(static_cast<float>(movie.genres.size()));
+    traits.genres_begin = static_cast<int32_t>(movie_genres_.size());
+    movie_genres_.insert(movie_genres_.end(), movie.genres.begin(),
+                         movie.genres.end());
+    traits.genres_end = static_cast<int32_t>(movie_genres_.size());
   }
   log_rank_.resize(static_cast<size_t>(std::max(options_.num_candidates, 0)));
   for (size_t i = 0; i < log_rank_.size(); ++i) {
@@ -337,7 +352,7 @@ void Scorer::CandidateFeatures(const UserContext& context,
   neighbors().AffinitiesTo(rows, history, affinities.data());
   for (Eigen::Index i = 0; i < n; ++i) {
     const Candidate& c = candidates[i];
-    const Movie& movie = model_->catalog.movies[c.row];
+    const MovieTraits& movie = movie_traits_[c.row];
     auto f = features->row(i);
     f(kRetrievalZ) = (c.score - mean) / deviation;
     f(kRetrievalGap) = (c.score - best) / deviation;
@@ -346,23 +361,22 @@ void Scorer::CandidateFeatures(const UserContext& context,
                       : std::log1p(static_cast<float>(i));
     f(kPredictedRating) = predicted(i);
     f(kRelativeRating) = predicted(i) - mean_predicted;
-    f(kRelativePopularity) = relative_popularity_[c.row];
+    f(kRelativePopularity) = movie.relative_popularity;
     f(kLogUserActivity) = activity;
-    if (!movie.genres.empty()) {
+    if (movie.genres_end > movie.genres_begin) {
       float overlap = 0;
-      for (const int32_t g : movie.genres) overlap += context.genre_profile(g);
-      f(kGenreAffinity) =
-          overlap / std::sqrt(static_cast<float>(movie.genres.size()));
+      for (int32_t g = movie.genres_begin; g < movie.genres_end; ++g) {
+        overlap += context.genre_profile(movie_genres_[g]);
+      }
+      f(kGenreAffinity) = overlap / movie.genre_norm;
     }
     f(kItemAffinity) = affinities[i].sum;
     f(kItemClosest) = affinities[i].closest;
     if (movie.release_year > 0) {
-      f(kReleaseYear) = std::clamp(
-          static_cast<float>(movie.release_year - 1990) / 10.0f, -6.0f, 1.0f);
+      f(kReleaseYear) = movie.release_feature;
       if (context.mean_release_year > 0) {
-        f(kYearDistance) = std::abs(static_cast<float>(movie.release_year) -
-                                    context.mean_release_year) /
-                           10.0f;
+        f(kYearDistance) =
+            std::abs(movie.release_year - context.mean_release_year) / 10.0f;
       }
     }
     f(kPopularityActivity) = f(kRelativePopularity) * activity;

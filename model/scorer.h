@@ -180,8 +180,21 @@ class Scorer {
   mutable std::shared_ptr<const ItemNeighbors> neighbors_;
   std::vector<float> user_year_;  // mean release year of each user's movies
   float log_mean_popularity_ = 0;
-  // Per movie: log1p(rating count) - log_mean_popularity_ (a feature).
-  std::vector<float> relative_popularity_;
+  // What the features read of each movie, side by side in one small table
+  // (about 20 bytes a movie), so that a candidate's features cost one
+  // cache line, not a walk through the catalogue's Movie (its strings and
+  // a separately allocated genre list: two misses per candidate under
+  // load).
+  struct MovieTraits {
+    float relative_popularity = 0;  // log1p(rating count) - log mean
+    float release_feature = 0;      // kReleaseYear's value; 0: undated
+    float release_year = 0;         // 0: undated
+    float genre_norm = 0;           // sqrt(number of genres)
+    int32_t genres_begin = 0;       // the genres: movie_genres_[begin, end)
+    int32_t genres_end = 0;
+  };
+  std::vector<MovieTraits> movie_traits_;
+  std::vector<int32_t> movie_genres_;
   // log1p(i) for the first num_candidates ranks (a feature).
   std::vector<float> log_rank_;
 };

@@ -44,6 +44,7 @@
 #include "client/loadgen_workload.h"
 #include "model/bundle.h"
 #include "nlohmann/json.hpp"
+#include "server/arena_allocator.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 #include "tests/bench/bench_empty.grpc.pb.h"
@@ -56,6 +57,9 @@ ABSL_FLAG(int, worker_threads, 0, "Server worker threads (0: one per core)");
 ABSL_FLAG(std::vector<std::string>, concurrency,
           std::vector<std::string>({"1", "2", "4", "8", "16", "32"}),
           "Closed-loop concurrencies swept for the max QPS");
+ABSL_FLAG(std::vector<std::string>, methods,
+          std::vector<std::string>({"Empty", "Payload", "Recommend"}),
+          "Methods to drive (a subset, e.g. for a profile of one)");
 ABSL_FLAG(int, repetitions, 3, "Runs per point; the median is reported");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(3), "Measured time per run");
 ABSL_FLAG(absl::Duration, warmup, absl::Milliseconds(500),
@@ -73,6 +77,10 @@ ABSL_FLAG(absl::Duration, direct_only, absl::ZeroDuration(),
           "Profiling aid: only call Recommender::Recommend directly (no "
           "gRPC) on one thread for this long, print the CPU time per call, "
           "and exit (e.g. under perf record)");
+ABSL_FLAG(int, direct_evict_kib, 0,
+          "With --direct_only: write over a buffer of this many KiB between "
+          "calls (not timed), so each call starts with the caches another "
+          "call's gRPC work would leave it (e.g. 2048: beyond L2)");
 ABSL_FLAG(std::string, write_synthetic_model, "",
           "Only write the synthetic model as a version under this model base, "
           "and exit (for tests/bench/loadgen_smoke.sh)");
@@ -101,6 +109,37 @@ class EmptyServiceImpl final : public EmptyService::CallbackService {
 
  private:
   WorkerPool* pool_;
+};
+
+// Recommend's messages without Recommend's work: a fixed answer (a real
+// one, computed once before the load) copied into each call's response, on
+// the same worker pool. Between Empty and Recommend it splits what
+// Recommend costs beyond a bare call into carrying its messages (parsing
+// the request, building, serialising and parsing a ten-movie response) and
+// computing the answer.
+class PayloadServiceImpl final : public PayloadService::CallbackService {
+ public:
+  PayloadServiceImpl(WorkerPool* pool, const v1::RecommendResponse* answer)
+      : pool_(pool), answer_(answer) {
+    // As RecommenderService does: the call's messages on one arena.
+    SetMessageAllocatorFor_Payload(&allocator_);
+  }
+
+  grpc::ServerUnaryReactor* Payload(grpc::CallbackServerContext* context,
+                                    const v1::RecommendRequest*,
+                                    v1::RecommendResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    pool_->Submit([this, reactor, response] {
+      *response = *answer_;
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+ private:
+  WorkerPool* pool_;
+  const v1::RecommendResponse* answer_;
+  ArenaMessageAllocator<v1::RecommendRequest, v1::RecommendResponse> allocator_;
 };
 
 // A MovieLens-sized random model, written as version 1 under `base`.
@@ -162,24 +201,30 @@ double ThreadCpuMicros() {
 // Our work alone: Recommender::Recommend on the serving snapshot, on this
 // thread, for the workload's requests, for half a second; CPU microseconds
 // per call (CPU time, not wall time: the machine is shared).
+// With evict_kib > 0, a buffer that large is written over between calls,
+// outside the timed part: each call then finds the caches as under load.
 double DirectRecommendMicros(MovierecServer& server,
                              const loadgen::Workload& workload,
-                             absl::Duration duration) {
+                             absl::Duration duration, int evict_kib = 0) {
   const loadgen::RequestSource source(workload);
   const Recommender recommender(
       [&server] { return server.models().current(); });
-  const double cpu_start = ThreadCpuMicros();
+  std::vector<char> evict(static_cast<size_t>(std::max(evict_kib, 0)) * 1024);
+  double cpu = 0;
   const auto end =
       std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(duration);
   uint64_t calls = 0;
   while (std::chrono::steady_clock::now() < end) {
+    for (size_t i = 0; i < evict.size(); i += 64) ++evict[i];
+    const double start = ThreadCpuMicros();
     v1::RecommendRequest request;
     v1::RecommendResponse response;
     source.Fill(calls++, &request);
     const absl::Status status = recommender.Recommend(request, &response);
     if (!status.ok()) spdlog::warn("Recommend: {}", status.ToString());
+    cpu += ThreadCpuMicros() - start;
   }
-  return (ThreadCpuMicros() - cpu_start) / calls;
+  return cpu / calls;
 }
 
 int Main() {
@@ -208,9 +253,13 @@ int Main() {
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.model.model_base = base;
   options.model.poll_interval = absl::ZeroDuration();
-  options.extra_services = [](WorkerPool* pool) {
+  // Payload's answer: filled in once the model is loaded, before any call.
+  v1::RecommendResponse payload_answer;
+  options.extra_services = [&payload_answer](WorkerPool* pool) {
     std::vector<std::unique_ptr<grpc::Service>> services;
     services.push_back(std::make_unique<EmptyServiceImpl>(pool));
+    services.push_back(
+        std::make_unique<PayloadServiceImpl>(pool, &payload_answer));
     return services;
   };
   auto server = MovierecServer::Start(options);
@@ -236,11 +285,25 @@ int Main() {
   if (const absl::Duration d = absl::GetFlag(FLAGS_direct_only);
       d > absl::ZeroDuration()) {
     std::printf("Recommender::Recommend without gRPC: %.1f us per call\n",
-                DirectRecommendMicros(**server, workload, d));
+                DirectRecommendMicros(**server, workload, d,
+                                      absl::GetFlag(FLAGS_direct_evict_kib)));
     return 0;
   }
   const double direct_us =
       DirectRecommendMicros(**server, workload, absl::Milliseconds(500));
+  {
+    // The first known user's real answer.
+    v1::RecommendRequest request;
+    request.set_user_id(workload.user_ids.front());
+    request.set_count(workload.count);
+    const Recommender recommender(
+        [&server] { return (*server)->models().current(); });
+    if (absl::Status s = recommender.Recommend(request, &payload_answer);
+        !s.ok()) {
+      spdlog::critical("Recommend for the payload: {}", s.ToString());
+      return 1;
+    }
+  }
   std::fprintf(stderr,
                "Recommender::Recommend called directly (no gRPC, one "
                "thread): %.1f us per call\n",
@@ -248,6 +311,7 @@ int Main() {
 
   std::vector<std::shared_ptr<v1::Recommender::Stub>> stubs;
   std::vector<std::shared_ptr<EmptyService::Stub>> empty_stubs;
+  std::vector<std::shared_ptr<PayloadService::Stub>> payload_stubs;
   for (int i = 0; i < absl::GetFlag(FLAGS_channels); ++i) {
     grpc::ChannelArguments args;
     args.SetInt("movierec.loadgen_channel", i);
@@ -255,6 +319,7 @@ int Main() {
         target, grpc::InsecureChannelCredentials(), args);
     stubs.push_back(v1::Recommender::NewStub(channel));
     empty_stubs.push_back(EmptyService::NewStub(channel));
+    payload_stubs.push_back(PayloadService::NewStub(channel));
   }
   const absl::Duration timeout = absl::Seconds(10);
   std::vector<Method> methods;
@@ -267,11 +332,35 @@ int Main() {
                           c, q, r, std::move(done));
                     },
                     [](uint64_t, EmptyRequest*) {}, timeout)});
+  auto source = std::make_shared<const loadgen::RequestSource>(workload);
   methods.push_back(
-      {"Recommend",
-       loadgen::WorkloadCaller(
-           std::make_shared<const loadgen::RequestSource>(workload), stubs,
+      {"Payload",
+       loadgen::UnaryCaller<v1::RecommendRequest, v1::RecommendResponse>(
+           [payload_stubs](uint64_t seq, grpc::ClientContext* c,
+                           const v1::RecommendRequest* q,
+                           v1::RecommendResponse* r,
+                           std::function<void(grpc::Status)> done) {
+             payload_stubs[seq % payload_stubs.size()]->async()->Payload(
+                 c, q, r, std::move(done));
+           },
+           [source](uint64_t seq, v1::RecommendRequest* q) {
+             source->Fill(seq, q);
+           },
            timeout)});
+  methods.push_back(
+      {"Recommend", loadgen::WorkloadCaller(source, stubs, timeout)});
+
+  const std::vector<std::string> chosen = absl::GetFlag(FLAGS_methods);
+  methods.erase(std::remove_if(methods.begin(), methods.end(),
+                               [&chosen](const Method& m) {
+                                 return std::find(chosen.begin(), chosen.end(),
+                                                  m.name) == chosen.end();
+                               }),
+                methods.end());
+  if (methods.empty()) {
+    spdlog::critical("--methods names none of Empty, Payload, Recommend");
+    return 2;
+  }
 
   std::vector<int> sweep;
   for (const std::string& c : absl::GetFlag(FLAGS_concurrency)) {
@@ -385,13 +474,23 @@ int Main() {
   json["direct_recommend_us"] = direct_us;
   std::printf("Recommender::Recommend without gRPC: %.1f us per call\n",
               direct_us);
+  if (best_qps["Empty"] > 0 && best_qps["Payload"] > 0) {
+    const double payload_ratio = best_qps["Payload"] / best_qps["Empty"];
+    std::printf(
+        "Payload max QPS / empty RPC max QPS = %.2f (Recommend's messages "
+        "without its work)\n",
+        payload_ratio);
+    json["payload_over_empty"] = payload_ratio;
+  }
   const double cpu_empty = Median(all_cpu["Empty"]);
+  const double cpu_payload = Median(all_cpu["Payload"]);
   const double cpu_recommend = Median(all_cpu["Recommend"]);
   std::printf(
-      "CPU per call (median over the sweep): Empty %.0f us, "
+      "CPU per call (median over the sweep): Empty %.0f us, Payload %.0f us, "
       "Recommend %.0f us; Empty / Recommend = %.2f\n",
-      cpu_empty, cpu_recommend, cpu_empty / cpu_recommend);
+      cpu_empty, cpu_payload, cpu_recommend, cpu_empty / cpu_recommend);
   json["cpu_us_per_call"] = {{"Empty", cpu_empty},
+                             {"Payload", cpu_payload},
                              {"Recommend", cpu_recommend}};
 
   const std::string json_path = absl::GetFlag(FLAGS_json);

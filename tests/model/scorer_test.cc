@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <vector>
 
 #include "model/movie_similarity.h"
+#include "model/reranker.h"
 #include "tests/test_util.h"
 
 namespace movierec {
@@ -54,6 +56,67 @@ TEST_P(ScorerStagesTest, RecommendIsTheStagesComposed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stages, ScorerStagesTest, ::testing::Values(0, 1, 2));
+
+// The features a candidate's catalogue entry gives (popularity, genres,
+// release year), computed here from the Movie itself, are exactly the
+// Scorer's (which reads them from its own compact per-movie table), for
+// dated and undated movies of one and two genres.
+TEST(ScorerTest, CandidateFeaturesFollowTheCatalogueExactly) {
+  Model model =
+      MakeRandomModel(SmallMovieLens(6, 70, 12), SmallRetrievalConfig(true), 3);
+  AddRankingStage(&model, /*with_reranker=*/true, 4);
+  const auto shared = std::make_shared<const Model>(std::move(model));
+  const Scorer scorer(shared);
+  double ratings = 0;
+  for (const int32_t count : shared->popularity) ratings += count;
+  const auto log_mean = static_cast<float>(
+      std::log1p(ratings / static_cast<double>(shared->popularity.size())));
+  int undated = 0;
+  int two_genres = 0;
+  for (int user = 0; user < shared->num_users(); ++user) {
+    const UserContext context = scorer.ForUser(user);
+    const std::vector<Candidate> candidates =
+        scorer.RetrieveForQuery(context.query.data(), context.history, 40);
+    RowMatrix features;
+    scorer.CandidateFeatures(context, candidates, &features);
+    ASSERT_EQ(features.rows(), static_cast<Eigen::Index>(candidates.size()));
+    const float activity =
+        std::log1p(static_cast<float>(context.history.size()));
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const Movie& movie = shared->catalog.movies[candidates[i].row];
+      const auto f = features.row(static_cast<Eigen::Index>(i));
+      SCOPED_TRACE(testing::Message()
+                   << "user " << user << ", movie row " << candidates[i].row);
+      const float popularity =
+          std::log1p(static_cast<float>(
+              shared->popularity[static_cast<size_t>(candidates[i].row)])) -
+          log_mean;
+      EXPECT_EQ(f(kRelativePopularity), popularity);
+      EXPECT_EQ(f(kPopularityActivity), popularity * activity);
+      float overlap = 0;
+      for (const int32_t g : movie.genres) overlap += context.genre_profile(g);
+      EXPECT_EQ(f(kGenreAffinity),
+                overlap / std::sqrt(static_cast<float>(movie.genres.size())));
+      two_genres += movie.genres.size() == 2;
+      if (movie.release_year > 0) {
+        EXPECT_EQ(
+            f(kReleaseYear),
+            std::clamp(static_cast<float>(movie.release_year - 1990) / 10.0f,
+                       -6.0f, 1.0f));
+        EXPECT_EQ(f(kYearDistance),
+                  std::abs(static_cast<float>(movie.release_year) -
+                           context.mean_release_year) /
+                      10.0f);
+      } else {
+        ++undated;
+        EXPECT_EQ(f(kReleaseYear), 0.0f);
+        EXPECT_EQ(f(kYearDistance), 0.0f);
+      }
+    }
+  }
+  EXPECT_GT(undated, 0);
+  EXPECT_GT(two_genres, 0);
+}
 
 TEST(ScorerTest, ForUserHoldsTheUsersRows) {
   const auto model = std::make_shared<const Model>(
