@@ -78,9 +78,61 @@ constexpr std::array<uint64_t, 256> MakeLeftPack() {
 constexpr std::array<uint64_t, 256> kLeftPack = MakeLeftPack();
 #endif
 
-// Slack after the reservoir's capacity: the vector scan stores eight lanes
-// at a time, of which only those kept count.
-constexpr size_t kSlack = 8;
+// Slack after the reservoir's capacity (one entry: the scalar loop writes
+// the entry past the last kept one).
+constexpr size_t kSlack = 1;
+
+// Appends the pairs of positions [begin, end) that pass the threshold to
+// (out_rows, out_scores) from `size` on, in order; returns the new size.
+// A pair's row is rows[i], or i itself when rows is null. It passes when
+// its score beats the threshold, or with kTiesEnter when it ties it and is
+// above -infinity. The caller leaves room for end - begin more pairs.
+//
+// Neither loop branches on the data: each writes every pair and advances by
+// whether it passed. With AVX2, eight at a time: compare, pack the passing
+// lanes to the left with one permutation, store all eight, advance by the
+// number kept (a few instructions per eight pairs instead of a dozen per
+// pair).
+template <bool kTiesEnter>
+size_t PackPassing(const int32_t* rows, const float* scores, int64_t begin,
+                   int64_t end, float threshold, int32_t* out_rows,
+                   float* out_scores, size_t size) {
+  int64_t i = begin;
+#ifdef __AVX2__
+  const __m256 bar = _mm256_set1_ps(threshold);
+  const __m256 bottom = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (; i + 8 <= end; i += 8) {
+    const __m256 s = _mm256_loadu_ps(scores + i);
+    const __m256 pass =
+        kTiesEnter ? _mm256_and_ps(_mm256_cmp_ps(s, bar, _CMP_GE_OQ),
+                                   _mm256_cmp_ps(s, bottom, _CMP_GT_OQ))
+                   : _mm256_cmp_ps(s, bar, _CMP_GT_OQ);
+    const int mask = _mm256_movemask_ps(pass);
+    const __m256i pack = _mm256_cvtepu8_epi32(
+        _mm_cvtsi64_si128(static_cast<int64_t>(kLeftPack[mask])));
+    const __m256i ids =
+        rows != nullptr
+            ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + i))
+            : _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(i)),
+                               lanes);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_rows + size),
+                        _mm256_permutevar8x32_epi32(ids, pack));
+    _mm256_storeu_ps(out_scores + size, _mm256_permutevar8x32_ps(s, pack));
+    size += static_cast<size_t>(__builtin_popcount(mask));
+  }
+#endif
+  for (; i < end; ++i) {
+    out_rows[size] = rows != nullptr ? rows[i] : static_cast<int32_t>(i);
+    out_scores[size] = scores[i];
+    const bool pass =
+        kTiesEnter ? scores[i] >= threshold &&
+                         scores[i] > -std::numeric_limits<float>::infinity()
+                   : scores[i] > threshold;
+    size += pass ? 1 : 0;
+  }
+  return size;
+}
 
 }  // namespace
 
@@ -125,7 +177,10 @@ float TopK::SampledThreshold(const float* scores, int64_t n) {
   if (n / stride < 16) return kBottom;
   selection_.clear();
   for (int64_t row = 0; row < n; row += stride) {
-    selection_.push_back(scores[row]);
+    // A NaN row never enters; sampled as is it could become the threshold,
+    // which nothing beats (and then the search returned nothing at all).
+    const float score = scores[row];
+    selection_.push_back(std::isnan(score) ? kBottom : score);
   }
   const double expected = static_cast<double>(k_) *
                           static_cast<double>(selection_.size()) /
@@ -138,50 +193,21 @@ float TopK::SampledThreshold(const float* scores, int64_t n) {
 
 // Rows in increasing order, so a row that ties the k-th best loses to it:
 // strictly greater enters. True when the reservoir filled (so at least 2k
-// rows beat the starting threshold). The inner loop runs only as many rows
-// as the reservoir has room for, so it needs no check and makes no call
-// (with Compact inside it, the compiler reloaded its pointers every row).
+// rows beat the starting threshold). Each pass packs only as many rows as
+// the reservoir has room for, so the packing loop needs no check and makes
+// no call (with Compact inside it, the compiler reloaded its pointers every
+// row).
 bool TopK::ScanRows(const float* scores, int64_t n) {
-  int32_t* const rows = rows_.data();
-  float* const kept = scores_.data();
-  size_t size = size_;
-  float threshold = threshold_;
   int64_t row = 0;
   while (row < n) {
     const int64_t end =
-        std::min(n, row + static_cast<int64_t>(capacity_ - size));
-#ifdef __AVX2__
-    // Eight rows per step: compare, pack the kept rows and scores to the
-    // left with one permutation, store all eight lanes (the reservoir has
-    // kSlack spare entries), advance by the number kept. A few
-    // instructions per eight rows instead of a dozen per row.
-    const __m256 beat = _mm256_set1_ps(threshold);
-    for (; row + 8 <= end; row += 8) {
-      const __m256 s = _mm256_loadu_ps(scores + row);
-      const int mask = _mm256_movemask_ps(_mm256_cmp_ps(s, beat, _CMP_GT_OQ));
-      const __m256i pack = _mm256_cvtepu8_epi32(
-          _mm_cvtsi64_si128(static_cast<int64_t>(kLeftPack[mask])));
-      _mm256_storeu_si256(
-          reinterpret_cast<__m256i*>(rows + size),
-          _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(row)), pack));
-      _mm256_storeu_ps(kept + size, _mm256_permutevar8x32_ps(s, pack));
-      size += static_cast<size_t>(__builtin_popcount(mask));
-    }
-#endif
-    for (; row < end; ++row) {
-      // Written always, kept only when it beats the threshold.
-      rows[size] = static_cast<int32_t>(row);
-      kept[size] = scores[row];
-      size += scores[row] > threshold ? 1 : 0;
-    }
-    if (size == capacity_) {
-      size_ = size;
-      Compact();
-      size = size_;
-      threshold = threshold_;
-    }
+        std::min(n, row + static_cast<int64_t>(capacity_ - size_));
+    size_ =
+        PackPassing</*kTiesEnter=*/false>(nullptr, scores, row, end, threshold_,
+                                          rows_.data(), scores_.data(), size_);
+    row = end;
+    if (size_ == capacity_) Compact();
   }
-  size_ = size;
   return filled_;
 }
 
@@ -191,26 +217,15 @@ void TopK::Reset(int k) { Start(k, kBottom, 0); }
 // lower row), so ties enter and Compact settles them.
 void TopK::Add(const int32_t* rows, const float* scores, int64_t n) {
   if (k_ == 0) return;
-  int32_t* const kept_rows = rows_.data();
-  float* const kept = scores_.data();
-  size_t size = size_;
-  float threshold = threshold_;
   int64_t i = 0;
   while (i < n) {
-    const int64_t end = std::min(n, i + static_cast<int64_t>(capacity_ - size));
-    for (; i < end; ++i) {
-      kept_rows[size] = rows[i];
-      kept[size] = scores[i];
-      size += scores[i] >= threshold && scores[i] > kBottom ? 1 : 0;
-    }
-    if (size == capacity_) {
-      size_ = size;
-      Compact();
-      size = size_;
-      threshold = threshold_;
-    }
+    const int64_t end =
+        std::min(n, i + static_cast<int64_t>(capacity_ - size_));
+    size_ = PackPassing</*kTiesEnter=*/true>(
+        rows, scores, i, end, threshold_, rows_.data(), scores_.data(), size_);
+    i = end;
+    if (size_ == capacity_) Compact();
   }
-  size_ = size;
 }
 
 namespace {
