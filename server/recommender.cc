@@ -24,7 +24,7 @@ void AddMovie(const Snapshot& snapshot, int row, float score,
   const MovieLens& catalog = snapshot.model().catalog;
   const Movie& movie = catalog.movies[row];
   v1::ScoredMovie* scored = out->Add();
-  scored->set_movie_id(absl::StrCat(movie.id));
+  scored->set_movie_id(snapshot.MovieId(row));
   scored->set_title(movie.title);
   scored->set_score(score);
   scored->set_retrieval_score(retrieval_score);

@@ -40,9 +40,10 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
                        static_cast<int32_t>(i));
   }
   movie_rows_.reserve(m.catalog.movies.size());
+  movie_ids_.reserve(m.catalog.movies.size());
   for (size_t i = 0; i < m.catalog.movies.size(); ++i) {
-    movie_rows_.emplace(absl::StrCat(m.catalog.movies[i].id),
-                        static_cast<int32_t>(i));
+    movie_ids_.push_back(absl::StrCat(m.catalog.movies[i].id));
+    movie_rows_.emplace(movie_ids_.back(), static_cast<int32_t>(i));
   }
   for (size_t g = 0; g < m.catalog.genre_names.size(); ++g) {
     genres_.emplace(m.catalog.genre_names[g], static_cast<int32_t>(g));

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -48,6 +49,9 @@ class Snapshot {
   int MovieRow(const std::string& movie_id) const;
   // The index of a genre name as in u.genre ("Comedy"; exact case), or -1.
   int GenreIndex(const std::string& name) const;
+  // The API's id of the movie at `row` (0 <= row < movies): its MovieLens
+  // id as text, made once per snapshot rather than once per answer.
+  const std::string& MovieId(int row) const { return movie_ids_[row]; }
 
  private:
   int64_t version_;
@@ -56,6 +60,7 @@ class Snapshot {
   MovieSimilarity similarity_;
   absl::flat_hash_map<std::string, int32_t> user_rows_;
   absl::flat_hash_map<std::string, int32_t> movie_rows_;
+  std::vector<std::string> movie_ids_;  // by row
   absl::flat_hash_map<std::string, int32_t> genres_;
 };
 
