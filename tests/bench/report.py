@@ -331,7 +331,8 @@ def serving_plot(result, plots_dir, work_dir):
     """p50 and p99 latency against achieved QPS, open loop, both methods."""
     os.makedirs(plots_dir, exist_ok=True)
     os.makedirs(work_dir, exist_ok=True)
-    colours = {"Empty": "#7f7f7f", "Recommend": "#1f77b4"}
+    colours = {"Empty": "#7f7f7f", "Payload": "#ff7f0e",
+               "Recommend": "#1f77b4"}
     parts = []
     for name, method in sorted(result["methods"].items()):
         points = sorted(method.get("open_loop", []), key=lambda p: p["qps"])
@@ -394,6 +395,13 @@ def cmd_serving(args):
                               f"{p['p99_ms']:.3f}", f"{p['p99.9_ms']:.3f}",
                               p["errors"]])
     cpu = result.get("cpu_us_per_call", {})
+    payload = result.get("payload_over_empty")
+    payload_text = (
+        [f"The Payload RPC (Recommend's requests answered with a fixed, real "
+         f"ten-movie response: Recommend's messages without its work) "
+         f"reaches **{payload:.2f}** of the empty RPC's max QPS: the "
+         "ceiling for any Recommend that answers with these messages.", ""]
+        if payload is not None else [])
     text = [
         f"Run of {args.date}; model `{result['model']}`; "
         f"{result['worker_threads']} worker threads; closed-loop runs of "
@@ -409,6 +417,7 @@ def cmd_serving(args):
         "(server and client, median over the sweep): "
         + ", ".join(f"{n} {cpu[n]:.0f} us" for n in names if n in cpu) + ".",
         "",
+        *payload_text,
         f"![latency vs QPS]({rel})",
         "",
         "#### Closed loop (max QPS)",
