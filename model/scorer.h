@@ -181,7 +181,7 @@ class Scorer {
   std::vector<float> user_year_;  // mean release year of each user's movies
   float log_mean_popularity_ = 0;
   // What the features read of each movie, side by side in one small table
-  // (about 20 bytes a movie), so that a candidate's features cost one
+  // (24 bytes a movie), so that a candidate's features cost one
   // cache line, not a walk through the catalogue's Movie (its strings and
   // a separately allocated genre list: two misses per candidate under
   // load).
