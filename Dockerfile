@@ -23,9 +23,12 @@ WORKDIR /src
 # Only what the binaries are built from (every add_subdirectory of
 # CMakeLists.txt but tests/), so that editing tests or docs rebuilds nothing.
 COPY CMakeLists.txt ./
+COPY util util
 COPY proto proto
-COPY model model
+COPY data data
 COPY index index
+COPY model model
+COPY train train
 COPY server server
 COPY client client
 # No .git in the build context: the version recorded in model bundles comes in

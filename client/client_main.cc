@@ -22,9 +22,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "model/command_line.h"
+#include "client/tls.h"
 #include "movierec/v1/recommender.grpc.pb.h"
-#include "server/tls.h"
+#include "util/command_line.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
 ABSL_FLAG(bool, tls, false,

@@ -26,7 +26,7 @@
 #include "absl/time/time.h"
 #include "client/loadgen.h"
 #include "client/loadgen_workload.h"
-#include "model/command_line.h"
+#include "util/command_line.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
 ABSL_FLAG(std::string, method, "Recommend",

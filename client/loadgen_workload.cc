@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "model/bundle.h"
-#include "model/status_macros.h"
+#include "util/status_macros.h"
 
 namespace movierec::loadgen {
 namespace {

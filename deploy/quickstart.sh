@@ -7,8 +7,8 @@
 #   deploy/quickstart.sh          serve until Ctrl-C
 #   deploy/quickstart.sh --once   stop the server and exit 0 after printing
 #
-# Environment: MOVIELENS_DIR (an ml-100k directory; otherwise it is
-# downloaded into data/), MODEL_BASE (default build/models), PORT (50051),
+# Environment: MOVIELENS_DIR (an ml-100k directory; otherwise it is downloaded
+# into build/movielens/), MODEL_BASE (default build/models), PORT (50051),
 # METRICS_PORT (9464), PRESET (default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,13 +42,13 @@ if [[ -n "${MOVIELENS_DIR:-}" ]]; then
     exit 1
   fi
   data_dir=$MOVIELENS_DIR
-elif have_data data/ml-100k; then
-  data_dir=$root/data/ml-100k
+elif have_data build/movielens/ml-100k; then
+  data_dir=$root/build/movielens/ml-100k
 else
-  mkdir -p data
+  mkdir -p build/movielens
   echo "downloading $ML_URL" >&2
-  if ! curl -fL --retry 2 --connect-timeout 15 -o data/ml-100k.zip.part "$ML_URL"; then
-    rm -f data/ml-100k.zip.part
+  if ! curl -fL --retry 2 --connect-timeout 15 -o build/movielens/ml-100k.zip.part "$ML_URL"; then
+    rm -f build/movielens/ml-100k.zip.part
     cat >&2 <<MSG
 error: could not download MovieLens 100K from $ML_URL.
 Download ml-100k.zip from https://grouplens.org/datasets/movielens/100k/ on a
@@ -57,15 +57,15 @@ machine that can, unzip it, and point MOVIELENS_DIR at the ml-100k folder:
 MSG
     exit 1
   fi
-  got=$(md5sum data/ml-100k.zip.part | cut -d' ' -f1)
+  got=$(md5sum build/movielens/ml-100k.zip.part | cut -d' ' -f1)
   if [[ "$got" != "$ML_MD5" ]]; then
-    rm -f data/ml-100k.zip.part
+    rm -f build/movielens/ml-100k.zip.part
     echo "error: ml-100k.zip has MD5 $got, expected $ML_MD5; refusing it" >&2
     exit 1
   fi
-  mv data/ml-100k.zip.part data/ml-100k.zip
-  unzip -q -o data/ml-100k.zip -d data
-  data_dir=$root/data/ml-100k
+  mv build/movielens/ml-100k.zip.part build/movielens/ml-100k.zip
+  unzip -q -o build/movielens/ml-100k.zip -d build/movielens
+  data_dir=$root/build/movielens/ml-100k
 fi
 echo "using $data_dir" >&2
 

@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "index/index_options.h"
-#include "model/eigen_types.h"
+#include "util/eigen_types.h"
 
 namespace movierec {
 

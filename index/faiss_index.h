@@ -15,7 +15,7 @@
 #include "absl/types/span.h"
 #include "index/candidate_index.h"
 #include "index/index_options.h"
-#include "model/eigen_types.h"
+#include "util/eigen_types.h"
 
 namespace faiss {
 struct IndexFlat;

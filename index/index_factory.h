@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "index/candidate_index.h"
 #include "index/index_options.h"
-#include "model/eigen_types.h"
+#include "util/eigen_types.h"
 
 namespace movierec {
 

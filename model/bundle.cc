@@ -17,10 +17,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "model/file_util.h"
-#include "model/status_macros.h"
 #include "model/tensor_proto.h"
 #include "movierec/v1/model_bundle.pb.h"
+#include "util/file_util.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {

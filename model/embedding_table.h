@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "model/adagrad.h"
-#include "model/eigen_types.h"
-#include "model/random.h"
+#include "util/eigen_types.h"
+#include "util/random.h"
 
 namespace movierec {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "model/prefetch.h"
+#include "util/prefetch.h"
 
 namespace movierec {
 

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "model/dataset.h"
+#include "data/dataset.h"
 
 namespace movierec {
 

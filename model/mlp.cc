@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "model/status_macros.h"
 #include "model/tensor_proto.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 

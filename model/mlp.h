@@ -13,9 +13,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "model/adagrad.h"
-#include "model/eigen_types.h"
-#include "model/random.h"
 #include "movierec/v1/model_bundle.pb.h"
+#include "util/eigen_types.h"
+#include "util/random.h"
 
 namespace movierec {
 

@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
+#include "data/movielens.h"
 #include "index/index_io.h"
-#include "model/dataset.h"
-#include "model/eigen_types.h"
 #include "model/item_neighbors.h"
-#include "model/movielens.h"
 #include "model/rating_model.h"
 #include "model/reranker.h"
 #include "model/retrieval_model.h"
+#include "util/eigen_types.h"
 
 namespace movierec {
 

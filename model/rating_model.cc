@@ -4,10 +4,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "model/config_json.h"
-#include "model/prefetch.h"
-#include "model/status_macros.h"
+#include "model/model_json.h"
 #include "model/tensor_proto.h"
+#include "util/prefetch.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -142,7 +142,7 @@ void RatingModel::Predict(const float* user_vector,
     // first copying the user's row and the movies' rows n times.
     const int d = config_.embedding_dim;
     // The rows kAhead movies on are requested while this one is read
-    // (model/prefetch.h): scattered rows, out of the caches under load.
+    // (util/prefetch.h): scattered rows, out of the caches under load.
     constexpr Eigen::Index kAhead = 4;
     const auto row_bytes = static_cast<size_t>(movie_vectors.cols()) * 4;
     for (Eigen::Index i = 0; i < std::min(kAhead, n); ++i) {

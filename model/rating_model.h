@@ -17,13 +17,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "model/dataset.h"
-#include "model/eigen_types.h"
-#include "model/features.h"
+#include "data/dataset.h"
+#include "data/features.h"
 #include "model/mlp.h"
-#include "model/random.h"
 #include "model/tower.h"
 #include "movierec/v1/model_bundle.pb.h"
+#include "util/eigen_types.h"
+#include "util/random.h"
 
 namespace movierec {
 

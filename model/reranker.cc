@@ -1,9 +1,9 @@
 #include "model/reranker.h"
 
 #include "absl/strings/str_cat.h"
-#include "model/config_json.h"
-#include "model/status_macros.h"
+#include "model/model_json.h"
 #include "model/tensor_proto.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {

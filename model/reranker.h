@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "model/eigen_types.h"
 #include "model/mlp.h"
-#include "model/random.h"
 #include "movierec/v1/model_bundle.pb.h"
+#include "util/eigen_types.h"
+#include "util/random.h"
 
 namespace movierec {
 

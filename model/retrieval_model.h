@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "model/dataset.h"
-#include "model/eigen_types.h"
-#include "model/features.h"
-#include "model/random.h"
+#include "data/dataset.h"
+#include "data/features.h"
 #include "model/tower.h"
 #include "movierec/v1/model_bundle.pb.h"
+#include "util/eigen_types.h"
+#include "util/random.h"
 
 namespace movierec {
 

@@ -6,8 +6,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "model/eigen_types.h"
 #include "movierec/v1/model_bundle.pb.h"
+#include "util/eigen_types.h"
 
 namespace movierec {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "model/status_macros.h"
 #include "model/tensor_proto.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 

@@ -11,8 +11,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "data/features.h"
 #include "model/embedding_table.h"
-#include "model/features.h"
 #include "movierec/v1/model_bundle.pb.h"
 
 namespace movierec {

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "model/status_macros.h"
 #include "server/request.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "model/status_macros.h"
 #include "server/recommender.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {

@@ -16,9 +16,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "model/command_line.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
+#include "util/command_line.h"
 
 ABSL_FLAG(std::string, model_base, "",
           "Directory of integer-named model versions (required)");

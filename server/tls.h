@@ -1,10 +1,8 @@
 // TLS for the gRPC port, from PEM files: the server's credentials (TLS, or
-// mutual TLS when a client CA is given) and a client's. Shared by
-// movierec-server, movierec-client and the tests.
+// mutual TLS when a client CA is given). The client side is client/tls.h.
 #ifndef MOVIEREC_SERVER_TLS_H_
 #define MOVIEREC_SERVER_TLS_H_
 
-#include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 
 #include <memory>
@@ -29,18 +27,6 @@ struct ServerTlsFiles {
 // an error naming the file when one cannot be read or is not PEM.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
     const ServerTlsFiles& files);
-
-struct ClientTlsFiles {
-  std::string ca;    // CA bundle the server's certificate must chain to;
-                     // empty with `tls`: the system's roots
-  std::string cert;  // the client's certificate, for mutual TLS
-  std::string key;   // its private key
-};
-
-// Plaintext when `tls` is false and no file is given; TLS otherwise (a file
-// implies TLS). Errors as for ServerCredentials.
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientCredentials(
-    bool tls, const ClientTlsFiles& files);
 
 }  // namespace movierec
 

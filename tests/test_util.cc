@@ -13,8 +13,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "model/dataset.h"
-#include "model/random.h"
+#include "data/dataset.h"
+#include "util/random.h"
 
 namespace movierec::test {
 namespace {

@@ -18,14 +18,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "data/dataset.h"
+#include "data/movielens.h"
 #include "index/candidate_index.h"
-#include "model/dataset.h"
-#include "model/eigen_types.h"
 #include "model/embedding_table.h"
 #include "model/mlp.h"
 #include "model/model.h"
-#include "model/movielens.h"
 #include "model/retrieval_model.h"
+#include "util/eigen_types.h"
 
 // Assertions on absl::Status and absl::StatusOr<T>; failures print the status.
 #define EXPECT_OK(expr) EXPECT_TRUE(::movierec::test::IsOk(expr))

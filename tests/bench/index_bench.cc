@@ -43,8 +43,8 @@
 #include "index/faiss_index.h"
 #include "index/index_factory.h"
 #include "index/index_io.h"
-#include "model/random.h"
 #include "tests/bench/synthetic.h"
+#include "util/random.h"
 
 ABSL_FLAG(std::string, sizes, "10000,100000,1000000",
           "Catalogue sizes (movies), comma-separated");

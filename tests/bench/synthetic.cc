@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "model/random.h"
+#include "util/random.h"
 
 namespace movierec::bench {
 namespace {

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/eigen_types.h"
+#include "util/eigen_types.h"
 
 namespace movierec::bench {
 

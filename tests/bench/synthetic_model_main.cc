@@ -22,9 +22,9 @@
 #include "index/index_factory.h"
 #include "index/index_options.h"
 #include "model/bundle.h"
-#include "model/random.h"
 #include "model/scorer.h"
 #include "tests/bench/synthetic.h"
+#include "util/random.h"
 
 ABSL_FLAG(std::string, model_base, "", "Where to write the version");
 ABSL_FLAG(int64_t, movies, 1000000, "Catalogue size");

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "model/dataset.h"
-#include "model/random.h"
-#include "model/retrieval_trainer.h"
-#include "model/softmax.h"
-#include "model/train_config.h"
+#include "data/dataset.h"
+#include "train/retrieval_trainer.h"
+#include "train/softmax.h"
+#include "train/train_config.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {

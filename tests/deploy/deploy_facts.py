@@ -181,9 +181,17 @@ def metric_families(exposition):
     return names
 
 
+def cmake_source_folders():
+    """The folders the top CMakeLists.txt builds the binaries from (its
+    add_subdirectory calls, tests/ left out)."""
+    with open(source("CMakeLists.txt"), encoding="utf-8") as f:
+        folders = re.findall(r"^add_subdirectory\(([\w/]+)\)", f.read(), re.M)
+    return [f for f in folders if not f.startswith("tests")]
+
+
 def cmake_executables():
     names = set()
-    for folder in ("model", "server", "client"):
+    for folder in cmake_source_folders():
         with open(source(folder, "CMakeLists.txt"), encoding="utf-8") as f:
             names.update(re.findall(r"add_executable\(\s*([\w-]+)", f.read()))
     return names

@@ -1,8 +1,9 @@
 """The Dockerfile's invariants: two stages on debian:bookworm-slim, a runtime
 stage with the three binaries and a non-root user, ports, volume and
 entrypoint flags that agree with movierec-server's flags and with the
-Kubernetes Deployment, and a .dockerignore that keeps data and build trees
-out of the build context.
+Kubernetes Deployment, a build stage that copies every source folder, and a
+.dockerignore that keeps downloaded data and build trees out of the build
+context.
 
 Each check is also run on a broken copy, to show it catches the break.
 """
@@ -20,13 +21,22 @@ BINARIES = ("movierec-server", "movierec-train", "movierec-client")
 BASE_IMAGE = "debian:bookworm-slim"
 
 
-def dockerfile_problems(text, server_flags, executables, deployment=None):
+def dockerfile_problems(text, server_flags, executables, deployment=None,
+                        source_folders=()):
     """Every way the Dockerfile `text` breaks the invariants."""
     problems = []
     stages = facts.parse_dockerfile(text)
     if len(stages) != 2:
         return [f"expected 2 stages (build, runtime), found {len(stages)}"]
     build, runtime = stages
+    # The build stage copies every folder the binaries are built from.
+    build_copied = set()
+    for argument in facts.instructions(build, "COPY"):
+        _, sources, _ = facts.copy_sources(argument)
+        build_copied.update(s.rstrip("/") for s in sources)
+    for folder in source_folders:
+        if folder not in build_copied:
+            problems.append(f"the build stage does not copy {folder}/")
     for stage in stages:
         if stage["from"] != BASE_IMAGE:
             problems.append(f"stage {stage['name']} is FROM {stage['from']}, "
@@ -137,9 +147,15 @@ def dockerignore_problems(text):
     patterns = {line.strip() for line in text.splitlines()
                 if line.strip() and not line.startswith("#")}
     problems = []
-    for needed in (".git/", "build*/", "data/"):
+    # MovieLens is downloaded under build/ (deploy/quickstart.sh), never
+    # into the data/ layer's sources, which the build needs.
+    for needed in (".git/", "build*/"):
         if needed not in patterns:
             problems.append(f".dockerignore does not exclude {needed}")
+    for kept in ("data/", "data", "/data/", "/data"):
+        if kept in patterns:
+            problems.append(f".dockerignore excludes {kept}: the data layer's "
+                            "sources")
     return problems
 
 
@@ -151,13 +167,14 @@ class DockerfileTest(unittest.TestCase):
             cls.text = f.read()
         cls.server_flags = facts.binary_flags("movierec-server")
         cls.executables = facts.cmake_executables()
+        cls.source_folders = facts.cmake_source_folders()
         cls.deployment = next(
             d for d in facts.render(facts.source("deploy", "k8s"))
             if d["kind"] == "Deployment")
 
     def problems(self, text, deployment=None):
         return dockerfile_problems(text, self.server_flags, self.executables,
-                                   deployment)
+                                   deployment, self.source_folders)
 
     def test_dockerfile_keeps_its_invariants(self):
         self.assertEqual(self.problems(self.text, self.deployment), [])
@@ -178,8 +195,14 @@ class DockerfileTest(unittest.TestCase):
     def test_dockerignore_keeps_data_and_builds_out(self):
         with open(facts.source(".dockerignore"), encoding="utf-8") as f:
             self.assertEqual(dockerignore_problems(f.read()), [])
-        self.assertIn(".dockerignore does not exclude data/",
-                      dockerignore_problems(".git/\nbuild*/\n"))
+        self.assertIn(".dockerignore does not exclude build*/",
+                      dockerignore_problems(".git/\n"))
+        self.assertIn(".dockerignore excludes data/: the data layer's sources",
+                      dockerignore_problems(".git/\nbuild*/\ndata/\n"))
+
+    def test_catches_a_source_folder_left_out_of_the_build(self):
+        self.assert_caught("COPY train train\n", "",
+                           "the build stage does not copy train/")
 
     def assert_caught(self, old, new, expected, deployment=None):
         self.assertIn(old, self.text, "the mutation no longer applies")

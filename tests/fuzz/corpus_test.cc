@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "data/movielens.h"
 #include "model/bundle.h"
-#include "model/movielens.h"
 #include "server/recommender.h"
 #include "server/snapshot.h"
 #include "tests/fuzz/fuzz_fixtures.h"

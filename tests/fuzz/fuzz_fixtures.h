@@ -14,8 +14,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "data/movielens.h"
 #include "model/model.h"
-#include "model/movielens.h"
 
 #define MOVIEREC_FUZZ_CHECK(condition, what)                                   \
   do {                                                                         \

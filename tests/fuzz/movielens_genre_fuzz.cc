@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "absl/strings/match.h"
-#include "model/movielens.h"
+#include "data/movielens.h"
 #include "tests/fuzz/fuzz_fixtures.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "index/index_factory.h"
-#include "model/random.h"
 #include "tests/test_util.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {

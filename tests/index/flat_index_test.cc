@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "index/candidate_index.h"
-#include "model/random.h"
 #include "tests/test_util.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {

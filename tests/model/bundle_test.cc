@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "model/random.h"
 #include "model/retrieval_model.h"
 #include "movierec/v1/model_bundle.pb.h"
 #include "tests/test_util.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "model/dataset.h"
+#include "data/dataset.h"
 #include "tests/test_util.h"
 
 namespace movierec {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "model/random.h"
 #include "tests/test_util.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {

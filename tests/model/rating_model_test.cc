@@ -1,5 +1,5 @@
 // Tests of the rating model (model/rating_model.h) and its training
-// (model/ranking_trainer.h): PredictBatch against its formula,
+// (train/ranking_trainer.h): PredictBatch against its formula,
 // BackwardBatch and AccumulateRatingGradients against central finite
 // differences (for the TFRS replica, the default's biases + dot towers with
 // features, and all three terms together), the loss and the history rule of
@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "model/dataset.h"
-#include "model/random.h"
-#include "model/ranking_trainer.h"
+#include "data/dataset.h"
 #include "tests/test_util.h"
+#include "train/ranking_trainer.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {

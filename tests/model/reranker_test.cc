@@ -1,5 +1,5 @@
 // Tests of the reranker (model/reranker.h) and its training
-// (model/ranking_trainer.h): the listwise loss and its gradient, scoring with
+// (train/ranking_trainer.h): the listwise loss and its gradient, scoring with
 // standardisation, the ToProto/FromProto round trip and its refusals,
 // TrainReranker on lists where one feature gives the positives away, and
 // BuildRerankLists' labels.
@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "model/evaluator.h"
-#include "model/ranking_trainer.h"
 #include "model/scorer.h"
 #include "tests/test_util.h"
+#include "train/evaluator.h"
+#include "train/ranking_trainer.h"
 
 namespace movierec {
 namespace {

@@ -5,6 +5,8 @@
 // answer, the wrong one (plaintext, no certificate, another CA's) is refused
 // in the handshake. movierec-client's TLS flags are checked against a
 // mutual-TLS server too.
+#include "client/tls.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,0 +1,115 @@
+#include "data/features.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace movierec {
+namespace {
+
+int AddTable(std::vector<TableSpec>* tables, std::string name, int rows) {
+  tables->push_back({std::move(name), rows});
+  return static_cast<int>(tables->size()) - 1;
+}
+
+}  // namespace
+
+std::vector<std::string> OccupationVocabulary(const std::vector<User>& users) {
+  std::vector<std::string> vocabulary;
+  for (const User& user : users) vocabulary.push_back(user.occupation);
+  std::sort(vocabulary.begin(), vocabulary.end());
+  vocabulary.erase(std::unique(vocabulary.begin(), vocabulary.end()),
+                   vocabulary.end());
+  return vocabulary;
+}
+
+int Featurizer::AgeBucket(int age) {
+  // The MovieLens 1M age groups.
+  static constexpr int kUpper[] = {17, 24, 34, 44, 49, 55};
+  int bucket = 0;
+  while (bucket < 6 && age > kUpper[bucket]) ++bucket;
+  return bucket;
+}
+
+int Featurizer::YearBucket(int year) {
+  if (year <= 0) return 0;                               // unknown
+  if (year < 1940) return 1;                             // before 1940
+  if (year < 1990) return 2 + (year - 1940) / 10;        // 1940s .. 1980s: 2..6
+  return std::min(7 + (year - 1990), kYearBuckets - 1);  // 1990 .. 1998+
+}
+
+Featurizer::Featurizer(const FeatureOptions& options, const MovieLens& catalog)
+    : options_(options) {
+  const int num_users = static_cast<int>(catalog.users.size());
+  const int num_movies = static_cast<int>(catalog.movies.size());
+  if (options.user_id) user_id_ = AddTable(&user_tables_, "user_id", num_users);
+  if (options.user_demographics) {
+    const std::vector<std::string> occupations =
+        OccupationVocabulary(catalog.users);
+    age_ = AddTable(&user_tables_, "user_age", kAgeBuckets);
+    gender_ = AddTable(&user_tables_, "user_gender", 2);
+    occupation_ = AddTable(&user_tables_, "user_occupation",
+                           static_cast<int>(occupations.size()));
+    for (const User& user : catalog.users) {
+      user_age_.push_back(AgeBucket(user.age));
+      user_gender_.push_back(user.gender == "F" ? 1 : 0);
+      user_occupation_.push_back(static_cast<int32_t>(
+          std::lower_bound(occupations.begin(), occupations.end(),
+                           user.occupation) -
+          occupations.begin()));
+    }
+  }
+  if (options.user_history) {
+    history_ = AddTable(&user_tables_, "user_history", num_movies);
+  }
+  if (options.movie_id) {
+    movie_id_ = AddTable(&movie_tables_, "movie_id", num_movies);
+  }
+  if (options.movie_genres) {
+    genre_ = AddTable(&movie_tables_, "movie_genre",
+                      static_cast<int>(catalog.genre_names.size()));
+    for (const Movie& movie : catalog.movies) {
+      movie_genres_.push_back(movie.genres);
+    }
+  }
+  if (options.movie_year) {
+    year_ = AddTable(&movie_tables_, "movie_year", kYearBuckets);
+    for (const Movie& movie : catalog.movies) {
+      movie_year_.push_back(YearBucket(movie.release_year));
+    }
+  }
+}
+
+void Featurizer::UserBag(int user, absl::Span<const int32_t> history,
+                         int exclude, Bag* bag, bool with_id) const {
+  if (user >= 0) {
+    if (user_id_ >= 0 && with_id) bag->push_back({user_id_, user, 1.0f});
+    if (age_ >= 0) {
+      bag->push_back({age_, user_age_[user], 1.0f});
+      bag->push_back({gender_, user_gender_[user], 1.0f});
+      bag->push_back({occupation_, user_occupation_[user], 1.0f});
+    }
+  }
+  if (history_ >= 0) {
+    size_t count = history.size();
+    for (const int32_t movie : history) count -= movie == exclude;
+    if (count == 0) return;
+    const float weight = 1.0f / std::sqrt(static_cast<float>(count));
+    for (const int32_t movie : history) {
+      if (movie != exclude) bag->push_back({history_, movie, weight});
+    }
+  }
+}
+
+void Featurizer::MovieBag(int movie, Bag* bag, bool with_id) const {
+  if (movie_id_ >= 0 && with_id) bag->push_back({movie_id_, movie, 1.0f});
+  if (genre_ >= 0 && !movie_genres_[movie].empty()) {
+    const float weight =
+        1.0f / std::sqrt(static_cast<float>(movie_genres_[movie].size()));
+    for (const int32_t genre : movie_genres_[movie]) {
+      bag->push_back({genre_, genre, weight});
+    }
+  }
+  if (year_ >= 0) bag->push_back({year_, movie_year_[movie], 1.0f});
+}
+
+}  // namespace movierec

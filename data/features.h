@@ -1,0 +1,99 @@
+// Turns users and movies into bags of embedding-table rows: the input of the
+// two retrieval towers (and of the ranking model's embeddings).
+//
+// A tower's output is the weighted sum of the rows in its bag, so one tower
+// serves every preset: the TFRS replica uses only the id rows; the default
+// adds demographics and history to the user and genres and release year to
+// the movie. A user or movie without an id row (a visitor the model does not
+// know, a movie without ratings) is still encoded from its other features.
+#ifndef MOVIEREC_DATA_FEATURES_H_
+#define MOVIEREC_DATA_FEATURES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "data/movielens.h"
+
+namespace movierec {
+
+struct FeatureOptions {
+  bool user_id = true;             // one row per user
+  bool user_demographics = false;  // age bucket, gender, occupation
+  bool user_history = false;       // the movies the user rated in training
+  bool movie_id = true;            // one row per movie
+  bool movie_genres = false;       // u.item's genre flags
+  bool movie_year = false;         // release-year bucket
+};
+
+// One row of one table, weighted.
+struct BagEntry {
+  int32_t table = 0;
+  int32_t row = 0;
+  float weight = 1.0f;
+};
+using Bag = std::vector<BagEntry>;
+
+struct TableSpec {
+  std::string name;
+  int rows = 0;
+};
+
+// Maps users and movies of a catalogue to bags. Immutable after construction,
+// so safe to share between threads.
+class Featurizer {
+ public:
+  Featurizer(const FeatureOptions& options, const MovieLens& catalog);
+
+  const FeatureOptions& options() const { return options_; }
+
+  // The tables of each tower, in table-index order.
+  const std::vector<TableSpec>& user_tables() const { return user_tables_; }
+  const std::vector<TableSpec>& movie_tables() const { return movie_tables_; }
+
+  // The bag of user row `user` (or of an unknown visitor when `user` < 0)
+  // whose training history is `history` (movie rows), leaving `exclude` out
+  // of the history (pass the training target; -1 for none). Appends to *bag.
+  void UserBag(int user, absl::Span<const int32_t> history, int exclude,
+               Bag* bag, bool with_id = true) const;
+
+  // The bag of movie row `movie`. Appends to *bag. Without `with_id`, the
+  // movie's id row is left out (see ColdMovieFromFeatures).
+  void MovieBag(int movie, Bag* bag, bool with_id = true) const;
+
+  // Cold start: whether a user (movie) with no training ratings is encoded
+  // from its other features alone, its id row (never trained) left out.
+  // Only when the tower has features besides the id; an id-only tower (the
+  // TFRS replica) keeps the id row as the tutorial does.
+  bool ColdUserFromFeatures() const {
+    return options_.user_demographics || options_.user_history;
+  }
+  bool ColdMovieFromFeatures() const {
+    return options_.movie_genres || options_.movie_year;
+  }
+
+  static int AgeBucket(int age);
+  static int YearBucket(int year);
+  static constexpr int kAgeBuckets = 7;
+  static constexpr int kYearBuckets = 16;
+
+ private:
+  FeatureOptions options_;
+  std::vector<TableSpec> user_tables_;
+  std::vector<TableSpec> movie_tables_;
+  // Table indices, or -1 when the feature is off.
+  int user_id_ = -1, age_ = -1, gender_ = -1, occupation_ = -1, history_ = -1;
+  int movie_id_ = -1, genre_ = -1, year_ = -1;
+  // Per-user and per-movie feature rows.
+  std::vector<int32_t> user_age_, user_gender_, user_occupation_;
+  std::vector<std::vector<int32_t>> movie_genres_;
+  std::vector<int32_t> movie_year_;
+};
+
+// The sorted distinct occupations of `users`: the occupation vocabulary.
+std::vector<std::string> OccupationVocabulary(const std::vector<User>& users);
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_DATA_FEATURES_H_

@@ -1,0 +1,104 @@
+// Readers for the MovieLens 100K files: u.data (ratings), u.item (movies),
+// u.user (users) and u.genre (genre names).
+//
+// Every reader validates each line and returns an error naming the file, the
+// 1-based line number and the problem (a short line, a non-number, a rating
+// outside 1-5, an unknown movie or user id, a missing file); none throws or
+// aborts on bad input. Titles in u.item are ISO-8859-1 and come out as UTF-8.
+#ifndef MOVIEREC_DATA_MOVIELENS_H_
+#define MOVIEREC_DATA_MOVIELENS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace movierec {
+
+// One line of u.data, with the raw MovieLens ids.
+struct Rating {
+  int32_t user_id = 0;
+  int32_t movie_id = 0;
+  float rating = 0;
+  int64_t timestamp = 0;
+};
+
+// One line of u.item.
+struct Movie {
+  int32_t id = 0;
+  std::string title;            // UTF-8
+  int32_t release_year = 0;     // 0 when the release date is missing
+  std::vector<int32_t> genres;  // indices into MovieLens::genre_names
+};
+
+// One line of u.user.
+struct User {
+  int32_t id = 0;
+  int32_t age = 0;
+  std::string gender;      // "M" or "F"
+  std::string occupation;  // as written in u.user
+  std::string zip_code;
+};
+
+// The whole dataset as read from a MovieLens 100K directory.
+struct MovieLens {
+  std::vector<std::string> genre_names;  // u.genre, in index order
+  std::vector<Movie> movies;             // u.item, in file order
+  std::vector<User> users;               // u.user, in file order
+  std::vector<Rating> ratings;           // u.data, in file order
+};
+
+// Ids of the known movies and users, used to reject ratings that name others.
+struct KnownIds {
+  absl::flat_hash_map<int32_t, int32_t> movie_row;  // movie id -> row
+  absl::flat_hash_map<int32_t, int32_t> user_row;   // user id -> row
+
+  static KnownIds Of(const MovieLens& data);
+};
+
+// Reads u.genre: "name|index" lines with indices 0, 1, 2, ... in order.
+absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path);
+// Parses u.genre from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<std::string>> ParseGenres(absl::string_view text,
+                                                     absl::string_view name);
+
+// Reads u.item. `num_genres` is the number of genre flag columns expected
+// (InvalidArgument when negative).
+absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
+                                              int num_genres);
+// Parses u.item from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<Movie>> ParseMovies(absl::string_view text,
+                                               absl::string_view name,
+                                               int num_genres);
+
+// Reads u.user.
+absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path);
+// Parses u.user from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<User>> ParseUsers(absl::string_view text,
+                                             absl::string_view name);
+
+// Reads ratings in u.data format (tab-separated user, movie, rating,
+// timestamp). Every user and movie id must be in `known`.
+absl::StatusOr<std::vector<Rating>> ReadRatings(const std::string& path,
+                                                const KnownIds& known);
+
+// Parses ratings from `text` as if read from a file called `name`.
+absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
+                                                 absl::string_view name,
+                                                 const KnownIds& known);
+
+// Reads u.genre, u.item and u.user from `dir`; `ratings` stays empty.
+absl::StatusOr<MovieLens> LoadCatalog(const std::string& dir);
+
+// Reads u.genre, u.item, u.user and u.data from `dir`.
+absl::StatusOr<MovieLens> LoadMovieLens(const std::string& dir);
+
+// Converts ISO-8859-1 (Latin-1) bytes to UTF-8.
+std::string Latin1ToUtf8(absl::string_view latin1);
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_DATA_MOVIELENS_H_

@@ -1,0 +1,315 @@
+#include "train/ranking_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+#include "absl/container/flat_hash_map.h"
+#include "train/evaluator.h"
+
+namespace movierec {
+
+double AccumulateRatingGradients(const RatingTraining& config,
+                                 absl::Span<const Interaction> batch,
+                                 const UserMovies& history, RatingModel* model,
+                                 RatingWorkspace* work, double* flops) {
+  const auto rows = static_cast<Eigen::Index>(batch.size());
+  const int dim = model->tower_dim();
+  const Featurizer& featurizer = model->featurizer();
+  work->users.resize(rows, dim);
+  work->movies.resize(rows, dim);
+  work->user_bags.resize(batch.size());
+  work->movie_bags.resize(batch.size());
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    const Interaction& x = batch[i];
+    Bag& user_bag = work->user_bags[i];
+    Bag& movie_bag = work->movie_bags[i];
+    user_bag.clear();
+    movie_bag.clear();
+    featurizer.UserBag(x.user, history.Of(x.user), x.movie, &user_bag);
+    featurizer.MovieBag(x.movie, &movie_bag);
+    model->user_tower().Encode(user_bag, work->users.row(i).data());
+    model->movie_tower().Encode(movie_bag, work->movies.row(i).data());
+  }
+  model->PredictBatch(work->users, work->movies, &work->predictions,
+                      &work->activations);
+  work->d_predictions.resize(rows);
+  double loss = 0;
+  const float inv_rows = 1.0f / static_cast<float>(rows);
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    const float error = work->predictions(i) - batch[i].rating;
+    loss += static_cast<double>(error) * error;
+    work->d_predictions(i) = 2 * error * inv_rows;
+  }
+  loss *= inv_rows;
+  model->BackwardBatch(work->users, work->movies, work->activations,
+                       work->d_predictions, config.l2, &work->d_users,
+                       &work->d_movies);
+  // The penalty is per example, like the loss: l2 / rows per bag entry.
+  const float l2 = config.l2 * inv_rows;
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    loss += model->user_tower().Backward(work->user_bags[i],
+                                         work->d_users.row(i).data(), l2);
+    loss += model->movie_tower().Backward(work->movie_bags[i],
+                                          work->d_movies.row(i).data(), l2);
+  }
+  if (config.l2 > 0 && model->config().mlp) {
+    for (const DenseLayer& layer : model->mlp().layers()) {
+      loss += config.l2 * layer.kernel.squaredNorm();
+    }
+  }
+  *flops += model->config().mlp
+                ? model->mlp().TrainFlops(static_cast<int>(rows))
+                : 6.0 * rows * dim;
+  return loss;
+}
+
+double RatingRmse(const RatingModel& model, const UserMovies& history,
+                  const std::vector<Interaction>& test) {
+  if (test.empty()) return 0;
+  const RowMatrix users = model.UserVectors(history);
+  std::vector<int32_t> popularity(static_cast<size_t>(model.num_movies()), 0);
+  for (int u = 0; u < history.num_users(); ++u) {
+    for (const int32_t movie : history.Of(u)) ++popularity[movie];
+  }
+  const RowMatrix movies = model.MovieVectors(popularity);
+  constexpr size_t kChunk = 4096;
+  double squared = 0;
+  RowMatrix user_rows, movie_rows;
+  Vector predictions;
+  for (size_t begin = 0; begin < test.size(); begin += kChunk) {
+    const size_t n = std::min(kChunk, test.size() - begin);
+    user_rows.resize(static_cast<Eigen::Index>(n), users.cols());
+    movie_rows.resize(static_cast<Eigen::Index>(n), movies.cols());
+    for (size_t i = 0; i < n; ++i) {
+      user_rows.row(i) = users.row(test[begin + i].user);
+      movie_rows.row(i) = movies.row(test[begin + i].movie);
+    }
+    model.PredictBatch(user_rows, movie_rows, &predictions, nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      const double error = predictions(i) - test[begin + i].rating;
+      squared += error * error;
+    }
+  }
+  return std::sqrt(squared / static_cast<double>(test.size()));
+}
+
+StageTrainingResult TrainRating(const RatingTraining& config,
+                                const std::vector<Interaction>& train,
+                                const std::vector<Interaction>* validation,
+                                uint64_t seed, RatingModel* model,
+                                Progress* progress) {
+  double sum = 0;
+  for (const Interaction& x : train) sum += x.rating;
+  model->set_global_mean(
+      train.empty() ? 0.0f : static_cast<float>(sum / train.size()));
+  Rng rng(seed);
+  const UserMovies train_history(model->num_users(), train);
+  RatingWorkspace work;
+  EpochLoopOptions options;
+  options.stage = "rating";
+  options.epochs = config.epochs;
+  options.batch_size = config.batch_size;
+  options.patience = config.patience;
+  options.higher_is_better = false;
+  const std::function<double(absl::Span<const Interaction>, double*)> step =
+      [&](absl::Span<const Interaction> batch, double* flops) {
+        const double loss = AccumulateRatingGradients(
+            config, batch, train_history, model, &work, flops);
+        model->ApplyAdagrad(config.optimizer);
+        // The loss is a batch mean; the loop sums per-example losses.
+        return loss * static_cast<double>(batch.size());
+      };
+  std::function<double()> validate;
+  if (validation != nullptr) {
+    validate = [&] { return RatingRmse(*model, train_history, *validation); };
+  }
+  return RunEpochs<Interaction>(options, train, rng, step, validate, progress);
+}
+
+std::vector<RerankList> BuildRerankLists(
+    const Scorer& scorer, const std::vector<Interaction>& held_out,
+    int list_size, bool rating_weighted) {
+  const Model& model = scorer.model();
+  // Each user's held-out movies and their ratings.
+  std::vector<absl::flat_hash_map<int32_t, float>> truth(
+      static_cast<size_t>(model.num_users()));
+  for (const Interaction& x : held_out) truth[x.user][x.movie] = x.rating;
+  std::vector<RerankList> lists;
+  for (int user = 0; user < model.num_users(); ++user) {
+    if (truth[user].empty()) continue;
+    const std::vector<Candidate> candidates = scorer.RetrieveForQuery(
+        model.user_vectors.row(user).data(), model.seen.Of(user), list_size);
+    RerankList list;
+    list.user = user;
+    list.gains.resize(candidates.size(), 0.0f);
+    bool any = false;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      const auto it = truth[user].find(candidates[i].row);
+      if (it == truth[user].end()) continue;
+      list.gains[i] = rating_weighted ? it->second : 1.0f;
+      any = true;
+    }
+    if (!any) continue;
+    scorer.CandidateFeatures(user, candidates, &list.features);
+    lists.push_back(std::move(list));
+  }
+  return lists;
+}
+
+double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,
+                    Vector* d_scores) {
+  const float max = scores.maxCoeff();
+  const Eigen::ArrayXf exp = (scores.array() - max).exp();
+  const double sum = exp.cast<double>().sum();
+  const double log_sum = std::log(sum) + max;
+  double total_gain = 0;
+  for (const float g : gains) total_gain += g;
+  d_scores->resize(scores.size());
+  double loss = 0;
+  for (Eigen::Index j = 0; j < scores.size(); ++j) {
+    const double weight = gains[j] / total_gain;
+    loss -= weight * (scores(j) - log_sum);
+    (*d_scores)(j) = static_cast<float>(exp(j) / sum - weight);
+  }
+  return loss;
+}
+
+namespace {
+
+// NDCG@10 of lists re-sorted by `score_list`, positives being gain > 0;
+// the IDCG counts the positives in the list.
+double ListNdcg(
+    const std::vector<RerankList>& lists, absl::Span<const int32_t> which,
+    const std::function<void(const RerankList&, Vector*)>& score_list) {
+  double total = 0;
+  for (const int32_t index : which) {
+    const RerankList& list = lists[index];
+    Vector scores;
+    score_list(list, &scores);
+    std::vector<int32_t> order(list.gains.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      return scores(a) > scores(b);
+    });
+    std::vector<int32_t> relevant;
+    for (size_t i = 0; i < list.gains.size(); ++i) {
+      if (list.gains[i] > 0) relevant.push_back(static_cast<int32_t>(i));
+    }
+    order.resize(std::min<size_t>(order.size(), 10));
+    total += UserListMetrics(order, relevant).ndcg_at_10;
+  }
+  return which.empty() ? 0 : total / static_cast<double>(which.size());
+}
+
+}  // namespace
+
+StageTrainingResult TrainReranker(const RerankerTraining& config,
+                                  const std::vector<RerankList>& lists,
+                                  uint64_t seed, Reranker* reranker,
+                                  Progress* progress) {
+  // Standardise with the statistics of every list's rows.
+  int64_t rows = 0;
+  RowVector mean = RowVector::Zero(kNumRerankFeatures);
+  RowVector square = RowVector::Zero(kNumRerankFeatures);
+  for (const RerankList& list : lists) {
+    rows += list.features.rows();
+    mean += list.features.colwise().sum();
+    square += list.features.array().square().matrix().colwise().sum();
+  }
+  if (rows > 0) {
+    mean /= static_cast<float>(rows);
+    square /= static_cast<float>(rows);
+  }
+  reranker->SetStandardization(
+      mean, (square.array() - mean.array().square()).max(0).sqrt().matrix());
+
+  const Reranker initial = *reranker;
+  const auto train = [&](absl::Span<const int32_t> which, int epochs,
+                         absl::Span<const int32_t> validation,
+                         Reranker* model) {
+    Rng rng(seed);
+    EpochLoopOptions options;
+    options.stage = "reranker";
+    options.epochs = epochs;
+    options.batch_size = config.batch_lists;
+    // Folds run every epoch, so that their curves can be averaged.
+    options.patience = epochs;
+    options.higher_is_better = true;
+    const std::function<double(absl::Span<const int32_t>, double*)> step =
+        [&](absl::Span<const int32_t> batch, double* flops) {
+          double loss = 0;
+          for (const int32_t index : batch) {
+            const RerankList& list = lists[index];
+            MlpActivations activations;
+            RowMatrix out;
+            model->mlp().Forward(model->Standardize(list.features), &out,
+                                 &activations);
+            Vector d_scores;
+            loss += ListwiseLoss(out.col(0), list.gains, &d_scores);
+            model->mlp().Backward(activations, d_scores, 0, nullptr);
+            *flops +=
+                model->mlp().TrainFlops(static_cast<int>(list.features.rows()));
+          }
+          if (config.l2 > 0) {
+            for (DenseLayer& layer : model->mlp().mutable_layers()) {
+              layer.kernel_grad += 2 * config.l2 * layer.kernel;
+            }
+          }
+          model->mlp().ApplyAdagrad(config.optimizer);
+          return loss;
+        };
+    std::function<double()> validate;
+    if (!validation.empty()) {
+      validate = [&] {
+        return ListNdcg(lists, validation,
+                        [&](const RerankList& list, Vector* scores) {
+                          model->Score(list.features, scores);
+                        });
+      };
+    }
+    return RunEpochs<int32_t>(options,
+                              std::vector<int32_t>(which.begin(), which.end()),
+                              rng, step, validate, progress);
+  };
+
+  // Choose the epoch count by k-fold cross-validation over users (the lists
+  // are few, so one held-out part would be noisy), then train on all lists.
+  std::vector<int32_t> shuffled(lists.size());
+  std::iota(shuffled.begin(), shuffled.end(), 0);
+  Rng split(seed ^ 0x5eed);
+  Shuffle(shuffled, split);
+  const int folds = std::max(2, config.folds);
+  std::vector<double> mean_curve(static_cast<size_t>(config.epochs), 0.0);
+  for (int f = 0; f < folds; ++f) {
+    std::vector<int32_t> fit, validation;
+    for (size_t i = 0; i < shuffled.size(); ++i) {
+      (static_cast<int>(i % folds) == f ? validation : fit)
+          .push_back(shuffled[i]);
+    }
+    Reranker fold_model = initial;
+    const StageTrainingResult curve =
+        train(fit, config.epochs, validation, &fold_model);
+    for (size_t e = 0; e < curve.epochs.size(); ++e) {
+      mean_curve[e] += curve.epochs[e].validation / folds;
+    }
+  }
+  const int best_epochs =
+      static_cast<int>(std::max_element(mean_curve.begin(), mean_curve.end()) -
+                       mean_curve.begin()) +
+      1;
+  *reranker = initial;
+  StageTrainingResult result = train(shuffled, best_epochs, {}, reranker);
+  result.best_epochs = best_epochs;
+  result.best_validation = mean_curve[best_epochs - 1];
+  // The same measure for the lists in retrieval order: what the reranker
+  // has to beat.
+  result.reference_validation =
+      ListNdcg(lists, shuffled, [](const RerankList& list, Vector* scores) {
+        *scores = -list.features.col(kLogRank);
+      });
+  return result;
+}
+
+}  // namespace movierec

@@ -1,0 +1,80 @@
+// Training of the ranking stage: the rating model (mean squared error on the
+// stars) and the reranker (listwise softmax over each user's retrieved
+// candidates, the held-out movies as positives).
+#ifndef MOVIEREC_TRAIN_RANKING_TRAINER_H_
+#define MOVIEREC_TRAIN_RANKING_TRAINER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/types/span.h"
+#include "data/dataset.h"
+#include "model/rating_model.h"
+#include "model/reranker.h"
+#include "model/scorer.h"
+#include "train/epoch_loop.h"
+#include "train/progress.h"
+#include "train/train_config.h"
+
+namespace movierec {
+
+// Reusable scratch space of AccumulateRatingGradients.
+struct RatingWorkspace {
+  RowMatrix users, movies, d_users, d_movies;
+  std::vector<Bag> user_bags, movie_bags;
+  Vector predictions, d_predictions;
+  RatingActivations activations;
+};
+
+// Computes the mean squared error of `batch` (plus the L2 penalty) and
+// accumulates its gradients into `model`, without applying them. Each user's
+// history leaves the example's own movie out.
+double AccumulateRatingGradients(const RatingTraining& config,
+                                 absl::Span<const Interaction> batch,
+                                 const UserMovies& history, RatingModel* model,
+                                 RatingWorkspace* work, double* flops);
+
+// Root mean squared error of `model` on `test`, users encoded with `history`.
+double RatingRmse(const RatingModel& model, const UserMovies& history,
+                  const std::vector<Interaction>& test);
+
+// Trains `model` (initialised) for config.epochs epochs; with `validation`,
+// reports its RMSE after each epoch and stops after config.patience epochs
+// without improvement. The global mean is set from `train`.
+StageTrainingResult TrainRating(const RatingTraining& config,
+                                const std::vector<Interaction>& train,
+                                const std::vector<Interaction>* validation,
+                                uint64_t seed, RatingModel* model,
+                                Progress* progress);
+
+// One user's retrieved candidates, their raw features and labels.
+struct RerankList {
+  int user = 0;
+  RowMatrix features;
+  std::vector<float> gains;  // > 0 for held-out movies, 0 otherwise
+};
+
+// The candidate lists of every user with movies in `held_out`: the top
+// `list_size` of `scorer` (a model that has not seen `held_out`), labelled by
+// `held_out` (gain = 1, or the star rating when `rating_weighted`). Users
+// whose list holds no held-out movie are skipped.
+std::vector<RerankList> BuildRerankLists(
+    const Scorer& scorer, const std::vector<Interaction>& held_out,
+    int list_size, bool rating_weighted);
+
+// The listwise loss of one list's scores and its gradient:
+//   loss = -sum_j g_j log softmax(s)_j / sum_j g_j.
+double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,
+                    Vector* d_scores);
+
+// Trains `reranker` (initialised) on `lists`: chooses the epoch count on a
+// config.validation_users share of the users (NDCG@10 of the re-sorted
+// lists), then trains on every list for that many epochs.
+StageTrainingResult TrainReranker(const RerankerTraining& config,
+                                  const std::vector<RerankList>& lists,
+                                  uint64_t seed, Reranker* reranker,
+                                  Progress* progress);
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_TRAIN_RANKING_TRAINER_H_

@@ -1,0 +1,187 @@
+#include "train/train_config.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "util/status_macros.h"
+
+namespace movierec {
+namespace {
+
+TrainConfig TfrsPreset() {
+  // The TFRS basic-retrieval tutorial: 32-d user and movie id embeddings,
+  // in-batch softmax, Adagrad(0.1), batch 8192, 3 epochs.
+  TrainConfig config;
+  config.preset = "tfrs";
+  config.retrieval.model.embedding_dim = 32;
+  config.retrieval.softmax = "in_batch";
+  config.retrieval.batch_size = 8192;
+  config.retrieval.epochs = 3;
+  // The TFRS basic-ranking tutorial: 32-d id embeddings, concatenated, Dense
+  // 256 ReLU, Dense 64 ReLU, Dense 1; MSE, Adagrad(0.1), batch 8192, 3 epochs.
+  // The served list is sorted by predicted rating, as the tutorial does.
+  config.rating.model.embedding_dim = 32;
+  config.rating.model.mlp = true;
+  config.rating.model.hidden = {256, 64};
+  config.rating.batch_size = 8192;
+  config.rating.epochs = 3;
+  return config;
+}
+
+TrainConfig DefaultPreset() {
+  // Retrieval: a full softmax over the catalogue, a per-movie bias, L2, and
+  // feature towers (user: id, demographics, history; movie: id, genres,
+  // release year). Chosen on the validation part of the seed-42 train split
+  // (README, "Model quality").
+  TrainConfig config;
+  config.preset = "default";
+  config.retrieval.model.features = {true, true, true, true, true, true};
+  config.retrieval.model.embedding_dim = 32;
+  config.retrieval.model.movie_bias = true;
+  config.retrieval.softmax = "full";
+  config.retrieval.batch_size = 1024;
+  config.retrieval.epochs = 30;
+  config.retrieval.l2 = 0.03f;
+  config.retrieval.patience = 3;
+  config.validation_fraction = 0.1;
+  // Rating model: SVD++-like towers with features, biases and a dot product.
+  config.rating.model.features = {true, true, true, true, true, true};
+  config.rating.model.embedding_dim = 32;
+  config.rating.model.biases = true;
+  config.rating.model.dot = true;
+  config.rating.model.mlp = false;
+  config.rating.batch_size = 256;
+  config.rating.epochs = 60;
+  config.rating.optimizer.learning_rate = 0.1f;
+  config.rating.l2 = 0.04f;
+  config.rating.patience = 3;
+  config.reranker.enabled = true;
+  return config;
+}
+
+absl::Status CheckAdagrad(absl::string_view stage,
+                          const AdagradOptions& optimizer) {
+  const auto positive = [&](absl::string_view field,
+                            float value) -> absl::Status {
+    if (value > 0 && std::isfinite(value)) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("config field ", stage, ".optimizer.", field, " = ", value,
+                     " is invalid: must be a positive number"));
+  };
+  MOVIEREC_RETURN_IF_ERROR(positive("learning_rate", optimizer.learning_rate));
+  MOVIEREC_RETURN_IF_ERROR(
+      positive("initial_accumulator", optimizer.initial_accumulator));
+  return positive("epsilon", optimizer.epsilon);
+}
+
+}  // namespace
+
+std::vector<std::string> PresetNames() { return {"default", "tfrs"}; }
+
+absl::StatusOr<TrainConfig> PresetConfig(absl::string_view name) {
+  if (name == "tfrs") return TfrsPreset();
+  if (name == "default") return DefaultPreset();
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown preset \"", name,
+                   "\"; known presets: ", absl::StrJoin(PresetNames(), ", ")));
+}
+
+absl::Status ValidateConfig(const TrainConfig& config) {
+  const RetrievalTraining& r = config.retrieval;
+  const auto bad = [](absl::string_view field, auto value,
+                      absl::string_view allowed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config field ", field, " = ", value, " is invalid: ", allowed));
+  };
+  if (config.threads < 0 || config.threads > 1024) {
+    return bad("threads", config.threads, "must be in 0-1024");
+  }
+  if (r.model.embedding_dim < 1 || r.model.embedding_dim > 4096) {
+    return bad("retrieval.model.embedding_dim", r.model.embedding_dim,
+               "must be in 1-4096");
+  }
+  if (!(r.model.init_scale >= 0)) {
+    return bad("retrieval.model.init_scale", r.model.init_scale,
+               "must be >= 0");
+  }
+  if (!r.model.features.user_id && !r.model.features.user_demographics &&
+      !r.model.features.user_history) {
+    return bad("retrieval.model.features", "{}",
+               "the user tower needs at least one feature");
+  }
+  if (!r.model.features.movie_id && !r.model.features.movie_genres &&
+      !r.model.features.movie_year) {
+    return bad("retrieval.model.features", "{}",
+               "the movie tower needs at least one feature");
+  }
+  if (r.softmax != "in_batch" && r.softmax != "full" &&
+      r.softmax != "sampled") {
+    return bad("retrieval.softmax", r.softmax,
+               "must be in_batch, full or sampled");
+  }
+  if (r.sampled_negatives < 1) {
+    return bad("retrieval.sampled_negatives", r.sampled_negatives,
+               "must be >= 1");
+  }
+  if (r.batch_size < 1)
+    return bad("retrieval.batch_size", r.batch_size, ">= 1");
+  if (r.epochs < 1) return bad("retrieval.epochs", r.epochs, "must be >= 1");
+  MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("retrieval", r.optimizer));
+  if (!(r.l2 >= 0)) return bad("retrieval.l2", r.l2, "must be >= 0");
+  if (!(config.validation_fraction >= 0 && config.validation_fraction < 1)) {
+    return bad("validation_fraction", config.validation_fraction,
+               "must be in [0, 1)");
+  }
+  if (r.patience < 1) return bad("retrieval.patience", r.patience, ">= 1");
+  const RatingTraining& g = config.rating;
+  if (g.enabled) {
+    if (g.model.embedding_dim < 1 || g.model.embedding_dim > 4096) {
+      return bad("rating.model.embedding_dim", g.model.embedding_dim,
+                 "must be in 1-4096");
+    }
+    if (!g.model.biases && !g.model.dot && !g.model.mlp) {
+      return bad("rating.model", "{}", "needs biases, dot or mlp");
+    }
+    for (const int width : g.model.hidden) {
+      if (width < 1 || width > 65536) {
+        return bad("rating.model.hidden", width, "widths must be in 1-65536");
+      }
+    }
+    if (g.batch_size < 1) return bad("rating.batch_size", g.batch_size, ">= 1");
+    if (g.epochs < 1) return bad("rating.epochs", g.epochs, "must be >= 1");
+    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("rating", g.optimizer));
+    if (!(g.model.init_scale >= 0)) {
+      return bad("rating.model.init_scale", g.model.init_scale, "must be >= 0");
+    }
+    if (!(g.l2 >= 0)) return bad("rating.l2", g.l2, "must be >= 0");
+    if (g.patience < 1) return bad("rating.patience", g.patience, ">= 1");
+  }
+  const RerankerTraining& k = config.reranker;
+  if (k.enabled) {
+    if (config.validation_fraction <= 0) {
+      return bad("reranker.enabled", "true",
+                 "the reranker trains on the validation part: set "
+                 "validation_fraction > 0");
+    }
+    if (k.list_size < 1) return bad("reranker.list_size", k.list_size, ">= 1");
+    if (k.epochs < 1) return bad("reranker.epochs", k.epochs, ">= 1");
+    if (k.folds < 2) return bad("reranker.folds", k.folds, "must be >= 2");
+    if (k.batch_lists < 1) {
+      return bad("reranker.batch_lists", k.batch_lists, "must be >= 1");
+    }
+    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("reranker", k.optimizer));
+    if (!(k.l2 >= 0)) return bad("reranker.l2", k.l2, "must be >= 0");
+    for (const int width : k.model.hidden) {
+      if (width < 1 || width > 65536) {
+        return bad("reranker.model.hidden", width, "widths must be in 1-65536");
+      }
+    }
+  }
+  if (r.block_rows < 1) {
+    return bad("retrieval.block_rows", r.block_rows, "must be >= 1");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace movierec

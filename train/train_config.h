@@ -1,0 +1,92 @@
+// The configuration of a training run, and the named presets.
+//
+//   tfrs     the faithful replica of the TFRS basic-retrieval tutorial;
+//   default  the configuration movierec ships (see README, "Model quality").
+#ifndef MOVIEREC_TRAIN_TRAIN_CONFIG_H_
+#define MOVIEREC_TRAIN_TRAIN_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "model/adagrad.h"
+#include "model/rating_model.h"
+#include "model/reranker.h"
+#include "model/retrieval_model.h"
+
+namespace movierec {
+
+struct RetrievalTraining {
+  RetrievalConfig model;
+  // "in_batch": the batch's own movies are the candidates (TFRS);
+  // "full": every catalogue movie is a candidate;
+  // "sampled": the batch's movies plus `sampled_negatives` movies drawn by
+  //            popularity, with the log-Q correction.
+  std::string softmax = "in_batch";
+  int sampled_negatives = 1024;
+  int batch_size = 8192;
+  int epochs = 3;
+  AdagradOptions optimizer;
+  float l2 = 0;  // L2 penalty per bag entry and example
+  // With a validation part (TrainConfig::validation_fraction), training
+  // stops after `patience` epochs without a better validation NDCG@10.
+  int patience = 2;
+  int block_rows = 128;  // see SoftmaxOptions
+};
+
+// The rating model: mean squared error on the star rating.
+struct RatingTraining {
+  bool enabled = true;
+  RatingConfig model;
+  int batch_size = 8192;
+  int epochs = 3;
+  AdagradOptions optimizer;
+  float l2 = 0;      // per bag entry and example, and on the MLP kernels
+  int patience = 2;  // epochs without a better validation RMSE
+};
+
+// The reranker, trained listwise on the retrieval candidates of the
+// validation part (so it needs validation_fraction > 0).
+struct RerankerTraining {
+  bool enabled = false;
+  RerankerConfig model;
+  int list_size = 100;   // candidates per user, as the server retrieves
+  int epochs = 40;       // at most
+  int batch_lists = 32;  // lists per optimiser step
+  AdagradOptions optimizer = {0.1f, 0.1f, 1e-7f};
+  float l2 = 0;
+  // Positives weigh their star rating instead of 1.
+  bool rating_weighted = false;
+  // The epoch count is chosen by cross-validation over this many folds of
+  // the lists' users.
+  int folds = 4;
+};
+
+struct TrainConfig {
+  std::string preset = "default";
+  uint64_t seed = 42;
+  // OpenMP threads for training; 0 means one per core.
+  int threads = 0;
+  // With validation_fraction > 0, that part of train is held out to choose
+  // epoch counts (early stopping) and to train the reranker; every stage is
+  // then retrained on all of train for its chosen epochs.
+  double validation_fraction = 0;
+  RetrievalTraining retrieval;
+  RatingTraining rating;
+  RerankerTraining reranker;
+};
+
+// The configuration of preset `name`: "tfrs" or "default".
+absl::StatusOr<TrainConfig> PresetConfig(absl::string_view name);
+
+// Names of the presets PresetConfig knows.
+std::vector<std::string> PresetNames();
+
+// Checks every field's range; InvalidArgument names the first bad one.
+absl::Status ValidateConfig(const TrainConfig& config);
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_TRAIN_TRAIN_CONFIG_H_

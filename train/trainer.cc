@@ -1,0 +1,266 @@
+#include "train/trainer.h"
+
+#include <Eigen/Cholesky>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "model/scorer.h"
+#include "train/config_json.h"
+#include "train/ranking_trainer.h"
+#include "train/retrieval_trainer.h"
+#include "util/status_macros.h"
+
+#ifndef MOVIEREC_GIT_VERSION
+#define MOVIEREC_GIT_VERSION "unknown"
+#endif
+
+namespace movierec {
+namespace {
+
+// Seeds derived from the run's seed, one per purpose, so that changing one
+// use of randomness does not shift the others.
+enum class SeedUse : uint64_t {
+  kRetrievalInit = 1,
+  kRetrievalTraining,
+  kValidationSplit,
+  kRatingInit,
+  kRatingTraining,
+  kRerankerInit,
+  kRerankerTraining,
+};
+
+uint64_t DeriveSeed(uint64_t seed, SeedUse use) {
+  return seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(use);
+}
+
+RetrievalModel FitRetrieval(const RetrievalTraining& training,
+                            const MovieLens& catalog,
+                            const std::vector<Interaction>& train,
+                            const std::vector<Interaction>* validation,
+                            uint64_t seed, Progress* progress,
+                            StageTrainingResult* result) {
+  RetrievalModel model(training.model, catalog);
+  Rng init(DeriveSeed(seed, SeedUse::kRetrievalInit));
+  model.InitRandom(init);
+  *result = TrainRetrieval(training, train, validation,
+                           DeriveSeed(seed, SeedUse::kRetrievalTraining),
+                           &model, progress);
+  return model;
+}
+
+RatingModel FitRating(const RatingTraining& training, const MovieLens& catalog,
+                      const std::vector<Interaction>& train,
+                      const std::vector<Interaction>* validation, uint64_t seed,
+                      Progress* progress, StageTrainingResult* result) {
+  RatingModel model(training.model, catalog);
+  Rng init(DeriveSeed(seed, SeedUse::kRatingInit));
+  model.InitRandom(init);
+  *result =
+      TrainRating(training, train, validation,
+                  DeriveSeed(seed, SeedUse::kRatingTraining), &model, progress);
+  return model;
+}
+
+// A model of the given stages, with `train` as every user's seen movies.
+std::shared_ptr<Model> Assemble(const MovieLens& catalog,
+                                const std::vector<Interaction>& train,
+                                RetrievalModel retrieval,
+                                std::optional<RatingModel> rating,
+                                std::optional<Reranker> reranker) {
+  auto model = std::make_shared<Model>();
+  model->catalog = catalog;
+  model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
+  model->popularity =
+      Popularity(static_cast<int>(catalog.movies.size()), train);
+  model->user_vectors = retrieval.UserVectors(model->seen);
+  model->movie_vectors = retrieval.MovieVectors(model->popularity);
+  model->code_version = MOVIEREC_GIT_VERSION;
+  model->retrieval.emplace(std::move(retrieval));
+  model->rating = std::move(rating);
+  model->reranker = std::move(reranker);
+  model->item_neighbors = ItemNeighbors::Build(model->seen, model->num_movies(),
+                                               Scorer::kItemNeighbors);
+  return model;
+}
+
+nlohmann::json ListJson(const ListMetrics& m) {
+  return {{"recall_at_10", m.recall_at_10},
+          {"ndcg_at_10", m.ndcg_at_10},
+          {"hit_rate_at_10", m.hit_rate_at_10},
+          {"users", m.users}};
+}
+
+nlohmann::json StageJson(const StageTrainingResult& r) {
+  nlohmann::json json = {
+      {"epochs", r.epochs.size()},
+      {"seconds", r.seconds},
+      {"gflops_per_second", r.seconds > 0 ? r.flops / 1e9 / r.seconds : 0}};
+  if (!r.epochs.empty()) json["final_loss"] = r.epochs.back().loss;
+  if (r.best_validation > 0) json["best_validation"] = r.best_validation;
+  if (r.reference_validation >= 0) {
+    json["reference_validation"] = r.reference_validation;
+  }
+  return json;
+}
+
+}  // namespace
+
+nlohmann::json MetricsJson(const Evaluation& evaluation) {
+  nlohmann::json metrics;
+  for (const auto& [k, value] : evaluation.protocol_a) {
+    metrics["protocol_a"][absl::StrCat("top_", k)] = value;
+  }
+  metrics["protocol_b"] = ListJson(evaluation.protocol_b);
+  if (evaluation.pipeline) metrics["pipeline"] = ListJson(*evaluation.pipeline);
+  if (evaluation.rmse) metrics["ranking"]["rmse"] = *evaluation.rmse;
+  return metrics;
+}
+
+std::shared_ptr<const Model> PopularityModel(
+    const MovieLens& catalog, const std::vector<Interaction>& train) {
+  auto model = std::make_shared<Model>();
+  model->catalog = catalog;
+  model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
+  model->popularity =
+      Popularity(static_cast<int>(catalog.movies.size()), train);
+  model->user_vectors = RowMatrix::Ones(model->num_users(), 1);
+  model->movie_vectors.resize(model->num_movies(), 1);
+  for (int m = 0; m < model->num_movies(); ++m) {
+    model->movie_vectors(m, 0) = static_cast<float>(model->popularity[m]);
+  }
+  model->code_version = MOVIEREC_GIT_VERSION;
+  model->config_json = R"({"preset": "popularity"})";
+  return model;
+}
+
+std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
+                                       const std::vector<Interaction>& train,
+                                       float lambda) {
+  auto model = std::const_pointer_cast<Model>(PopularityModel(catalog, train));
+  const int users = model->num_users();
+  const int movies = model->num_movies();
+  RowMatrix x = RowMatrix::Zero(users, movies);
+  for (int u = 0; u < users; ++u) {
+    for (const int32_t m : model->seen.Of(u)) x(u, m) = 1;
+  }
+  Eigen::MatrixXd gram = (x.transpose() * x).cast<double>();
+  gram.diagonal().array() += lambda;
+  const Eigen::MatrixXd p =
+      gram.ldlt().solve(Eigen::MatrixXd::Identity(movies, movies));
+  Eigen::MatrixXd b = -p * p.diagonal().cwiseInverse().asDiagonal();
+  b.diagonal().setZero();
+  model->user_vectors = std::move(x);
+  // Row m of movie_vectors is column m of B.
+  model->movie_vectors = b.transpose().cast<float>();
+  model->config_json =
+      absl::StrCat(R"({"preset": "ease", "lambda": )", lambda, "}");
+  return model;
+}
+
+Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
+                         const std::vector<Interaction>& test,
+                         int num_candidates) {
+  Evaluation evaluation;
+  evaluation.protocol_a =
+      EvaluateProtocolA(model->user_vectors, model->movie_vectors, test);
+  ScorerOptions options;
+  options.num_candidates = num_candidates;
+  const Scorer scorer(model, options);
+  const auto rows = [](const std::vector<ScoredMovie>& movies) {
+    std::vector<int32_t> top;
+    for (const ScoredMovie& m : movies) top.push_back(m.movie);
+    return top;
+  };
+  evaluation.protocol_b = EvaluateProtocolB(
+      model->num_users(), test,
+      [&](int user) { return rows(scorer.Retrieve(user, 10)); });
+  if (scorer.ranks()) {
+    evaluation.pipeline = EvaluateProtocolB(
+        model->num_users(), test,
+        [&](int user) { return rows(scorer.Recommend(user, 10)); });
+  }
+  if (model->rating) {
+    evaluation.rmse = RatingRmse(*model->rating, model->seen, test);
+  }
+  return evaluation;
+}
+
+absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
+                                       const Dataset& dataset,
+                                       Progress* progress) {
+  MOVIEREC_RETURN_IF_ERROR(ValidateConfig(config));
+  if (dataset.train.empty()) {
+    return absl::InvalidArgumentError("the training set is empty");
+  }
+  const MovieLens& catalog = dataset.catalog;
+  RetrievalTraining retrieval_training = config.retrieval;
+  RatingTraining rating_training = config.rating;
+  std::optional<Reranker> reranker;
+  TrainOutput output;
+
+  if (config.validation_fraction > 0) {
+    // Epoch counts are chosen, and the reranker trained, on a validation part
+    // of train: the test set never informs a choice.
+    const SplitParts parts = RandomSplit(
+        dataset.train, DeriveSeed(config.seed, SeedUse::kValidationSplit),
+        config.validation_fraction);
+    StageTrainingResult tuning;
+    RetrievalModel fit_retrieval =
+        FitRetrieval(retrieval_training, catalog, parts.kept, &parts.held_out,
+                     config.seed, progress, &tuning);
+    retrieval_training.epochs = tuning.best_epochs;
+    std::optional<RatingModel> fit_rating;
+    if (rating_training.enabled) {
+      fit_rating = FitRating(rating_training, catalog, parts.kept,
+                             &parts.held_out, config.seed, progress, &tuning);
+      rating_training.epochs = tuning.best_epochs;
+    }
+    if (config.reranker.enabled) {
+      ScorerOptions options;
+      options.num_candidates = config.reranker.list_size;
+      const Scorer fit_scorer(
+          Assemble(catalog, parts.kept, std::move(fit_retrieval),
+                   std::move(fit_rating), std::nullopt),
+          options);
+      const std::vector<RerankList> lists = BuildRerankLists(
+          fit_scorer, parts.held_out, config.reranker.list_size,
+          config.reranker.rating_weighted);
+
+      reranker.emplace(config.reranker.model);
+      Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
+      reranker->InitRandom(init);
+      output.stages["reranker"] =
+          TrainReranker(config.reranker, lists,
+                        DeriveSeed(config.seed, SeedUse::kRerankerTraining),
+                        &*reranker, progress);
+    }
+  }
+
+  RetrievalModel retrieval =
+      FitRetrieval(retrieval_training, catalog, dataset.train, nullptr,
+                   config.seed, progress, &output.stages["retrieval"]);
+  std::optional<RatingModel> rating;
+  if (rating_training.enabled) {
+    rating = FitRating(rating_training, catalog, dataset.train, nullptr,
+                       config.seed, progress, &output.stages["rating"]);
+  }
+  std::shared_ptr<Model> model =
+      Assemble(catalog, dataset.train, std::move(retrieval), std::move(rating),
+               std::move(reranker));
+  model->config_json = nlohmann::json(config).dump();
+  output.model = model;
+
+  output.evaluation =
+      EvaluateModel(output.model, dataset.test, config.reranker.list_size);
+  output.metrics = MetricsJson(output.evaluation);
+  for (const auto& [stage, result] : output.stages) {
+    output.metrics["training"][stage] = StageJson(result);
+  }
+  output.metrics["data"] = {{"train_ratings", dataset.train.size()},
+                            {"test_ratings", dataset.test.size()}};
+  output.metrics["config"] = nlohmann::json(config);
+  output.metrics["code_version"] = MOVIEREC_GIT_VERSION;
+  return output;
+}
+
+}  // namespace movierec

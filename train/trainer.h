@@ -1,0 +1,72 @@
+// The whole offline run: train the retrieval and ranking stages on a
+// dataset, evaluate them (EVALUATION.md: protocols A and B for retrieval
+// alone and for the served pipeline, RMSE of the rating model) and assemble
+// the model version.
+#ifndef MOVIEREC_TRAIN_TRAINER_H_
+#define MOVIEREC_TRAIN_TRAINER_H_
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "data/dataset.h"
+#include "model/model.h"
+#include "train/epoch_loop.h"
+#include "train/evaluator.h"
+#include "train/progress.h"
+#include "train/train_config.h"
+
+namespace movierec {
+
+struct Evaluation {
+  std::map<int, double> protocol_a;     // K -> top-K accuracy
+  ListMetrics protocol_b;               // retrieval alone
+  std::optional<ListMetrics> pipeline;  // retrieval -> ranking -> top 10
+  std::optional<double> rmse;           // the rating model on test
+};
+
+struct TrainOutput {
+  std::shared_ptr<const Model> model;
+  Evaluation evaluation;
+  // The final runs on all of train, per stage ("retrieval", "rating",
+  // "reranker"); epochs chosen on validation where there is one.
+  std::map<std::string, StageTrainingResult> stages;
+  nlohmann::json metrics;  // what metrics.json holds
+};
+
+// Trains, evaluates on dataset.test and builds the model. Progress goes to
+// `progress`. The OpenMP thread count must already be set.
+absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
+                                       const Dataset& dataset,
+                                       Progress* progress);
+
+// Evaluates a built model on `test` through the serving code path (Scorer),
+// with `num_candidates` retrieved before ranking.
+Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
+                         const std::vector<Interaction>& test,
+                         int num_candidates);
+
+// The most-popular baseline as a model: 1-d vectors, the user's a constant 1
+// and the movie's its training popularity, so both protocols rank by
+// popularity through the same evaluator.
+std::shared_ptr<const Model> PopularityModel(
+    const MovieLens& catalog, const std::vector<Interaction>& train);
+
+// EASE^R (Steck 2019), the item-item baseline of EVALUATION.md, as a model:
+// B = I - P diag(1 / diag(P)) with P = (X'X + lambda I)^-1 for the binary
+// user x movie matrix X of `train`; the user's vector is its row of X and the
+// movie's its column of B, so score = X_u B_m. Dense in the catalogue size:
+// a baseline for MovieLens-sized catalogues, not a serving model.
+std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
+                                       const std::vector<Interaction>& train,
+                                       float lambda);
+
+// The evaluation part of metrics.json.
+nlohmann::json MetricsJson(const Evaluation& evaluation);
+
+}  // namespace movierec
+
+#endif  // MOVIEREC_TRAIN_TRAINER_H_
