@@ -19,12 +19,15 @@
 #include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/tls.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 #include "util/command_line.h"
+#include "util/status_macros.h"
+#include "util/status_util.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
 ABSL_FLAG(bool, tls, false,
@@ -77,20 +80,96 @@ void Print(const google::protobuf::RepeatedPtrField<v1::ScoredMovie>& movies) {
   }
 }
 
-int Fail(const char* method, const std::string& target,
-         const grpc::Status& status) {
-  std::fprintf(stderr, "error: %s at %s failed: %s: %s\n", method,
-               target.c_str(),
-               absl::StatusCodeToString(
-                   static_cast<absl::StatusCode>(status.error_code()))
-                   .c_str(),
-               status.error_message().c_str());
+// The error of a failed call to `method`, with a hint when the server could
+// not be reached.
+absl::Status CallError(const char* method, const std::string& target,
+                       const grpc::Status& status) {
+  std::string message =
+      absl::StrCat(method, " at ", target, " failed: ",
+                   absl::StatusCodeToString(
+                       static_cast<absl::StatusCode>(status.error_code())),
+                   ": ", status.error_message());
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    std::fprintf(stderr,
-                 "hint: is movierec-server running and listening at %s?\n",
-                 target.c_str());
+    absl::StrAppend(&message,
+                    "\nhint: is movierec-server running and "
+                    "listening at ",
+                    target, "?");
   }
-  return 1;
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      message);
+}
+
+absl::Status PrintSimilarMovies(v1::Recommender::Stub& stub,
+                                grpc::ClientContext& context,
+                                const std::string& target,
+                                const std::string& movie_id) {
+  v1::SimilarMoviesRequest request;
+  request.set_movie_id(movie_id);
+  request.set_count(absl::GetFlag(FLAGS_count));
+  *request.mutable_filter() = Filter();
+  v1::SimilarMoviesResponse response;
+  const grpc::Status status = stub.SimilarMovies(&context, request, &response);
+  if (!status.ok()) return CallError("SimilarMovies", target, status);
+  std::printf("model version %s: movies similar to %s\n",
+              response.model_version().c_str(), movie_id.c_str());
+  Print(response.movies());
+  return absl::OkStatus();
+}
+
+absl::Status PrintRecommendations(v1::Recommender::Stub& stub,
+                                  grpc::ClientContext& context,
+                                  const std::string& target) {
+  v1::RecommendRequest request;
+  request.set_user_id(absl::GetFlag(FLAGS_user));
+  request.set_count(absl::GetFlag(FLAGS_count));
+  for (const std::string& id : absl::GetFlag(FLAGS_recent)) {
+    request.add_recent_movie_ids(id);
+  }
+  *request.mutable_filter() = Filter();
+  v1::RecommendResponse response;
+  const grpc::Status status = stub.Recommend(&context, request, &response);
+  if (!status.ok()) return CallError("Recommend", target, status);
+  const char* how = "";
+  switch (response.personalization()) {
+    case v1::PERSONALIZATION_RECENT_MOVIES:
+      how = " (folded in from the recent movies)";
+      break;
+    case v1::PERSONALIZATION_POPULAR:
+      how = " (unknown user: the most popular movies)";
+      break;
+    default:
+      break;
+  }
+  std::printf("model version %s%s\n", response.model_version().c_str(), how);
+  Print(response.movies());
+  return absl::OkStatus();
+}
+
+absl::Status Run() {
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const std::string similar_to = absl::GetFlag(FLAGS_similar_to);
+  if (absl::GetFlag(FLAGS_user).empty() &&
+      absl::GetFlag(FLAGS_recent).empty() && similar_to.empty()) {
+    return movierec::UsageError(
+        "give --user (e.g. --user 138), --recent (e.g. --recent 50,181) or "
+        "--similar_to (e.g. --similar_to 50)");
+  }
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const std::shared_ptr<grpc::ChannelCredentials> credentials,
+      movierec::AsUsageError(movierec::ClientCredentials(
+          absl::GetFlag(FLAGS_tls),
+          {absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
+           absl::GetFlag(FLAGS_tls_key)})));
+  auto stub =
+      v1::Recommender::NewStub(grpc::CreateChannel(target, credentials));
+  grpc::ClientContext context;
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout)));
+  if (!similar_to.empty()) {
+    return PrintSimilarMovies(*stub, context, target, similar_to);
+  }
+  return PrintRecommendations(*stub, context, target);
 }
 
 }  // namespace
@@ -106,68 +185,9 @@ int main(int argc, char** argv) {
       "--exclude 1,2\n"
       "TLS: --tls_ca ca.pem [--tls_cert client.pem --tls_key client.key]",
       "client/client_main.cc");
-  const std::string target = absl::GetFlag(FLAGS_target);
-  const std::string user = absl::GetFlag(FLAGS_user);
-  const std::string similar_to = absl::GetFlag(FLAGS_similar_to);
-  const std::vector<std::string> recent = absl::GetFlag(FLAGS_recent);
-  if (user.empty() && recent.empty() && similar_to.empty()) {
-    std::fprintf(stderr,
-                 "error: give --user (e.g. --user 138), --recent (e.g. "
-                 "--recent 50,181) or --similar_to (e.g. --similar_to 50)\n");
-    return 2;
+  const absl::Status status = Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
   }
-  const absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      movierec::ClientCredentials(
-          absl::GetFlag(FLAGS_tls),
-          {absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert),
-           absl::GetFlag(FLAGS_tls_key)});
-  if (!credentials.ok()) {
-    std::fprintf(stderr, "error: %s\n",
-                 std::string(credentials.status().message()).c_str());
-    return 2;
-  }
-  auto channel = grpc::CreateChannel(target, *credentials);
-  auto stub = v1::Recommender::NewStub(channel);
-  grpc::ClientContext context;
-  context.set_deadline(
-      std::chrono::system_clock::now() +
-      absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_timeout)));
-
-  if (!similar_to.empty()) {
-    v1::SimilarMoviesRequest request;
-    request.set_movie_id(similar_to);
-    request.set_count(absl::GetFlag(FLAGS_count));
-    *request.mutable_filter() = Filter();
-    v1::SimilarMoviesResponse response;
-    const grpc::Status status =
-        stub->SimilarMovies(&context, request, &response);
-    if (!status.ok()) return Fail("SimilarMovies", target, status);
-    std::printf("model version %s: movies similar to %s\n",
-                response.model_version().c_str(), similar_to.c_str());
-    Print(response.movies());
-    return 0;
-  }
-
-  v1::RecommendRequest request;
-  request.set_user_id(user);
-  request.set_count(absl::GetFlag(FLAGS_count));
-  for (const std::string& id : recent) request.add_recent_movie_ids(id);
-  *request.mutable_filter() = Filter();
-  v1::RecommendResponse response;
-  const grpc::Status status = stub->Recommend(&context, request, &response);
-  if (!status.ok()) return Fail("Recommend", target, status);
-  const char* how = "";
-  switch (response.personalization()) {
-    case v1::PERSONALIZATION_RECENT_MOVIES:
-      how = " (folded in from the recent movies)";
-      break;
-    case v1::PERSONALIZATION_POPULAR:
-      how = " (unknown user: the most popular movies)";
-      break;
-    default:
-      break;
-  }
-  std::printf("model version %s%s\n", response.model_version().c_str(), how);
-  Print(response.movies());
-  return 0;
+  return movierec::ExitStatus(status);
 }

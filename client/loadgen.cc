@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
+#include "util/status_macros.h"
 
 namespace movierec::loadgen {
 namespace {
@@ -236,9 +237,7 @@ int64_t LoadResult::error_count() const {
 
 absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options,
                                    const IssueCall& issue) {
-  if (absl::Status valid = ValidateLoadOptions(options); !valid.ok()) {
-    return valid;
-  }
+  MOVIEREC_RETURN_IF_ERROR(ValidateLoadOptions(options));
   Run run(options, issue);
   return options.rate > 0 ? run.Open() : run.Closed();
 }

@@ -1,6 +1,6 @@
 // movierec-loadgen: puts a movierec server under load and reports its
 // throughput, latency percentiles and errors (see client/loadgen.h for how
-// it measures, and README, "movierec-loadgen", for the flags).
+// it measures, and docs/flags.md for the flags).
 //
 //   movierec-loadgen --model_dir /tmp/models/1 --concurrency 16
 //                                                    (closed loop: max QPS)
@@ -27,6 +27,8 @@
 #include "client/loadgen.h"
 #include "client/loadgen_workload.h"
 #include "util/command_line.h"
+#include "util/status_macros.h"
+#include "util/status_util.h"
 
 ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
 ABSL_FLAG(std::string, method, "Recommend",
@@ -67,47 +69,9 @@ namespace {
 namespace loadgen = ::movierec::loadgen;
 namespace v1 = ::movierec::v1;
 
-int BadFlags(const absl::Status& status) {
-  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
-  return 2;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  const std::vector<char*> rest = movierec::ParseCommandLine(
-      argc, argv,
-      "Puts a movierec server under load; prints QPS, latency percentiles "
-      "and errors.\n\n"
-      "Usage: movierec-loadgen --target HOST:PORT --model_dir MODEL_BASE/1 "
-      "--concurrency 16 [--duration 10s]\n"
-      "       movierec-loadgen --user_ids 1-943 --movie_ids 1-1682 --rate "
-      "1000 --unknown_user_share 0.2 --json out.json",
-      "client/loadgen_main.cc");
-  // Debian's Abseil checks every absl::Mutex acquisition for lock-order
-  // cycles; gRPC's client locks several per call, and the check (absl
-  // GraphCycles) was 4% of the load generator's CPU in perf.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  if (rest.size() > 1) {
-    return BadFlags(absl::InvalidArgumentError(
-        absl::StrCat("unexpected argument \"", rest[1], "\"")));
-  }
-
-  loadgen::LoadOptions load;
-  load.concurrency = absl::GetFlag(FLAGS_concurrency);
-  load.rate = absl::GetFlag(FLAGS_rate);
-  load.duration = absl::GetFlag(FLAGS_duration);
-  load.warmup = absl::GetFlag(FLAGS_warmup);
-  if (absl::Status s = loadgen::ValidateLoadOptions(load); !s.ok()) {
-    return BadFlags(s);
-  }
-  const int channels = absl::GetFlag(FLAGS_channels);
-  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  if (absl::Status s = loadgen::ValidateConnection(channels, timeout);
-      !s.ok()) {
-    return BadFlags(s);
-  }
-
+// The workload of the flags; a usage error naming a bad flag, a failure when
+// --model_dir cannot be read.
+absl::StatusOr<loadgen::Workload> WorkloadFromFlags() {
   loadgen::Workload workload;
   workload.method = absl::GetFlag(FLAGS_method);
   workload.unknown_user_share = absl::GetFlag(FLAGS_unknown_user_share);
@@ -119,29 +83,46 @@ int main(int argc, char** argv) {
   const std::string user_range = absl::GetFlag(FLAGS_user_ids);
   const std::string movie_range = absl::GetFlag(FLAGS_movie_ids);
   if (!model_dir.empty() && (!user_range.empty() || !movie_range.empty())) {
-    return BadFlags(absl::InvalidArgumentError(
-        "--model_dir and --user_ids/--movie_ids both give the ids; give one"));
+    return movierec::UsageError(
+        "--model_dir and --user_ids/--movie_ids both give the ids; give one");
   }
   if (!model_dir.empty()) {
-    if (absl::Status s = loadgen::LoadModelIds(model_dir, &workload); !s.ok()) {
-      std::fprintf(stderr, "error: --model_dir: %s\n",
-                   std::string(s.message()).c_str());
-      return 1;
-    }
+    MOVIEREC_RETURN_IF_ERROR(movierec::Annotate(
+        loadgen::LoadModelIds(model_dir, &workload), "--model_dir"));
   }
   if (!user_range.empty()) {
-    auto ids = loadgen::ParseIdRange("--user_ids", user_range);
-    if (!ids.ok()) return BadFlags(ids.status());
-    workload.user_ids = *std::move(ids);
+    MOVIEREC_ASSIGN_OR_RETURN(workload.user_ids,
+                              movierec::AsUsageError(loadgen::ParseIdRange(
+                                  "--user_ids", user_range)));
   }
   if (!movie_range.empty()) {
-    auto ids = loadgen::ParseIdRange("--movie_ids", movie_range);
-    if (!ids.ok()) return BadFlags(ids.status());
-    workload.movie_ids = *std::move(ids);
+    MOVIEREC_ASSIGN_OR_RETURN(workload.movie_ids,
+                              movierec::AsUsageError(loadgen::ParseIdRange(
+                                  "--movie_ids", movie_range)));
   }
-  if (absl::Status s = loadgen::ValidateWorkload(workload); !s.ok()) {
-    return BadFlags(s);
+  MOVIEREC_RETURN_IF_ERROR(
+      movierec::AsUsageError(loadgen::ValidateWorkload(workload)));
+  return workload;
+}
+
+absl::Status Run(const std::vector<char*>& rest) {
+  if (rest.size() > 1) {
+    return movierec::UsageError(
+        absl::StrCat("unexpected argument \"", rest[1], "\""));
   }
+  loadgen::LoadOptions load;
+  load.concurrency = absl::GetFlag(FLAGS_concurrency);
+  load.rate = absl::GetFlag(FLAGS_rate);
+  load.duration = absl::GetFlag(FLAGS_duration);
+  load.warmup = absl::GetFlag(FLAGS_warmup);
+  MOVIEREC_RETURN_IF_ERROR(
+      movierec::AsUsageError(loadgen::ValidateLoadOptions(load)));
+  const int channels = absl::GetFlag(FLAGS_channels);
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  MOVIEREC_RETURN_IF_ERROR(
+      movierec::AsUsageError(loadgen::ValidateConnection(channels, timeout)));
+  MOVIEREC_ASSIGN_OR_RETURN(const loadgen::Workload workload,
+                            WorkloadFromFlags());
 
   const std::string target = absl::GetFlag(FLAGS_target);
   std::vector<std::shared_ptr<v1::Recommender::Stub>> stubs;
@@ -161,18 +142,41 @@ int main(int argc, char** argv) {
                workload.method.c_str(), target.c_str(),
                workload.user_ids.size(), workload.movie_ids.size(),
                100 * workload.unknown_user_share);
-  absl::StatusOr<loadgen::LoadResult> result = loadgen::RunLoad(load, issue);
-  if (!result.ok()) return BadFlags(result.status());
-  std::fputs(loadgen::FormatResult(*result).c_str(), stdout);
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const loadgen::LoadResult result,
+      movierec::AsUsageError(loadgen::RunLoad(load, issue)));
+  std::fputs(loadgen::FormatResult(result).c_str(), stdout);
 
   const std::string json_path = absl::GetFlag(FLAGS_json);
   if (!json_path.empty()) {
     std::ofstream out(json_path);
-    out << loadgen::ResultJson(*result) << "\n";
+    out << loadgen::ResultJson(result) << "\n";
     if (!out.good()) {
-      std::fprintf(stderr, "error: cannot write %s\n", json_path.c_str());
-      return 1;
+      return absl::InternalError(absl::StrCat("cannot write ", json_path));
     }
   }
-  return 0;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<char*> rest = movierec::ParseCommandLine(
+      argc, argv,
+      "Puts a movierec server under load; prints QPS, latency percentiles "
+      "and errors.\n\n"
+      "Usage: movierec-loadgen --target HOST:PORT --model_dir MODEL_BASE/1 "
+      "--concurrency 16 [--duration 10s]\n"
+      "       movierec-loadgen --user_ids 1-943 --movie_ids 1-1682 --rate "
+      "1000 --unknown_user_share 0.2 --json out.json",
+      "client/loadgen_main.cc");
+  // Debian's Abseil checks every absl::Mutex acquisition for lock-order
+  // cycles; gRPC's client locks several per call, and the check (absl
+  // GraphCycles) was a few percent of the load generator's CPU in perf.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const absl::Status status = Run(rest);
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+  }
+  return movierec::ExitStatus(status);
 }

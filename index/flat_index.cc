@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "index/faiss_index.h"
 #include "index/top_k.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace internal {
@@ -57,9 +58,7 @@ class FlatIndex final : public FaissIndex {
 
   absl::StatusOr<std::unique_ptr<CandidateIndex>> WithSearchOptions(
       const IndexOptions& options) const override {
-    if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
-      return status;
-    }
+    MOVIEREC_RETURN_IF_ERROR(ValidateIndexOptions(options));
     return WrapFlat(index_, options.exclusion);
   }
 

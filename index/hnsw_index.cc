@@ -36,6 +36,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "index/faiss_index.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace internal {
@@ -112,9 +113,7 @@ class HnswIndex final : public FaissIndex {
 
   absl::StatusOr<std::unique_ptr<CandidateIndex>> WithSearchOptions(
       const IndexOptions& options) const override {
-    if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
-      return status;
-    }
+    MOVIEREC_RETURN_IF_ERROR(ValidateIndexOptions(options));
     return std::make_unique<HnswIndex>(index_, options.hnsw_ef_search,
                                        options.exclusion);
   }
@@ -159,9 +158,7 @@ absl::Status CheckAugmented(const faiss::IndexHNSWFlat& index) {
 absl::StatusOr<std::unique_ptr<CandidateIndex>> WrapHnsw(
     std::shared_ptr<const faiss::IndexHNSWFlat> index,
     const IndexOptions& search_options) {
-  if (absl::Status status = CheckAugmented(*index); !status.ok()) {
-    return status;
-  }
+  MOVIEREC_RETURN_IF_ERROR(CheckAugmented(*index));
   return std::make_unique<HnswIndex>(std::move(index),
                                      search_options.hnsw_ef_search,
                                      search_options.exclusion);

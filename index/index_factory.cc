@@ -1,17 +1,14 @@
 #include "index/index_factory.h"
 
 #include "index/faiss_index.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 
 absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildIndex(
     const RowMatrix& vectors, const IndexOptions& options) {
-  if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = internal::CheckVectors(vectors); !status.ok()) {
-    return status;
-  }
+  MOVIEREC_RETURN_IF_ERROR(ValidateIndexOptions(options));
+  MOVIEREC_RETURN_IF_ERROR(internal::CheckVectors(vectors));
   switch (ResolveIndexKind(options, vectors.rows())) {
     case IndexKind::kHnsw:
       return internal::BuildHnsw(vectors, options);

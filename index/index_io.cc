@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "index/faiss_index.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -147,15 +148,15 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> LoadIndex(
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", problem));
   };
   if (expected != nullptr) {
-    absl::StatusOr<IndexFileInfo> actual = ChecksumIndexFile(path);
-    if (!actual.ok()) return actual.status();
-    if (actual->size_bytes != expected->size_bytes) {
+    MOVIEREC_ASSIGN_OR_RETURN(const IndexFileInfo actual,
+                              ChecksumIndexFile(path));
+    if (actual.size_bytes != expected->size_bytes) {
       return invalid(absl::StrCat(
-          actual->size_bytes < expected->size_bytes ? "truncated: " : "",
-          "the file has ", actual->size_bytes, " bytes, expected ",
+          actual.size_bytes < expected->size_bytes ? "truncated: " : "",
+          "the file has ", actual.size_bytes, " bytes, expected ",
           expected->size_bytes));
     }
-    if (actual->crc32 != expected->crc32) {
+    if (actual.crc32 != expected->crc32) {
       return invalid("checksum mismatch: the file is corrupt");
     }
   } else if (::access(path.c_str(), R_OK) != 0) {

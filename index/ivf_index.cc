@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "index/faiss_index.h"
 #include "index/top_k.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace internal {
@@ -72,9 +73,7 @@ class IvfIndex final : public FaissIndex {
 
   absl::StatusOr<std::unique_ptr<CandidateIndex>> WithSearchOptions(
       const IndexOptions& options) const override {
-    if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
-      return status;
-    }
+    MOVIEREC_RETURN_IF_ERROR(ValidateIndexOptions(options));
     return WrapIvf(index_, options);
   }
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -416,37 +417,31 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
     return absl::InternalError(
         absl::StrCat("cannot create ", temp, ": ", error.message()));
   }
-  const auto cleanup = [&] { fs::remove_all(temp, error); };
+  // Until the rename publishes it, a failure removes the half-written version.
+  absl::Cleanup remove_temp = [&temp] {
+    std::error_code ignored;
+    fs::remove_all(temp, ignored);
+  };
   v1::ModelBundle proto = ToProto(model);
   proto.clear_index();  // only an index written here is in the version
   if (index != nullptr) {
-    absl::StatusOr<IndexFileInfo> saved =
-        SaveIndex(*index, absl::StrCat(temp, "/", kIndexFileName));
-    if (!saved.ok()) {
-      cleanup();
-      return saved.status();
-    }
-    SetIndexFile({kIndexFileName, *saved, index->Describe()}, &proto);
+    MOVIEREC_ASSIGN_OR_RETURN(
+        const IndexFileInfo saved,
+        SaveIndex(*index, absl::StrCat(temp, "/", kIndexFileName)));
+    SetIndexFile({kIndexFileName, saved, index->Describe()}, &proto);
   }
-  absl::Status status = WriteFileDurably(
-      absl::StrCat(temp, "/", kBundleFileName), EncodeProto(std::move(proto)));
-  if (status.ok() && !metrics_json.empty()) {
-    status = WriteFileDurably(absl::StrCat(temp, "/", kMetricsFileName),
-                              metrics_json);
+  MOVIEREC_RETURN_IF_ERROR(WriteFileDurably(
+      absl::StrCat(temp, "/", kBundleFileName), EncodeProto(std::move(proto))));
+  if (!metrics_json.empty()) {
+    MOVIEREC_RETURN_IF_ERROR(WriteFileDurably(
+        absl::StrCat(temp, "/", kMetricsFileName), metrics_json));
   }
-  if (status.ok()) status = SyncDirectory(temp);
-  if (!status.ok()) {
-    cleanup();
-    return status;
-  }
+  MOVIEREC_RETURN_IF_ERROR(SyncDirectory(temp));
   // Another writer may take a version number first: try the next one.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    absl::StatusOr<std::vector<int64_t>> versions = ListVersions(model_base);
-    if (!versions.ok()) {
-      cleanup();
-      return versions.status();
-    }
-    int64_t version = versions->empty() ? 1 : versions->back() + 1;
+    MOVIEREC_ASSIGN_OR_RETURN(const std::vector<int64_t> versions,
+                              ListVersions(model_base));
+    int64_t version = versions.empty() ? 1 : versions.back() + 1;
     std::string target = absl::StrCat(model_base, "/", version);
     // rename(2) replaces an empty directory, so skip any name that exists
     // (even a stray file); mkdir-ing the target first would let a reader see
@@ -456,17 +451,15 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
       target = absl::StrCat(model_base, "/", ++version);
     }
     if (::rename(temp.c_str(), target.c_str()) == 0) {
+      std::move(remove_temp).Cancel();
       MOVIEREC_RETURN_IF_ERROR(SyncDirectory(model_base));
       return version;
     }
     if (errno != EEXIST && errno != ENOTEMPTY) {
-      const std::string message = absl::StrCat(
-          "cannot rename ", temp, " to ", target, ": ", std::strerror(errno));
-      cleanup();
-      return absl::InternalError(message);
+      return absl::InternalError(absl::StrCat(
+          "cannot rename ", temp, " to ", target, ": ", std::strerror(errno)));
     }
   }
-  cleanup();
   return absl::InternalError(
       absl::StrCat("gave up finding a free version number in ", model_base));
 }

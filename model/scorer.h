@@ -34,8 +34,12 @@ struct ScoredMovie {
   float retrieval_score = 0;  // the retrieval model's inner product
 };
 
+// The most candidates a Scorer retrieves before ranking.
+inline constexpr int kMaxNumCandidates = 10000;
+
 struct ScorerOptions {
-  // Candidates retrieved before ranking (the server's --num_candidates).
+  // Candidates retrieved before ranking (the server's --num_candidates),
+  // 1 to kMaxNumCandidates.
   int num_candidates = 100;
 };
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -51,9 +52,8 @@ absl::StatusOr<RowMatrix> MatrixFromTensor(const movierec::v1::Tensor& tensor,
         absl::StrCat("tensor ", name, " of shape [", shape[0], ", ", shape[1],
                      "] holds ", tensor.values_size(), " values"));
   }
-  const absl::Status finite =
-      CheckFinite(tensor.values().data(), tensor.values_size(), name);
-  if (!finite.ok()) return finite;
+  MOVIEREC_RETURN_IF_ERROR(
+      CheckFinite(tensor.values().data(), tensor.values_size(), name));
   return RowMatrix(
       Eigen::Map<const RowMatrix>(tensor.values().data(), shape[0], shape[1]));
 }
@@ -67,9 +67,8 @@ absl::StatusOr<Vector> VectorFromTensor(const movierec::v1::Tensor& tensor,
         "tensor ", name, " has shape [", absl::StrJoin(shape, ", "), "] and ",
         tensor.values_size(), " values, expected [", size, "]"));
   }
-  const absl::Status finite =
-      CheckFinite(tensor.values().data(), tensor.values_size(), name);
-  if (!finite.ok()) return finite;
+  MOVIEREC_RETURN_IF_ERROR(
+      CheckFinite(tensor.values().data(), tensor.values_size(), name));
   return Vector(Eigen::Map<const Vector>(tensor.values().data(), size));
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "index/index_io.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 
@@ -19,14 +20,13 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> LoadVersionIndex(
   }
   const std::string path =
       absl::StrCat(version_dir, "/", model.saved_index->file_name);
-  absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
-      LoadIndex(path, &model.saved_index->file);
-  if (!index.ok()) return index.status();
-  if ((*index)->dim() != model.movie_vectors.cols() ||
-      (*index)->size() != model.movie_vectors.rows()) {
+  MOVIEREC_ASSIGN_OR_RETURN(std::unique_ptr<CandidateIndex> index,
+                            LoadIndex(path, &model.saved_index->file));
+  if (index->dim() != model.movie_vectors.cols() ||
+      index->size() != model.movie_vectors.rows()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": the index holds ", (*index)->size(), " vectors of dimension ",
-        (*index)->dim(), ", the bundle ", model.movie_vectors.rows(),
+        path, ": the index holds ", index->size(), " vectors of dimension ",
+        index->dim(), ", the bundle ", model.movie_vectors.rows(),
         " of dimension ", model.movie_vectors.cols()));
   }
   return index;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/bundle.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -35,15 +36,12 @@ absl::Status ModelManager::Poll() {
   if (options_.pinned_version > 0) {
     candidates.push_back(options_.pinned_version);
   } else {
-    absl::StatusOr<std::vector<int64_t>> versions =
-        ListVersions(options_.model_base);
-    if (!versions.ok()) return versions.status();
-    if (versions->empty()) {
+    MOVIEREC_ASSIGN_OR_RETURN(candidates, ListVersions(options_.model_base));
+    if (candidates.empty()) {
       return absl::NotFoundError(
           absl::StrCat("no model version (integer-named directory) in ",
                        options_.model_base));
     }
-    candidates = *std::move(versions);
   }
   // Newest first: if the newest is refused, an older one newer than the
   // serving version (or any, when nothing serves yet) may still load.

@@ -10,36 +10,59 @@
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 
-absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
-    ServerOptions options) {
+absl::Status ValidateServerOptions(const ServerOptions& options) {
+  const auto bad = [](auto&&... parts) {
+    return absl::InvalidArgumentError(absl::StrCat(parts...));
+  };
   if (options.model.model_base.empty()) {
-    return absl::InvalidArgumentError("the model base directory is required");
+    return bad("--model_base is required: the model base directory");
   }
   if (options.port < 0 || options.port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gRPC port ", options.port, " is outside 0-65535"));
+    return bad("gRPC port ", options.port, " (--port) is outside 0-65535");
   }
   if (options.metrics_port < -1 || options.metrics_port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metrics port ", options.metrics_port, " is outside -1-65535"));
+    return bad("metrics port ", options.metrics_port,
+               " (--metrics_port) is outside -1-65535");
   }
   if (options.worker_threads < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("worker threads ", options.worker_threads,
-                     " is negative (0: one per core)"));
+    return bad("--worker_threads must be >= 0 (0: one per core), got ",
+               options.worker_threads);
   }
   if (options.max_receive_message_bytes <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max message bytes ", options.max_receive_message_bytes,
-                     " is not positive"));
+    return bad("--max_message_bytes must be positive, got ",
+               options.max_receive_message_bytes);
   }
+  if (options.grace_period < absl::ZeroDuration()) {
+    return bad("--grace_period must be >= 0, got ",
+               absl::FormatDuration(options.grace_period));
+  }
+  if (options.model.poll_interval < absl::ZeroDuration()) {
+    return bad("--poll_interval must be >= 0 (0: never), got ",
+               absl::FormatDuration(options.model.poll_interval));
+  }
+  if (options.model.pinned_version < 0) {
+    return bad("--model_version must be >= 0 (0: the newest), got ",
+               options.model.pinned_version);
+  }
+  const int candidates = options.model.scorer.num_candidates;
+  if (candidates < 1 || candidates > kMaxNumCandidates) {
+    return bad("--num_candidates must be in 1-", kMaxNumCandidates, ", got ",
+               candidates);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
+    ServerOptions options) {
+  MOVIEREC_RETURN_IF_ERROR(ValidateServerOptions(options));
   // Read before anything starts, so that a bad file fails the start.
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      ServerCredentials(options.tls);
-  if (!credentials.ok()) return credentials.status();
+  MOVIEREC_ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ServerCredentials> credentials,
+      ServerCredentials(options.tls));
   std::unique_ptr<MovierecServer> server(new MovierecServer());
   server->options_ = options;
   MovierecServer* self = server.get();
@@ -53,26 +76,14 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
       server->recommender_.get(), &server->metrics_, server->pool_.get(),
       options.before_call);
 
-  if (options.metrics_port >= 0) {
-    const std::string address =
-        absl::StrCat(options.metrics_address, ":", options.metrics_port);
-    try {
-      server->exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
-    }
-    server->exposer_->RegisterCollectable(server->metrics_.registry());
-    const std::vector<int> ports = server->exposer_->GetListeningPorts();
-    server->metrics_port_ = ports.empty() ? options.metrics_port : ports[0];
-  }
+  MOVIEREC_RETURN_IF_ERROR(server->StartMetrics());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   const std::string address =
       absl::StrCat(options.listen_address, ":", options.port);
-  builder.AddListeningPort(address, *credentials, &server->port_);
+  builder.AddListeningPort(address, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder.RegisterService(server->service_.get());
   if (options.extra_services) {
@@ -99,6 +110,22 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   }
   server->models_->StartPolling();
   return server;
+}
+
+absl::Status MovierecServer::StartMetrics() {
+  if (options_.metrics_port < 0) return absl::OkStatus();
+  const std::string address =
+      absl::StrCat(options_.metrics_address, ":", options_.metrics_port);
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(address, 2);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve metrics on ", address, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(metrics_.registry());
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  metrics_port_ = ports.empty() ? options_.metrics_port : ports[0];
+  return absl::OkStatus();
 }
 
 void MovierecServer::OnLoad(const LoadEvent& event) {

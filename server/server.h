@@ -38,6 +38,8 @@ namespace movierec {
 
 inline constexpr char kRecommenderServiceName[] = "movierec.v1.Recommender";
 
+// Each field is a movierec-server flag of the same name (docs/flags.md);
+// ValidateServerOptions checks them all, and errors name the flag.
 struct ServerOptions {
   // Interface the gRPC port binds to; default loopback (the container image
   // passes 0.0.0.0).
@@ -57,6 +59,9 @@ struct ServerOptions {
   // Threads that run the RPCs' work; 0 (the default): one per available core
   // (AvailableCores()).
   int worker_threads = 0;
+  // Time calls in flight get to finish on Shutdown (--grace_period); default
+  // 10 s.
+  absl::Duration grace_period = absl::Seconds(10);
   ModelManagerOptions model;
   // Test-only: runs on the worker before each call's work (see
   // BeforeCallHook). Empty in production.
@@ -69,12 +74,18 @@ struct ServerOptions {
       extra_services;
 };
 
+// OK when every option is in range; otherwise InvalidArgument naming the
+// flag (e.g. "--port 70000 is outside 0-65535"). The only place options are
+// checked: MovierecServer::Start calls it, main only maps flags.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
 class MovierecServer {
  public:
   // Starts listening, then loads the newest model version. The server starts
   // even when no version loads yet (health says NOT_SERVING and Recommend
-  // answers UNAVAILABLE) and keeps polling. Errors: a port that cannot be
-  // bound, a bad option.
+  // answers UNAVAILABLE) and keeps polling. Errors: a bad option
+  // (ValidateServerOptions), a TLS file that cannot be read, a port that
+  // cannot be bound.
   static absl::StatusOr<std::unique_ptr<MovierecServer>> Start(
       ServerOptions options);
 
@@ -93,9 +104,13 @@ class MovierecServer {
   // BeginShutdown, then new calls are refused and calls in flight get
   // `grace` to finish before they are cancelled. Returns when all ended.
   void Shutdown(absl::Duration grace);
+  // Shutdown with the options' grace period.
+  void Shutdown() { Shutdown(options_.grace_period); }
 
  private:
   MovierecServer() = default;
+  // Serves /metrics on the options' metrics port, unless it is -1.
+  absl::Status StartMetrics();
   void OnLoad(const LoadEvent& event);
 
   ServerOptions options_;

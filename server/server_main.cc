@@ -19,6 +19,8 @@
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 #include "util/command_line.h"
+#include "util/status_macros.h"
+#include "util/status_util.h"
 
 ABSL_FLAG(std::string, model_base, "",
           "Directory of integer-named model versions (required)");
@@ -59,6 +61,67 @@ ABSL_FLAG(int, num_candidates, 100,
           "Candidates retrieved per request before the ranking stage orders "
           "them (1-10000)");
 
+namespace movierec {
+namespace {
+
+// The server's options, as the flags give them (checked by
+// ValidateServerOptions when the server starts).
+ServerOptions OptionsFromFlags() {
+  ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen_address);
+  options.port = absl::GetFlag(FLAGS_port);
+  options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  options.grace_period = absl::GetFlag(FLAGS_grace_period);
+  options.model.model_base = absl::GetFlag(FLAGS_model_base);
+  options.model.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  options.model.pinned_version = absl::GetFlag(FLAGS_model_version);
+  options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  return options;
+}
+
+// Serves until SIGTERM or SIGINT (which `signals`, blocked in every thread,
+// holds for sigwait), then shuts down gracefully.
+absl::Status Run(const sigset_t& signals) {
+  ServerOptions options = OptionsFromFlags();
+  MOVIEREC_RETURN_IF_ERROR(AsUsageError(ValidateServerOptions(options)));
+  absl::Notification shutdown_begun;
+  if (absl::GetFlag(FLAGS_testonly_hold_calls_until_shutdown)) {
+    spdlog::warn("test-only: every call is held until shutdown begins");
+    options.before_call = [&shutdown_begun](const CallControl&) {
+      spdlog::info("test-only: holding a call until shutdown begins");
+      shutdown_begun.WaitForNotification();
+    };
+  }
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const std::unique_ptr<MovierecServer> server,
+      Annotate(MovierecServer::Start(options), "cannot start"));
+  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers, {}",
+               options.listen_address, server->port(), options.metrics_address,
+               server->metrics_port(), server->worker_threads(),
+               options.tls.client_ca.empty()
+                   ? (options.tls.cert.empty() ? "plaintext" : "TLS")
+                   : "mutual TLS");
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}; shutting down with a {} grace period",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
+               absl::FormatDuration(options.grace_period));
+  shutdown_begun.Notify();
+  server->Shutdown();
+  spdlog::info("stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace movierec
+
 int main(int argc, char** argv) {
   movierec::ParseCommandLine(
       argc, argv,
@@ -70,89 +133,19 @@ int main(int argc, char** argv) {
       "image passes 0.0.0.0).",
       "server/server_main.cc");
   // Debian's Abseil checks every absl::Mutex acquisition (gRPC locks them
-  // several times per call) for lock-order cycles, a debugging aid that was
-  // ~1% of a Recommend call under load (absl GraphCycles in perf).
+  // several times per call) for lock-order cycles, a debugging aid that
+  // costs every call (absl GraphCycles in perf).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Block the shutdown signals before any thread starts, so that only the
-  // sigwait below receives them.
+  // sigwait in Run receives them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  movierec::ServerOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_listen_address);
-  options.port = absl::GetFlag(FLAGS_port);
-  options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
-  options.tls.key = absl::GetFlag(FLAGS_tls_key);
-  options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
-  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
-  options.metrics_port = absl::GetFlag(FLAGS_metrics_port);
-  options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.model.model_base = absl::GetFlag(FLAGS_model_base);
-  options.model.poll_interval = absl::GetFlag(FLAGS_poll_interval);
-  options.model.pinned_version = absl::GetFlag(FLAGS_model_version);
-  if (options.model.model_base.empty()) {
-    spdlog::error("--model_base is required");
-    return 2;
-  }
-  if (options.model.pinned_version < 0) {
-    spdlog::error("--model_version must be >= 0");
-    return 2;
-  }
-  options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
-  if (options.model.scorer.num_candidates < 1 ||
-      options.model.scorer.num_candidates > 10000) {
-    spdlog::error("--num_candidates must be in 1-10000, got {}",
-                  options.model.scorer.num_candidates);
-    return 2;
-  }
-  if (options.max_receive_message_bytes <= 0) {
-    spdlog::error("--max_message_bytes must be positive");
-    return 2;
-  }
-  options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
-  if (options.worker_threads < 0) {
-    spdlog::error("--worker_threads must be >= 0 (0: one per core), got {}",
-                  options.worker_threads);
-    return 2;
-  }
-  const absl::Duration grace = absl::GetFlag(FLAGS_grace_period);
-  if (grace < absl::ZeroDuration()) {
-    spdlog::error("--grace_period must be >= 0");
-    return 2;
-  }
-  absl::Notification shutdown_begun;
-  if (absl::GetFlag(FLAGS_testonly_hold_calls_until_shutdown)) {
-    spdlog::warn("test-only: every call is held until shutdown begins");
-    options.before_call = [&shutdown_begun](const movierec::CallControl&) {
-      spdlog::info("test-only: holding a call until shutdown begins");
-      shutdown_begun.WaitForNotification();
-    };
-  }
-  absl::StatusOr<std::unique_ptr<movierec::MovierecServer>> server =
-      movierec::MovierecServer::Start(options);
-  if (!server.ok()) {
-    spdlog::error("cannot start: {}", std::string(server.status().message()));
-    return 1;
-  }
-  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers, {}",
-               options.listen_address, (*server)->port(),
-               options.metrics_address, (*server)->metrics_port(),
-               (*server)->worker_threads(),
-               options.tls.client_ca.empty()
-                   ? (options.tls.cert.empty() ? "plaintext" : "TLS")
-                   : "mutual TLS");
-
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  spdlog::info("received {}; shutting down with a {} grace period",
-               signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
-               absl::FormatDuration(grace));
-  shutdown_begun.Notify();
-  (*server)->Shutdown(grace);
-  spdlog::info("stopped");
-  return 0;
+  const absl::Status status = movierec::Run(signals);
+  if (!status.ok()) spdlog::error("{}", std::string(status.message()));
+  return movierec::ExitStatus(status);
 }

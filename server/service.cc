@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "server/grpc_status.h"
 
 namespace movierec {
 namespace {
@@ -22,13 +23,6 @@ absl::Time Deadline(const grpc::CallbackServerContext& context) {
 }
 
 }  // namespace
-
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  // absl::StatusCode and grpc::StatusCode share their numbering.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
-}
 
 RecommenderService::RecommenderService(const Recommender* recommender,
                                        ServerMetrics* metrics, WorkerPool* pool,

@@ -8,7 +8,8 @@
 // call whose client has gone does no further work.
 //
 // Handlers validate nothing themselves: they delegate to the Recommender,
-// convert its absl::Status at the edge (ToGrpcStatus, the only conversion)
+// convert its absl::Status at the edge (ToGrpcStatus in
+// server/grpc_status.h, the only conversion)
 // and record metrics.
 #ifndef MOVIEREC_SERVER_SERVICE_H_
 #define MOVIEREC_SERVER_SERVICE_H_
@@ -25,9 +26,6 @@
 #include "server/worker_pool.h"
 
 namespace movierec {
-
-// The one place where absl::Status becomes grpc::Status.
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Test-only: runs on the worker before a call's work, with its control
 // (tests hold calls in flight with it; see ServerOptions::before_call).

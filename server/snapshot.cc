@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/bundle.h"
 #include "model/version_index.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 
@@ -12,14 +13,12 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
     const std::string& model_base, int64_t version,
     const ScorerOptions& options) {
   const std::string dir = absl::StrCat(model_base, "/", version);
-  absl::StatusOr<Model> model = ReadModelVersion(dir);
-  if (!model.ok()) return model.status();
-  absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
-      LoadVersionIndex(dir, *model);
-  if (!index.ok()) return index.status();
+  MOVIEREC_ASSIGN_OR_RETURN(Model model, ReadModelVersion(dir));
+  MOVIEREC_ASSIGN_OR_RETURN(std::unique_ptr<CandidateIndex> index,
+                            LoadVersionIndex(dir, model));
   return std::make_shared<const Snapshot>(
-      version, std::make_shared<const Model>(*std::move(model)),
-      *std::move(index), options);
+      version, std::make_shared<const Model>(std::move(model)),
+      std::move(index), options);
 }
 
 Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,

@@ -1,6 +1,6 @@
-// movierec-ablation: the README's ablation table. Trains the most-popular
-// baseline, the tfrs preset and each step from the TFRS replica to the
-// default configuration on the seed-42 split and on seeds 1, 2, 3, and
+// movierec-ablation: the ablation table of docs/quality.md. Trains the
+// most-popular baseline, the tfrs preset and each step from the TFRS replica to
+// the default configuration on the seed-42 split and on seeds 1, 2, 3, and
 // prints protocol-A top-100, recall@10 and NDCG@10 of the top 10 each one
 // serves, measured by the project's own evaluator.
 #include <omp.h>
@@ -24,6 +24,7 @@
 #include "util/command_line.h"
 #include "util/file_util.h"
 #include "util/status_macros.h"
+#include "util/status_util.h"
 
 ABSL_FLAG(std::string, data_dir, "",
           "MovieLens 100K directory; defaults to $MOVIELENS_DIR");
@@ -117,91 +118,96 @@ absl::StatusOr<Measured> Measure(const Step& step, const MovieLens& data,
                   served.ndcg_at_10};
 }
 
-int Run() {
+// The --seeds flag; a usage error for a malformed or empty list.
+absl::StatusOr<std::vector<uint64_t>> SeedsFromFlags() {
+  std::vector<uint64_t> seeds;
+  for (const std::string& text : absl::GetFlag(FLAGS_seeds)) {
+    uint64_t seed = 0;
+    if (!absl::SimpleAtoi(text, &seed)) {
+      return UsageError(absl::StrCat("--seeds: \"", text,
+                                     "\" is not a non-negative integer"));
+    }
+    seeds.push_back(seed);
+  }
+  if (seeds.empty()) return UsageError("--seeds must name at least one seed");
+  return seeds;
+}
+
+// The table's header: columns for the first seed, then for the mean of the
+// others when there are others.
+std::string TableHeader(const std::vector<uint64_t>& seeds) {
+  const std::string first = absl::StrCat(" (seed ", seeds[0], ")");
+  const std::string rest =
+      absl::StrCat(" (mean of seeds ",
+                   absl::StrJoin(seeds.begin() + 1, seeds.end(), ", "), ")");
+  const bool averaged = seeds.size() > 1;
+  return absl::StrCat(
+      "| step | A top-100", first, " | recall@10", first, " | NDCG@10", first,
+      " |",
+      averaged ? absl::StrCat(" A top-100", rest, " | recall@10", rest,
+                              " | NDCG@10", rest, " |")
+               : "",
+      "\n|---|---|---|---|", averaged ? "---|---|---|" : "", "\n");
+}
+
+// One row of the table: `step` measured on every seed.
+absl::StatusOr<std::string> TableRow(const Step& step, const MovieLens& data,
+                                     const std::vector<uint64_t>& seeds) {
+  std::vector<Measured> runs;
+  for (const uint64_t seed : seeds) {
+    spdlog::info("{}: seed {}", step.name, seed);
+    MOVIEREC_ASSIGN_OR_RETURN(Measured measured,
+                              Annotate(Measure(step, data, seed), step.name));
+    runs.push_back(measured);
+  }
+  std::string row =
+      absl::StrFormat("| %s | %.3f | %.3f | %.3f |", step.name, runs[0].top_100,
+                      runs[0].recall, runs[0].ndcg);
+  if (runs.size() > 1) {
+    Measured mean;
+    for (size_t i = 1; i < runs.size(); ++i) {
+      mean.top_100 += runs[i].top_100 / (runs.size() - 1);
+      mean.recall += runs[i].recall / (runs.size() - 1);
+      mean.ndcg += runs[i].ndcg / (runs.size() - 1);
+    }
+    absl::StrAppendFormat(&row, " %.3f | %.3f | %.3f |", mean.top_100,
+                          mean.recall, mean.ndcg);
+  }
+  return row + "\n";
+}
+
+absl::Status Run() {
   std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty() && std::getenv("MOVIELENS_DIR") != nullptr) {
     data_dir = std::getenv("MOVIELENS_DIR");
   }
   if (data_dir.empty()) {
-    spdlog::error("no data: pass --data_dir or set MOVIELENS_DIR");
-    return 2;
+    return UsageError("no data: pass --data_dir or set MOVIELENS_DIR");
   }
-  std::vector<uint64_t> seeds;
-  for (const std::string& text : absl::GetFlag(FLAGS_seeds)) {
-    uint64_t seed = 0;
-    if (!absl::SimpleAtoi(text, &seed)) {
-      spdlog::error("--seeds: \"{}\" is not a non-negative integer", text);
-      return 2;
-    }
-    seeds.push_back(seed);
-  }
-  if (seeds.empty()) {
-    spdlog::error("--seeds must name at least one seed");
-    return 2;
-  }
+  MOVIEREC_ASSIGN_OR_RETURN(const std::vector<uint64_t> seeds,
+                            SeedsFromFlags());
   if (absl::GetFlag(FLAGS_threads) > 0) {
     omp_set_num_threads(absl::GetFlag(FLAGS_threads));
   }
-  absl::StatusOr<MovieLens> data = LoadMovieLens(data_dir);
-  if (!data.ok()) {
-    spdlog::error("cannot load the data: {}",
-                  std::string(data.status().message()));
-    return 1;
-  }
-  const bool averaged = seeds.size() > 1;
-  // Columns: the first seed, then the mean of the others.
-  const std::string first = absl::StrCat(" (seed ", seeds[0], ")");
-  const std::string rest =
-      absl::StrCat(" (mean of seeds ",
-                   absl::StrJoin(seeds.begin() + 1, seeds.end(), ", "), ")");
-  std::string table =
-      absl::StrCat("| step | A top-100", first, " | recall@10", first,
-                   " | NDCG@10", first, " |",
-                   averaged ? absl::StrCat(" A top-100", rest, " | recall@10",
-                                           rest, " | NDCG@10", rest, " |")
-                            : "",
-                   "\n|---|---|---|---|", averaged ? "---|---|---|" : "", "\n");
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const MovieLens data,
+      Annotate(LoadMovieLens(data_dir), "cannot load the data"));
+  std::string table = TableHeader(seeds);
   std::printf("%s", table.c_str());
   for (const Step& step : Steps()) {
     if (step.name.find(absl::GetFlag(FLAGS_only)) == std::string::npos) {
       continue;
     }
-    std::vector<Measured> runs;
-    for (const uint64_t seed : seeds) {
-      spdlog::info("{}: seed {}", step.name, seed);
-      absl::StatusOr<Measured> measured = Measure(step, *data, seed);
-      if (!measured.ok()) {
-        spdlog::error("{}: {}", step.name,
-                      std::string(measured.status().message()));
-        return 1;
-      }
-      runs.push_back(*measured);
-    }
-    std::string row =
-        absl::StrFormat("| %s | %.3f | %.3f | %.3f |", step.name,
-                        runs[0].top_100, runs[0].recall, runs[0].ndcg);
-    if (averaged) {
-      Measured mean;
-      for (size_t i = 1; i < runs.size(); ++i) {
-        mean.top_100 += runs[i].top_100 / (runs.size() - 1);
-        mean.recall += runs[i].recall / (runs.size() - 1);
-        mean.ndcg += runs[i].ndcg / (runs.size() - 1);
-      }
-      absl::StrAppendFormat(&row, " %.3f | %.3f | %.3f |", mean.top_100,
-                            mean.recall, mean.ndcg);
-    }
-    row += "\n";
+    MOVIEREC_ASSIGN_OR_RETURN(const std::string row,
+                              TableRow(step, data, seeds));
     std::printf("%s", row.c_str());
-    table += row;
     std::fflush(stdout);
+    table += row;
   }
   if (const std::string output = absl::GetFlag(FLAGS_output); !output.empty()) {
-    if (absl::Status status = WriteFileDurably(output, table); !status.ok()) {
-      spdlog::error("{}", std::string(status.message()));
-      return 1;
-    }
+    MOVIEREC_RETURN_IF_ERROR(WriteFileDurably(output, table));
   }
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -210,9 +216,12 @@ int Run() {
 int main(int argc, char** argv) {
   movierec::ParseCommandLine(
       argc, argv,
-      "Measures the README's ablation table: the popularity baseline, the "
+      "Measures the ablation table of docs/quality.md: the popularity "
+      "baseline, the "
       "tfrs preset and each step to the default configuration.\n\n"
       "Usage: movierec-ablation --data_dir DIR [--seeds 42,1,2,3]",
       "train/ablation_main.cc");
-  return movierec::Run();
+  const absl::Status status = movierec::Run();
+  if (!status.ok()) spdlog::error("{}", std::string(status.message()));
+  return movierec::ExitStatus(status);
 }

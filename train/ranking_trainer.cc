@@ -205,11 +205,11 @@ double ListNdcg(
 
 }  // namespace
 
-StageTrainingResult TrainReranker(const RerankerTraining& config,
-                                  const std::vector<RerankList>& lists,
-                                  uint64_t seed, Reranker* reranker,
-                                  Progress* progress) {
-  // Standardise with the statistics of every list's rows.
+namespace {
+
+// Sets the reranker's standardisation to the statistics of every list's rows.
+void StandardizeOnLists(const std::vector<RerankList>& lists,
+                        Reranker* reranker) {
   int64_t rows = 0;
   RowVector mean = RowVector::Zero(kNumRerankFeatures);
   RowVector square = RowVector::Zero(kNumRerankFeatures);
@@ -224,63 +224,75 @@ StageTrainingResult TrainReranker(const RerankerTraining& config,
   }
   reranker->SetStandardization(
       mean, (square.array() - mean.array().square()).max(0).sqrt().matrix());
+}
 
-  const Reranker initial = *reranker;
-  const auto train = [&](absl::Span<const int32_t> which, int epochs,
-                         absl::Span<const int32_t> validation,
-                         Reranker* model) {
-    Rng rng(seed);
-    EpochLoopOptions options;
-    options.stage = "reranker";
-    options.epochs = epochs;
-    options.batch_size = config.batch_lists;
-    // Folds run every epoch, so that their curves can be averaged.
-    options.patience = epochs;
-    options.higher_is_better = true;
-    const std::function<double(absl::Span<const int32_t>, double*)> step =
-        [&](absl::Span<const int32_t> batch, double* flops) {
-          double loss = 0;
-          for (const int32_t index : batch) {
-            const RerankList& list = lists[index];
-            MlpActivations activations;
-            RowMatrix out;
-            model->mlp().Forward(model->Standardize(list.features), &out,
-                                 &activations);
-            Vector d_scores;
-            loss += ListwiseLoss(out.col(0), list.gains, &d_scores);
-            model->mlp().Backward(activations, d_scores, 0, nullptr);
-            *flops +=
-                model->mlp().TrainFlops(static_cast<int>(list.features.rows()));
-          }
-          if (config.l2 > 0) {
-            for (DenseLayer& layer : model->mlp().mutable_layers()) {
-              layer.kernel_grad += 2 * config.l2 * layer.kernel;
-            }
-          }
-          model->mlp().ApplyAdagrad(config.optimizer);
-          return loss;
-        };
-    std::function<double()> validate;
-    if (!validation.empty()) {
-      validate = [&] {
-        return ListNdcg(lists, validation,
-                        [&](const RerankList& list, Vector* scores) {
-                          model->Score(list.features, scores);
-                        });
-      };
+// One optimiser step of the listwise loss over the lists `batch`; returns
+// the batch's loss and adds its FLOPs to *flops.
+double RerankerStep(const RerankerTraining& config,
+                    const std::vector<RerankList>& lists,
+                    absl::Span<const int32_t> batch, Reranker* model,
+                    double* flops) {
+  double loss = 0;
+  for (const int32_t index : batch) {
+    const RerankList& list = lists[index];
+    MlpActivations activations;
+    RowMatrix out;
+    model->mlp().Forward(model->Standardize(list.features), &out, &activations);
+    Vector d_scores;
+    loss += ListwiseLoss(out.col(0), list.gains, &d_scores);
+    model->mlp().Backward(activations, d_scores, 0, nullptr);
+    *flops += model->mlp().TrainFlops(static_cast<int>(list.features.rows()));
+  }
+  if (config.l2 > 0) {
+    for (DenseLayer& layer : model->mlp().mutable_layers()) {
+      layer.kernel_grad += 2 * config.l2 * layer.kernel;
     }
-    return RunEpochs<int32_t>(options,
-                              std::vector<int32_t>(which.begin(), which.end()),
-                              rng, step, validate, progress);
-  };
+  }
+  model->mlp().ApplyAdagrad(config.optimizer);
+  return loss;
+}
 
-  // Choose the epoch count by k-fold cross-validation over users (the lists
-  // are few, so one held-out part would be noisy), then train on all lists.
-  std::vector<int32_t> shuffled(lists.size());
-  std::iota(shuffled.begin(), shuffled.end(), 0);
-  Rng split(seed ^ 0x5eed);
-  Shuffle(shuffled, split);
-  const int folds = std::max(2, config.folds);
+// Trains *model for `epochs` epochs on the lists `which`, measuring NDCG@10
+// on the lists `validation` after each epoch when there are any.
+StageTrainingResult FitReranker(const RerankerTraining& config,
+                                const std::vector<RerankList>& lists,
+                                absl::Span<const int32_t> which, int epochs,
+                                absl::Span<const int32_t> validation,
+                                uint64_t seed, Reranker* model,
+                                Progress* progress) {
+  Rng rng(seed);
+  EpochLoopOptions options;
+  options.stage = "reranker";
+  options.epochs = epochs;
+  options.batch_size = config.batch_lists;
+  // Folds run every epoch, so that their curves can be averaged.
+  options.patience = epochs;
+  options.higher_is_better = true;
+  const std::function<double(absl::Span<const int32_t>, double*)> step =
+      [&](absl::Span<const int32_t> batch, double* flops) {
+        return RerankerStep(config, lists, batch, model, flops);
+      };
+  std::function<double()> validate;
+  if (!validation.empty()) {
+    validate = [&] {
+      return ListNdcg(lists, validation,
+                      [&](const RerankList& list, Vector* scores) {
+                        model->Score(list.features, scores);
+                      });
+    };
+  }
+  return RunEpochs<int32_t>(options,
+                            std::vector<int32_t>(which.begin(), which.end()),
+                            rng, step, validate, progress);
+}
+
+// The mean validation NDCG@10 after each epoch over `folds` folds of the
+// lists `shuffled`, each fold's model trained from `initial` on the others.
+std::vector<double> CrossValidatedCurve(const RerankerTraining& config,
+                                        const std::vector<RerankList>& lists,
+                                        const std::vector<int32_t>& shuffled,
+                                        int folds, const Reranker& initial,
+                                        uint64_t seed, Progress* progress) {
   std::vector<double> mean_curve(static_cast<size_t>(config.epochs), 0.0);
   for (int f = 0; f < folds; ++f) {
     std::vector<int32_t> fit, validation;
@@ -290,17 +302,39 @@ StageTrainingResult TrainReranker(const RerankerTraining& config,
     }
     Reranker fold_model = initial;
     const StageTrainingResult curve =
-        train(fit, config.epochs, validation, &fold_model);
+        FitReranker(config, lists, fit, config.epochs, validation, seed,
+                    &fold_model, progress);
     for (size_t e = 0; e < curve.epochs.size(); ++e) {
       mean_curve[e] += curve.epochs[e].validation / folds;
     }
   }
+  return mean_curve;
+}
+
+}  // namespace
+
+StageTrainingResult TrainReranker(const RerankerTraining& config,
+                                  const std::vector<RerankList>& lists,
+                                  uint64_t seed, Reranker* reranker,
+                                  Progress* progress) {
+  StandardizeOnLists(lists, reranker);
+  const Reranker initial = *reranker;
+  // Choose the epoch count by k-fold cross-validation over users (the lists
+  // are few, so one held-out part would be noisy), then train on all lists.
+  std::vector<int32_t> shuffled(lists.size());
+  std::iota(shuffled.begin(), shuffled.end(), 0);
+  Rng split(seed ^ 0x5eed);
+  Shuffle(shuffled, split);
+  const std::vector<double> mean_curve =
+      CrossValidatedCurve(config, lists, shuffled, std::max(2, config.folds),
+                          initial, seed, progress);
   const int best_epochs =
       static_cast<int>(std::max_element(mean_curve.begin(), mean_curve.end()) -
                        mean_curve.begin()) +
       1;
   *reranker = initial;
-  StageTrainingResult result = train(shuffled, best_epochs, {}, reranker);
+  StageTrainingResult result = FitReranker(config, lists, shuffled, best_epochs,
+                                           {}, seed, reranker, progress);
   result.best_epochs = best_epochs;
   result.best_validation = mean_curve[best_epochs - 1];
   // The same measure for the lists in retrieval order: what the reranker

@@ -87,99 +87,126 @@ absl::StatusOr<TrainConfig> PresetConfig(absl::string_view name) {
                    "\"; known presets: ", absl::StrJoin(PresetNames(), ", ")));
 }
 
-absl::Status ValidateConfig(const TrainConfig& config) {
-  const RetrievalTraining& r = config.retrieval;
-  const auto bad = [](absl::string_view field, auto value,
+namespace {
+
+// InvalidArgument naming a config field, its value and what it must be.
+template <typename Value>
+absl::Status BadField(absl::string_view field, const Value& value,
                       absl::string_view allowed) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "config field ", field, " = ", value, " is invalid: ", allowed));
-  };
-  if (config.threads < 0 || config.threads > 1024) {
-    return bad("threads", config.threads, "must be in 0-1024");
+  return absl::InvalidArgumentError(absl::StrCat(
+      "config field ", field, " = ", value, " is invalid: ", allowed));
+}
+
+absl::Status CheckHidden(absl::string_view field,
+                         const std::vector<int>& hidden) {
+  for (const int width : hidden) {
+    if (width < 1 || width > 65536) {
+      return BadField(field, width, "widths must be in 1-65536");
+    }
   }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRetrieval(const RetrievalTraining& r) {
   if (r.model.embedding_dim < 1 || r.model.embedding_dim > 4096) {
-    return bad("retrieval.model.embedding_dim", r.model.embedding_dim,
-               "must be in 1-4096");
+    return BadField("retrieval.model.embedding_dim", r.model.embedding_dim,
+                    "must be in 1-4096");
   }
   if (!(r.model.init_scale >= 0)) {
-    return bad("retrieval.model.init_scale", r.model.init_scale,
-               "must be >= 0");
+    return BadField("retrieval.model.init_scale", r.model.init_scale,
+                    "must be >= 0");
   }
   if (!r.model.features.user_id && !r.model.features.user_demographics &&
       !r.model.features.user_history) {
-    return bad("retrieval.model.features", "{}",
-               "the user tower needs at least one feature");
+    return BadField("retrieval.model.features", "{}",
+                    "the user tower needs at least one feature");
   }
   if (!r.model.features.movie_id && !r.model.features.movie_genres &&
       !r.model.features.movie_year) {
-    return bad("retrieval.model.features", "{}",
-               "the movie tower needs at least one feature");
+    return BadField("retrieval.model.features", "{}",
+                    "the movie tower needs at least one feature");
   }
   if (r.softmax != "in_batch" && r.softmax != "full" &&
       r.softmax != "sampled") {
-    return bad("retrieval.softmax", r.softmax,
-               "must be in_batch, full or sampled");
+    return BadField("retrieval.softmax", r.softmax,
+                    "must be in_batch, full or sampled");
   }
   if (r.sampled_negatives < 1) {
-    return bad("retrieval.sampled_negatives", r.sampled_negatives,
-               "must be >= 1");
+    return BadField("retrieval.sampled_negatives", r.sampled_negatives,
+                    "must be >= 1");
   }
   if (r.batch_size < 1)
-    return bad("retrieval.batch_size", r.batch_size, ">= 1");
-  if (r.epochs < 1) return bad("retrieval.epochs", r.epochs, "must be >= 1");
+    return BadField("retrieval.batch_size", r.batch_size, ">= 1");
+  if (r.epochs < 1)
+    return BadField("retrieval.epochs", r.epochs, "must be >= 1");
   MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("retrieval", r.optimizer));
-  if (!(r.l2 >= 0)) return bad("retrieval.l2", r.l2, "must be >= 0");
+  if (!(r.l2 >= 0)) return BadField("retrieval.l2", r.l2, "must be >= 0");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRating(const RatingTraining& g) {
+  if (!g.enabled) return absl::OkStatus();
+  if (g.model.embedding_dim < 1 || g.model.embedding_dim > 4096) {
+    return BadField("rating.model.embedding_dim", g.model.embedding_dim,
+                    "must be in 1-4096");
+  }
+  if (!g.model.biases && !g.model.dot && !g.model.mlp) {
+    return BadField("rating.model", "{}", "needs biases, dot or mlp");
+  }
+  MOVIEREC_RETURN_IF_ERROR(CheckHidden("rating.model.hidden", g.model.hidden));
+  if (g.batch_size < 1)
+    return BadField("rating.batch_size", g.batch_size, ">= 1");
+  if (g.epochs < 1) return BadField("rating.epochs", g.epochs, "must be >= 1");
+  MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("rating", g.optimizer));
+  if (!(g.model.init_scale >= 0)) {
+    return BadField("rating.model.init_scale", g.model.init_scale,
+                    "must be >= 0");
+  }
+  if (!(g.l2 >= 0)) return BadField("rating.l2", g.l2, "must be >= 0");
+  if (g.patience < 1) return BadField("rating.patience", g.patience, ">= 1");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReranker(const RerankerTraining& k,
+                              double validation_fraction) {
+  if (!k.enabled) return absl::OkStatus();
+  if (validation_fraction <= 0) {
+    return BadField("reranker.enabled", "true",
+                    "the reranker trains on the validation part: set "
+                    "validation_fraction > 0");
+  }
+  if (k.list_size < 1)
+    return BadField("reranker.list_size", k.list_size, ">= 1");
+  if (k.epochs < 1) return BadField("reranker.epochs", k.epochs, ">= 1");
+  if (k.folds < 2) return BadField("reranker.folds", k.folds, "must be >= 2");
+  if (k.batch_lists < 1) {
+    return BadField("reranker.batch_lists", k.batch_lists, "must be >= 1");
+  }
+  MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("reranker", k.optimizer));
+  if (!(k.l2 >= 0)) return BadField("reranker.l2", k.l2, "must be >= 0");
+  return CheckHidden("reranker.model.hidden", k.model.hidden);
+}
+
+}  // namespace
+
+absl::Status ValidateConfig(const TrainConfig& config) {
+  if (config.threads < 0 || config.threads > 1024) {
+    return BadField("threads", config.threads, "must be in 0-1024");
+  }
+  MOVIEREC_RETURN_IF_ERROR(ValidateRetrieval(config.retrieval));
   if (!(config.validation_fraction >= 0 && config.validation_fraction < 1)) {
-    return bad("validation_fraction", config.validation_fraction,
-               "must be in [0, 1)");
+    return BadField("validation_fraction", config.validation_fraction,
+                    "must be in [0, 1)");
   }
-  if (r.patience < 1) return bad("retrieval.patience", r.patience, ">= 1");
-  const RatingTraining& g = config.rating;
-  if (g.enabled) {
-    if (g.model.embedding_dim < 1 || g.model.embedding_dim > 4096) {
-      return bad("rating.model.embedding_dim", g.model.embedding_dim,
-                 "must be in 1-4096");
-    }
-    if (!g.model.biases && !g.model.dot && !g.model.mlp) {
-      return bad("rating.model", "{}", "needs biases, dot or mlp");
-    }
-    for (const int width : g.model.hidden) {
-      if (width < 1 || width > 65536) {
-        return bad("rating.model.hidden", width, "widths must be in 1-65536");
-      }
-    }
-    if (g.batch_size < 1) return bad("rating.batch_size", g.batch_size, ">= 1");
-    if (g.epochs < 1) return bad("rating.epochs", g.epochs, "must be >= 1");
-    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("rating", g.optimizer));
-    if (!(g.model.init_scale >= 0)) {
-      return bad("rating.model.init_scale", g.model.init_scale, "must be >= 0");
-    }
-    if (!(g.l2 >= 0)) return bad("rating.l2", g.l2, "must be >= 0");
-    if (g.patience < 1) return bad("rating.patience", g.patience, ">= 1");
+  if (config.retrieval.patience < 1) {
+    return BadField("retrieval.patience", config.retrieval.patience, ">= 1");
   }
-  const RerankerTraining& k = config.reranker;
-  if (k.enabled) {
-    if (config.validation_fraction <= 0) {
-      return bad("reranker.enabled", "true",
-                 "the reranker trains on the validation part: set "
-                 "validation_fraction > 0");
-    }
-    if (k.list_size < 1) return bad("reranker.list_size", k.list_size, ">= 1");
-    if (k.epochs < 1) return bad("reranker.epochs", k.epochs, ">= 1");
-    if (k.folds < 2) return bad("reranker.folds", k.folds, "must be >= 2");
-    if (k.batch_lists < 1) {
-      return bad("reranker.batch_lists", k.batch_lists, "must be >= 1");
-    }
-    MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("reranker", k.optimizer));
-    if (!(k.l2 >= 0)) return bad("reranker.l2", k.l2, "must be >= 0");
-    for (const int width : k.model.hidden) {
-      if (width < 1 || width > 65536) {
-        return bad("reranker.model.hidden", width, "widths must be in 1-65536");
-      }
-    }
-  }
-  if (r.block_rows < 1) {
-    return bad("retrieval.block_rows", r.block_rows, "must be >= 1");
+  MOVIEREC_RETURN_IF_ERROR(ValidateRating(config.rating));
+  MOVIEREC_RETURN_IF_ERROR(
+      ValidateReranker(config.reranker, config.validation_fraction));
+  if (config.retrieval.block_rows < 1) {
+    return BadField("retrieval.block_rows", config.retrieval.block_rows,
+                    "must be >= 1");
   }
   return absl::OkStatus();
 }

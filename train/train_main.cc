@@ -23,6 +23,7 @@
 #include "train/trainer.h"
 #include "util/command_line.h"
 #include "util/status_macros.h"
+#include "util/status_util.h"
 
 ABSL_FLAG(std::string, data_dir, "",
           "MovieLens 100K directory (u.data, u.item, u.user, u.genre); "
@@ -108,18 +109,14 @@ void PrintEvaluation(const TrainOutput& output) {
 // The index options of the flags; InvalidArgument naming a bad flag.
 absl::StatusOr<IndexOptions> IndexOptionsFromFlags() {
   IndexOptions options;
-  absl::StatusOr<IndexKind> kind =
-      ParseIndexKind(absl::GetFlag(FLAGS_index_kind));
-  if (!kind.ok()) return kind.status();
-  options.kind = *kind;
+  MOVIEREC_ASSIGN_OR_RETURN(options.kind,
+                            ParseIndexKind(absl::GetFlag(FLAGS_index_kind)));
   options.hnsw_m = absl::GetFlag(FLAGS_hnsw_m);
   options.hnsw_ef_construction = absl::GetFlag(FLAGS_hnsw_ef_construction);
   options.hnsw_ef_search = absl::GetFlag(FLAGS_hnsw_ef_search);
   options.ivf_nlist = absl::GetFlag(FLAGS_ivf_nlist);
   options.ivf_nprobe = absl::GetFlag(FLAGS_ivf_nprobe);
-  if (absl::Status status = ValidateIndexOptions(options); !status.ok()) {
-    return status;
-  }
+  MOVIEREC_RETURN_IF_ERROR(ValidateIndexOptions(options));
   return options;
 }
 
@@ -143,94 +140,81 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
   return index;
 }
 
-int Run() {
+// The training config of --preset, --config, --seed and --threads; a usage
+// error naming the flag.
+absl::StatusOr<TrainConfig> ConfigFromFlags() {
+  absl::StatusOr<TrainConfig> config =
+      PresetConfig(absl::GetFlag(FLAGS_preset));
+  if (!config.ok()) return AsUsageError(Annotate(config.status(), "--preset"));
+  if (const std::string patch = absl::GetFlag(FLAGS_config); !patch.empty()) {
+    MOVIEREC_RETURN_IF_ERROR(
+        AsUsageError(Annotate(MergeConfigJson(patch, &*config), "--config")));
+  }
+  config->seed = absl::GetFlag(FLAGS_seed);
+  config->threads = absl::GetFlag(FLAGS_threads);
+  if (config->threads < 0) {
+    return UsageError(
+        absl::StrCat("--threads must be >= 0, got ", config->threads));
+  }
+  return config;
+}
+
+absl::Status Run() {
   std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
     const char* env = std::getenv("MOVIELENS_DIR");
     if (env != nullptr) data_dir = env;
   }
   const std::string model_base = absl::GetFlag(FLAGS_model_base);
+  const bool dry_run = absl::GetFlag(FLAGS_dry_run);
   if (data_dir.empty()) {
-    spdlog::error("no data: pass --data_dir or set MOVIELENS_DIR");
-    return 2;
+    return UsageError("no data: pass --data_dir or set MOVIELENS_DIR");
   }
-  if (model_base.empty() && !absl::GetFlag(FLAGS_dry_run)) {
-    spdlog::error("--model_base is required (or pass --dry_run)");
-    return 2;
+  if (model_base.empty() && !dry_run) {
+    return UsageError("--model_base is required (or pass --dry_run)");
   }
-  absl::StatusOr<TrainConfig> config =
-      PresetConfig(absl::GetFlag(FLAGS_preset));
-  if (!config.ok()) {
-    spdlog::error("--preset: {}", std::string(config.status().message()));
-    return 2;
-  }
-  if (const std::string patch = absl::GetFlag(FLAGS_config); !patch.empty()) {
-    if (absl::Status status = MergeConfigJson(patch, &*config); !status.ok()) {
-      spdlog::error("--config: {}", std::string(status.message()));
-      return 2;
-    }
-  }
-  config->seed = absl::GetFlag(FLAGS_seed);
-  config->threads = absl::GetFlag(FLAGS_threads);
-  if (config->threads < 0) {
-    spdlog::error("--threads must be >= 0, got {}", config->threads);
-    return 2;
-  }
-  if (config->threads > 0) omp_set_num_threads(config->threads);
-  absl::StatusOr<IndexOptions> index_options = IndexOptionsFromFlags();
-  if (!index_options.ok()) {
-    spdlog::error("{}", std::string(index_options.status().message()));
-    return 2;
-  }
+  MOVIEREC_ASSIGN_OR_RETURN(const TrainConfig config, ConfigFromFlags());
+  if (config.threads > 0) omp_set_num_threads(config.threads);
+  MOVIEREC_ASSIGN_OR_RETURN(const IndexOptions index_options,
+                            AsUsageError(IndexOptionsFromFlags()));
 
-  absl::StatusOr<Dataset> dataset =
-      LoadDataset(data_dir, absl::GetFlag(FLAGS_train),
-                  absl::GetFlag(FLAGS_test), config->seed);
-  if (!dataset.ok()) {
-    spdlog::error("cannot load the data: {}",
-                  std::string(dataset.status().message()));
-    return 1;
-  }
+  MOVIEREC_ASSIGN_OR_RETURN(
+      Dataset dataset,
+      Annotate(LoadDataset(data_dir, absl::GetFlag(FLAGS_train),
+                           absl::GetFlag(FLAGS_test), config.seed),
+               "cannot load the data"));
   if (absl::GetFlag(FLAGS_evaluate_on_validation)) {
     // Seeded apart from the trainer's own validation carve-out.
     SplitParts parts =
-        RandomSplit(std::move(dataset->train), config->seed ^ 0x7e57, 0.1);
-    dataset->train = std::move(parts.kept);
-    dataset->test = std::move(parts.held_out);
+        RandomSplit(std::move(dataset.train), config.seed ^ 0x7e57, 0.1);
+    dataset.train = std::move(parts.kept);
+    dataset.test = std::move(parts.held_out);
     spdlog::info("evaluating on a validation part of train, not on test");
   }
   spdlog::info(
       "{} users, {} movies, {} train and {} test ratings; preset {}, "
       "{} threads",
-      dataset->num_users(), dataset->num_movies(), dataset->train.size(),
-      dataset->test.size(), config->preset, omp_get_max_threads());
+      dataset.num_users(), dataset.num_movies(), dataset.train.size(),
+      dataset.test.size(), config.preset, omp_get_max_threads());
   Progress progress = Progress::ForStderr();
-  absl::StatusOr<TrainOutput> output = TrainModel(*config, *dataset, &progress);
-  if (!output.ok()) {
-    spdlog::error("training failed: {}",
-                  std::string(output.status().message()));
-    return 1;
-  }
-  PrintEvaluation(*output);
-  if (absl::GetFlag(FLAGS_dry_run)) return 0;
-  absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
-      BuildSavedIndex(*output->model, *index_options);
-  if (!index.ok()) {
-    spdlog::error("cannot build the index: {}",
-                  std::string(index.status().message()));
-    return 1;
-  }
-  absl::StatusOr<int64_t> version = WriteModelVersion(
-      model_base, *output->model, output->metrics.dump(2) + "\n", index->get());
-  if (!version.ok()) {
-    spdlog::error("cannot write the model: {}",
-                  std::string(version.status().message()));
-    return 1;
-  }
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const TrainOutput output,
+      Annotate(TrainModel(config, dataset, &progress), "training failed"));
+  PrintEvaluation(output);
+  if (dry_run) return absl::OkStatus();
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const std::unique_ptr<CandidateIndex> index,
+      Annotate(BuildSavedIndex(*output.model, index_options),
+               "cannot build the index"));
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const int64_t version,
+      Annotate(WriteModelVersion(model_base, *output.model,
+                                 output.metrics.dump(2) + "\n", index.get()),
+               "cannot write the model"));
   std::printf("wrote model version %lld to %s/%lld\n",
-              static_cast<long long>(*version), model_base.c_str(),
-              static_cast<long long>(*version));
-  return 0;
+              static_cast<long long>(version), model_base.c_str(),
+              static_cast<long long>(version));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -244,5 +228,7 @@ int main(int argc, char** argv) {
       "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
       "[--index_kind auto|flat|hnsw|ivf]",
       "train/train_main.cc");
-  return movierec::Run();
+  const absl::Status status = movierec::Run();
+  if (!status.ok()) spdlog::error("{}", std::string(status.message()));
+  return movierec::ExitStatus(status);
 }

@@ -185,6 +185,72 @@ Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
   return evaluation;
 }
 
+namespace {
+
+// What training on a validation part of train decides: each stage's epoch
+// count, and the reranker, trained on candidate lists of models that never
+// saw the validation part. The test set never informs a choice.
+struct Tuned {
+  RetrievalTraining retrieval;
+  RatingTraining rating;
+  std::optional<Reranker> reranker;
+};
+
+Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
+                       Progress* progress, TrainOutput* output) {
+  Tuned tuned{config.retrieval, config.rating, std::nullopt};
+  const MovieLens& catalog = dataset.catalog;
+  const SplitParts parts = RandomSplit(
+      dataset.train, DeriveSeed(config.seed, SeedUse::kValidationSplit),
+      config.validation_fraction);
+  StageTrainingResult tuning;
+  RetrievalModel fit_retrieval =
+      FitRetrieval(tuned.retrieval, catalog, parts.kept, &parts.held_out,
+                   config.seed, progress, &tuning);
+  tuned.retrieval.epochs = tuning.best_epochs;
+  std::optional<RatingModel> fit_rating;
+  if (tuned.rating.enabled) {
+    fit_rating = FitRating(tuned.rating, catalog, parts.kept, &parts.held_out,
+                           config.seed, progress, &tuning);
+    tuned.rating.epochs = tuning.best_epochs;
+  }
+  if (!config.reranker.enabled) return tuned;
+  ScorerOptions options;
+  options.num_candidates = config.reranker.list_size;
+  const Scorer fit_scorer(
+      Assemble(catalog, parts.kept, std::move(fit_retrieval),
+               std::move(fit_rating), std::nullopt),
+      options);
+  const std::vector<RerankList> lists =
+      BuildRerankLists(fit_scorer, parts.held_out, config.reranker.list_size,
+                       config.reranker.rating_weighted);
+  tuned.reranker.emplace(config.reranker.model);
+  Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
+  tuned.reranker->InitRandom(init);
+  output->stages["reranker"] =
+      TrainReranker(config.reranker, lists,
+                    DeriveSeed(config.seed, SeedUse::kRerankerTraining),
+                    &*tuned.reranker, progress);
+  return tuned;
+}
+
+// metrics.json: the evaluation, each stage's training curve, the data's
+// size, the config and the code version.
+nlohmann::json MetricsOf(const TrainOutput& output, const TrainConfig& config,
+                         const Dataset& dataset) {
+  nlohmann::json metrics = MetricsJson(output.evaluation);
+  for (const auto& [stage, result] : output.stages) {
+    metrics["training"][stage] = StageJson(result);
+  }
+  metrics["data"] = {{"train_ratings", dataset.train.size()},
+                     {"test_ratings", dataset.test.size()}};
+  metrics["config"] = nlohmann::json(config);
+  metrics["code_version"] = MOVIEREC_GIT_VERSION;
+  return metrics;
+}
+
+}  // namespace
+
 absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
                                        const Dataset& dataset,
                                        Progress* progress) {
@@ -192,74 +258,29 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
   if (dataset.train.empty()) {
     return absl::InvalidArgumentError("the training set is empty");
   }
-  const MovieLens& catalog = dataset.catalog;
-  RetrievalTraining retrieval_training = config.retrieval;
-  RatingTraining rating_training = config.rating;
-  std::optional<Reranker> reranker;
   TrainOutput output;
-
+  Tuned tuned{config.retrieval, config.rating, std::nullopt};
   if (config.validation_fraction > 0) {
-    // Epoch counts are chosen, and the reranker trained, on a validation part
-    // of train: the test set never informs a choice.
-    const SplitParts parts = RandomSplit(
-        dataset.train, DeriveSeed(config.seed, SeedUse::kValidationSplit),
-        config.validation_fraction);
-    StageTrainingResult tuning;
-    RetrievalModel fit_retrieval =
-        FitRetrieval(retrieval_training, catalog, parts.kept, &parts.held_out,
-                     config.seed, progress, &tuning);
-    retrieval_training.epochs = tuning.best_epochs;
-    std::optional<RatingModel> fit_rating;
-    if (rating_training.enabled) {
-      fit_rating = FitRating(rating_training, catalog, parts.kept,
-                             &parts.held_out, config.seed, progress, &tuning);
-      rating_training.epochs = tuning.best_epochs;
-    }
-    if (config.reranker.enabled) {
-      ScorerOptions options;
-      options.num_candidates = config.reranker.list_size;
-      const Scorer fit_scorer(
-          Assemble(catalog, parts.kept, std::move(fit_retrieval),
-                   std::move(fit_rating), std::nullopt),
-          options);
-      const std::vector<RerankList> lists = BuildRerankLists(
-          fit_scorer, parts.held_out, config.reranker.list_size,
-          config.reranker.rating_weighted);
-
-      reranker.emplace(config.reranker.model);
-      Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
-      reranker->InitRandom(init);
-      output.stages["reranker"] =
-          TrainReranker(config.reranker, lists,
-                        DeriveSeed(config.seed, SeedUse::kRerankerTraining),
-                        &*reranker, progress);
-    }
+    tuned = TuneOnValidation(config, dataset, progress, &output);
   }
-
+  // Every stage refit on all of train for its chosen epochs.
+  const MovieLens& catalog = dataset.catalog;
   RetrievalModel retrieval =
-      FitRetrieval(retrieval_training, catalog, dataset.train, nullptr,
+      FitRetrieval(tuned.retrieval, catalog, dataset.train, nullptr,
                    config.seed, progress, &output.stages["retrieval"]);
   std::optional<RatingModel> rating;
-  if (rating_training.enabled) {
-    rating = FitRating(rating_training, catalog, dataset.train, nullptr,
+  if (tuned.rating.enabled) {
+    rating = FitRating(tuned.rating, catalog, dataset.train, nullptr,
                        config.seed, progress, &output.stages["rating"]);
   }
   std::shared_ptr<Model> model =
       Assemble(catalog, dataset.train, std::move(retrieval), std::move(rating),
-               std::move(reranker));
+               std::move(tuned.reranker));
   model->config_json = nlohmann::json(config).dump();
   output.model = model;
-
   output.evaluation =
       EvaluateModel(output.model, dataset.test, config.reranker.list_size);
-  output.metrics = MetricsJson(output.evaluation);
-  for (const auto& [stage, result] : output.stages) {
-    output.metrics["training"][stage] = StageJson(result);
-  }
-  output.metrics["data"] = {{"train_ratings", dataset.train.size()},
-                            {"test_ratings", dataset.test.size()}};
-  output.metrics["config"] = nlohmann::json(config);
-  output.metrics["code_version"] = MOVIEREC_GIT_VERSION;
+  output.metrics = MetricsOf(output, config, dataset);
   return output;
 }
 
