@@ -123,7 +123,7 @@ std::string StatusCodeName(grpc::StatusCode code);
 
 // A human-readable report of `result`, ending in a newline.
 std::string FormatResult(const LoadResult& result);
-// The same as a JSON object (see README, movierec-loadgen).
+// The same as a JSON object (see docs/flags.md, "movierec-loadgen").
 std::string ResultJson(const LoadResult& result);
 
 // Starts call number `seq` of a unary method on gRPC's callback API:

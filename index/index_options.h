@@ -42,14 +42,12 @@ enum class ExclusionMode {
   kOverFetch,
 };
 
-// Catalogues up to this many vectors get an exact index under kAuto. Exact
-// search over 50,000 vectors takes well under a millisecond per query on the
-// benchmark machine, the same order as the ranking stage, and needs no
-// build; above it the exact latency grows linearly. Above it kAuto builds
+// Catalogues up to this many vectors get an exact index under kAuto: at
+// this size exact search costs about as much as the ranking stage and needs
+// no build; above it the exact latency grows linearly. Above it kAuto builds
 // IVF: HNSW answers a little faster at the same recall, but building its
-// graph over a million vectors takes most of an hour on two cores, against
-// minutes for IVF, which reaches recall@100 >= 0.95 there
-// (tests/bench/BENCHMARKS.md).
+// graph over a million vectors takes far longer than IVF's k-means, and IVF
+// meets the recall target there. The figures: tests/bench/BENCHMARKS.md.
 inline constexpr int64_t kAutoFlatMaxVectors = 50000;
 
 // Under ExclusionMode::kAuto, exclusion lists with at most this many rows
@@ -70,9 +68,9 @@ struct IndexOptions {
 
   // IVF. Number of k-means cells; 0 picks round(2 * sqrt(vectors)).
   int ivf_nlist = 0;
-  // Cells scanned per query (nprobe): the recall/latency dial. 96 of the
-  // 2,000 cells of a million vectors reach recall@100 0.97 against exact
-  // search at over 10x its speed (tests/bench/BENCHMARKS.md).
+  // Cells scanned per query (nprobe): the recall/latency dial. The default
+  // is the index benchmark's choice for a million vectors
+  // (tests/bench/BENCHMARKS.md).
   int ivf_nprobe = 96;
 
   ExclusionMode exclusion = ExclusionMode::kAuto;

@@ -255,9 +255,8 @@ Candidate FromSearchOrderKey(uint64_t key) {
 }  // namespace
 
 // The reservoir (at most 2k pairs) as integers in search order: the best k
-// by one selection and one sort of integers, which took a quarter less time
-// than cutting the reservoir back (Compact) and sorting pairs with
-// BetterCandidate.
+// by one selection and one sort of integers, which was faster than cutting
+// the reservoir back (Compact) and sorting pairs with BetterCandidate.
 void TopK::Take(std::vector<Candidate>* out) {
   keys_.resize(size_);
   for (size_t i = 0; i < size_; ++i) {

@@ -15,8 +15,8 @@ namespace internal {
 
 // The k-th largest (k from 0) of v[0 .. n), reordering v. A quickselect
 // whose partition swaps unconditionally and advances by a comparison, so it
-// mispredicts no branch per element: std::nth_element took 2-3 times as long
-// on the few hundred scores of a search.
+// mispredicts no branch per element: std::nth_element was slower on the few
+// hundred scores of a search.
 float KthLargest(float* v, size_t n, size_t k);
 
 // The k best (row, score) pairs by the search order (BetterCandidate: higher
@@ -24,7 +24,7 @@ float KthLargest(float* v, size_t n, size_t k);
 // threshold (one comparison, no branch to mispredict), and a full reservoir
 // is cut back to its best k by a selection over 2k scores, which raises the
 // threshold to the k-th best. A heap, or one selection over every score,
-// mispredicted a branch per row and cost two to three times as much.
+// mispredicted a branch per row and was slower (index_bench).
 // Rows scored -infinity (or NaN) never enter.
 //
 // Keep one per thread (thread_local) and reuse it: its buffers then stay

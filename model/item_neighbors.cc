@@ -135,9 +135,8 @@ void ItemNeighbors::AffinitiesTo(absl::Span<const int32_t> movies,
   }
   const float norm = std::sqrt(static_cast<float>(history.size()));
   // Two lanes: with eight, the sixteen running values no longer fit in
-  // registers and were spilled to the stack on every neighbour (a quarter
-  // slower over 100 candidates of 50 neighbours; two, four and eight lanes
-  // measured side by side).
+  // registers and were spilled to the stack on every neighbour (two, four
+  // and eight lanes compared side by side in serving_bench; two won).
   constexpr int kLanes = 2;
   // The neighbour lists of the movies kAhead places on are requested while
   // this one is summed (a list is two scattered rows of the table, usually

@@ -56,7 +56,7 @@ class ItemNeighbors {
   // a whole list: the history is marked once in a table of the calling
   // thread, and each movie's neighbours are weighted by it without branches
   // (a merge of two sorted lists per movie, with its unpredictable branches,
-  // was a fifth of a Recommend call).
+  // stood out in a Recommend profile).
   void AffinitiesTo(absl::Span<const int32_t> movies,
                     absl::Span<const int32_t> history, Affinity* out) const;
 

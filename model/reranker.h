@@ -5,9 +5,9 @@
 // is what the served list is ordered by.
 //
 // Why not sort by predicted stars: a list sorted by predicted rating pushes
-// obscure five-star movies up and loses NDCG (see README, "Ranking"); the
-// reranker learns how much the retrieval score, the predicted rating,
-// popularity and taste each matter from held-out interactions.
+// obscure five-star movies up and loses NDCG (see docs/models.md, "Why the
+// reranker"); the reranker learns how much the retrieval score, the predicted
+// rating, popularity and taste each matter from held-out interactions.
 //
 // Thread safety: const methods may be called concurrently.
 #ifndef MOVIEREC_MODEL_RERANKER_H_
@@ -26,7 +26,7 @@ namespace movierec {
 // The raw features of a (user, candidate) pair, in column order. They are
 // chosen to keep their scale when the models are retrained on more data: the
 // reranker learns from models fit on part of train and then serves with
-// models fit on all of it (README, "Ranking").
+// models fit on all of it (docs/models.md, "Why the reranker").
 enum RerankFeature {
   kRetrievalZ,          // retrieval score, standardised within the list
   kRetrievalGap,        // (score - the list's best) / the list's deviation

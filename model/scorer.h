@@ -92,10 +92,10 @@ struct MovieFilter {
 
 class Scorer {
  public:
-  // Neighbours kept per movie for the item-affinity feature. 50 ranks as
-  // well as 100 did (MovieLens 100K, seeds 42 and 1-3: pipeline recall@10
-  // 0.245 / 0.243 mean against 0.244 / 0.242, NDCG@10 0.450 / 0.452 against
-  // 0.445 / 0.452) at half the table and half the feature's cost per call.
+  // Neighbours kept per movie for the item-affinity feature. 50 ranked as
+  // well as 100 on MovieLens 100K (the served pipeline's recall and NDCG@10
+  // over four seeds, docs/models.md) at half the table and half the
+  // feature's cost per call.
   static constexpr int kItemNeighbors = 50;
 
   // Builds the exact index over `model`'s movie vectors.

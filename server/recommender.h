@@ -35,7 +35,7 @@
 
 namespace movierec {
 
-// Request limits, part of the API contract (see README, "API", and
+// Request limits, part of the API contract (see docs/api.md, "Errors", and
 // recommender.proto).
 inline constexpr int kDefaultCount = 10;
 inline constexpr int kMaxCount = 100;

@@ -1,4 +1,4 @@
-// movierec-ablation: the ablation table of docs/quality.md. Trains the
+// movierec-ablation: the ablation table of docs/models.md ("Ablation"). Trains the
 // most-popular baseline, the tfrs preset and each step from the TFRS replica to
 // the default configuration on the seed-42 split and on seeds 1, 2, 3, and
 // prints protocol-A top-100, recall@10 and NDCG@10 of the top 10 each one
@@ -216,7 +216,7 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   movierec::ParseCommandLine(
       argc, argv,
-      "Measures the ablation table of docs/quality.md: the popularity "
+      "Measures the ablation table of docs/models.md (Ablation): the popularity "
       "baseline, the "
       "tfrs preset and each step to the default configuration.\n\n"
       "Usage: movierec-ablation --data_dir DIR [--seeds 42,1,2,3]",

@@ -33,7 +33,7 @@ TrainConfig DefaultPreset() {
   // Retrieval: a full softmax over the catalogue, a per-movie bias, L2, and
   // feature towers (user: id, demographics, history; movie: id, genres,
   // release year). Chosen on the validation part of the seed-42 train split
-  // (README, "Model quality").
+  // (docs/models.md, "Choosing hyper-parameters").
   TrainConfig config;
   config.preset = "default";
   config.retrieval.model.features = {true, true, true, true, true, true};

@@ -1,7 +1,7 @@
 // The configuration of a training run, and the named presets.
 //
 //   tfrs     the faithful replica of the TFRS basic-retrieval tutorial;
-//   default  the configuration movierec ships (see README, "Model quality").
+//   default  the configuration movierec ships (see docs/models.md, "Quality").
 #ifndef MOVIEREC_TRAIN_TRAIN_CONFIG_H_
 #define MOVIEREC_TRAIN_TRAIN_CONFIG_H_
 
