@@ -19,7 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "model/tensor_proto.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 #include "util/file_util.h"
 #include "util/status_macros.h"
 
@@ -50,8 +50,8 @@ uint32_t Crc32(absl::string_view bytes) {
       crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
-void SetIndexFile(const SavedIndex& saved, v1::ModelBundle* proto) {
-  v1::IndexFile* index = proto->mutable_index();
+void SetIndexFile(const SavedIndex& saved, model::v1::ModelBundle* proto) {
+  model::v1::IndexFile* index = proto->mutable_index();
   index->set_file_name(saved.file_name);
   index->set_kind(IndexKindName(saved.file.kind));
   index->set_size_bytes(saved.file.size_bytes);
@@ -59,8 +59,8 @@ void SetIndexFile(const SavedIndex& saved, v1::ModelBundle* proto) {
   index->set_description(saved.description);
 }
 
-v1::ModelBundle ToProto(const Model& model) {
-  v1::ModelBundle proto;
+model::v1::ModelBundle ToProto(const Model& model) {
+  model::v1::ModelBundle proto;
   proto.set_format_version(kBundleFormatVersion);
   proto.set_created_at(model.created_at);
   proto.set_code_version(model.code_version);
@@ -69,7 +69,7 @@ v1::ModelBundle ToProto(const Model& model) {
     proto.add_genre_names(genre);
   }
   for (const Movie& movie : model.catalog.movies) {
-    v1::MovieInfo* info = proto.add_movies();
+    model::v1::MovieInfo* info = proto.add_movies();
     info->set_id(movie.id);
     info->set_title(movie.title);
     info->mutable_genres()->Add(movie.genres.begin(), movie.genres.end());
@@ -81,7 +81,7 @@ v1::ModelBundle ToProto(const Model& model) {
     proto.add_occupations(occupation);
   }
   for (const User& user : model.catalog.users) {
-    v1::UserInfo* info = proto.add_users();
+    model::v1::UserInfo* info = proto.add_users();
     info->set_id(user.id);
     info->set_age(user.age);
     info->set_gender(user.gender);
@@ -103,7 +103,7 @@ v1::ModelBundle ToProto(const Model& model) {
   if (model.reranker) *proto.mutable_reranker() = model.reranker->ToProto();
   if (model.saved_index) SetIndexFile(*model.saved_index, &proto);
   if (model.item_neighbors) {
-    v1::ItemNeighborTable* table = proto.mutable_item_neighbors();
+    model::v1::ItemNeighborTable* table = proto.mutable_item_neighbors();
     const ItemNeighbors& neighbors = *model.item_neighbors;
     table->mutable_offsets()->Add(neighbors.offsets().begin(),
                                   neighbors.offsets().end());
@@ -120,14 +120,14 @@ absl::Status Invalid(absl::string_view name, absl::string_view problem) {
 }
 
 // Rebuilds the catalogue and checks its vocabularies.
-absl::StatusOr<MovieLens> CatalogFromProto(const v1::ModelBundle& proto,
+absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
                                            absl::string_view name) {
   MovieLens catalog;
   catalog.genre_names.assign(proto.genre_names().begin(),
                              proto.genre_names().end());
   const int num_genres = proto.genre_names_size();
   absl::flat_hash_set<int32_t> ids;
-  for (const v1::MovieInfo& info : proto.movies()) {
+  for (const model::v1::MovieInfo& info : proto.movies()) {
     if (info.id() <= 0 || !ids.insert(info.id()).second) {
       return Invalid(name, absl::StrCat("movie id ", info.id(),
                                         " is not positive or not unique"));
@@ -146,7 +146,7 @@ absl::StatusOr<MovieLens> CatalogFromProto(const v1::ModelBundle& proto,
     catalog.movies.push_back(std::move(movie));
   }
   ids.clear();
-  for (const v1::UserInfo& info : proto.users()) {
+  for (const model::v1::UserInfo& info : proto.users()) {
     if (info.id() <= 0 || !ids.insert(info.id()).second) {
       return Invalid(name, absl::StrCat("user id ", info.id(),
                                         " is not positive or not unique"));
@@ -168,7 +168,7 @@ absl::StatusOr<MovieLens> CatalogFromProto(const v1::ModelBundle& proto,
   return catalog;
 }
 
-absl::StatusOr<UserMovies> SeenFromProto(const v1::ModelBundle& proto,
+absl::StatusOr<UserMovies> SeenFromProto(const model::v1::ModelBundle& proto,
                                          int num_users, int num_movies,
                                          absl::string_view name) {
   const auto& offsets = proto.seen_offsets();
@@ -201,8 +201,8 @@ absl::StatusOr<UserMovies> SeenFromProto(const v1::ModelBundle& proto,
   return UserMovies(num_users, interactions);
 }
 
-absl::StatusOr<SavedIndex> SavedIndexFromProto(const v1::IndexFile& proto,
-                                               absl::string_view name) {
+absl::StatusOr<SavedIndex> SavedIndexFromProto(
+    const model::v1::IndexFile& proto, absl::string_view name) {
   const std::string& file = proto.file_name();
   if (file.empty() || file == "." || file == ".." ||
       file.find('/') != std::string::npos) {
@@ -221,7 +221,7 @@ absl::StatusOr<SavedIndex> SavedIndexFromProto(const v1::IndexFile& proto,
       file, {*kind, proto.size_bytes(), proto.crc32()}, proto.description()};
 }
 
-absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
+absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
                                 absl::string_view name) {
   if (proto.format_version() != kBundleFormatVersion) {
     return Invalid(
@@ -285,7 +285,7 @@ absl::StatusOr<Model> FromProto(const v1::ModelBundle& proto,
                               SavedIndexFromProto(proto.index(), name));
   }
   if (proto.has_item_neighbors()) {
-    const v1::ItemNeighborTable& table = proto.item_neighbors();
+    const model::v1::ItemNeighborTable& table = proto.item_neighbors();
     absl::StatusOr<ItemNeighbors> neighbors = ItemNeighbors::FromParts(
         {table.offsets().begin(), table.offsets().end()},
         {table.neighbor_rows().begin(), table.neighbor_rows().end()},
@@ -313,7 +313,7 @@ std::string NowRfc3339() {
   return buffer;
 }
 
-std::string EncodeProto(v1::ModelBundle proto) {
+std::string EncodeProto(model::v1::ModelBundle proto) {
   if (proto.created_at().empty()) proto.set_created_at(NowRfc3339());
   // Deterministic serialisation (maps sorted by key): the same model gives
   // the same bytes.
@@ -367,7 +367,7 @@ absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
   if (Crc32(payload) != crc) {
     return Invalid(name, "checksum mismatch: the file is corrupt");
   }
-  v1::ModelBundle proto;
+  model::v1::ModelBundle proto;
   if (!proto.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return Invalid(name, "payload is not a valid ModelBundle message");
   }
@@ -422,7 +422,7 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
     std::error_code ignored;
     fs::remove_all(temp, ignored);
   };
-  v1::ModelBundle proto = ToProto(model);
+  model::v1::ModelBundle proto = ToProto(model);
   proto.clear_index();  // only an index written here is in the version
   if (index != nullptr) {
     MOVIEREC_ASSIGN_OR_RETURN(

@@ -1,6 +1,6 @@
 // Reading and writing model versions: MODEL_BASE/<integer version>/, laid out
 // as TensorFlow Serving lays out its versions, in the format documented in
-// proto/movierec/v1/model_bundle.proto.
+// proto/movierec/model/v1/model_bundle.proto.
 //
 // Writers never expose half a version: files go to a hidden temporary
 // directory in MODEL_BASE, are fsynced, and the directory is renamed to its

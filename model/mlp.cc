@@ -103,7 +103,7 @@ double Mlp::TrainFlops(int rows) const {
 }
 
 void Mlp::ToProto(absl::string_view prefix,
-                  movierec::v1::ParameterSet* proto) const {
+                  movierec::model::v1::ParameterSet* proto) const {
   auto& tensors = *proto->mutable_tensors();
   for (size_t i = 0; i < layers_.size(); ++i) {
     ToTensor(layers_[i].kernel, &tensors[absl::StrCat(prefix, i, "/kernel")]);
@@ -113,7 +113,7 @@ void Mlp::ToProto(absl::string_view prefix,
 }
 
 absl::Status Mlp::FromProto(absl::string_view prefix,
-                            const movierec::v1::ParameterSet& proto) {
+                            const movierec::model::v1::ParameterSet& proto) {
   for (size_t i = 0; i < layers_.size(); ++i) {
     DenseLayer& layer = layers_[i];
     const std::string kernel = absl::StrCat(prefix, i, "/kernel");

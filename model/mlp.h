@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "model/adagrad.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 #include "util/eigen_types.h"
 #include "util/random.h"
 
@@ -67,10 +67,10 @@ class Mlp {
 
   // Writes "<prefix><i>/kernel" and "<prefix><i>/bias" tensors.
   void ToProto(absl::string_view prefix,
-               movierec::v1::ParameterSet* proto) const;
+               movierec::model::v1::ParameterSet* proto) const;
   // Reads them back, checking every shape against this Mlp's widths.
   absl::Status FromProto(absl::string_view prefix,
-                         const movierec::v1::ParameterSet& proto);
+                         const movierec::model::v1::ParameterSet& proto);
   // The number of tensors ToProto writes.
   int tensor_count() const { return 2 * static_cast<int>(layers_.size()); }
 

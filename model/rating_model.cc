@@ -177,8 +177,8 @@ void RatingModel::Predict(const float* user_vector,
   Eigen::Map<Vector>(out, n) = predictions;
 }
 
-v1::ParameterSet RatingModel::ToProto() const {
-  v1::ParameterSet proto;
+model::v1::ParameterSet RatingModel::ToProto() const {
+  model::v1::ParameterSet proto;
   proto.set_kind(kKind);
   proto.set_config_json(nlohmann::json(config_).dump());
   ToTensor(Vector(Vector::Constant(1, global_mean_)),
@@ -190,7 +190,7 @@ v1::ParameterSet RatingModel::ToProto() const {
 }
 
 absl::StatusOr<RatingModel> RatingModel::FromProto(
-    const v1::ParameterSet& proto, const MovieLens& catalog) {
+    const model::v1::ParameterSet& proto, const MovieLens& catalog) {
   if (proto.kind() != kKind) {
     return absl::InvalidArgumentError(
         absl::StrCat("rating parameters of kind \"", proto.kind(),

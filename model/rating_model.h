@@ -21,7 +21,7 @@
 #include "data/features.h"
 #include "model/mlp.h"
 #include "model/tower.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 #include "util/eigen_types.h"
 #include "util/random.h"
 
@@ -91,9 +91,9 @@ class RatingModel {
   void Predict(const float* user_vector, const RowMatrix& movie_vectors,
                absl::Span<const int32_t> movies, float* out) const;
 
-  movierec::v1::ParameterSet ToProto() const;
+  movierec::model::v1::ParameterSet ToProto() const;
   static absl::StatusOr<RatingModel> FromProto(
-      const movierec::v1::ParameterSet& proto, const MovieLens& catalog);
+      const movierec::model::v1::ParameterSet& proto, const MovieLens& catalog);
 
   static constexpr const char* kKind = "rating_towers_mlp_v1";
 

@@ -44,8 +44,8 @@ void Reranker::Score(const RowMatrix& raw, Vector* out) const {
   *out = scores.col(0);
 }
 
-v1::ParameterSet Reranker::ToProto() const {
-  v1::ParameterSet proto;
+model::v1::ParameterSet Reranker::ToProto() const {
+  model::v1::ParameterSet proto;
   proto.set_kind(kKind);
   proto.set_config_json(nlohmann::json(config_).dump());
   auto& tensors = *proto.mutable_tensors();
@@ -55,7 +55,8 @@ v1::ParameterSet Reranker::ToProto() const {
   return proto;
 }
 
-absl::StatusOr<Reranker> Reranker::FromProto(const v1::ParameterSet& proto) {
+absl::StatusOr<Reranker> Reranker::FromProto(
+    const model::v1::ParameterSet& proto) {
   if (proto.kind() != kKind) {
     return absl::InvalidArgumentError(
         absl::StrCat("reranker parameters of kind \"", proto.kind(),

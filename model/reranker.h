@@ -17,7 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/mlp.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 #include "util/eigen_types.h"
 #include "util/random.h"
 
@@ -67,9 +67,9 @@ class Reranker {
   // Scores of raw feature rows, into *out.
   void Score(const RowMatrix& raw, Vector* out) const;
 
-  movierec::v1::ParameterSet ToProto() const;
+  movierec::model::v1::ParameterSet ToProto() const;
   static absl::StatusOr<Reranker> FromProto(
-      const movierec::v1::ParameterSet& proto);
+      const movierec::model::v1::ParameterSet& proto);
 
   static constexpr const char* kKind = "reranker_mlp_v1";
 

@@ -69,8 +69,8 @@ RowMatrix RetrievalModel::MovieVectors(
   return vectors;
 }
 
-v1::ParameterSet RetrievalModel::ToProto() const {
-  v1::ParameterSet proto;
+model::v1::ParameterSet RetrievalModel::ToProto() const {
+  model::v1::ParameterSet proto;
   proto.set_kind(kKind);
   proto.set_config_json(nlohmann::json(config_).dump());
   user_tower_.ToProto("", featurizer_.user_tables(), &proto);
@@ -79,7 +79,7 @@ v1::ParameterSet RetrievalModel::ToProto() const {
 }
 
 absl::StatusOr<RetrievalModel> RetrievalModel::FromProto(
-    const v1::ParameterSet& proto, const MovieLens& catalog) {
+    const model::v1::ParameterSet& proto, const MovieLens& catalog) {
   if (proto.kind() != kKind) {
     return absl::InvalidArgumentError(
         absl::StrCat("retrieval parameters of kind \"", proto.kind(),

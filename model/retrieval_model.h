@@ -17,7 +17,7 @@
 #include "data/dataset.h"
 #include "data/features.h"
 #include "model/tower.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 #include "util/eigen_types.h"
 #include "util/random.h"
 
@@ -61,9 +61,9 @@ class RetrievalModel {
 
   // Parameters <-> their on-disk form. FromProto checks every shape and that
   // no weight is NaN or infinite.
-  movierec::v1::ParameterSet ToProto() const;
+  movierec::model::v1::ParameterSet ToProto() const;
   static absl::StatusOr<RetrievalModel> FromProto(
-      const movierec::v1::ParameterSet& proto, const MovieLens& catalog);
+      const movierec::model::v1::ParameterSet& proto, const MovieLens& catalog);
 
   static constexpr const char* kKind = "bag_towers_v1";
 

@@ -22,23 +22,22 @@ absl::Status CheckFinite(const float* values, Eigen::Index size,
 
 }  // namespace
 
-void ToTensor(const RowMatrix& matrix, movierec::v1::Tensor* tensor) {
+void ToTensor(const RowMatrix& matrix, movierec::model::v1::Tensor* tensor) {
   tensor->Clear();
   tensor->add_shape(matrix.rows());
   tensor->add_shape(matrix.cols());
   tensor->mutable_values()->Add(matrix.data(), matrix.data() + matrix.size());
 }
 
-void ToTensor(const Vector& vector, movierec::v1::Tensor* tensor) {
+void ToTensor(const Vector& vector, movierec::model::v1::Tensor* tensor) {
   tensor->Clear();
   tensor->add_shape(vector.size());
   tensor->mutable_values()->Add(vector.data(), vector.data() + vector.size());
 }
 
-absl::StatusOr<RowMatrix> MatrixFromTensor(const movierec::v1::Tensor& tensor,
-                                           absl::string_view name,
-                                           Eigen::Index rows,
-                                           Eigen::Index cols) {
+absl::StatusOr<RowMatrix> MatrixFromTensor(
+    const movierec::model::v1::Tensor& tensor, absl::string_view name,
+    Eigen::Index rows, Eigen::Index cols) {
   const auto& shape = tensor.shape();
   if (shape.size() != 2 || shape[0] < 0 || shape[1] < 0 ||
       (rows >= 0 && shape[0] != rows) || (cols >= 0 && shape[1] != cols)) {
@@ -58,9 +57,9 @@ absl::StatusOr<RowMatrix> MatrixFromTensor(const movierec::v1::Tensor& tensor,
       Eigen::Map<const RowMatrix>(tensor.values().data(), shape[0], shape[1]));
 }
 
-absl::StatusOr<Vector> VectorFromTensor(const movierec::v1::Tensor& tensor,
-                                        absl::string_view name,
-                                        Eigen::Index size) {
+absl::StatusOr<Vector> VectorFromTensor(
+    const movierec::model::v1::Tensor& tensor, absl::string_view name,
+    Eigen::Index size) {
   const auto& shape = tensor.shape();
   if (shape.size() != 1 || shape[0] != size || tensor.values_size() != size) {
     return absl::InvalidArgumentError(absl::StrCat(

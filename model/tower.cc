@@ -53,7 +53,7 @@ void Tower::ApplyAdagrad(const AdagradOptions& options) {
 
 void Tower::ToProto(absl::string_view prefix,
                     const std::vector<TableSpec>& specs,
-                    movierec::v1::ParameterSet* proto) const {
+                    movierec::model::v1::ParameterSet* proto) const {
   auto& tensors = *proto->mutable_tensors();
   for (size_t t = 0; t < tables_.size(); ++t) {
     ToTensor(tables_[t].weights(),
@@ -63,7 +63,7 @@ void Tower::ToProto(absl::string_view prefix,
 
 absl::Status Tower::FromProto(absl::string_view prefix,
                               const std::vector<TableSpec>& specs,
-                              const movierec::v1::ParameterSet& proto) {
+                              const movierec::model::v1::ParameterSet& proto) {
   for (size_t t = 0; t < tables_.size(); ++t) {
     const std::string name = absl::StrCat(prefix, specs[t].name);
     const auto it = proto.tensors().find(name);

@@ -13,7 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "data/features.h"
 #include "model/embedding_table.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 
 namespace movierec {
 
@@ -40,11 +40,11 @@ class Tower {
 
   // Writes table t as the tensor "<prefix><specs[t].name>".
   void ToProto(absl::string_view prefix, const std::vector<TableSpec>& specs,
-               movierec::v1::ParameterSet* proto) const;
+               movierec::model::v1::ParameterSet* proto) const;
   // Reads the tables back, checking each shape against specs and dim().
   absl::Status FromProto(absl::string_view prefix,
                          const std::vector<TableSpec>& specs,
-                         const movierec::v1::ParameterSet& proto);
+                         const movierec::model::v1::ParameterSet& proto);
 
  private:
   int dim_;

@@ -37,7 +37,8 @@ ONLINE_TARGETS = ("movierec-server", "movierec-client", "movierec-loadgen")
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 PROTO_IMPORT = re.compile(r'^\s*import\s+"([^"]+)"\s*;', re.M)
-CMAKE_TARGET = re.compile(r"add_(?:library|executable)\(\s*([\w-]+)")
+CMAKE_TARGET = re.compile(
+    r"(?:add_(?:library|executable)|movierec_proto_library)\(\s*([\w-]+)")
 CMAKE_LINK = re.compile(r"target_link_libraries\(\s*([\w-]+)([^)]*)\)", re.S)
 
 

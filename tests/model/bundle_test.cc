@@ -5,6 +5,8 @@
 #include "model/bundle.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -19,7 +21,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "model/retrieval_model.h"
-#include "movierec/v1/model_bundle.pb.h"
+#include "movierec/model/v1/model_bundle.pb.h"
 #include "tests/test_util.h"
 #include "util/random.h"
 
@@ -225,7 +227,7 @@ TEST(BundleTest, CreationTimeFollowsSourceDateEpoch) {
 }
 
 // A model encodes to the same bytes every time, which reproducible training
-// (README: identical bundles from identical trainings) relies on; this needs
+// (the same seed and data give the same model.bin) relies on; this needs
 // the tensor maps written in a fixed order.
 TEST(BundleTest, EncodingIsDeterministic) {
   Model model = SmallModel();
@@ -475,15 +477,15 @@ std::string Frame(const std::string& payload) {
   return bytes + payload;
 }
 
-std::string Frame(const v1::ModelBundle& proto) {
+std::string Frame(const model::v1::ModelBundle& proto) {
   std::string payload;
   proto.SerializeToString(&payload);
   return Frame(payload);
 }
 
-v1::ModelBundle Proto(const Model& model) {
+model::v1::ModelBundle Proto(const Model& model) {
   const std::string bytes = EncodeBundle(model);
-  v1::ModelBundle proto;
+  model::v1::ModelBundle proto;
   EXPECT_TRUE(proto.ParseFromString(bytes.substr(kHeaderSize)));
   return proto;
 }
@@ -499,7 +501,7 @@ TEST(DecodeBundleTest, RejectsInvalidMessages) {
   EXPECT_TRUE(IsError(
       DecodeBundle(Frame(std::string("\xff\xff\xff")), kName).status(),
       absl::StatusCode::kInvalidArgument, {kName, "not a valid ModelBundle"}));
-  v1::ModelBundle proto = Proto(SmallModel());
+  model::v1::ModelBundle proto = Proto(SmallModel());
   proto.set_format_version(2);
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
                       absl::StatusCode::kInvalidArgument,
@@ -534,7 +536,7 @@ TEST(DecodeBundleTest, RejectsInvalidMessages) {
 // seen_offsets that decrease must be refused before they are used to index
 // seen_movies. Here user row 0 claims movies [0, 1000) of only 2.
 TEST(DecodeBundleTest, RejectsDecreasingSeenOffsetsBeforeReadingPastTheEnd) {
-  v1::ModelBundle proto = Proto(SmallModel());
+  model::v1::ModelBundle proto = Proto(SmallModel());
   const int users = proto.users_size();
   proto.clear_seen_offsets();
   proto.clear_seen_movies();
@@ -552,9 +554,9 @@ TEST(DecodeBundleTest, RejectsACorruptItemNeighbourTable) {
   Model model = SmallModel();
   model.item_neighbors =
       ItemNeighbors::Build(model.seen, model.num_movies(), /*k=*/3);
-  const v1::ModelBundle good = Proto(model);
+  const model::v1::ModelBundle good = Proto(model);
   ASSERT_GT(good.item_neighbors().neighbor_rows_size(), 0);
-  v1::ModelBundle bad = good;
+  model::v1::ModelBundle bad = good;
   bad.mutable_item_neighbors()->set_neighbor_rows(0, model.num_movies());
   EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
                       absl::StatusCode::kInvalidArgument,
@@ -569,6 +571,46 @@ TEST(DecodeBundleTest, RejectsACorruptItemNeighbourTable) {
   EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
                       absl::StatusCode::kInvalidArgument,
                       {kName, "item neighbours", "offsets"}));
+}
+
+// A model.bin written before the format left the API package (package
+// movierec.v1, tests/model/testdata/model-package-movierec.v1.bin, a copy of
+// the fuzz seed of that time) loads under package movierec.model.v1, and
+// encodes back to the very same bytes: the package name is not on the wire.
+TEST(BundlePackageTest, AVersionWrittenUnderTheOldPackageLoadsByteForByte) {
+  const std::string old_bytes = test::ReadFileOrFail(
+      absl::StrCat(MOVIEREC_SOURCE_DIR,
+                   "/tests/model/testdata/model-package-movierec.v1.bin"));
+  ASSERT_GT(old_bytes.size(), 24u);
+
+  // The payload parses as the new message and serialises back unchanged.
+  model::v1::ModelBundle proto;
+  ASSERT_TRUE(proto.ParseFromString(old_bytes.substr(24)));
+  EXPECT_EQ(proto.GetDescriptor()->full_name(),
+            "movierec.model.v1.ModelBundle");
+  std::string payload;
+  {
+    google::protobuf::io::StringOutputStream stream(&payload);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    proto.SerializeToCodedStream(&coded);
+  }
+  EXPECT_EQ(payload, old_bytes.substr(24));
+
+  // The whole file decodes to a Model, which encodes to the same bytes.
+  absl::StatusOr<Model> model = DecodeBundle(old_bytes, "model.bin");
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_FALSE(model->catalog.movies.empty());
+  EXPECT_EQ(EncodeBundle(*model), old_bytes);
+
+  // And it loads as a version directory, as the server reads it.
+  ScopedTempDir base;
+  const std::string version_dir = base.path() + "/1";
+  fs::create_directories(version_dir);
+  WriteFile(version_dir + "/" + kBundleFileName, old_bytes);
+  absl::StatusOr<Model> loaded = ReadModelVersion(version_dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(EncodeBundle(*loaded), old_bytes);
 }
 
 }  // namespace

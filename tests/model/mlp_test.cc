@@ -268,7 +268,7 @@ class MlpProtoTest : public ::testing::Test {
   }
 
   Mlp mlp_;
-  v1::ParameterSet proto_;
+  model::v1::ParameterSet proto_;
 };
 
 TEST_F(MlpProtoTest, RoundTripIsExact) {
@@ -277,7 +277,7 @@ TEST_F(MlpProtoTest, RoundTripIsExact) {
     EXPECT_TRUE(proto_.tensors().contains(absl::StrCat("mlp/", i, "/kernel")));
     EXPECT_TRUE(proto_.tensors().contains(absl::StrCat("mlp/", i, "/bias")));
   }
-  const v1::Tensor& kernel = proto_.tensors().at("mlp/0/kernel");
+  const model::v1::Tensor& kernel = proto_.tensors().at("mlp/0/kernel");
   ASSERT_EQ(kernel.shape_size(), 2);
   EXPECT_EQ(kernel.shape(0), 5);
   EXPECT_EQ(kernel.shape(1), 7);
@@ -298,7 +298,7 @@ TEST_F(MlpProtoTest, RoundTripIsExact) {
 
 TEST_F(MlpProtoTest, RefusesAMissingTensorNamingIt) {
   for (const std::string name : {"mlp/1/kernel", "mlp/2/bias"}) {
-    v1::ParameterSet proto = proto_;
+    model::v1::ParameterSet proto = proto_;
     proto.mutable_tensors()->erase(name);
     Mlp read({5, 7, 3, 1});
     EXPECT_TRUE(IsError(read.FromProto("mlp/", proto),
@@ -320,8 +320,8 @@ TEST_F(MlpProtoTest, RefusesAWrongShapeNamingTheTensor) {
   EXPECT_TRUE(IsError(narrower.FromProto("mlp/", proto_),
                       absl::StatusCode::kInvalidArgument, {"mlp/1/kernel"}));
   // A bias of the wrong length.
-  v1::ParameterSet proto = proto_;
-  v1::Tensor& bias = (*proto.mutable_tensors())["mlp/1/bias"];
+  model::v1::ParameterSet proto = proto_;
+  model::v1::Tensor& bias = (*proto.mutable_tensors())["mlp/1/bias"];
   bias.set_shape(0, 4);
   bias.add_values(0.5f);
   Mlp read({5, 7, 3, 1});
@@ -335,7 +335,7 @@ TEST_F(MlpProtoTest, RefusesAWrongShapeNamingTheTensor) {
 }
 
 TEST_F(MlpProtoTest, RefusesANonFiniteWeightNamingTheTensor) {
-  v1::ParameterSet proto = proto_;
+  model::v1::ParameterSet proto = proto_;
   (*proto.mutable_tensors())["mlp/0/kernel"].set_values(
       3, std::numeric_limits<float>::quiet_NaN());
   Mlp read({5, 7, 3, 1});

@@ -162,12 +162,12 @@ class RerankerProtoTest : public ::testing::Test {
     return config;
   }
 
-  absl::Status Read(const v1::ParameterSet& proto) {
+  absl::Status Read(const model::v1::ParameterSet& proto) {
     return Reranker::FromProto(proto).status();
   }
 
   Reranker reranker_;
-  v1::ParameterSet proto_;
+  model::v1::ParameterSet proto_;
 };
 
 TEST_F(RerankerProtoTest, RoundTripScoresIdentically) {
@@ -196,14 +196,14 @@ TEST_F(RerankerProtoTest, RoundTripScoresIdentically) {
 }
 
 TEST_F(RerankerProtoTest, RefusesAnotherKind) {
-  v1::ParameterSet proto = proto_;
+  model::v1::ParameterSet proto = proto_;
   proto.set_kind("rating_towers_mlp_v1");
   EXPECT_TRUE(IsError(Read(proto), absl::StatusCode::kInvalidArgument,
                       {"rating_towers_mlp_v1", Reranker::kKind}));
 }
 
 TEST_F(RerankerProtoTest, RefusesABadConfig) {
-  v1::ParameterSet proto = proto_;
+  model::v1::ParameterSet proto = proto_;
   proto.set_config_json("{\"hidden\": ");
   EXPECT_TRUE(IsError(Read(proto), absl::StatusCode::kInvalidArgument,
                       {"reranker config"}));
@@ -222,12 +222,12 @@ TEST_F(RerankerProtoTest, RefusesABadConfig) {
 TEST_F(RerankerProtoTest, RefusesMissingOrMisshapenTensorsNamingThem) {
   for (const std::string name :
        {"feature_mean", "feature_inv_scale", "mlp/0/kernel", "mlp/1/bias"}) {
-    v1::ParameterSet proto = proto_;
+    model::v1::ParameterSet proto = proto_;
     proto.mutable_tensors()->erase(name);
     EXPECT_TRUE(IsError(Read(proto), absl::StatusCode::kInvalidArgument,
                         {name, "missing"}));
   }
-  v1::ParameterSet proto = proto_;
+  model::v1::ParameterSet proto = proto_;
   (*proto.mutable_tensors())["feature_inv_scale"]
       .mutable_values()
       ->RemoveLast();
@@ -243,7 +243,7 @@ TEST_F(RerankerProtoTest, RefusesMissingOrMisshapenTensorsNamingThem) {
 }
 
 TEST_F(RerankerProtoTest, RefusesAnExtraTensor) {
-  v1::ParameterSet proto = proto_;
+  model::v1::ParameterSet proto = proto_;
   (*proto.mutable_tensors())["mlp/2/kernel"] = proto.tensors().at("mlp/1/bias");
   EXPECT_TRUE(IsError(Read(proto), absl::StatusCode::kInvalidArgument,
                       {"7 tensors", "expected 6"}));
