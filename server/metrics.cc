@@ -98,6 +98,51 @@ ServerMetrics::ServerMetrics()
                             "Movies in the serving model's catalogue");
   in_flight_ = gauge("movierec_requests_in_flight",
                      "RPCs accepted and not yet answered (queued or running)");
+  auto& refusals =
+      prometheus::BuildCounter()
+          .Name("movierec_admission_refusals_total")
+          .Help(
+              "Calls refused (RESOURCE_EXHAUSTED) or dropped (deadline "
+              "passed while queued) by admission control, by reason")
+          .Register(*registry_);
+  for (const Refusal r :
+       {Refusal::kQueueFull, Refusal::kQueueWait, Refusal::kDeadline}) {
+    refusals_[static_cast<int>(r)] =
+        &refusals.Add({{"reason", std::string(RefusalName(r))}});
+  }
+  queue_wait_ = &prometheus::BuildHistogram()
+                     .Name("movierec_queue_wait_seconds")
+                     .Help("Time admitted calls waited for a worker")
+                     .Register(*registry_)
+                     .Add({}, QueueWaitBuckets());
+  queue_length_ = gauge("movierec_queue_length", "Calls waiting for a worker");
+  queue_limit_ = gauge("movierec_admission_queue_limit",
+                       "The length limit of the queue for workers");
+}
+
+std::vector<double> ServerMetrics::QueueWaitBuckets() {
+  return {50e-6, 100e-6, 250e-6, 500e-6, 1e-3,   2.5e-3, 5e-3,
+          10e-3, 20e-3,  50e-3,  100e-3, 250e-3, 500e-3, 1.0};
+}
+
+void ServerMetrics::RecordRefusal(Refusal refusal) {
+  const int r = static_cast<int>(refusal);
+  if (r > 0 && r < static_cast<int>(refusals_.size())) {
+    refusals_[r]->Increment();
+  }
+}
+
+void ServerMetrics::RecordQueueWait(double seconds) {
+  queue_wait_->Observe(seconds);
+}
+
+void ServerMetrics::RecordQueueLength(size_t length) {
+  queue_length_->Set(static_cast<double>(length));
+}
+
+void ServerMetrics::RecordQueue(size_t length, size_t limit) {
+  queue_length_->Set(static_cast<double>(length));
+  queue_limit_->Set(static_cast<double>(limit));
 }
 
 void ServerMetrics::RecordCallStarted() { in_flight_->Increment(); }

@@ -12,6 +12,12 @@
 //   movierec_model_loaded_timestamp_seconds        when it was swapped in
 //   movierec_catalogue_movies                      movies in the catalogue
 //   movierec_requests_in_flight                    calls accepted, not ended
+//   movierec_admission_refusals_total{reason}      calls refused or dropped by
+//                                                  admission control
+//   movierec_queue_wait_seconds                    admitted calls' wait for a
+//                                                  worker
+//   movierec_queue_length                          calls waiting for a worker
+//   movierec_admission_queue_limit                 the queue's length limit
 //
 // Methods: Recommend, SimilarMovies, RecommendBatch. Codes: the names of
 // absl::StatusCode ("OK", "INVALID_ARGUMENT", ...). The stage histograms
@@ -34,6 +40,8 @@
 #include <string>
 #include <vector>
 
+#include "server/worker_pool.h"
+
 namespace movierec {
 
 // The RPC methods the server counts.
@@ -54,12 +62,22 @@ class ServerMetrics {
   void RecordRequest(Method method, grpc::StatusCode code, double seconds);
   void RecordStage(Stage stage, double seconds);
   void RecordFallback(Method method);
+  // A call admission control refused (RefusalName(refusal) is the label).
+  void RecordRefusal(Refusal refusal);
+  // An admitted call waited `seconds` for a worker.
+  void RecordQueueWait(double seconds);
+  // The queue after a call was queued or refused.
+  void RecordQueue(size_t length, size_t limit);
+  // The queue's length when a worker took a call from it.
+  void RecordQueueLength(size_t length);
   // A load attempt: on success also the serving version's gauges.
   void RecordReload(bool ok, int64_t version, double seconds,
                     int64_t catalogue_movies);
 
   // The latency bucket bounds (seconds): fine below a millisecond.
   static std::vector<double> LatencyBuckets();
+  // The queue-wait bucket bounds (seconds), 50 us to 1 s.
+  static std::vector<double> QueueWaitBuckets();
 
  private:
   static constexpr int kCodes = 17;  // grpc::StatusCode 0 .. 16
@@ -78,6 +96,10 @@ class ServerMetrics {
   prometheus::Gauge* model_loaded_time_ = nullptr;
   prometheus::Gauge* catalogue_movies_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
+  std::array<prometheus::Counter*, 4> refusals_{};  // by Refusal
+  prometheus::Histogram* queue_wait_ = nullptr;
+  prometheus::Gauge* queue_length_ = nullptr;
+  prometheus::Gauge* queue_limit_ = nullptr;
 };
 
 }  // namespace movierec

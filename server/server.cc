@@ -2,6 +2,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <prometheus/exposer.h>
 
 #include <chrono>
@@ -35,6 +36,19 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.max_receive_message_bytes <= 0) {
     return bad("--max_message_bytes must be positive, got ",
                options.max_receive_message_bytes);
+  }
+  if (options.admission.max_queue < 0) {
+    return bad("--max_queue must be >= 0 (0: derived), got ",
+               options.admission.max_queue);
+  }
+  if (options.admission.max_queue_wait <= absl::ZeroDuration()) {
+    return bad("--max_queue_wait must be > 0, got ",
+               absl::FormatDuration(options.admission.max_queue_wait));
+  }
+  if (options.memory_limit_bytes != 0 &&
+      options.memory_limit_bytes < kMinMemoryLimitBytes) {
+    return bad("--memory_limit must be at least 64Mi (0: detected), got ",
+               options.memory_limit_bytes, " bytes");
   }
   if (options.grace_period < absl::ZeroDuration()) {
     return bad("--grace_period must be >= 0, got ",
@@ -71,7 +85,13 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   server->recommender_ = std::make_unique<Recommender>(
       [self] { return self->models_->current(); });
   server->pool_ = std::make_unique<WorkerPool>(
-      options.worker_threads > 0 ? options.worker_threads : AvailableCores());
+      options.worker_threads > 0 ? options.worker_threads : AvailableCores(),
+      options.admission);
+  server->memory_limit_bytes_ = options.memory_limit_bytes > 0
+                                    ? options.memory_limit_bytes
+                                    : DetectMemoryLimit();
+  server->memory_budget_ =
+      BudgetFor(server->memory_limit_bytes_, options.max_receive_message_bytes);
   server->service_ = std::make_unique<RecommenderService>(
       server->recommender_.get(), &server->metrics_, server->pool_.get(),
       options.before_call);
@@ -85,6 +105,13 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
       absl::StrCat(options.listen_address, ":", options.port);
   builder.AddListeningPort(address, credentials, &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  // gRPC's buffers and calls within their share of the memory limit: under
+  // pressure gRPC refuses new streams instead of growing.
+  grpc::ResourceQuota quota("movierec-server");
+  quota.Resize(static_cast<size_t>(server->memory_budget_.grpc_quota_bytes));
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             server->memory_budget_.max_concurrent_streams);
   builder.RegisterService(server->service_.get());
   if (options.extra_services) {
     server->extra_services_ = options.extra_services(server->pool_.get());

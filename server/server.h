@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/memory_limit.h"
 #include "server/metrics.h"
 #include "server/model_manager.h"
 #include "server/recommender.h"
@@ -37,6 +38,8 @@ class Exposer;
 namespace movierec {
 
 inline constexpr char kRecommenderServiceName[] = "movierec.v1.Recommender";
+// The smallest --memory_limit accepted.
+inline constexpr int64_t kMinMemoryLimitBytes = int64_t{64} << 20;
 
 // Each field is a movierec-server flag of the same name (docs/flags.md);
 // ValidateServerOptions checks them all, and errors name the flag.
@@ -62,6 +65,12 @@ struct ServerOptions {
   // Time calls in flight get to finish on Shutdown (--grace_period); default
   // 10 s.
   absl::Duration grace_period = absl::Seconds(10);
+  // The worker queue's limits (--max_queue, --max_queue_wait).
+  AdmissionOptions admission;
+  // Bytes of memory the server may use (--memory_limit); 0: the cgroup
+  // limit, else physical memory (DetectMemoryLimit). Sizes gRPC's
+  // ResourceQuota and its streams per connection (BudgetFor).
+  int64_t memory_limit_bytes = 0;
   ModelManagerOptions model;
   // Test-only: runs on the worker before each call's work (see
   // BeforeCallHook). Empty in production.
@@ -94,6 +103,9 @@ class MovierecServer {
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
   int worker_threads() const { return pool_->size(); }
+  // The memory limit in force and its shares (see ServerOptions).
+  int64_t memory_limit_bytes() const { return memory_limit_bytes_; }
+  const MemoryBudget& memory_budget() const { return memory_budget_; }
   const ServerMetrics& metrics() const { return metrics_; }
   ModelManager& models() { return *models_; }
 
@@ -125,6 +137,8 @@ class MovierecServer {
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   int metrics_port_ = -1;
+  int64_t memory_limit_bytes_ = 0;
+  MemoryBudget memory_budget_;
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> shut_down_{false};
 };

@@ -57,6 +57,22 @@ ABSL_FLAG(bool, testonly_hold_calls_until_shutdown, false,
           "TEST ONLY, never in production: every call waits, before its "
           "work, until SIGTERM/SIGINT arrives, so that tests can have a call "
           "in flight at shutdown");
+ABSL_FLAG(int, max_queue, 0,
+          "Calls that may wait for a worker; more are refused at once with "
+          "RESOURCE_EXHAUSTED. 0: the calls the workers finish within "
+          "--max_queue_wait at their recent service time");
+ABSL_FLAG(absl::Duration, max_queue_wait, absl::Milliseconds(20),
+          "The queue-wait budget: a call that would wait longer for a worker "
+          "is refused with RESOURCE_EXHAUSTED (as is one that could not start "
+          "before its deadline)");
+ABSL_FLAG(movierec::ByteSize, memory_limit, movierec::ByteSize{},
+          "Memory the server may use (e.g. 1Gi, 512Mi); sizes gRPC's "
+          "resource quota (half) and its concurrent streams per connection. "
+          "Default: the cgroup memory limit, else physical memory");
+ABSL_FLAG(absl::Duration, testonly_call_cost, absl::ZeroDuration(),
+          "TEST ONLY, never in production: every call sleeps this long on "
+          "its worker before its work, so that tests can make capacity "
+          "small");
 ABSL_FLAG(int, num_candidates, 100,
           "Candidates retrieved per request before the ranking stage orders "
           "them (1-10000)");
@@ -78,6 +94,9 @@ ServerOptions OptionsFromFlags() {
   options.max_receive_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.grace_period = absl::GetFlag(FLAGS_grace_period);
+  options.admission.max_queue = absl::GetFlag(FLAGS_max_queue);
+  options.admission.max_queue_wait = absl::GetFlag(FLAGS_max_queue_wait);
+  options.memory_limit_bytes = absl::GetFlag(FLAGS_memory_limit).bytes;
   options.model.model_base = absl::GetFlag(FLAGS_model_base);
   options.model.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   options.model.pinned_version = absl::GetFlag(FLAGS_model_version);
@@ -98,15 +117,26 @@ absl::Status Run(const sigset_t& signals) {
       shutdown_begun.WaitForNotification();
     };
   }
+  if (const absl::Duration cost = absl::GetFlag(FLAGS_testonly_call_cost);
+      cost > absl::ZeroDuration()) {
+    spdlog::warn("test-only: every call costs {} more",
+                 absl::FormatDuration(cost));
+    options.before_call = [cost](const CallControl&) { absl::SleepFor(cost); };
+  }
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<MovierecServer> server,
       Annotate(MovierecServer::Start(options), "cannot start"));
-  spdlog::info("listening for gRPC on {}:{}, metrics on {}:{}, {} workers, {}",
-               options.listen_address, server->port(), options.metrics_address,
-               server->metrics_port(), server->worker_threads(),
-               options.tls.client_ca.empty()
-                   ? (options.tls.cert.empty() ? "plaintext" : "TLS")
-                   : "mutual TLS");
+  spdlog::info(
+      "listening for gRPC on {}:{}, metrics on {}:{}, {} workers, memory "
+      "limit {} MiB ({} MiB for gRPC, {} streams a connection), {}",
+      options.listen_address, server->port(), options.metrics_address,
+      server->metrics_port(), server->worker_threads(),
+      server->memory_limit_bytes() >> 20,
+      server->memory_budget().grpc_quota_bytes >> 20,
+      server->memory_budget().max_concurrent_streams,
+      options.tls.client_ca.empty()
+          ? (options.tls.cert.empty() ? "plaintext" : "TLS")
+          : "mutual TLS");
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/grpc_status.h"
 
@@ -24,6 +25,29 @@ absl::Time Deadline(const grpc::CallbackServerContext& context) {
 
 }  // namespace
 
+grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait) {
+  std::string why;
+  switch (refusal) {
+    case Refusal::kQueueFull:
+      why = "its queue is full";
+      break;
+    case Refusal::kQueueWait:
+      why = absl::StrCat("calls wait ", absl::FormatDuration(wait),
+                         " for a worker, past the queue-wait budget");
+      break;
+    case Refusal::kDeadline:
+      why = absl::StrCat("the call would wait ", absl::FormatDuration(wait),
+                         " for a worker, past its deadline");
+      break;
+    case Refusal::kNone:
+      return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("server overloaded: ", why,
+                                   "; retry with backoff, or on another "
+                                   "replica"));
+}
+
 RecommenderService::RecommenderService(const Recommender* recommender,
                                        ServerMetrics* metrics, WorkerPool* pool,
                                        BeforeCallHook before_call)
@@ -41,19 +65,38 @@ grpc::ServerUnaryReactor* RecommenderService::Dispatch(
   const auto start = std::chrono::steady_clock::now();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   metrics_->RecordCallStarted();
-  pool_->Submit([this, method, context, reactor, start,
-                 work = std::move(work)] {
-    const CallControl control(Deadline(*context),
-                              [context] { return context->IsCancelled(); });
-    if (before_call_) before_call_(control);
-    const grpc::Status status = ToGrpcStatus(work(control));
+  const auto finish = [this, method, reactor, start](grpc::Status status) {
     metrics_->RecordRequest(
         method, status.error_code(),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
     // The call (context, request, response) may be gone after this.
-    reactor->Finish(status);
-  });
+    reactor->Finish(std::move(status));
+  };
+  const absl::Time deadline = Deadline(*context);
+  const Admission admission = pool_->TrySubmit(
+      deadline, [this, context, deadline, finish, work = std::move(work)](
+                    Refusal refusal, absl::Duration waited) {
+        if (refusal != Refusal::kNone) {
+          // Its deadline passed while it waited: dropped without its work.
+          metrics_->RecordRefusal(refusal);
+          finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                              "the deadline passed while the call waited "
+                              "for a worker"));
+          return;
+        }
+        metrics_->RecordQueueWait(absl::ToDoubleSeconds(waited));
+        metrics_->RecordQueueLength(pool_->queued());
+        const CallControl control(deadline,
+                                  [context] { return context->IsCancelled(); });
+        if (before_call_) before_call_(control);
+        finish(ToGrpcStatus(work(control)));
+      });
+  metrics_->RecordQueue(admission.queued, admission.limit);
+  if (admission.refusal != Refusal::kNone) {
+    metrics_->RecordRefusal(admission.refusal);
+    finish(OverloadStatus(admission.refusal, admission.expected_wait));
+  }
   return reactor;
 }
 

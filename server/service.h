@@ -31,6 +31,13 @@ namespace movierec {
 // (tests hold calls in flight with it; see ServerOptions::before_call).
 using BeforeCallHook = std::function<void(const CallControl&)>;
 
+// RESOURCE_EXHAUSTED, "server overloaded: <why>; retry ...": the answer to a
+// call admission control refused (`wait`: the wait that was expected or
+// had passed). RESOURCE_EXHAUSTED rather than UNAVAILABLE: it says the
+// server is out of capacity, not down, and gRPC's transparent retries and
+// default retry policies leave it to the caller (docs/api.md, "Errors").
+grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait);
+
 class RecommenderService final
     : public movierec::v1::Recommender::CallbackService {
  public:

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 
 namespace movierec {
 
@@ -33,7 +34,22 @@ int AvailableCores() {
   return std::max(cores, 1);
 }
 
-WorkerPool::WorkerPool(int threads) {
+absl::string_view RefusalName(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::kNone:
+      return "none";
+    case Refusal::kQueueFull:
+      return "queue_full";
+    case Refusal::kQueueWait:
+      return "queue_wait";
+    case Refusal::kDeadline:
+      return "deadline";
+  }
+  return "unknown";
+}
+
+WorkerPool::WorkerPool(int threads, AdmissionOptions admission)
+    : admission_(admission) {
   const int n = std::max(threads, 1);
   workers_.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
@@ -51,29 +67,103 @@ WorkerPool::~WorkerPool() {
 void WorkerPool::Submit(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    tasks_.push_back(std::move(task));
+    tasks_.push_back(Entry{std::move(task), nullptr, absl::InfinitePast(),
+                           absl::InfiniteFuture()});
+    queued_.store(tasks_.size(), std::memory_order_relaxed);
   }
   ready_.notify_one();
 }
 
-size_t WorkerPool::queued() const {
+size_t WorkerPool::QueueLimitLocked() const {
+  if (admission_.max_queue > 0) {
+    return static_cast<size_t>(admission_.max_queue);
+  }
+  // The calls the workers finish within the budget at the recent service
+  // time: a full queue then drains within the budget.
+  const double per_worker =
+      absl::FDivDuration(admission_.max_queue_wait,
+                         std::max(service_time_, absl::Microseconds(1)));
+  const double limit = per_worker * static_cast<double>(workers_.size());
+  return static_cast<size_t>(std::clamp(
+      limit, static_cast<double>(workers_.size()), double{kMaxDerivedQueue}));
+}
+
+size_t WorkerPool::queue_limit() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return tasks_.size();
+  return QueueLimitLocked();
+}
+
+Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
+  const absl::Time now = absl::Now();
+  Admission admission;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const size_t queued = tasks_.size();
+    admission.limit = QueueLimitLocked();
+    admission.queued = queued;
+    const int workers = static_cast<int>(workers_.size());
+    // Calls ahead of this one that no free worker will take at once, each
+    // taking the recent service time on one of the workers.
+    const int64_t ahead = static_cast<int64_t>(queued) + busy_ - (workers - 1);
+    admission.expected_wait =
+        ahead > 0 ? service_time_ * ahead / workers : absl::ZeroDuration();
+    if (queued >= admission.limit) {
+      admission.refusal = Refusal::kQueueFull;
+    } else if (queued > 0 &&
+               now - tasks_.front().enqueued > admission_.max_queue_wait) {
+      admission.refusal = Refusal::kQueueWait;
+    } else if (now + admission.expected_wait >= deadline) {
+      admission.refusal = Refusal::kDeadline;
+    } else if (admission.expected_wait > admission_.max_queue_wait) {
+      admission.refusal = Refusal::kQueueWait;
+    } else {
+      tasks_.push_back(Entry{nullptr, std::move(task), now, deadline});
+      admission.queued = queued + 1;
+      queued_.store(tasks_.size(), std::memory_order_relaxed);
+    }
+  }
+  if (admission.refusal == Refusal::kNone) ready_.notify_one();
+  return admission;
+}
+
+void WorkerPool::RecordServiceTime(absl::Duration took) {
+  // Fast up, slow down: a slower service time (the first calls, a larger
+  // model, a loaded machine) is followed within a few calls, so that the
+  // queue is not filled on a stale, low estimate; a faster one over about
+  // the last 32 calls, so that one quick call does not open the queue wide.
+  service_time_ += (took - service_time_) / (took > service_time_ ? 4 : 32);
 }
 
 void WorkerPool::Work() {
   // OpenMP's thread count is per thread: this one runs its searches alone.
   omp_set_num_threads(1);
+  std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;  // stopping, and nothing left to run
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+    ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping, and nothing left to run
+    Entry entry = std::move(tasks_.front());
+    tasks_.pop_front();
+    queued_.store(tasks_.size(), std::memory_order_relaxed);
+    ++busy_;
+    lock.unlock();
+    if (entry.plain) {
+      entry.plain();
+      lock.lock();
+    } else {
+      const absl::Time start = absl::Now();
+      const absl::Duration waited = start - entry.enqueued;
+      if (start >= entry.deadline) {
+        // Its caller has given up: dropped without its work.
+        entry.call(Refusal::kDeadline, waited);
+        lock.lock();
+      } else {
+        entry.call(Refusal::kNone, waited);
+        const absl::Duration took = absl::Now() - start;
+        lock.lock();
+        RecordServiceTime(took);
+      }
     }
-    task();
+    --busy_;
   }
 }
 

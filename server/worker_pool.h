@@ -8,11 +8,18 @@
 // with `threads` at most the number of cores no search oversubscribes them.
 // Parallelism comes from concurrent calls, one per worker.
 //
-// Thread-safe: Submit may be called from any thread. The destructor runs
-// every task already submitted, then joins the workers.
+// Admission control (TrySubmit): the queue in front of the workers is
+// bounded by its length and by how long its oldest call has waited, and a
+// call that could not start before its deadline is refused at once, so that
+// under overload the workers spend their time on calls whose callers still
+// wait, and memory holds at most a queue's worth of calls.
+//
+// Thread-safe: Submit and TrySubmit may be called from any thread. The
+// destructor runs every task already submitted, then joins the workers.
 #ifndef MOVIEREC_SERVER_WORKER_POOL_H_
 #define MOVIEREC_SERVER_WORKER_POOL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -21,7 +28,44 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
 namespace movierec {
+
+// Why a call was not run.
+enum class Refusal {
+  kNone,       // admitted (and run)
+  kQueueFull,  // the queue is at its length limit
+  kQueueWait,  // it would wait past the budget, or the oldest queued call
+               // already has
+  kDeadline,   // it could not start before its deadline, or its deadline
+               // passed while it waited
+};
+// "queue_full", "queue_wait", "deadline" ("none" for kNone): the label of
+// movierec_admission_refusals_total.
+absl::string_view RefusalName(Refusal refusal);
+
+struct AdmissionOptions {
+  // Calls waiting for a worker, at most (--max_queue). 0 (the default)
+  // derives it: the calls the workers finish within max_queue_wait at their
+  // recent service time, at least one per worker.
+  int max_queue = 0;
+  // The queue-wait budget (--max_queue_wait): a call that would wait longer
+  // for a worker is refused at once, and so are new calls while the oldest
+  // queued call has waited longer (the workers are not keeping up).
+  absl::Duration max_queue_wait = absl::Milliseconds(20);
+};
+
+// What TrySubmit decided, with the queue as it left it.
+struct Admission {
+  Refusal refusal = Refusal::kNone;
+  size_t queued = 0;  // calls waiting after this one was queued or refused
+  size_t limit = 0;   // the queue length limit at the time
+  // The wait this call was expected to have (its refusal's reason when
+  // kDeadline or kQueueWait).
+  absl::Duration expected_wait;
+};
 
 // The cores this process may use: the CPU affinity mask, lowered to the
 // cgroup v2 CPU quota (cpu.max, rounded up) when one is set, as in a
@@ -31,7 +75,7 @@ int AvailableCores();
 class WorkerPool {
  public:
   // Starts `threads` workers (at least 1).
-  explicit WorkerPool(int threads);
+  explicit WorkerPool(int threads, AdmissionOptions admission = {});
   ~WorkerPool();
 
   WorkerPool(const WorkerPool&) = delete;
@@ -39,18 +83,53 @@ class WorkerPool {
 
   int size() const { return static_cast<int>(workers_.size()); }
 
-  // Queues `task` for the next free worker.
+  // Queues `task` for the next free worker, without admission control.
   void Submit(std::function<void()> task);
 
-  // Tasks waiting for a worker.
-  size_t queued() const;
+  // A call's work: run with (Refusal::kNone, how long it waited) by a
+  // worker, or with kDeadline when its deadline passed while it waited (it
+  // is then dropped without its work). Either way it runs exactly once.
+  using CallTask = std::function<void(Refusal, absl::Duration waited)>;
+
+  // Queues `task` unless admission control refuses it: the queue is full;
+  // the oldest queued call has waited past the budget; or the wait this call
+  // can expect (the queue ahead of it at the workers' recent service time)
+  // reaches past `deadline` or the budget. A refused `task` is not run and
+  // not kept: the caller answers the call itself, at once.
+  Admission TrySubmit(absl::Time deadline, CallTask task);
+
+  // Tasks waiting for a worker (lock-free; a moment's value).
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  // The queue length limit now (fixed, or derived; see AdmissionOptions).
+  size_t queue_limit() const;
 
  private:
-  void Work();
+  struct Entry {
+    std::function<void()> plain;  // Submit
+    CallTask call;                // TrySubmit
+    absl::Time enqueued;
+    absl::Time deadline;
+  };
 
+  void Work();
+  size_t QueueLimitLocked() const;
+  // Smooths the service time of admitted calls into service_time_.
+  void RecordServiceTime(absl::Duration took);
+
+  // The derived queue limit's ceiling.
+  static constexpr int kMaxDerivedQueue = 10000;
+
+  const AdmissionOptions admission_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::function<void()>> tasks_;
+  std::deque<Entry> tasks_;
+  // tasks_.size(), for readers that take no lock.
+  std::atomic<size_t> queued_{0};
+  // Workers running a task (guarded by mutex_).
+  int busy_ = 0;
+  // Exponentially weighted mean time an admitted call takes on a worker
+  // (guarded by mutex_); starts at 1 ms until calls have been measured.
+  absl::Duration service_time_ = absl::Milliseconds(1);
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

@@ -86,23 +86,6 @@ absl::Duration SoakDuration() {
   return absl::Seconds(seconds);
 }
 
-// VmRSS of process `pid` in bytes (-1 and a test failure if unreadable).
-int64_t ResidentBytes(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    int64_t kib = 0;
-    if (line.rfind("VmRSS:", 0) == 0 &&
-        absl::SimpleAtoi(absl::StripSuffix(
-                             absl::StripAsciiWhitespace(line.substr(6)), " kB"),
-                         &kib)) {
-      return kib * 1024;
-    }
-  }
-  ADD_FAILURE() << "no VmRSS in /proc/" << pid << "/status";
-  return -1;
-}
-
 // Under AddressSanitizer, freed memory sits in a quarantine (256 MB by
 // default) before it is reused, which would read as growth: the server gets a
 // small one, so its RSS measures what it keeps. (The test binary and the
@@ -212,12 +195,12 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
   int metrics_port = 0;
   ASSERT_TRUE(absl::SimpleAtoi(match[2].str(), &metrics_port));
   // A version's footprint: the RSS it adds to a server that has none.
-  const int64_t rss_empty = ResidentBytes(server->pid());
+  const int64_t rss_empty = test::ResidentBytes(server->pid());
   good.push_back(publisher.PublishGood());
   ASSERT_TRUE(server->WaitForLine("serving model version 1 ", absl::Seconds(60))
                   .has_value())
       << server->Output();
-  const int64_t rss_start = ResidentBytes(server->pid());
+  const int64_t rss_start = test::ResidentBytes(server->pid());
   const int64_t version_footprint = rss_start - rss_empty;
 
   // The load: Recommend for the model's users and, for a fifth of the calls,
@@ -310,7 +293,7 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
     EXPECT_TRUE(verdicts_arrived) << "no \"" << verdict << "\" within 120 s\n"
                                   << server->Output();
     if (make_good && good.size() == kWarmupVersions) {
-      rss_baseline = ResidentBytes(server->pid());
+      rss_baseline = test::ResidentBytes(server->pid());
     }
   }
   absl::SleepFor(absl::Seconds(1));
@@ -321,7 +304,7 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
       std::printf("soak: server: %s\n", std::string(line).c_str());
     }
   }
-  const int64_t rss_end = ResidentBytes(server->pid());
+  const int64_t rss_end = test::ResidentBytes(server->pid());
   ASSERT_TRUE(verdicts_arrived);
   ASSERT_OK(result.status());
 

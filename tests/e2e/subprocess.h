@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,9 @@
 #include "absl/time/time.h"
 
 namespace movierec::test {
+
+// VmRSS of process `pid` in bytes (-1 and a test failure if unreadable).
+int64_t ResidentBytes(pid_t pid);
 
 class Subprocess {
  public:

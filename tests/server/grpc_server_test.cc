@@ -309,6 +309,56 @@ TEST_F(GrpcServerTest, StartRejectsBadOptions) {
                             {"gRPC port 70000"}));
 }
 
+TEST(ValidateServerOptionsTest, NamesTheFlagOfEachBadOption) {
+  const auto status_with = [](void (*change)(ServerOptions*)) {
+    ServerOptions options;
+    options.model.model_base = "/models";
+    change(&options);
+    return ValidateServerOptions(options);
+  };
+  const absl::StatusCode kBad = absl::StatusCode::kInvalidArgument;
+  ServerOptions defaults;
+  defaults.model.model_base = "/models";
+  EXPECT_TRUE(ValidateServerOptions(defaults).ok());
+  EXPECT_TRUE(test::IsError(
+      status_with([](ServerOptions* o) { o->admission.max_queue = -1; }), kBad,
+      {"--max_queue", "-1"}));
+  EXPECT_TRUE(test::IsError(status_with([](ServerOptions* o) {
+                              o->admission.max_queue_wait =
+                                  absl::ZeroDuration();
+                            }),
+                            kBad, {"--max_queue_wait", "> 0", "0"}));
+  EXPECT_TRUE(test::IsError(status_with([](ServerOptions* o) {
+                              o->memory_limit_bytes = int64_t{1} << 20;
+                            }),
+                            kBad, {"--memory_limit", "64Mi", "1048576"}));
+  EXPECT_TRUE(test::IsError(
+      status_with([](ServerOptions* o) { o->worker_threads = -2; }), kBad,
+      {"--worker_threads", "-2"}));
+  EXPECT_TRUE(test::IsError(
+      status_with([](ServerOptions* o) { o->model.scorer.num_candidates = 0; }),
+      kBad, {"--num_candidates", "1-10000"}));
+}
+
+TEST(OverloadStatusTest, IsResourceExhaustedSayingWhy) {
+  const grpc::Status full =
+      OverloadStatus(Refusal::kQueueFull, absl::ZeroDuration());
+  EXPECT_EQ(full.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(full.error_message(),
+            "server overloaded: its queue is full; retry with backoff, or on "
+            "another replica");
+  const grpc::Status late =
+      OverloadStatus(Refusal::kDeadline, absl::Milliseconds(30));
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(late.error_message().find("30ms for a worker, past its deadline"),
+            std::string::npos)
+      << late.error_message();
+  EXPECT_NE(OverloadStatus(Refusal::kQueueWait, absl::Milliseconds(25))
+                .error_message()
+                .find("queue-wait budget"),
+            std::string::npos);
+}
+
 TEST_F(GrpcServerTest, VisitorWithRecentMoviesGetsPersonalResults) {
   WriteVersion();
   StartServer();

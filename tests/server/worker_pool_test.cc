@@ -1,15 +1,19 @@
 // Tests of WorkerPool (server/worker_pool.h): every task runs, on no more
 // threads than the pool has, with OpenMP at one thread, and the destructor
-// drains the queue.
+// drains the queue; admission control refuses what would wait too long and
+// drops what waited past its deadline, running every admitted task once.
 #include "server/worker_pool.h"
 
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "absl/time/clock.h"
 
 namespace movierec {
 namespace {
@@ -77,6 +81,147 @@ TEST(WorkerPoolTest, AvailableCoresIsWithinTheMachine) {
   EXPECT_GE(cores, 1);
   EXPECT_LE(cores, static_cast<int>(
                        std::max(1u, std::thread::hardware_concurrency())));
+}
+
+// One worker held busy by a task until Release(), so that the queue's
+// state is known exactly.
+class HeldPool {
+ public:
+  explicit HeldPool(AdmissionOptions options) : pool_(1, options) {
+    pool_.Submit([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      started_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return released_; });
+    });
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return started_; });
+  }
+  ~HeldPool() { Release(); }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    changed_.notify_all();
+  }
+  WorkerPool& pool() { return pool_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool started_ = false;
+  bool released_ = false;
+  WorkerPool pool_;  // last: destroyed (drained) first
+};
+
+// Counts how each admitted task ended.
+struct Ends {
+  std::atomic<int> ran{0};
+  std::atomic<int> dropped{0};
+  WorkerPool::CallTask Task() {
+    return [this](Refusal refusal, absl::Duration) {
+      ++(refusal == Refusal::kNone ? ran : dropped);
+    };
+  }
+};
+
+TEST(WorkerPoolAdmissionTest, RefusesWhenTheQueueIsFull) {
+  Ends ends;
+  {
+    HeldPool held({/*max_queue=*/3, absl::Seconds(100)});
+    const absl::Time deadline = absl::InfiniteFuture();
+    for (int i = 0; i < 3; ++i) {
+      const Admission a = held.pool().TrySubmit(deadline, ends.Task());
+      EXPECT_EQ(a.refusal, Refusal::kNone) << i;
+      EXPECT_EQ(a.queued, static_cast<size_t>(i + 1));
+      EXPECT_EQ(a.limit, 3u);
+    }
+    const Admission full = held.pool().TrySubmit(deadline, ends.Task());
+    EXPECT_EQ(full.refusal, Refusal::kQueueFull);
+    EXPECT_EQ(full.queued, 3u);
+    EXPECT_EQ(held.pool().queued(), 3u);
+  }
+  EXPECT_EQ(ends.ran.load(), 3);  // the refused one never ran
+  EXPECT_EQ(ends.dropped.load(), 0);
+}
+
+TEST(WorkerPoolAdmissionTest, RefusesWhileTheOldestCallWaitedPastTheBudget) {
+  Ends ends;
+  HeldPool held({/*max_queue=*/100, absl::Milliseconds(20)});
+  EXPECT_EQ(held.pool().TrySubmit(absl::InfiniteFuture(), ends.Task()).refusal,
+            Refusal::kNone);
+  absl::SleepFor(absl::Milliseconds(40));
+  EXPECT_EQ(held.pool().TrySubmit(absl::InfiniteFuture(), ends.Task()).refusal,
+            Refusal::kQueueWait);
+}
+
+TEST(WorkerPoolAdmissionTest, RefusesACallThatCouldNotStartBeforeItsDeadline) {
+  Ends ends;
+  HeldPool held({/*max_queue=*/100, absl::Seconds(100)});
+  // The worker is busy: a call must wait about a service time (1 ms before
+  // any was measured), so one due sooner cannot start in time.
+  const Admission a =
+      held.pool().TrySubmit(absl::Now() + absl::Microseconds(100), ends.Task());
+  EXPECT_EQ(a.refusal, Refusal::kDeadline);
+  EXPECT_GT(a.expected_wait, absl::ZeroDuration());
+  const Admission b =
+      held.pool().TrySubmit(absl::Now() - absl::Seconds(1), ends.Task());
+  EXPECT_EQ(b.refusal, Refusal::kDeadline);
+  EXPECT_EQ(held.pool().queued(), 0u);
+}
+
+TEST(WorkerPoolAdmissionTest, AnIdleWorkerAdmitsAnyDeadlineNotYetPassed) {
+  Ends ends;
+  {
+    WorkerPool pool(1, {0, absl::Milliseconds(1)});
+    const Admission a =
+        pool.TrySubmit(absl::Now() + absl::Seconds(10), ends.Task());
+    EXPECT_EQ(a.refusal, Refusal::kNone);
+    EXPECT_EQ(a.expected_wait, absl::ZeroDuration());
+  }
+  EXPECT_EQ(ends.ran.load(), 1);
+}
+
+TEST(WorkerPoolAdmissionTest, DropsACallWhoseDeadlinePassedWhileItWaited) {
+  Ends ends;
+  {
+    HeldPool held({/*max_queue=*/100, absl::Seconds(100)});
+    // Admitted (the expected wait is short), then held past its deadline.
+    EXPECT_EQ(held.pool()
+                  .TrySubmit(absl::Now() + absl::Milliseconds(30), ends.Task())
+                  .refusal,
+              Refusal::kNone);
+    absl::SleepFor(absl::Milliseconds(60));
+    held.Release();
+  }
+  EXPECT_EQ(ends.ran.load(), 0);
+  EXPECT_EQ(ends.dropped.load(), 1);
+}
+
+TEST(WorkerPoolAdmissionTest, DerivedLimitIsTheBudgetOverTheServiceTime) {
+  // Before any call was measured the service time is taken as 1 ms: 50 ms
+  // of budget on two workers holds 100 calls.
+  WorkerPool pool(2, {0, absl::Milliseconds(50)});
+  EXPECT_EQ(pool.queue_limit(), 100u);
+  // Calls that take about 10 ms bring it down to about 10.
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(pool.TrySubmit(absl::InfiniteFuture(),
+                             [&ran](Refusal, absl::Duration) {
+                               absl::SleepFor(absl::Milliseconds(10));
+                               ++ran;
+                             })
+                  .refusal,
+              Refusal::kNone);
+    while (ran.load() <= i) absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_LE(pool.queue_limit(), 12u);
+  EXPECT_GE(pool.queue_limit(), 2u);  // never below one per worker
+}
+
+TEST(WorkerPoolAdmissionTest, RefusalNames) {
+  EXPECT_EQ(RefusalName(Refusal::kQueueFull), "queue_full");
+  EXPECT_EQ(RefusalName(Refusal::kQueueWait), "queue_wait");
+  EXPECT_EQ(RefusalName(Refusal::kDeadline), "deadline");
 }
 
 }  // namespace
