@@ -8,7 +8,8 @@ package prometheus) and against a live movierec-server:
 - every movierec_* metric that the rules and the dashboard use is one that
   the server documents (server/metrics.h) and really exports (/metrics);
 - the Kubernetes scrape config's relabelling turns the Deployment's pod into
-  the target podIP:--metrics_port/metrics.
+  the target podIP:--metrics_port/metrics;
+- every alert's runbook_url names a heading of the document it points at.
 """
 
 import json
@@ -62,6 +63,21 @@ def grafana_to_promql(expr):
 
 def metric_names(expr):
     return set(re.findall(r"\b(movierec_[a-z_]+)", expr))
+
+
+def markdown_anchors(path):
+    """The anchors GitHub gives the headings of a markdown file (outside
+    fenced code)."""
+    anchors = set()
+    in_code = False
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("```"):
+                in_code = not in_code
+            elif not in_code and re.match(r"#+ ", line):
+                heading = line.lstrip("#").strip().lower()
+                anchors.add(re.sub(r"[^\w\- ]", "", heading).replace(" ", "-"))
+    return anchors
 
 
 def relabel(labels, configs):
@@ -183,6 +199,19 @@ class PromtoolTest(unittest.TestCase):
         self.assertEqual(alerts - tested, set(), "alerts without a unit test")
         self.assert_promtool_ok(
             "test", "rules", os.path.join(PROMETHEUS_DIR, "alerts_test.yml"))
+
+    def test_runbook_links_point_at_a_heading(self):
+        with open(os.path.join(PROMETHEUS_DIR, "alerts.yml"),
+                  encoding="utf-8") as f:
+            rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"]]
+        for rule in rules:
+            url = rule.get("annotations", {}).get("runbook_url")
+            if url is None:
+                continue
+            path, _, anchor = url.partition("#")
+            self.assertIn(anchor, markdown_anchors(facts.source(path)),
+                          f"{rule['alert']}: runbook_url {url} names no "
+                          f"heading of {path}")
 
     def test_broken_rules_are_refused(self):
         with tempfile.TemporaryDirectory() as tmp:
