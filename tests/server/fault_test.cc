@@ -170,9 +170,15 @@ TEST_F(FaultTest, TenThousandCallsOpenedAtOnceThenDropped) {
   Holder holder;
   ServerOptions options = Options();
   options.before_call = holder.Hook();
+  // Admission control lets them all queue: this test is about many open
+  // calls, not about refusing them (overload_test is).
+  options.admission.max_queue = 10000;
+  options.admission.max_queue_wait = absl::Minutes(10);
+  options.memory_limit_bytes = int64_t{4} << 30;  // 1,024 streams a connection
   StartServer(options);
-  // Four connections (their own subchannels), 2,500 streams each.
-  constexpr int kChannels = 4;
+  // Ten connections (their own subchannels), 1,000 streams each: within the
+  // streams a connection may open at once (BudgetFor's ceiling, 1,024).
+  constexpr int kChannels = 10;
   constexpr int kCalls = 10000;
   std::vector<std::unique_ptr<v1::Recommender::Stub>> stubs;
   for (int c = 0; c < kChannels; ++c) {
