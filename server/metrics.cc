@@ -118,6 +118,17 @@ ServerMetrics::ServerMetrics()
   queue_length_ = gauge("movierec_queue_length", "Calls waiting for a worker");
   queue_limit_ = gauge("movierec_admission_queue_limit",
                        "The length limit of the queue for workers");
+  const auto counter = [this](const char* name, const char* help) {
+    return &prometheus::BuildCounter()
+                .Name(name)
+                .Help(help)
+                .Register(*registry_)
+                .Add({});
+  };
+  trims_ = counter("movierec_memory_trims_total",
+                   "Times free memory held by malloc went back to the system");
+  trimmed_bytes_ = counter("movierec_memory_trimmed_bytes_total",
+                           "Resident bytes malloc gave back to the system");
 }
 
 std::vector<double> ServerMetrics::QueueWaitBuckets() {
@@ -134,6 +145,19 @@ void ServerMetrics::RecordRefusal(Refusal refusal) {
 
 void ServerMetrics::RecordQueueWait(double seconds) {
   queue_wait_->Observe(seconds);
+}
+
+double ServerMetrics::refusals() const {
+  double total = 0;
+  for (const prometheus::Counter* c : refusals_) {
+    if (c != nullptr) total += c->Value();
+  }
+  return total;
+}
+
+void ServerMetrics::RecordTrim(int64_t bytes) {
+  trims_->Increment();
+  if (bytes > 0) trimmed_bytes_->Increment(static_cast<double>(bytes));
 }
 
 void ServerMetrics::RecordQueueLength(size_t length) {

@@ -18,6 +18,8 @@
 //                                                  worker
 //   movierec_queue_length                          calls waiting for a worker
 //   movierec_admission_queue_limit                 the queue's length limit
+//   movierec_memory_trims_total                    free memory given back
+//   movierec_memory_trimmed_bytes_total            to the system, and bytes
 //
 // Methods: Recommend, SimilarMovies, RecommendBatch. Codes: the names of
 // absl::StatusCode ("OK", "INVALID_ARGUMENT", ...). The stage histograms
@@ -70,6 +72,10 @@ class ServerMetrics {
   void RecordQueue(size_t length, size_t limit);
   // The queue's length when a worker took a call from it.
   void RecordQueueLength(size_t length);
+  // Calls refused or dropped by admission control so far, all reasons.
+  double refusals() const;
+  // malloc_trim gave `bytes` back to the system.
+  void RecordTrim(int64_t bytes);
   // A load attempt: on success also the serving version's gauges.
   void RecordReload(bool ok, int64_t version, double seconds,
                     int64_t catalogue_movies);
@@ -100,6 +106,8 @@ class ServerMetrics {
   prometheus::Histogram* queue_wait_ = nullptr;
   prometheus::Gauge* queue_length_ = nullptr;
   prometheus::Gauge* queue_limit_ = nullptr;
+  prometheus::Counter* trims_ = nullptr;
+  prometheus::Counter* trimmed_bytes_ = nullptr;
 };
 
 }  // namespace movierec

@@ -15,6 +15,15 @@
 
 namespace movierec {
 
+namespace {
+
+// Every second, memory malloc holds free beyond 32 MiB goes back to the
+// system: after a burst, not under a steady load (see MemoryTrimmer).
+constexpr absl::Duration kTrimInterval = absl::Seconds(1);
+constexpr int64_t kTrimThresholdBytes = int64_t{32} << 20;
+
+}  // namespace
+
 absl::Status ValidateServerOptions(const ServerOptions& options) {
   const auto bad = [](auto&&... parts) {
     return absl::InvalidArgumentError(absl::StrCat(parts...));
@@ -136,6 +145,14 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
                  absl::FormatDuration(options.model.poll_interval));
   }
   server->models_->StartPolling();
+  // Overloaded: calls were refused since the last tick.
+  server->trimmer_ = std::make_unique<MemoryTrimmer>(
+      kTrimInterval, kTrimThresholdBytes,
+      [self, refusals = self->metrics_.refusals()]() mutable {
+        const double now = self->metrics_.refusals();
+        return std::exchange(refusals, now) != now;
+      },
+      [self](int64_t released) { self->metrics_.RecordTrim(released); });
   return server;
 }
 

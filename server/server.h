@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/memory_limit.h"
+#include "server/memory_trimmer.h"
 #include "server/metrics.h"
 #include "server/model_manager.h"
 #include "server/recommender.h"
@@ -135,6 +136,8 @@ class MovierecServer {
   std::vector<std::unique_ptr<grpc::Service>> extra_services_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<prometheus::Exposer> exposer_;
+  // Returns what malloc holds free after a burst (server/memory_trimmer.h).
+  std::unique_ptr<MemoryTrimmer> trimmer_;
   int port_ = 0;
   int metrics_port_ = -1;
   int64_t memory_limit_bytes_ = 0;
