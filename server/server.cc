@@ -97,9 +97,12 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", address));
   }
+  // Liveness: the process is up and answers, model or not, so that a server
+  // waiting for the trainer's first version is not restarted. Readiness
+  // waits for a model (OnLoad).
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
-  health->SetServingStatus("", false);
+  health->SetServingStatus("", true);
   health->SetServingStatus(kRecommenderServiceName, false);
 
   const absl::Status loaded = server->models_->Poll();
@@ -138,11 +141,12 @@ void MovierecServer::OnLoad(const LoadEvent& event) {
                   std::string(event.status.message()));
     return;
   }
-  // Health before the log line, so that whoever reads "serving" finds it so.
+  // Readiness before the log line, so that whoever reads "serving" finds it
+  // so. (After BeginShutdown gRPC keeps every name NOT_SERVING whatever is
+  // set.) A model, once loaded, is never unloaded: readiness stays.
   if (server_ != nullptr && !shutting_down_.load()) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
-    health->SetServingStatus("", true);
     health->SetServingStatus(kRecommenderServiceName, true);
   }
   spdlog::info(
@@ -155,6 +159,8 @@ void MovierecServer::BeginShutdown() {
   if (shutting_down_.exchange(true)) return;
   models_->Stop();
   // Health first, so that load balancers stop sending before the port closes.
+  // gRPC's Shutdown turns every name NOT_SERVING ("" and the Recommender)
+  // and ignores any later SetServingStatus.
   server_->GetHealthCheckService()->Shutdown();
 }
 

@@ -3,8 +3,10 @@
 // keeps the serving model current. main() and the in-process tests both
 // start servers through this class.
 //
-// Health: NOT_SERVING for "" and "movierec.v1.Recommender" until a model is
-// loaded, SERVING after, NOT_SERVING again from the start of Shutdown.
+// Health: "" (liveness) is SERVING as soon as the gRPC port listens, even
+// before any model is loaded; "movierec.v1.Recommender" (readiness) is
+// SERVING once a model is loaded. Both are NOT_SERVING from the start of
+// Shutdown, for good.
 //
 // Threads: gRPC's own (its callback handlers only queue work), a WorkerPool
 // of `worker_threads` that runs every RPC's work, the model poller, and the
@@ -81,11 +83,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options);
 
 class MovierecServer {
  public:
-  // Starts listening, then loads the newest model version. The server starts
-  // even when no version loads yet (health says NOT_SERVING and Recommend
-  // answers UNAVAILABLE) and keeps polling. Errors: a bad option
-  // (ValidateServerOptions), a TLS file that cannot be read, a port that
-  // cannot be bound.
+  // Starts listening (liveness SERVING), then loads the newest model version
+  // (readiness SERVING). The server starts even when no version loads yet
+  // (readiness says NOT_SERVING and Recommend answers UNAVAILABLE) and keeps
+  // polling. Errors: a bad option (ValidateServerOptions), a TLS file that
+  // cannot be read, a port that cannot be bound.
   static absl::StatusOr<std::unique_ptr<MovierecServer>> Start(
       ServerOptions options);
 
