@@ -64,9 +64,23 @@ struct ServerOptions {
   // Time calls in flight get to finish on Shutdown (--grace_period); default
   // 10 s.
   absl::Duration grace_period = absl::Seconds(10);
+  // Connection rotation (--max_connection_age, --max_connection_age_grace):
+  // a client connection older than max_connection_age (gRPC adds +/-10 %
+  // jitter) gets a GOAWAY, so that the client reconnects and its balancer
+  // sees replicas added since; calls on it then get max_connection_age_grace
+  // to finish before it is closed. Age 0 or infinite: never rotated. Grace
+  // infinite: calls may run as long as they like.
+  absl::Duration max_connection_age = absl::Seconds(30);
+  absl::Duration max_connection_age_grace = absl::Seconds(10);
+  // Server keepalive (--keepalive_time, --keepalive_timeout): after
+  // keepalive_time without activity the server pings the client, and closes
+  // the connection when no answer comes within keepalive_timeout. 0 or
+  // infinite keepalive_time: no pings.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
   ModelManagerOptions model;
-  // Test-only: runs on the worker before each call's work (see
-  // BeforeCallHook). Empty in production.
+  // Test-only: runs on the worker before each call's work, with the call's
+  // peer address (see BeforeCallHook). Empty in production.
   BeforeCallHook before_call;
   // Benchmark-only: services to register beside Recommender, on the same
   // builder and port, made with the server's worker pool so that they can run

@@ -45,7 +45,7 @@ grpc::ServerUnaryReactor* RecommenderService::Dispatch(
                  work = std::move(work)] {
     const CallControl control(Deadline(*context),
                               [context] { return context->IsCancelled(); });
-    if (before_call_) before_call_(control);
+    if (before_call_) before_call_(control, context->peer());
     const grpc::Status status = ToGrpcStatus(work(control));
     metrics_->RecordRequest(
         method, status.error_code(),

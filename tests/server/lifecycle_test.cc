@@ -54,7 +54,7 @@ class CallGate {
   }
 
   BeforeCallHook Hook() {
-    return [this](const CallControl&) {
+    return [this](const CallControl&, const std::string&) {
       std::unique_lock<std::mutex> lock(mutex_);
       const int index = entered_++;
       ++inside_;
@@ -312,7 +312,8 @@ TEST_F(LifecycleTest, ShutdownCancelsCallsThatOutliveTheGracePeriod) {
   // The held call waits until the server cancels it.
   ServerOptions options = Options();
   std::atomic<int> entered{0};
-  options.before_call = [&entered](const CallControl& control) {
+  options.before_call = [&entered](const CallControl& control,
+                                   const std::string&) {
     ++entered;
     while (control.Check("work").ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -336,7 +337,8 @@ TEST_F(LifecycleTest, ACallWhoseDeadlinePassedDoesNoWork) {
   std::atomic<int> entered{0};
   // Holds the call until the server sees it is over (deadline or the
   // client's cancellation), as a slow queue would.
-  options.before_call = [&entered](const CallControl& control) {
+  options.before_call = [&entered](const CallControl& control,
+                                   const std::string&) {
     ++entered;
     while (control.Check("work").ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
