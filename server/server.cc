@@ -6,6 +6,7 @@
 #include <prometheus/exposer.h>
 
 #include <chrono>
+#include <climits>
 #include <exception>
 #include <utility>
 
@@ -14,8 +15,28 @@
 #include "util/status_macros.h"
 
 namespace movierec {
-
 namespace {
+
+// How often a client may ping an idle connection (keepalive) without being
+// told off: gRPC's server default (5 minutes) answers a client that pings
+// more often with GOAWAY "too_many_pings" and closes its connection.
+// docs/operations.md asks clients for a keepalive time of 10 s or more,
+// twice this, so that timer jitter never makes a ping early.
+constexpr absl::Duration kMinClientPingInterval = absl::Seconds(5);
+
+// A duration as a gRPC channel argument in milliseconds: rounded up (a
+// positive duration never becomes 0), and INT_MAX, gRPC's "never", when it is
+// infinite or longer than INT_MAX ms (24 days).
+int ChannelArgMillis(absl::Duration duration) {
+  if (duration >= absl::Milliseconds(INT_MAX)) return INT_MAX;
+  return static_cast<int>(
+      absl::ToInt64Milliseconds(absl::Ceil(duration, absl::Milliseconds(1))));
+}
+
+// 0 means "off" for the flags where gRPC has no use for 0: never.
+absl::Duration ZeroIsNever(absl::Duration duration) {
+  return duration == absl::ZeroDuration() ? absl::InfiniteDuration() : duration;
+}
 
 // Every second, memory malloc holds free beyond 32 MiB goes back to the
 // system: after a burst, not under a steady load (see MemoryTrimmer).
@@ -62,6 +83,22 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.grace_period < absl::ZeroDuration()) {
     return bad("--grace_period must be >= 0, got ",
                absl::FormatDuration(options.grace_period));
+  }
+  if (options.max_connection_age < absl::ZeroDuration()) {
+    return bad("--max_connection_age must be >= 0 (0: never), got ",
+               absl::FormatDuration(options.max_connection_age));
+  }
+  if (options.max_connection_age_grace < absl::ZeroDuration()) {
+    return bad("--max_connection_age_grace must be >= 0, got ",
+               absl::FormatDuration(options.max_connection_age_grace));
+  }
+  if (options.keepalive_time < absl::ZeroDuration()) {
+    return bad("--keepalive_time must be >= 0 (0: no pings), got ",
+               absl::FormatDuration(options.keepalive_time));
+  }
+  if (options.keepalive_timeout <= absl::ZeroDuration()) {
+    return bad("--keepalive_timeout must be > 0, got ",
+               absl::FormatDuration(options.keepalive_timeout));
   }
   if (options.model.poll_interval < absl::ZeroDuration()) {
     return bad("--poll_interval must be >= 0 (0: never), got ",
@@ -121,6 +158,34 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              server->memory_budget_.max_concurrent_streams);
+  // Connection rotation: a client balancing over the headless Service
+  // (round_robin) connects to the replicas its DNS answer names, and
+  // resolves again only when a connection drops. The GOAWAY at the age makes
+  // it reconnect, re-resolve and so spread onto replicas added since; its
+  // calls meanwhile go on over its other connections, or wait for the new
+  // one (gRPC retries a call the GOAWAY refused transparently).
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      ChannelArgMillis(ZeroIsNever(options.max_connection_age)));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+      ChannelArgMillis(options.max_connection_age_grace));
+  // Keepalive: finds connections whose client went away without closing
+  // them (a node lost, a NAT entry expired), idle ones too.
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      ChannelArgMillis(ZeroIsNever(options.keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             ChannelArgMillis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // gRPC otherwise sends at most two pings (its default) while no data
+  // flows, so keepalive would stop on idle connections.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Clients' own keepalive pings, idle connections included, are welcome
+  // every kMinClientPingInterval.
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      ChannelArgMillis(kMinClientPingInterval));
   builder.RegisterService(server->service_.get());
   if (options.extra_services) {
     server->extra_services_ = options.extra_services(server->pool_.get());
@@ -133,9 +198,12 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", address));
   }
+  // Liveness: the process is up and answers, model or not, so that a server
+  // waiting for the trainer's first version is not restarted. Readiness
+  // waits for a model (OnLoad).
   grpc::HealthCheckServiceInterface* health =
       server->server_->GetHealthCheckService();
-  health->SetServingStatus("", false);
+  health->SetServingStatus("", true);
   health->SetServingStatus(kRecommenderServiceName, false);
 
   const absl::Status loaded = server->models_->Poll();
@@ -182,11 +250,12 @@ void MovierecServer::OnLoad(const LoadEvent& event) {
                   std::string(event.status.message()));
     return;
   }
-  // Health before the log line, so that whoever reads "serving" finds it so.
+  // Readiness before the log line, so that whoever reads "serving" finds it
+  // so. (After BeginShutdown gRPC keeps every name NOT_SERVING whatever is
+  // set.) A model, once loaded, is never unloaded: readiness stays.
   if (server_ != nullptr && !shutting_down_.load()) {
     grpc::HealthCheckServiceInterface* health =
         server_->GetHealthCheckService();
-    health->SetServingStatus("", true);
     health->SetServingStatus(kRecommenderServiceName, true);
   }
   spdlog::info(
@@ -199,6 +268,8 @@ void MovierecServer::BeginShutdown() {
   if (shutting_down_.exchange(true)) return;
   models_->Stop();
   // Health first, so that load balancers stop sending before the port closes.
+  // gRPC's Shutdown turns every name NOT_SERVING ("" and the Recommender)
+  // and ignores any later SetServingStatus.
   server_->GetHealthCheckService()->Shutdown();
 }
 

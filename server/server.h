@@ -3,8 +3,10 @@
 // keeps the serving model current. main() and the in-process tests both
 // start servers through this class.
 //
-// Health: NOT_SERVING for "" and "movierec.v1.Recommender" until a model is
-// loaded, SERVING after, NOT_SERVING again from the start of Shutdown.
+// Health: "" (liveness) is SERVING as soon as the gRPC port listens, even
+// before any model is loaded; "movierec.v1.Recommender" (readiness) is
+// SERVING once a model is loaded. Both are NOT_SERVING from the start of
+// Shutdown, for good.
 //
 // Threads: gRPC's own (its callback handlers only queue work), a WorkerPool
 // of `worker_threads` that runs every RPC's work, the model poller, and the
@@ -72,9 +74,23 @@ struct ServerOptions {
   // limit, else physical memory (DetectMemoryLimit). Sizes gRPC's
   // ResourceQuota and its streams per connection (BudgetFor).
   int64_t memory_limit_bytes = 0;
+  // Connection rotation (--max_connection_age, --max_connection_age_grace):
+  // a client connection older than max_connection_age (gRPC adds +/-10 %
+  // jitter) gets a GOAWAY, so that the client reconnects and its balancer
+  // sees replicas added since; calls on it then get max_connection_age_grace
+  // to finish before it is closed. Age 0 or infinite: never rotated. Grace
+  // infinite: calls may run as long as they like.
+  absl::Duration max_connection_age = absl::Seconds(30);
+  absl::Duration max_connection_age_grace = absl::Seconds(10);
+  // Server keepalive (--keepalive_time, --keepalive_timeout): after
+  // keepalive_time without activity the server pings the client, and closes
+  // the connection when no answer comes within keepalive_timeout. 0 or
+  // infinite keepalive_time: no pings.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
   ModelManagerOptions model;
-  // Test-only: runs on the worker before each call's work (see
-  // BeforeCallHook). Empty in production.
+  // Test-only: runs on the worker before each call's work, with the call's
+  // peer address (see BeforeCallHook). Empty in production.
   BeforeCallHook before_call;
   // Benchmark-only: services to register beside Recommender, on the same
   // builder and port, made with the server's worker pool so that they can run
@@ -91,11 +107,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options);
 
 class MovierecServer {
  public:
-  // Starts listening, then loads the newest model version. The server starts
-  // even when no version loads yet (health says NOT_SERVING and Recommend
-  // answers UNAVAILABLE) and keeps polling. Errors: a bad option
-  // (ValidateServerOptions), a TLS file that cannot be read, a port that
-  // cannot be bound.
+  // Starts listening (liveness SERVING), then loads the newest model version
+  // (readiness SERVING). The server starts even when no version loads yet
+  // (readiness says NOT_SERVING and Recommend answers UNAVAILABLE) and keeps
+  // polling. Errors: a bad option (ValidateServerOptions), a TLS file that
+  // cannot be read, a port that cannot be bound.
   static absl::StatusOr<std::unique_ptr<MovierecServer>> Start(
       ServerOptions options);
 

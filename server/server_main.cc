@@ -46,6 +46,19 @@ ABSL_FLAG(int64_t, model_version, 0,
           "newest");
 ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Seconds(30),
+          "A client connection older than this (+/-10% jitter) is told to "
+          "reconnect (GOAWAY), so that clients balancing over the headless "
+          "Service spread onto new replicas; 0 or inf: never");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(10),
+          "Time calls on a connection past --max_connection_age get to finish "
+          "before it is closed; inf: no limit");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(30),
+          "After this long without activity on a connection, the server "
+          "pings the client; 0 or inf: no pings");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(10),
+          "A connection whose client does not answer a keepalive ping within "
+          "this is closed (> 0)");
 ABSL_FLAG(int, max_message_bytes, 1 << 20,
           "Largest request message accepted, in bytes (a larger one fails "
           "with RESOURCE_EXHAUSTED)");
@@ -97,6 +110,11 @@ ServerOptions OptionsFromFlags() {
   options.admission.max_queue = absl::GetFlag(FLAGS_max_queue);
   options.admission.max_queue_wait = absl::GetFlag(FLAGS_max_queue_wait);
   options.memory_limit_bytes = absl::GetFlag(FLAGS_memory_limit).bytes;
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace =
+      absl::GetFlag(FLAGS_max_connection_age_grace);
+  options.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  options.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   options.model.model_base = absl::GetFlag(FLAGS_model_base);
   options.model.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   options.model.pinned_version = absl::GetFlag(FLAGS_model_version);
@@ -112,7 +130,8 @@ absl::Status Run(const sigset_t& signals) {
   absl::Notification shutdown_begun;
   if (absl::GetFlag(FLAGS_testonly_hold_calls_until_shutdown)) {
     spdlog::warn("test-only: every call is held until shutdown begins");
-    options.before_call = [&shutdown_begun](const CallControl&) {
+    options.before_call = [&shutdown_begun](const CallControl&,
+                                            const std::string&) {
       spdlog::info("test-only: holding a call until shutdown begins");
       shutdown_begun.WaitForNotification();
     };
@@ -121,7 +140,9 @@ absl::Status Run(const sigset_t& signals) {
       cost > absl::ZeroDuration()) {
     spdlog::warn("test-only: every call costs {} more",
                  absl::FormatDuration(cost));
-    options.before_call = [cost](const CallControl&) { absl::SleepFor(cost); };
+    options.before_call = [cost](const CallControl&, const std::string&) {
+      absl::SleepFor(cost);
+    };
   }
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<MovierecServer> server,

@@ -89,7 +89,7 @@ grpc::ServerUnaryReactor* RecommenderService::Dispatch(
         metrics_->RecordQueueLength(pool_->queued());
         const CallControl control(deadline,
                                   [context] { return context->IsCancelled(); });
-        if (before_call_) before_call_(control);
+        if (before_call_) before_call_(control, context->peer());
         finish(ToGrpcStatus(work(control)));
       });
   metrics_->RecordQueue(admission.queued, admission.limit);

@@ -17,6 +17,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "movierec/v1/recommender.grpc.pb.h"
@@ -27,9 +28,12 @@
 
 namespace movierec {
 
-// Test-only: runs on the worker before a call's work, with its control
-// (tests hold calls in flight with it; see ServerOptions::before_call).
-using BeforeCallHook = std::function<void(const CallControl&)>;
+// Test-only: runs on the worker before a call's work, with its control and
+// its peer address (grpc::ServerContext::peer(), "ipv4:127.0.0.1:PORT"): tests
+// hold calls in flight with it, and tell client connections apart by the
+// peer (see ServerOptions::before_call).
+using BeforeCallHook =
+    std::function<void(const CallControl&, const std::string& peer)>;
 
 // RESOURCE_EXHAUSTED, "server overloaded: <why>; retry ...": the answer to a
 // call admission control refused (`wait`: the wait that was expected or

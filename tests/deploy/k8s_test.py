@@ -1,5 +1,6 @@
 """The Kubernetes manifests' invariants, on what `kubectl kustomize` renders
-(the base, deploy/k8s, and the example overlay): ports, probe service names,
+(the base, deploy/k8s, and the example overlay): ports, probes (liveness and
+startup on "", readiness on the Recommender, a startup budget of seconds),
 flags and paths agree with movierec-server's and movierec-train's code and
 with the Dockerfile's entrypoint; Services, the ServiceMonitor, the HPA and
 the PDB select what they should; the trainer writes where the servers read;
@@ -17,6 +18,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploy_facts as facts  # noqa: E402
+
+
+# The longest start the startup probe allows: the server listens (and
+# liveness passes) seconds after it starts, before any model is loaded.
+MAX_STARTUP_SECONDS = 60
 
 
 def by_kind(docs, kind):
@@ -121,6 +127,23 @@ def server_problems(docs, server_flags, health_names, entrypoint):
     readiness = container.get("readinessProbe", {}).get("grpc", {})
     if readiness.get("service") != recommender:
         problems.append(f"{name}: readiness is not on {recommender!r}")
+    # Liveness (and the startup probe before it) is on "", which the server
+    # answers SERVING as soon as it listens: on the Recommender, a server
+    # waiting for the first model would be restarted.
+    for probe_kind in ("livenessProbe", "startupProbe"):
+        service = container.get(probe_kind, {}).get("grpc", {}).get(
+            "service", "")
+        if service != "":
+            problems.append(f"{name}: {probe_kind} is on {service!r}, not "
+                            "\"\" (liveness)")
+    # The startup probe covers the process start only (seconds): a budget of
+    # minutes would only delay restarting a server that hangs at start.
+    startup = container.get("startupProbe", {})
+    budget = startup.get("periodSeconds", 10) * startup.get(
+        "failureThreshold", 3)
+    if budget > MAX_STARTUP_SECONDS:
+        problems.append(f"{name}: the startupProbe allows {budget} s, more "
+                        f"than {MAX_STARTUP_SECONDS} s")
 
     # Graceful termination outlasts preStop plus the server's grace period.
     grace = facts.duration_seconds(flags["grace_period"])
@@ -395,6 +418,28 @@ class KustomizeTest(unittest.TestCase):
             self.container(docs)["readinessProbe"]["grpc"]["service"] = \
                 "movierec.Recommender"
         self.assert_caught(service, "asks for health service")
+
+    def test_liveness_and_startup_are_on_the_whole_server(self):
+        container = self.container(self.base)
+        self.assertEqual(container["livenessProbe"]["grpc"]["service"], "")
+        self.assertEqual(container["startupProbe"]["grpc"]["service"], "")
+        self.assertEqual(container["readinessProbe"]["grpc"]["service"],
+                         "movierec.v1.Recommender")
+
+    def test_catches_liveness_or_startup_on_the_recommender(self):
+        for probe_kind in ("livenessProbe", "startupProbe"):
+            def service(docs, probe_kind=probe_kind):
+                self.container(docs)[probe_kind]["grpc"]["service"] = \
+                    "movierec.v1.Recommender"
+            self.assert_caught(service, f"{probe_kind} is on "
+                               "'movierec.v1.Recommender'")
+
+    def test_catches_a_startup_probe_that_waits_for_a_model(self):
+        def ten_minutes(docs):
+            probe = self.container(docs)["startupProbe"]
+            probe["periodSeconds"] = 5
+            probe["failureThreshold"] = 120
+        self.assert_caught(ten_minutes, "the startupProbe allows 600 s")
 
     def test_catches_an_unknown_flag_or_port_mismatch(self):
         def flag(docs):

@@ -137,11 +137,12 @@ INSTANTIATE_TEST_SUITE_P(Signals, ShutdownSignalTest,
                          });
 
 TEST_F(ServerBinaryTest, HealthFollowsTheModelAndSigtermExitsZero) {
+  // An empty model base: alive ("") but not ready until a version appears.
   std::filesystem::create_directories(base_);
   Start({"--poll_interval=20ms"});
-  for (const std::string service : {"", "movierec.v1.Recommender"}) {
-    EXPECT_EQ(CheckHealth(channel_, service).serving_status, kNotServing);
-  }
+  EXPECT_EQ(CheckHealth(channel_, "").serving_status, kServing);
+  EXPECT_EQ(CheckHealth(channel_, "movierec.v1.Recommender").serving_status,
+            kNotServing);
   WriteVersion();
   ASSERT_TRUE(server_->WaitForLine("serving model version 1", absl::Seconds(30))
                   .has_value())
@@ -180,6 +181,17 @@ TEST_F(ServerBinaryTest, BadFlagsExitWithCodeTwoAndTheReason) {
   EXPECT_NE(output.find("--num_candidates must be in 1-10000"),
             std::string::npos)
       << output;
+  std::tie(code, output) =
+      run({kServerBinary, "--model_base=/tmp", "--keepalive_timeout=-1s"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("--keepalive_timeout must be > 0, got -1s"),
+            std::string::npos)
+      << output;
+  std::tie(code, output) =
+      run({kServerBinary, "--model_base=/tmp", "--max_connection_age=-30s"});
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("--max_connection_age must be >= 0"), std::string::npos)
+      << output;
 }
 
 TEST_F(ServerBinaryTest, HelpFlagsAreAllInDocsFlags) {
@@ -197,7 +209,8 @@ TEST_F(ServerBinaryTest, HelpFlagsAreAllInDocsFlags) {
        {"model_base", "listen_address", "port", "metrics_address",
         "metrics_port", "poll_interval", "model_version", "grace_period",
         "max_message_bytes", "num_candidates", "worker_threads",
-        "testonly_hold_calls_until_shutdown"}) {
+        "max_connection_age", "max_connection_age_grace", "keepalive_time",
+        "keepalive_timeout", "testonly_hold_calls_until_shutdown"}) {
     EXPECT_EQ(flags.count(expected), 1u)
         << "--help lacks --" << expected << ":\n"
         << text;

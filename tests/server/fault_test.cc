@@ -108,7 +108,7 @@ class FaultTest : public test::ServerFixture {
 class Holder {
  public:
   BeforeCallHook Hook() {
-    return [this](const CallControl& control) {
+    return [this](const CallControl& control, const std::string&) {
       ++entered_;
       while (!released_ && control.Check("work").ok()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -183,14 +183,17 @@ TEST_F(GrpcServerTest, HealthIsServingWithAModel) {
             grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(GrpcServerTest, NotServingWithoutAModelUntilOneAppears) {
+TEST_F(GrpcServerTest, AliveButNotReadyWithoutAModelUntilOneAppears) {
   std::filesystem::create_directories(base_);
   StartServer();
-  for (const std::string service : {"", kRecommenderServiceName}) {
-    const HealthAnswer answer = CheckHealth(channel_, service);
-    ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
-    EXPECT_EQ(answer.serving_status, kNotServing) << "\"" << service << "\"";
-  }
+  // Liveness: the server answers, model or not.
+  HealthAnswer answer = CheckHealth(channel_, "");
+  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
+  EXPECT_EQ(answer.serving_status, kServing);
+  // Readiness: not before a model is loaded.
+  answer = CheckHealth(channel_, kRecommenderServiceName);
+  ASSERT_TRUE(answer.status.ok()) << answer.status.error_message();
+  EXPECT_EQ(answer.serving_status, kNotServing);
   v1::RecommendResponse response;
   EXPECT_EQ(Recommend(KnownUser(0), 5, &response).error_code(),
             grpc::StatusCode::UNAVAILABLE);

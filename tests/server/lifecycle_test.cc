@@ -54,7 +54,7 @@ class CallGate {
   }
 
   BeforeCallHook Hook() {
-    return [this](const CallControl&) {
+    return [this](const CallControl&, const std::string&) {
       std::unique_lock<std::mutex> lock(mutex_);
       const int index = entered_++;
       ++inside_;
@@ -239,20 +239,30 @@ TEST_F(LifecycleTest, CorruptVersionIsRefusedWhileTheOldOneServes) {
 }
 
 TEST_F(LifecycleTest, HealthGoesServingThenNotServingAtShutdown) {
+  // An empty model base, as on a fresh volume before the trainer Job ran:
+  // the server starts, alive but not ready.
   std::filesystem::create_directories(base_);
-  ServerOptions options = Options();
-  options.model.poll_interval = absl::ZeroDuration();
-  StartServer(options);
-  for (const std::string service : {"", kRecommenderServiceName}) {
-    EXPECT_EQ(CheckHealth(channel_, service).serving_status, kNotServing)
-        << "\"" << service << "\"";
-  }
+  StartServer();  // polls every 50 ms
+  EXPECT_EQ(CheckHealth(channel_, "").serving_status, kServing);
+  EXPECT_EQ(CheckHealth(channel_, kRecommenderServiceName).serving_status,
+            kNotServing);
+  v1::RecommendResponse response;
+  const grpc::Status unavailable = Recommend(KnownUser(0), 3, &response);
+  EXPECT_EQ(unavailable.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(unavailable.error_message(),
+              ::testing::HasSubstr("no model is loaded yet"));
+
+  // The poller picks up the first version: ready.
   WriteVersion();
-  ASSERT_OK(server_->models().Poll());
-  for (const std::string service : {"", kRecommenderServiceName}) {
-    EXPECT_EQ(CheckHealth(channel_, service).serving_status, kServing)
-        << "\"" << service << "\"";
-  }
+  EXPECT_TRUE(test::WaitFor(
+      [&] {
+        return CheckHealth(channel_, kRecommenderServiceName).serving_status ==
+               kServing;
+      },
+      absl::Seconds(10)));
+  EXPECT_EQ(CheckHealth(channel_, "").serving_status, kServing);
+  ASSERT_TRUE(Recommend(KnownUser(0), 3, &response).ok());
+
   server_->BeginShutdown();
   for (const std::string service : {"", kRecommenderServiceName}) {
     EXPECT_EQ(CheckHealth(channel_, service).serving_status, kNotServing)
@@ -261,7 +271,10 @@ TEST_F(LifecycleTest, HealthGoesServingThenNotServingAtShutdown) {
   // Not serving for good: a version loaded now does not bring it back.
   WriteVersion();
   ASSERT_OK(server_->models().Poll());
-  EXPECT_EQ(CheckHealth(channel_, "").serving_status, kNotServing);
+  for (const std::string service : {"", kRecommenderServiceName}) {
+    EXPECT_EQ(CheckHealth(channel_, service).serving_status, kNotServing)
+        << "\"" << service << "\"";
+  }
   server_->Shutdown(absl::Seconds(5));
 }
 
@@ -299,7 +312,8 @@ TEST_F(LifecycleTest, ShutdownCancelsCallsThatOutliveTheGracePeriod) {
   // The held call waits until the server cancels it.
   ServerOptions options = Options();
   std::atomic<int> entered{0};
-  options.before_call = [&entered](const CallControl& control) {
+  options.before_call = [&entered](const CallControl& control,
+                                   const std::string&) {
     ++entered;
     while (control.Check("work").ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -323,7 +337,8 @@ TEST_F(LifecycleTest, ACallWhoseDeadlinePassedDoesNoWork) {
   std::atomic<int> entered{0};
   // Holds the call until the server sees it is over (deadline or the
   // client's cancellation), as a slow queue would.
-  options.before_call = [&entered](const CallControl& control) {
+  options.before_call = [&entered](const CallControl& control,
+                                   const std::string&) {
     ++entered;
     while (control.Check("work").ok()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
