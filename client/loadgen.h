@@ -105,10 +105,19 @@ struct LoadResult {
   // Of every counted call, errors included (an error is an answer too; a
   // run with errors says so in `errors`).
   LatencySummary latency;
+  // The same by how the calls ended ("OK", "RESOURCE_EXHAUSTED", ...); only
+  // outcomes that occurred. A server that sheds load answers its refusals
+  // fast and its admitted calls slowly: `latency` mixes the two.
+  std::map<std::string, LatencySummary> latency_by_status;
   // Open loop: how late the engine's thread sent calls after their
   // scheduled time, at worst (ms). Large values mean the client itself
   // could not keep the rate; the latencies include that lag.
   double max_send_lag_ms = 0;
+  // The rate the engine really sent at: counted calls over the time from
+  // the end of the warm-up to the actual send of the last one (at least the
+  // duration). Below `options.rate` when the engine fell behind its
+  // schedule and did not catch up (a client short of CPU). Closed loop: qps.
+  double send_qps = 0;
 
   int64_t error_count() const;
 };
