@@ -40,7 +40,11 @@ class Run {
         issue_(issue),
         start_(Clock::now()),
         measure_from_(start_ + absl::ToChronoNanoseconds(options.warmup)),
-        end_(measure_from_ + absl::ToChronoNanoseconds(options.duration)) {}
+        end_(measure_from_ + absl::ToChronoNanoseconds(options.duration)),
+        max_lag_(options.max_send_lag == absl::InfiniteDuration()
+                     ? Clock::duration::max()
+                     : std::chrono::duration_cast<Clock::duration>(
+                           absl::ToChronoNanoseconds(options.max_send_lag))) {}
 
   LoadResult Closed() {
     for (int i = 0; i < options_.concurrency; ++i) Issue(Clock::now());
@@ -69,6 +73,10 @@ class Run {
       if (scheduled >= end_) break;
       if (Clock::now() < scheduled) std::this_thread::sleep_until(scheduled);
       const Clock::time_point now = Clock::now();
+      if (now - scheduled > max_lag_) {
+        if (scheduled >= measure_from_) ++skipped_;
+        continue;
+      }
       if (scheduled >= measure_from_) {
         max_lag_ms_ = std::max(max_lag_ms_, Milliseconds(now - scheduled));
         last_send_ = now;
@@ -141,6 +149,7 @@ class Run {
     result.errors = errors_;
     result.error_messages = error_messages_;
     result.warmup_calls = warmup_calls_;
+    result.skipped = skipped_;
     std::vector<double> all_ms;
     for (auto& [code, samples] : samples_ms_) {
       all_ms.insert(all_ms.end(), samples.begin(), samples.end());
@@ -166,10 +175,13 @@ class Run {
   const Clock::time_point start_;
   const Clock::time_point measure_from_;
   const Clock::time_point end_;
+  const Clock::duration max_lag_;
   std::atomic<uint64_t> next_seq_{0};
   double max_lag_ms_ = 0;  // engine thread only
-  // Open loop: when the last counted call was really sent (engine thread).
+  // Open loop: when the last counted call was really sent, and the calls
+  // skipped (engine thread).
   Clock::time_point last_send_ = measure_from_;
+  int64_t skipped_ = 0;
 
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -215,6 +227,11 @@ absl::Status ValidateLoadOptions(const LoadOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("warm-up ", absl::FormatDuration(options.warmup),
                      " is negative or infinite"));
+  }
+  if (options.max_send_lag <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max send lag ", absl::FormatDuration(options.max_send_lag),
+        " is not positive"));
   }
   return absl::OkStatus();
 }
@@ -314,8 +331,8 @@ std::string FormatResult(const LoadResult& r) {
   if (r.options.rate > 0) {
     absl::StrAppendFormat(&out,
                           "send lag: max %.3f ms behind schedule; %.1f "
-                          "calls/s really sent\n",
-                          r.max_send_lag_ms, r.send_qps);
+                          "calls/s really sent, %d skipped\n",
+                          r.max_send_lag_ms, r.send_qps, r.skipped);
   }
   for (const auto& [code, count] : r.errors) {
     absl::StrAppendFormat(&out, "errors:  %s x%d (first: %s)\n", code, count,
@@ -351,6 +368,7 @@ std::string ResultJson(const LoadResult& r) {
   j["ok_qps"] = r.ok_qps;
   j["max_send_lag_ms"] = r.max_send_lag_ms;
   j["send_qps"] = r.send_qps;
+  j["skipped"] = r.skipped;
   j["latency_ms"] = LatencyJson(r.latency);
   j["latency_ms_by_status"] = nlohmann::json::object();
   for (const auto& [code, s] : r.latency_by_status) {

@@ -108,6 +108,9 @@ TEST(ValidateLoadOptionsTest, RefusesBadLoads) {
   ExpectInvalid(Closed(1, absl::ZeroDuration()),
                 "duration 0 is not a positive");
   ExpectInvalid(Closed(1, absl::InfiniteDuration()), "duration inf");
+  LoadOptions no_lag = Open(100, absl::Seconds(1));
+  no_lag.max_send_lag = absl::ZeroDuration();
+  ExpectInvalid(no_lag, "max send lag 0 is not positive");
   ExpectInvalid(Closed(1, absl::Seconds(1), absl::Seconds(-1)),
                 "warm-up -1s is negative");
 }
@@ -436,6 +439,28 @@ TEST(RunLoadTest, SendQpsShowsASenderThatFellBehind) {
   // The last call went out about 140 ms in: about 100 / 0.14 calls/s.
   EXPECT_LT(r.send_qps, 900);
   EXPECT_GT(r.send_qps, 400);
+}
+
+// With a bound on the send lag, the calls a stalled sender could not send
+// in time are skipped, not sent late: no sent call waited longer than the
+// bound, and sent + skipped is the schedule.
+TEST(RunLoadTest, OpenLoopSkipsCallsLaterThanMaxSendLag) {
+  const IssueCall issue = [&](uint64_t seq, CallDone done) {
+    if (seq == 10) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    done(grpc::Status::OK);
+  };
+  LoadOptions o = Open(1000, absl::Milliseconds(100));
+  o.max_send_lag = absl::Milliseconds(5);
+  ASSERT_OK_AND_ASSIGN(const LoadResult r, RunLoad(o, issue));
+  EXPECT_EQ(r.sent + r.skipped, 100);
+  // Calls 11 to about 35 were due while the sender slept.
+  EXPECT_GE(r.skipped, 15);
+  EXPECT_LE(r.skipped, 35);
+  EXPECT_EQ(r.ok, r.sent);
+  EXPECT_LE(r.max_send_lag_ms, 5.0);
+  EXPECT_DOUBLE_EQ(r.qps, r.sent / 0.1);
+  EXPECT_THAT(ResultJson(r),
+              HasSubstr("\"skipped\": " + std::to_string(r.skipped)));
 }
 
 TEST(RunLoadTest, RefusesBadOptions) {
