@@ -78,6 +78,14 @@ if ! command -v gnuplot >/dev/null; then
     --no-install-recommends gnuplot-nox
 fi
 
+# The overload section compares this tree's server with another binary.
+if [[ " ${sections[*]} " == *" overload "* ]] &&
+  [[ -z ${BASELINE_SERVER:-} || ! -x ${BASELINE_SERVER:-} ]]; then
+  echo "overload: set BASELINE_SERVER to the baseline movierec-server" \
+    "binary (docs/benchmarks.md, \"The overload curve\")" >&2
+  exit 2
+fi
+
 # The binaries of the sections asked for, and no others.
 declare -A section_targets=(
   [machine]=""
@@ -205,11 +213,6 @@ section_serving() {
 # at 0.5x to 3x of it (tests/bench/overload_bench.py).
 section_overload() {
   local real
-  if [[ -z ${BASELINE_SERVER:-} || ! -x ${BASELINE_SERVER:-} ]]; then
-    echo "overload: set BASELINE_SERVER to the baseline movierec-server" \
-      "binary (docs/benchmarks.md, \"The overload curve\")" >&2
-    exit 2
-  fi
   real=$(real_model)
   log "overload: $BASELINE_SERVER against $bin/movierec-server on $real"
   python3 $bench/overload_bench.py \
