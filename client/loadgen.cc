@@ -40,7 +40,11 @@ class Run {
         issue_(issue),
         start_(Clock::now()),
         measure_from_(start_ + absl::ToChronoNanoseconds(options.warmup)),
-        end_(measure_from_ + absl::ToChronoNanoseconds(options.duration)) {}
+        end_(measure_from_ + absl::ToChronoNanoseconds(options.duration)),
+        max_lag_(options.max_send_lag == absl::InfiniteDuration()
+                     ? Clock::duration::max()
+                     : std::chrono::duration_cast<Clock::duration>(
+                           absl::ToChronoNanoseconds(options.max_send_lag))) {}
 
   LoadResult Closed() {
     for (int i = 0; i < options_.concurrency; ++i) Issue(Clock::now());
@@ -68,8 +72,15 @@ class Run {
                        std::chrono::duration<double>(i / options_.rate));
       if (scheduled >= end_) break;
       if (Clock::now() < scheduled) std::this_thread::sleep_until(scheduled);
-      const double lag = Milliseconds(Clock::now() - scheduled);
-      if (scheduled >= measure_from_) max_lag_ms_ = std::max(max_lag_ms_, lag);
+      const Clock::time_point now = Clock::now();
+      if (now - scheduled > max_lag_) {
+        if (scheduled >= measure_from_) ++skipped_;
+        continue;
+      }
+      if (scheduled >= measure_from_) {
+        max_lag_ms_ = std::max(max_lag_ms_, Milliseconds(now - scheduled));
+        last_send_ = now;
+      }
       Issue(scheduled);
     }
     return Finish(std::unique_lock<std::mutex>(mutex_));
@@ -100,7 +111,7 @@ class Run {
         options_.rate == 0 && now < end_;  // closed loop: the next call
     std::unique_lock<std::mutex> lock(mutex_);
     if (counted) {
-      samples_ms_.push_back(Milliseconds(now - start));
+      samples_ms_[status.error_code()].push_back(Milliseconds(now - start));
       if (status.ok()) {
         ++ok_;
       } else {
@@ -138,12 +149,24 @@ class Run {
     result.errors = errors_;
     result.error_messages = error_messages_;
     result.warmup_calls = warmup_calls_;
-    result.sent = static_cast<int64_t>(samples_ms_.size());
+    result.skipped = skipped_;
+    std::vector<double> all_ms;
+    for (auto& [code, samples] : samples_ms_) {
+      all_ms.insert(all_ms.end(), samples.begin(), samples.end());
+      result.latency_by_status[StatusCodeName(code)] =
+          Summarize(std::move(samples));
+    }
+    result.sent = static_cast<int64_t>(all_ms.size());
     const double seconds = absl::ToDoubleSeconds(options_.duration);
     result.qps = result.sent / seconds;
     result.ok_qps = result.ok / seconds;
     result.max_send_lag_ms = max_lag_ms_;
-    result.latency = Summarize(std::move(samples_ms_));
+    const double send_seconds = std::max(
+        seconds,
+        std::chrono::duration<double>(last_send_ - measure_from_).count());
+    result.send_qps =
+        options_.rate > 0 ? result.sent / send_seconds : result.qps;
+    result.latency = Summarize(std::move(all_ms));
     return result;
   }
 
@@ -152,8 +175,13 @@ class Run {
   const Clock::time_point start_;
   const Clock::time_point measure_from_;
   const Clock::time_point end_;
+  const Clock::duration max_lag_;
   std::atomic<uint64_t> next_seq_{0};
   double max_lag_ms_ = 0;  // engine thread only
+  // Open loop: when the last counted call was really sent, and the calls
+  // skipped (engine thread).
+  Clock::time_point last_send_ = measure_from_;
+  int64_t skipped_ = 0;
 
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -163,7 +191,8 @@ class Run {
   int64_t warmup_calls_ = 0;
   std::map<std::string, int64_t> errors_;
   std::map<std::string, std::string> error_messages_;
-  std::vector<double> samples_ms_;
+  // Latencies of the counted calls by how they ended.
+  std::map<grpc::StatusCode, std::vector<double>> samples_ms_;
 };
 
 }  // namespace
@@ -198,6 +227,11 @@ absl::Status ValidateLoadOptions(const LoadOptions& options) {
     return absl::InvalidArgumentError(
         absl::StrCat("warm-up ", absl::FormatDuration(options.warmup),
                      " is negative or infinite"));
+  }
+  if (options.max_send_lag <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max send lag ", absl::FormatDuration(options.max_send_lag),
+        " is not positive"));
   }
   return absl::OkStatus();
 }
@@ -287,9 +321,18 @@ std::string FormatResult(const LoadResult& r) {
                         "p99 %.3f  p99.9 %.3f  max %.3f ms\n",
                         l.min_ms, l.mean_ms, l.p50_ms, l.p90_ms, l.p99_ms,
                         l.p999_ms, l.max_ms);
+  if (r.error_count() > 0) {
+    for (const auto& [code, s] : r.latency_by_status) {
+      absl::StrAppendFormat(&out,
+                            "  %s: %d calls, p50 %.3f  p99 %.3f  max %.3f ms\n",
+                            code, s.count, s.p50_ms, s.p99_ms, s.max_ms);
+    }
+  }
   if (r.options.rate > 0) {
-    absl::StrAppendFormat(&out, "send lag: max %.3f ms behind schedule\n",
-                          r.max_send_lag_ms);
+    absl::StrAppendFormat(&out,
+                          "send lag: max %.3f ms behind schedule; %.1f "
+                          "calls/s really sent, %d skipped\n",
+                          r.max_send_lag_ms, r.send_qps, r.skipped);
   }
   for (const auto& [code, count] : r.errors) {
     absl::StrAppendFormat(&out, "errors:  %s x%d (first: %s)\n", code, count,
@@ -297,6 +340,16 @@ std::string FormatResult(const LoadResult& r) {
   }
   return out;
 }
+
+namespace {
+
+nlohmann::json LatencyJson(const LatencySummary& l) {
+  return {{"count", l.count},   {"min", l.min_ms}, {"mean", l.mean_ms},
+          {"p50", l.p50_ms},    {"p90", l.p90_ms}, {"p99", l.p99_ms},
+          {"p99.9", l.p999_ms}, {"max", l.max_ms}};
+}
+
+}  // namespace
 
 std::string ResultJson(const LoadResult& r) {
   nlohmann::json j;
@@ -314,11 +367,13 @@ std::string ResultJson(const LoadResult& r) {
   j["qps"] = r.qps;
   j["ok_qps"] = r.ok_qps;
   j["max_send_lag_ms"] = r.max_send_lag_ms;
-  const LatencySummary& l = r.latency;
-  j["latency_ms"] = {{"count", l.count},   {"min", l.min_ms},
-                     {"mean", l.mean_ms},  {"p50", l.p50_ms},
-                     {"p90", l.p90_ms},    {"p99", l.p99_ms},
-                     {"p99.9", l.p999_ms}, {"max", l.max_ms}};
+  j["send_qps"] = r.send_qps;
+  j["skipped"] = r.skipped;
+  j["latency_ms"] = LatencyJson(r.latency);
+  j["latency_ms_by_status"] = nlohmann::json::object();
+  for (const auto& [code, s] : r.latency_by_status) {
+    j["latency_ms_by_status"][code] = LatencyJson(s);
+  }
   return j.dump(2);
 }
 

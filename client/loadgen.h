@@ -59,11 +59,19 @@ struct LoadOptions {
   // Time at the start whose calls are not counted (>= 0): connections,
   // caches and the server's threads settle.
   absl::Duration warmup = absl::Seconds(1);
+  // Open loop: a call the engine could not send within this time of its
+  // scheduled send is skipped (counted in `skipped`, never sent) instead of
+  // being sent late. When the client itself is short of CPU, it then offers
+  // what it can at the scheduled times, and the latencies hold at most this
+  // much of its own lag. Infinite (the default): every call is sent, however
+  // late. > 0.
+  absl::Duration max_send_lag = absl::InfiniteDuration();
 };
 
 // InvalidArgument naming the option and its value: neither or both of
 // concurrency and rate, a concurrency < 1 or > 100000, a rate that is
-// negative, not finite or > 10 million, a duration <= 0, a negative warm-up.
+// negative, not finite or > 10 million, a duration <= 0, a negative warm-up,
+// a max_send_lag <= 0.
 absl::Status ValidateLoadOptions(const LoadOptions& options);
 
 // Latency statistics in milliseconds; all 0 when count is 0.
@@ -98,6 +106,9 @@ struct LoadResult {
   std::map<std::string, std::string> error_messages;
   // Calls sent during the warm-up, not counted.
   int64_t warmup_calls = 0;
+  // Open loop: calls of the measured time not sent because the engine was
+  // more than `options.max_send_lag` behind their schedule; not in `sent`.
+  int64_t skipped = 0;
   // Counted calls per second of the measured duration, all outcomes; and
   // those that succeeded.
   double qps = 0;
@@ -105,10 +116,19 @@ struct LoadResult {
   // Of every counted call, errors included (an error is an answer too; a
   // run with errors says so in `errors`).
   LatencySummary latency;
+  // The same by how the calls ended ("OK", "RESOURCE_EXHAUSTED", ...); only
+  // outcomes that occurred. A server that sheds load answers its refusals
+  // fast and its admitted calls slowly: `latency` mixes the two.
+  std::map<std::string, LatencySummary> latency_by_status;
   // Open loop: how late the engine's thread sent calls after their
   // scheduled time, at worst (ms). Large values mean the client itself
   // could not keep the rate; the latencies include that lag.
   double max_send_lag_ms = 0;
+  // The rate the engine really sent at: counted calls over the time from
+  // the end of the warm-up to the actual send of the last one (at least the
+  // duration). Below `options.rate` when the engine fell behind its
+  // schedule and did not catch up (a client short of CPU). Closed loop: qps.
+  double send_qps = 0;
 
   int64_t error_count() const;
 };

@@ -43,6 +43,10 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, warmup, absl::Seconds(1),
           "Time at the start whose calls are sent but not counted");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline of each call");
+ABSL_FLAG(absl::Duration, max_send_lag, absl::InfiniteDuration(),
+          "Open loop: skip (never send) a call the generator could not send "
+          "within this time of its schedule, instead of sending it late "
+          "(default inf: send every call)");
 ABSL_FLAG(int, channels, 1,
           "gRPC channels (TCP connections) the calls are spread over");
 ABSL_FLAG(std::string, model_dir, "",
@@ -115,6 +119,7 @@ absl::Status Run(const std::vector<char*>& rest) {
   load.rate = absl::GetFlag(FLAGS_rate);
   load.duration = absl::GetFlag(FLAGS_duration);
   load.warmup = absl::GetFlag(FLAGS_warmup);
+  load.max_send_lag = absl::GetFlag(FLAGS_max_send_lag);
   MOVIEREC_RETURN_IF_ERROR(
       movierec::AsUsageError(loadgen::ValidateLoadOptions(load)));
   const int channels = absl::GetFlag(FLAGS_channels);

@@ -12,6 +12,8 @@ are drawn by gnuplot. Called by run_benchmarks.sh:
   report.py startup --doc BENCHMARKS.md --runs startup.jsonl
   report.py train   --doc BENCHMARKS.md --json train_bench.json
                     --scale_json train_scale.json --metrics metrics.json
+  report.py overload --doc BENCHMARKS.md --json overload.json --plots DIR
+                     --work DIR
 """
 
 import argparse
@@ -432,6 +434,252 @@ def cmd_serving(args):
     splice(args.doc, "serving", "\n".join(text))
 
 
+# ---------------------------------------------------------------- overload
+
+REQUIRED_GOODPUT_SHARE = 0.80
+REQUIRED_REFUSED_P99_MS = 5.0
+REQUIRED_ADMITTED_P99_GROWTH = 4.0
+REQUIRED_PEAK_RSS_MB = 1024.0
+AIM_PEAK_RSS_MB = 300.0
+# A call after the load is back to the idle level: within 2x the idle call
+# or 1 ms more than it, whichever is larger.
+RECOVERED_FACTOR = 2.0
+RECOVERED_SLACK_MS = 1.0
+
+
+def ms(value, digits=2):
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def overload_checks(server):
+    """(requirement, verdict, detail) of each requirement for one server."""
+    levels = server["levels"]
+    max_qps = server["max_qps"]
+    checks = []
+
+    over = [lv for lv in levels if lv["fraction"] > 1]
+    shares = [(lv["goodput_qps"] / min(max_qps, lv["offered_qps"]), lv)
+              for lv in over if min(max_qps, lv["offered_qps"]) > 0]
+    if shares:
+        worst, lv = min(shares, key=lambda x: x[0])
+        checks.append((
+            f"OK calls/s >= {REQUIRED_GOODPUT_SHARE:.0%} of min(max QPS, "
+            "offered) at every overload level",
+            worst >= REQUIRED_GOODPUT_SHARE,
+            f"worst {worst:.0%} at {lv['fraction']:g}x"))
+    else:
+        checks.append(("OK calls/s under overload", None, "no level > 1x"))
+
+    refused = [(lv["refused_p99_ms"], lv) for lv in levels
+               if lv["refused_p99_ms"] is not None]
+    if refused:
+        worst, lv = max(refused, key=lambda x: x[0])
+        checks.append((f"p99 of refused calls <= {REQUIRED_REFUSED_P99_MS:g}"
+                       " ms", worst <= REQUIRED_REFUSED_P99_MS,
+                       f"worst {worst:.2f} ms at {lv['fraction']:g}x"))
+    else:
+        checks.append((f"p99 of refused calls <= {REQUIRED_REFUSED_P99_MS:g}"
+                       " ms", None, "no call refused"))
+
+    base = next((lv for lv in levels if lv["fraction"] == 0.5), None)
+    name = (f"p99 of admitted calls <= {REQUIRED_ADMITTED_P99_GROWTH:g}x its "
+            "value at 0.5x")
+    if base and base["ok_p99_ms"]:
+        growth = [(lv["ok_p99_ms"] / base["ok_p99_ms"], lv) for lv in levels
+                  if lv["ok_p99_ms"] is not None]
+        worst, lv = max(growth, key=lambda x: x[0])
+        # A level that admitted no call at all does not meet it either.
+        none = [f"{lv['fraction']:g}x" for lv in levels
+                if lv["ok_p99_ms"] is None]
+        checks.append((
+            name, worst <= REQUIRED_ADMITTED_P99_GROWTH and not none,
+            f"worst {worst:.1f}x ({lv['ok_p99_ms']:.2f} ms at "
+            f"{lv['fraction']:g}x; {base['ok_p99_ms']:.2f} ms at 0.5x)" +
+            (f"; no call admitted at {', '.join(none)}" if none else "")))
+    else:
+        checks.append((name, None, "no call admitted at 0.5x"))
+
+    peaks = [(lv["peak_rss_MB"], lv) for lv in levels
+             if lv["peak_rss_MB"] is not None]
+    if peaks:
+        worst, lv = max(peaks, key=lambda x: x[0])
+        aim = "met" if worst <= AIM_PEAK_RSS_MB else "not met"
+        checks.append((
+            f"peak RSS <= 1 GiB (aim {AIM_PEAK_RSS_MB:.0f} MB)",
+            worst <= REQUIRED_PEAK_RSS_MB,
+            f"{worst:,.0f} MB at {lv['fraction']:g}x; aim {aim}"))
+
+    idle = server["idle_ms"]
+    limit = max(RECOVERED_FACTOR * idle, idle + RECOVERED_SLACK_MS)
+    worst_lv = max(levels, key=lambda lv: lv["after_ms"])
+    failed = [lv for lv in levels
+              if lv["after_ms"] > limit or lv["after_status"] != "OK"]
+    checks.append((
+        "a call 1 s after the load is back to idle (<= max(2x idle, idle + "
+        "1 ms), and OK)", not failed,
+        f"worst {worst_lv['after_ms']:.2f} ms at {worst_lv['fraction']:g}x; "
+        f"idle {idle:.2f} ms, limit {limit:.2f} ms" +
+        "".join(f"; {lv['after_status']} at {lv['fraction']:g}x"
+                for lv in levels if lv["after_status"] != "OK")))
+    return checks
+
+
+def verdict(ok):
+    return "n/a" if ok is None else ("**met**" if ok else "**not met**")
+
+
+def overload_plots(result, plots_dir, work_dir):
+    """Goodput against offered load, and RSS against time, both servers."""
+    os.makedirs(plots_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)
+    colours = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c"]
+    goodput, rss = [], []
+    top = 0
+    for i, server in enumerate(result["servers"]):
+        name, colour = server["name"], colours[i % len(colours)]
+        path = os.path.join(work_dir, f"overload-goodput-{name}.dat")
+        with open(path, "w", encoding="utf-8") as f:
+            for lv in server["levels"]:
+                f.write(f"{lv['offered_qps']} {lv['goodput_qps']} "
+                        f"{lv['refused_qps']} {lv['other_error_qps']} "
+                        f"{lv['fraction']:g}x\n")
+                top = max(top, lv["offered_qps"])
+        goodput.append(f"'{path}' using 1:2 with linespoints lw 2 pt 7 "
+                       f"lc rgb '{colour}' title '{name}: OK calls/s'")
+        goodput.append(f"'{path}' using 1:2:5 with labels offset 1.5,0.7 "
+                       f"tc rgb '{colour}' notitle")
+        goodput.append(f"'{path}' using 1:($3+$4) with linespoints lw 1 dt 2 "
+                       f"pt 6 lc rgb '{colour}' title '{name}: refused + "
+                       "errors /s'")
+        path = os.path.join(work_dir, f"overload-rss-{name}.dat")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(f"{t} {mb}\n" for t, mb in server["rss_MB"])
+        rss.append(f"'{path}' using 1:2 with lines lw 2 lc rgb '{colour}' "
+                   f"title '{name}'")
+    goodput.append("x with lines dt 3 lc rgb 'black' title 'all offered "
+                   "served'")
+    png_goodput = os.path.join(plots_dir, "overload_goodput.png")
+    png_rss = os.path.join(plots_dir, "overload_rss.png")
+    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+          f"set output '{png_goodput}'",
+          "set title 'goodput vs offered load (open loop, server on one "
+          f"core, {result['timeout_seconds']:g} s deadline)'",
+          "set grid", "set key top left", f"set xrange [0:{top * 1.05}]",
+          "set yrange [0:*]", "set xlabel 'offered calls/s (really sent)'",
+          "set ylabel 'calls/s'", "plot " + ", ".join(goodput),
+          f"set output '{png_rss}'",
+          "set title 'server resident memory (VmRSS every 100 ms): closed "
+          "loop sweep, then 0.5x ... 3x'",
+          "set key top left", "set autoscale x", "set yrange [0:*]",
+          "set xlabel 'seconds since the server started'",
+          "set ylabel 'RSS, MB'", "plot " + ", ".join(rss)]
+    script = os.path.join(work_dir, "overload.gp")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(gp) + "\n")
+    subprocess.run(["gnuplot", script], check=True)
+    return png_goodput, png_rss
+
+
+def build_text(server):
+    b = server["build"]
+    text = f"`{b['binary']}`"
+    if "build_type" in b:
+        text += (f", {b.get('commit', 'commit unknown')}, {b['build_type']}"
+                 f" `{b['cxx_flags']}`")
+    else:
+        text += " (no CMakeCache.txt beside it: flags unknown)"
+    return text
+
+
+def cmd_overload(args):
+    with open(args.json, encoding="utf-8") as f:
+        result = json.load(f)
+    servers = result["servers"]
+    new = next((s for s in servers if s["name"] == args.new), None)
+    if new is None:
+        sys.exit(f"{args.json}: no server named {args.new}")
+    png_goodput, png_rss = overload_plots(result, args.plots, args.work)
+    here = os.path.dirname(os.path.abspath(args.doc))
+    load = ", ".join(f"{x:.1f}" for x in result.get("load_avg", []))
+    others = [s for s in servers if s is not new]
+    checks = {s["name"]: overload_checks(s) for s in servers}
+    rows = []
+    for i, (req, ok, detail) in enumerate(checks[new["name"]]):
+        row = [req, verdict(ok), detail]
+        for other in others:
+            _, o_ok, o_detail = checks[other["name"]][i]
+            row.append(f"{verdict(o_ok)}: {o_detail}")
+        rows.append(row)
+    text = [
+        f"Run of {result['date']}; load average at the start {load}; model "
+        f"`{result['model']}`. Server on core {result['server_cpus']}, "
+        f"movierec-loadgen on core {result['loadgen_cpus']} (taskset); every "
+        f"call's deadline {result['timeout_seconds']:g} s; closed loop "
+        f"{result['closed_seconds']:g} s at each concurrency "
+        f"({', '.join(str(c) for c in result['concurrencies'])}), open-loop "
+        f"levels of {result['level_seconds']:g} s after a "
+        f"{result['warmup_seconds']:g} s warm-up; calls the generator "
+        f"could not send within {result['max_send_lag_ms']:g} ms of their "
+        "schedule were skipped (target - offered).",
+        "",
+        "Builds: " + "; ".join(f"{s['name']} {build_text(s)}"
+                               for s in servers) +
+        f"; load generator {build_text({'build': result['loadgen_build']})}.",
+        "",
+        f"**Requirements, {new['name']} server** (max QPS "
+        f"{new['max_qps']:,.0f}):",
+        "",
+        table(["requirement", new["name"], "detail"] +
+              [f"{o['name']} (for comparison)" for o in others], rows),
+        "",
+        f"![goodput vs offered load]({os.path.relpath(png_goodput, here)})",
+        f"![RSS vs time]({os.path.relpath(png_rss, here)})",
+    ]
+    for server in servers:
+        level_rows = []
+        for lv in server["levels"]:
+            after = ms(lv["after_ms"])
+            if lv["after_status"] != "OK":
+                after += f" ({lv['after_status']})"
+            level_rows.append([
+                f"{lv['fraction']:g}x", f"{lv['rate']:,.0f}",
+                f"{lv['offered_qps']:,.0f}", f"{lv['goodput_qps']:,.0f}",
+                f"{lv['refused_qps']:,.0f}", f"{lv['other_error_qps']:,.0f}",
+                ms(lv["ok_p99_ms"]), ms(lv["refused_p99_ms"]),
+                ms(lv["peak_rss_MB"], 0), after])
+        text += [
+            "",
+            f"#### {server['name']}: max QPS {server['max_qps']:,.0f} "
+            f"(closed loop, {server['best_concurrency']} in flight); idle "
+            f"call {server['idle_ms']:.2f} ms; peak RSS over the whole run "
+            f"{max((mb for _, mb in server['rss_MB']), default=0):,.0f} MB",
+            "",
+            table(["level", "target calls/s", "offered (sent) /s",
+                   "goodput (OK) /s", "refused /s", "other errors /s",
+                   "p99 admitted ms", "p99 refused ms", "peak RSS MB",
+                   "a call 1 s after, ms"], level_rows),
+        ]
+        errors = sorted({code for lv in server["levels"]
+                         for code in lv["other_errors"]})
+        if errors:
+            text += ["", "Other errors: " + ", ".join(errors) + "."]
+    sweep_rows = []
+    for c in result["concurrencies"]:
+        row = [c]
+        for server in servers:
+            p = next((p for p in server["sweep"] if p["concurrency"] == c),
+                     None)
+            row += ([f"{p['ok_qps']:,.0f}", ms(p["p99_ms"])] if p else
+                    ["-", "-"])
+        sweep_rows.append(row)
+    header = ["concurrency"]
+    for server in servers:
+        header += [f"{server['name']} OK calls/s", f"{server['name']} p99 ms"]
+    text += ["", "#### Closed loop (the maximum)", "",
+             table(header, sweep_rows)]
+    splice(args.doc, "overload", "\n".join(text))
+
+
 # ---------------------------------------------------------------- train
 
 REQUIRED_PEAK_SHARE = 0.30
@@ -566,6 +814,14 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--date", required=True)
     p.set_defaults(func=cmd_serving)
+    p = sub.add_parser("overload")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--plots", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--new", default="new",
+                   help="the server whose requirements are judged")
+    p.set_defaults(func=cmd_overload)
     p = sub.add_parser("train")
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)

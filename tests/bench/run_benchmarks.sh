@@ -5,11 +5,16 @@
 #
 #   tests/bench/run_benchmarks.sh              every section
 #   tests/bench/run_benchmarks.sh startup      only some (machine always runs)
+#   BASELINE_SERVER=/work/wt-baseline/build/bin/movierec-server \
+#     tests/bench/run_benchmarks.sh overload   the overload curve (not in
+#                                              "every section": it needs a
+#                                              baseline server binary)
 #
-# Sections: machine, index, train, startup, serving. To add one, write a section_<name>
-# function below that runs its benchmark into "$results" and fills its block
-# of BENCHMARKS.md (report.py <name>, or its own generator), and add <name>
-# to all_sections.
+# Sections: machine, index, train, startup, serving, overload. To add one,
+# write a section_<name> function below that runs its benchmark into
+# "$results" and fills its block of BENCHMARKS.md (report.py <name>, or its
+# own generator), add <name> to all_sections and its binaries to
+# section_targets.
 #
 # The first full run builds IVF indexes over a million vectors, HNSW graphs
 # over 100,000, and trains the real model: at most 45 minutes on the 2-core
@@ -29,6 +34,20 @@
 #   INDEX_BENCH_ARGS      extra index_bench flags, e.g. "--sizes=10000"
 #   STARTUP_INDEX_KIND    index saved with the synthetic 1M model (default
 #                         ivf)
+#   BASELINE_SERVER       overload: the movierec-server binary this tree's
+#                         is compared with (see docs/benchmarks.md, "The
+#                         overload curve", for how to build it)
+#   OVERLOAD_SECONDS      overload: seconds of each open-loop level
+#                         (default 30)
+#   OVERLOAD_CLOSED_SECONDS  overload: seconds of each closed-loop run
+#                         (default 10)
+#   OVERLOAD_WARMUP_SECONDS  overload: warm-up before each run (default 1)
+#   OVERLOAD_MAX_SEND_LAG_MS  overload: calls movierec-loadgen cannot send
+#                         within this of their schedule are skipped, not
+#                         sent late (default 1)
+#   OVERLOAD_SERVER_CPU, OVERLOAD_LOADGEN_CPU  overload: the cores the
+#                         server and movierec-loadgen are pinned to
+#                         (default 0 and 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -59,9 +78,32 @@ if ! command -v gnuplot >/dev/null; then
     --no-install-recommends gnuplot-nox
 fi
 
+# The overload section compares this tree's server with another binary.
+if [[ " ${sections[*]} " == *" overload "* ]] &&
+  [[ -z ${BASELINE_SERVER:-} || ! -x ${BASELINE_SERVER:-} ]]; then
+  echo "overload: set BASELINE_SERVER to the baseline movierec-server" \
+    "binary (docs/benchmarks.md, \"The overload curve\")" >&2
+  exit 2
+fi
+
+# The binaries of the sections asked for, and no others.
+declare -A section_targets=(
+  [machine]=""
+  [index]="index_bench"
+  [train]="train_bench movierec-train"
+  [startup]="load_bench synthetic_model movierec-train"
+  [serving]="serving_bench movierec-train"
+  [overload]="movierec-server movierec-loadgen movierec-train"
+)
+targets=()
+for section in "${sections[@]}"; do
+  # shellcheck disable=SC2206  # a list of target names
+  targets+=(${section_targets[$section]:-})
+done
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" -j "$jobs" --target index_bench synthetic_model \
-  load_bench train_bench serving_bench movierec-train
+if ((${#targets[@]})); then
+  cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}"
+fi
 
 section_machine() {
   {
@@ -165,10 +207,33 @@ section_serving() {
     --plots "$bench/plots" --work "$cache/plot-data" --date "$(date -u +%F)"
 }
 
+# The overload curve: a baseline server ($BASELINE_SERVER) and this tree's,
+# one after the other, each pinned to one core with movierec-loadgen on
+# another, on the real model: the closed-loop maximum, then open-loop load
+# at 0.5x to 3x of it (tests/bench/overload_bench.py).
+section_overload() {
+  local real
+  real=$(real_model)
+  log "overload: $BASELINE_SERVER against $bin/movierec-server on $real"
+  python3 $bench/overload_bench.py \
+    --server baseline="$BASELINE_SERVER" --server new="$bin/movierec-server" \
+    --loadgen "$bin/movierec-loadgen" --model_base "$real" \
+    --server_cpus "${OVERLOAD_SERVER_CPU:-0}" \
+    --loadgen_cpus "${OVERLOAD_LOADGEN_CPU:-1}" \
+    --level_seconds "${OVERLOAD_SECONDS:-30}" \
+    --closed_seconds "${OVERLOAD_CLOSED_SECONDS:-10}" \
+    --warmup_seconds "${OVERLOAD_WARMUP_SECONDS:-1}" \
+    --max_send_lag_ms "${OVERLOAD_MAX_SEND_LAG_MS:-1}" \
+    --json "$results/overload.json" --work "$cache/overload-work"
+  python3 $bench/report.py overload --doc "$doc" \
+    --json "$results/overload.json" --plots "$bench/plots" \
+    --work "$cache/plot-data"
+}
+
 section_machine
 for section in "${sections[@]}"; do
   if ! declare -F "section_$section" >/dev/null; then
-    echo "unknown section \"$section\"; known: ${all_sections[*]}" >&2
+    echo "unknown section \"$section\"; known: ${all_sections[*]} overload" >&2
     exit 2
   fi
   "section_$section"

@@ -9,10 +9,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "client/loadgen_workload.h"
+#include "nlohmann/json.hpp"
 #include "tests/server/server_fixture.h"
 
 namespace movierec::loadgen {
@@ -105,6 +108,9 @@ TEST(ValidateLoadOptionsTest, RefusesBadLoads) {
   ExpectInvalid(Closed(1, absl::ZeroDuration()),
                 "duration 0 is not a positive");
   ExpectInvalid(Closed(1, absl::InfiniteDuration()), "duration inf");
+  LoadOptions no_lag = Open(100, absl::Seconds(1));
+  no_lag.max_send_lag = absl::ZeroDuration();
+  ExpectInvalid(no_lag, "max send lag 0 is not positive");
   ExpectInvalid(Closed(1, absl::Seconds(1), absl::Seconds(-1)),
                 "warm-up -1s is negative");
 }
@@ -345,6 +351,118 @@ TEST(RunLoadTest, OpenLoopLatencyIncludesTimeBehindSchedule) {
   EXPECT_GE(r.latency.p90_ms, 5);
 }
 
+// Calls that end `delay` after they are issued, each on a thread of its own
+// (a slow server); Join waits for them all.
+class DelayedCalls {
+ public:
+  ~DelayedCalls() { Join(); }
+
+  void End(std::chrono::milliseconds delay, grpc::Status status,
+           CallDone done) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    threads_.emplace_back([delay, status, done = std::move(done)] {
+      std::this_thread::sleep_for(delay);
+      done(status);
+    });
+  }
+
+  void Join() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+};
+
+// A server that sheds load: its refusals come back at once, its admitted
+// calls 20 ms later. Each outcome has its own percentiles.
+TEST(RunLoadTest, LatencyIsSummarisedByStatus) {
+  DelayedCalls calls;
+  const IssueCall issue = [&](uint64_t seq, CallDone done) {
+    if (seq % 2 == 0) {
+      calls.End(std::chrono::milliseconds(20), grpc::Status::OK,
+                std::move(done));
+    } else {
+      done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full"));
+    }
+  };
+  ASSERT_OK_AND_ASSIGN(const LoadResult r,
+                       RunLoad(Open(500, absl::Milliseconds(200)), issue));
+  calls.Join();
+  EXPECT_EQ(r.sent, 100);
+  ASSERT_EQ(r.latency_by_status.size(), 2u) << FormatResult(r);
+  const LatencySummary& ok = r.latency_by_status.at("OK");
+  const LatencySummary& refused = r.latency_by_status.at("RESOURCE_EXHAUSTED");
+  EXPECT_EQ(ok.count, 50);
+  EXPECT_EQ(ok.count, r.ok);
+  EXPECT_EQ(refused.count, r.errors.at("RESOURCE_EXHAUSTED"));
+  EXPECT_EQ(ok.count + refused.count, r.latency.count);
+  EXPECT_GE(ok.min_ms, 20);
+  EXPECT_LT(refused.p50_ms, 20);
+  EXPECT_EQ(r.latency.max_ms, std::max(ok.max_ms, refused.max_ms));
+  EXPECT_EQ(r.latency.min_ms, std::min(ok.min_ms, refused.min_ms));
+}
+
+// No coordinated omission: calls that take 30 ms, 15 of them in flight at
+// 500/s, do not slow the sender, which keeps its schedule.
+TEST(RunLoadTest, OpenLoopKeepsItsScheduleWhenCallsAreSlow) {
+  DelayedCalls calls;
+  const IssueCall issue = [&](uint64_t, CallDone done) {
+    calls.End(std::chrono::milliseconds(30), grpc::Status::OK, std::move(done));
+  };
+  ASSERT_OK_AND_ASSIGN(const LoadResult r,
+                       RunLoad(Open(500, absl::Milliseconds(200)), issue));
+  calls.Join();
+  EXPECT_EQ(r.sent, 100);
+  EXPECT_EQ(r.ok, 100);
+  EXPECT_DOUBLE_EQ(r.qps, 500);
+  EXPECT_GE(r.send_qps, 450);
+  EXPECT_LE(r.send_qps, 500);
+  EXPECT_LT(r.max_send_lag_ms, 25);
+  EXPECT_GE(r.latency.min_ms, 30);
+}
+
+// A sender that stalls near the end sends its last calls late: the rate it
+// really sent at is below the schedule's.
+TEST(RunLoadTest, SendQpsShowsASenderThatFellBehind) {
+  const IssueCall issue = [&](uint64_t seq, CallDone done) {
+    if (seq == 90) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    done(grpc::Status::OK);
+  };
+  ASSERT_OK_AND_ASSIGN(const LoadResult r,
+                       RunLoad(Open(1000, absl::Milliseconds(100)), issue));
+  EXPECT_EQ(r.sent, 100);
+  EXPECT_DOUBLE_EQ(r.qps, 1000);
+  // The last call went out about 140 ms in: about 100 / 0.14 calls/s.
+  EXPECT_LT(r.send_qps, 900);
+  EXPECT_GT(r.send_qps, 400);
+}
+
+// With a bound on the send lag, the calls a stalled sender could not send
+// in time are skipped, not sent late: no sent call waited longer than the
+// bound, and sent + skipped is the schedule.
+TEST(RunLoadTest, OpenLoopSkipsCallsLaterThanMaxSendLag) {
+  const IssueCall issue = [&](uint64_t seq, CallDone done) {
+    if (seq == 10) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    done(grpc::Status::OK);
+  };
+  LoadOptions o = Open(1000, absl::Milliseconds(100));
+  o.max_send_lag = absl::Milliseconds(5);
+  ASSERT_OK_AND_ASSIGN(const LoadResult r, RunLoad(o, issue));
+  EXPECT_EQ(r.sent + r.skipped, 100);
+  // Calls 11 to about 35 were due while the sender slept.
+  EXPECT_GE(r.skipped, 15);
+  EXPECT_LE(r.skipped, 35);
+  EXPECT_EQ(r.ok, r.sent);
+  EXPECT_LE(r.max_send_lag_ms, 5.0);
+  EXPECT_DOUBLE_EQ(r.qps, r.sent / 0.1);
+  EXPECT_THAT(ResultJson(r),
+              HasSubstr("\"skipped\": " + std::to_string(r.skipped)));
+}
+
 TEST(RunLoadTest, RefusesBadOptions) {
   const IssueCall issue = [](uint64_t, CallDone done) {
     done(grpc::Status::OK);
@@ -371,6 +489,37 @@ TEST(ResultTest, JsonAndReportCarryTheFigures) {
   EXPECT_THAT(text, HasSubstr("UNAVAILABLE x2 (first: connection refused)"));
   EXPECT_EQ(StatusCodeName(grpc::StatusCode::DEADLINE_EXCEEDED),
             "DEADLINE_EXCEEDED");
+}
+
+TEST(ResultTest, JsonAndReportCarryLatencyByStatusAndSendRate) {
+  LoadResult r;
+  r.options = Open(100, absl::Seconds(1));
+  r.sent = 5;
+  r.ok = 3;
+  r.errors = {{"RESOURCE_EXHAUSTED", 2}};
+  r.error_messages = {{"RESOURCE_EXHAUSTED", "server full"}};
+  r.qps = 100;
+  r.send_qps = 87.5;
+  r.latency = Summarize({1, 2, 30, 40, 50});
+  r.latency_by_status = {{"OK", Summarize({30, 40, 50})},
+                         {"RESOURCE_EXHAUSTED", Summarize({1, 2})}};
+  const nlohmann::json j = nlohmann::json::parse(ResultJson(r));
+  EXPECT_EQ(j["send_qps"], 87.5);
+  EXPECT_EQ(j["latency_ms"]["count"], 5);
+  EXPECT_EQ(j["latency_ms_by_status"]["OK"]["count"], 3);
+  EXPECT_EQ(j["latency_ms_by_status"]["OK"]["p99"], 50.0);
+  EXPECT_EQ(j["latency_ms_by_status"]["RESOURCE_EXHAUSTED"]["p99"], 2.0);
+  EXPECT_EQ(j["latency_ms_by_status"]["RESOURCE_EXHAUSTED"]["min"], 1.0);
+  const std::string text = FormatResult(r);
+  EXPECT_THAT(text, HasSubstr("  OK: 3 calls, p50 40.000"));
+  EXPECT_THAT(text, HasSubstr("  RESOURCE_EXHAUSTED: 2 calls, p50 1.000"));
+  EXPECT_THAT(text, HasSubstr("87.5 calls/s really sent"));
+  // A run without errors shows no breakdown; the JSON always has it.
+  LoadResult clean;
+  clean.options = Closed(1, absl::Seconds(1));
+  EXPECT_THAT(FormatResult(clean), ::testing::Not(HasSubstr("  OK:")));
+  EXPECT_TRUE(nlohmann::json::parse(ResultJson(clean))["latency_ms_by_status"]
+                  .is_object());
 }
 
 // Against a real in-process server.
@@ -439,6 +588,8 @@ TEST_F(LoadgenServerTest, ErrorsAreCountedByStatus) {
   EXPECT_EQ(r.ok, 0);
   EXPECT_EQ(r.errors.at("NOT_FOUND"), r.sent);
   EXPECT_THAT(r.error_messages.at("NOT_FOUND"), HasSubstr("999999"));
+  ASSERT_EQ(r.latency_by_status.size(), 1u);
+  EXPECT_EQ(r.latency_by_status.at("NOT_FOUND").count, r.sent);
 }
 
 TEST(LoadgenUnreachableTest, UnreachableServerGivesUnavailableNotAHang) {

@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""The overload curve: servers driven past their maximum, side by side.
+
+For each server binary (e.g. a baseline and this tree's), one after the
+other, on the same model:
+
+  1. start it pinned to one core (taskset), the load generator pinned to
+     another; sample the server's VmRSS from /proc every 100 ms throughout;
+  2. idle latency: a single call on an idle server (median of 3 probes);
+  3. closed-loop maximum: movierec-loadgen at each concurrency of the sweep,
+     the best successful calls/s;
+  4. open loop at each fraction of that maximum (0.5x ... 3x): what the
+     generator really sent (a call it cannot send within --max_send_lag_ms
+     of its schedule, its core being full, is skipped rather than sent
+     late, so that its own lag stays out of the latencies and each level
+     lasts its duration), goodput (OK calls/s), refusals
+     (RESOURCE_EXHAUSTED/s), other errors/s, p99 of admitted and of refused
+     calls, peak RSS during the level, and a single call's latency about
+     1 s after the level's load stopped.
+
+Every call has the same deadline (--timeout, 1 s). Standard library only.
+Writes one JSON file (report.py overload turns it into tables and plots):
+
+  overload_bench.py --server baseline=/path/movierec-server \\
+      --server new=build/bin/movierec-server \\
+      --loadgen build/bin/movierec-loadgen --model_base MODELS \\
+      --json results/overload.json --work /tmp/overload
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+RSS_INTERVAL_S = 0.1
+
+
+def log(message):
+    print(f"overload_bench: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_rss_mb(pid):
+    """The process' resident set (VmRSS) in MB, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+class RssSampler(threading.Thread):
+    """Samples a process' VmRSS every 100 ms: (seconds since t0, MB)."""
+
+    def __init__(self, pid, t0):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.t0 = t0
+        self.samples = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        next_at = time.monotonic()
+        while not self.stopping.is_set():
+            rss = read_rss_mb(self.pid)
+            if rss is None:
+                return
+            self.samples.append((time.monotonic() - self.t0, rss))
+            next_at += RSS_INTERVAL_S
+            self.stopping.wait(max(0.0, next_at - time.monotonic()))
+
+    def peak(self, start, end):
+        """The largest sample taken between start and end (seconds)."""
+        inside = [mb for t, mb in self.samples if start <= t <= end]
+        return max(inside) if inside else None
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
+def build_info(binary):
+    """What is known of how `binary` was built: its CMake build directory's
+    type and flags, and the commit of the source it was built from."""
+    info = {"binary": os.path.abspath(binary)}
+    build_dir = os.path.dirname(os.path.dirname(os.path.abspath(binary)))
+    cache = os.path.join(build_dir, "CMakeCache.txt")
+    if not os.path.exists(cache):
+        return info
+    values = {}
+    with open(cache, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"^([A-Za-z_]+):[A-Z]+=(.*)$", line.rstrip("\n"))
+            if m:
+                values[m.group(1)] = m.group(2)
+    build_type = values.get("CMAKE_BUILD_TYPE", "")
+    flags = " ".join(x for x in [
+        values.get("CMAKE_CXX_FLAGS", ""),
+        values.get(f"CMAKE_CXX_FLAGS_{build_type.upper()}", ""),
+        "-march=native" if values.get("MOVIEREC_NATIVE") == "ON" else ""]
+        if x).strip()
+    info.update(build_type=build_type, cxx_flags=flags,
+                compiler=values.get("CMAKE_CXX_COMPILER", ""))
+    source = values.get("CMAKE_HOME_DIRECTORY")
+    if source:
+        try:
+            info["commit"] = subprocess.run(
+                ["git", "-C", source, "describe", "--always", "--dirty"],
+                check=True, capture_output=True, text=True).stdout.strip()
+        except (subprocess.CalledProcessError, FileNotFoundError):
+            pass
+    return info
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.model_dir = os.path.join(args.model_base, str(args.version))
+
+    def loadgen(self, port, flags, name):
+        """Runs movierec-loadgen pinned to the load generator's core and
+        returns its JSON result."""
+        out = os.path.join(self.args.work, f"{name}.json")
+        cmd = ["taskset", "-c", self.args.loadgen_cpus, self.args.loadgen,
+               "--target", f"127.0.0.1:{port}", "--model_dir", self.model_dir,
+               "--timeout", f"{self.args.timeout}s", "--json", out] + flags
+        with open(os.path.join(self.args.work, f"{name}.txt"), "w",
+                  encoding="utf-8") as report:
+            subprocess.run(cmd, check=True, stdout=report,
+                           stderr=subprocess.DEVNULL)
+        with open(out, encoding="utf-8") as f:
+            return json.load(f)
+
+    def probe(self, port, name):
+        """One call's latency (ms) and how it ended: a 10/s schedule whose
+        first five calls, 0.5 s, are the warm-up (the connection is made), so
+        the one counted call goes out about 0.5 s after the probe starts."""
+        result = self.loadgen(port, ["--rate", "10", "--warmup", "500ms",
+                                     "--duration", "100ms"], name)
+        if result["sent"] != 1:
+            sys.exit(f"probe {name}: {result['sent']} calls counted, not 1")
+        status = "OK" if result["ok"] else next(iter(result["errors"]))
+        return result["latency_ms"]["max"], status
+
+    def start_server(self, name, binary, port):
+        log_path = os.path.join(self.args.work, f"{name}-server.log")
+        with open(log_path, "w", encoding="utf-8") as logf:
+            proc = subprocess.Popen(
+                ["taskset", "-c", self.args.server_cpus, binary,
+                 "--model_base", self.args.model_base, "--port", str(port),
+                 "--metrics_port", "-1", "--poll_interval", "0",
+                 "--grace_period", "1s"],
+                stdout=logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with open(log_path, encoding="utf-8", errors="replace") as f:
+                if "serving model version" in f.read():
+                    return proc
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        proc.kill()
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            sys.exit(f"{binary} did not start serving:\n{f.read()}")
+
+    def run_server(self, name, binary):
+        args = self.args
+        port = free_port()
+        log(f"{name}: starting {binary} on core(s) {args.server_cpus}")
+        t0 = time.monotonic()
+        proc = self.start_server(name, binary, port)
+        sampler = RssSampler(proc.pid, t0)
+        sampler.start()
+        phases = []
+
+        def phase(label, start):
+            phases.append({"phase": label, "start_s": start,
+                           "end_s": time.monotonic() - t0})
+
+        try:
+            time.sleep(1)
+            start = time.monotonic() - t0
+            idle = [self.probe(port, f"{name}-idle-{i}")[0]
+                    for i in range(3)]
+            phase("idle", start)
+            idle_ms = statistics.median(idle)
+            log(f"{name}: idle call {idle_ms:.3f} ms")
+
+            sweep = []
+            for c in args.concurrencies:
+                start = time.monotonic() - t0
+                r = self.loadgen(port, [
+                    "--concurrency", str(c), "--duration",
+                    f"{args.closed_seconds}s", "--warmup",
+                    f"{args.warmup_seconds}s"], f"{name}-closed-{c}")
+                phase(f"closed {c}", start)
+                sweep.append({
+                    "concurrency": c, "qps": r["qps"], "ok_qps": r["ok_qps"],
+                    "p50_ms": r["latency_ms"]["p50"],
+                    "p99_ms": r["latency_ms"]["p99"], "errors": r["errors"],
+                    "peak_rss_MB": sampler.peak(start, phases[-1]["end_s"])})
+                log(f"{name}: closed loop, {c} in flight: "
+                    f"{r['ok_qps']:,.0f} OK calls/s")
+            best = max(sweep, key=lambda p: p["ok_qps"])
+            max_qps = best["ok_qps"]
+            if max_qps <= 0:
+                sys.exit(f"{name}: no call succeeded in the closed loop")
+            time.sleep(1)
+
+            levels = []
+            for fraction in args.fractions:
+                rate = fraction * max_qps
+                start = time.monotonic() - t0
+                r = self.loadgen(port, [
+                    "--rate", f"{rate:.1f}", "--duration",
+                    f"{args.level_seconds}s", "--warmup",
+                    f"{args.warmup_seconds}s", "--max_send_lag",
+                    f"{args.max_send_lag_ms}ms"], f"{name}-open-{fraction:g}")
+                stopped = time.monotonic()
+                end = stopped - t0
+                phase(f"{fraction:g}x", start)
+                # The single call: 0.5 s of sleep, then the probe's 0.5 s
+                # warm-up (and its start-up): about 1 s after the load's end.
+                time.sleep(0.5)
+                after_ms, after_status = self.probe(
+                    port, f"{name}-after-{fraction:g}")
+                after_s = time.monotonic() - stopped
+                # Rates over the time the calls were really sent in (longer
+                # than the duration when the generator fell behind), so
+                # that goodput + refusals + errors = offered.
+                offered = r.get("send_qps", r["qps"])
+                seconds = (r["sent"] / offered if offered > 0 else
+                           r["duration_seconds"])
+                errors = dict(r["errors"])
+                refused = errors.pop("RESOURCE_EXHAUSTED", 0)
+                by_status = r.get("latency_ms_by_status", {})
+                ok_lat = by_status.get("OK", {})
+                refused_lat = by_status.get("RESOURCE_EXHAUSTED", {})
+                level = {
+                    "fraction": fraction, "rate": rate,
+                    "offered_qps": offered,
+                    "goodput_qps": r["ok"] / seconds,
+                    "refused_qps": refused / seconds,
+                    "other_error_qps": sum(errors.values()) / seconds,
+                    "other_errors": errors,
+                    "ok_p50_ms": ok_lat.get("p50"),
+                    "ok_p99_ms": ok_lat.get("p99"),
+                    "refused_p99_ms": refused_lat.get("p99"),
+                    "all_p99_ms": r["latency_ms"]["p99"],
+                    "max_send_lag_ms": r["max_send_lag_ms"],
+                    "skipped_qps": r["skipped"] / r["duration_seconds"],
+                    "peak_rss_MB": sampler.peak(start, end),
+                    "after_ms": after_ms, "after_status": after_status,
+                    "after_probe_s": after_s,
+                    "start_s": start, "end_s": end,
+                    "loadgen": r,
+                }
+                levels.append(level)
+                log(f"{name}: {fraction:g}x ({rate:,.0f}/s): offered "
+                    f"{level['offered_qps']:,.0f}/s, goodput "
+                    f"{level['goodput_qps']:,.0f}/s, refused "
+                    f"{level['refused_qps']:,.0f}/s, other errors "
+                    f"{level['other_error_qps']:,.0f}/s, p99 OK "
+                    f"{level['ok_p99_ms'] or 0:.1f} ms, peak RSS "
+                    f"{level['peak_rss_MB'] or 0:.0f} MB, a call after: "
+                    f"{after_ms:.2f} ms")
+                time.sleep(1)
+        finally:
+            sampler.stop()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return {
+            "name": name, "build": build_info(binary), "max_qps": max_qps,
+            "best_concurrency": best["concurrency"], "sweep": sweep,
+            "idle_ms": idle_ms, "idle_probes_ms": idle, "levels": levels,
+            "phases": phases,
+            "rss_MB": [[round(t, 3), round(mb, 1)] for t, mb in
+                       sampler.samples],
+        }
+
+
+def cpu_list(text):
+    cpus = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", action="append", required=True,
+                        help="NAME=PATH of a movierec-server binary; "
+                        "repeated, run in this order")
+    parser.add_argument("--loadgen", required=True)
+    parser.add_argument("--model_base", required=True)
+    parser.add_argument("--version", type=int, default=1)
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--server_cpus", default="0")
+    parser.add_argument("--loadgen_cpus", default="1")
+    parser.add_argument("--timeout", type=float, default=1.0,
+                        help="deadline of every call, seconds")
+    parser.add_argument("--concurrencies", default="8,16,32,64,128")
+    parser.add_argument("--fractions", default="0.5,1,1.5,2,3")
+    parser.add_argument("--closed_seconds", type=float, default=10)
+    parser.add_argument("--level_seconds", type=float, default=30)
+    parser.add_argument("--warmup_seconds", type=float, default=1)
+    parser.add_argument("--max_send_lag_ms", type=float, default=1,
+                        help="open loop: calls the generator cannot send "
+                        "within this of their schedule are skipped")
+    args = parser.parse_args()
+    args.concurrencies = [int(c) for c in args.concurrencies.split(",")]
+    args.fractions = [float(f) for f in args.fractions.split(",")]
+    servers = []
+    for spec in args.server:
+        name, sep, path = spec.partition("=")
+        if not sep or not os.access(path, os.X_OK):
+            sys.exit(f"--server {spec}: give NAME=PATH of an executable")
+        servers.append((name, path))
+    os.makedirs(args.work, exist_ok=True)
+    # The harness (its RSS sampler, the probes' start-up) stays off the
+    # server's core.
+    os.sched_setaffinity(0, cpu_list(args.loadgen_cpus))
+    bench = Bench(args)
+    result = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        "load_avg": list(os.getloadavg()),
+        "model": os.path.abspath(bench.model_dir),
+        "server_cpus": args.server_cpus, "loadgen_cpus": args.loadgen_cpus,
+        "timeout_seconds": args.timeout,
+        "closed_seconds": args.closed_seconds,
+        "level_seconds": args.level_seconds,
+        "warmup_seconds": args.warmup_seconds,
+        "max_send_lag_ms": args.max_send_lag_ms,
+        "concurrencies": args.concurrencies, "fractions": args.fractions,
+        "loadgen_build": build_info(args.loadgen),
+        "servers": [bench.run_server(name, path) for name, path in servers],
+    }
+    with open(args.json, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    log(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
