@@ -120,9 +120,17 @@ def build_info(binary):
     source = values.get("CMAKE_HOME_DIRECTORY")
     if source:
         try:
-            info["commit"] = subprocess.run(
-                ["git", "-C", source, "describe", "--always", "--dirty"],
+            commit = subprocess.run(
+                ["git", "-C", source, "describe", "--always"],
                 check=True, capture_output=True, text=True).stdout.strip()
+            # Dirty only for changes outside what the benchmarks write
+            # (their results, plots and BENCHMARKS.md change during a run).
+            changes = subprocess.run(
+                ["git", "-C", source, "status", "--porcelain", "--", ".",
+                 ":!tests/bench/results", ":!tests/bench/plots",
+                 ":!tests/bench/BENCHMARKS.md"],
+                check=True, capture_output=True, text=True).stdout.strip()
+            info["commit"] = commit + ("-dirty" if changes else "")
         except (subprocess.CalledProcessError, FileNotFoundError):
             pass
     return info
