@@ -94,6 +94,7 @@ TEST(OverloadTest, RefusesWhatItCannotServeAndKeepsServing) {
                   EncodeBundle(test::MakeRandomModel(
                       data, test::SmallRetrievalConfig(true), 3)));
 
+  test::ShrinkChildQuarantine();
   ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<Subprocess> server,
       Subprocess::Start(

@@ -86,22 +86,6 @@ absl::Duration SoakDuration() {
   return absl::Seconds(seconds);
 }
 
-// Under AddressSanitizer, freed memory sits in a quarantine (256 MB by
-// default) before it is reused, which would read as growth: the server gets a
-// small one, so its RSS measures what it keeps. (The test binary and the
-// server come from the same build tree, so they are built alike.)
-void ShrinkChildQuarantine() {
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  const char* env = std::getenv("ASAN_OPTIONS");
-  const std::string options =
-      absl::StrCat(env == nullptr ? "" : env, env == nullptr ? "" : ":",
-                   "quarantine_size_mb=16");
-  ::setenv("ASAN_OPTIONS", options.c_str(), 1);
-#endif
-#endif
-}
-
 double Mib(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
 // Publishes whole versions the way movierec-train does: written under a name
@@ -175,7 +159,7 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
   std::vector<int64_t> good;
   std::vector<int64_t> corrupt;
 
-  ShrinkChildQuarantine();
+  test::ShrinkChildQuarantine();
   // --worker_threads=2: the machine's cores; the test's own client takes
   // its share too.
   ASSERT_OK_AND_ASSIGN(

@@ -25,6 +25,12 @@ namespace movierec::test {
 // VmRSS of process `pid` in bytes (-1 and a test failure if unreadable).
 int64_t ResidentBytes(pid_t pid);
 
+// Under AddressSanitizer, freed memory sits in a quarantine (256 MB by
+// default) before it is reused, which would read as growth: child
+// processes started after this get a small one, so that their RSS measures
+// what they keep. No-op in other builds.
+void ShrinkChildQuarantine();
+
 class Subprocess {
  public:
   // Runs argv[0] (a path) with `argv`, stdout and stderr to one pipe.
