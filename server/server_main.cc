@@ -72,12 +72,11 @@ ABSL_FLAG(bool, testonly_hold_calls_until_shutdown, false,
           "in flight at shutdown");
 ABSL_FLAG(int, max_queue, 0,
           "Calls that may wait for a worker; more are refused at once with "
-          "RESOURCE_EXHAUSTED. 0: the calls the workers finish within "
-          "--max_queue_wait at their recent service time");
-ABSL_FLAG(absl::Duration, max_queue_wait, absl::Milliseconds(20),
-          "The queue-wait budget: a call that would wait longer for a worker "
-          "is refused with RESOURCE_EXHAUSTED (as is one that could not start "
-          "before its deadline)");
+          "RESOURCE_EXHAUSTED. 0: 256 per worker");
+ABSL_FLAG(absl::Duration, max_queue_wait, absl::Milliseconds(50),
+          "The queue-wait budget: while the oldest call waiting for a worker "
+          "has waited longer, new calls are refused with RESOURCE_EXHAUSTED "
+          "(as is one that could not start before its deadline)");
 ABSL_FLAG(movierec::ByteSize, memory_limit, movierec::ByteSize{},
           "Memory the server may use (e.g. 1Gi, 512Mi); sizes gRPC's "
           "resource quota (half) and its concurrent streams per connection. "

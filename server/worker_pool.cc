@@ -78,14 +78,7 @@ size_t WorkerPool::QueueLimitLocked() const {
   if (admission_.max_queue > 0) {
     return static_cast<size_t>(admission_.max_queue);
   }
-  // The calls the workers finish within the budget at the recent service
-  // time: a full queue then drains within the budget.
-  const double per_worker =
-      absl::FDivDuration(admission_.max_queue_wait,
-                         std::max(service_time_, absl::Microseconds(1)));
-  const double limit = per_worker * static_cast<double>(workers_.size());
-  return static_cast<size_t>(std::clamp(
-      limit, static_cast<double>(workers_.size()), double{kMaxDerivedQueue}));
+  return static_cast<size_t>(kQueuePerWorker) * workers_.size();
 }
 
 size_t WorkerPool::queue_limit() const {
@@ -114,8 +107,6 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
       admission.refusal = Refusal::kQueueWait;
     } else if (now + admission.expected_wait >= deadline) {
       admission.refusal = Refusal::kDeadline;
-    } else if (admission.expected_wait > admission_.max_queue_wait) {
-      admission.refusal = Refusal::kQueueWait;
     } else {
       tasks_.push_back(Entry{nullptr, std::move(task), now, deadline});
       admission.queued = queued + 1;
@@ -128,9 +119,9 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
 
 void WorkerPool::RecordServiceTime(absl::Duration took) {
   // Fast up, slow down: a slower service time (the first calls, a larger
-  // model, a loaded machine) is followed within a few calls, so that the
-  // queue is not filled on a stale, low estimate; a faster one over about
-  // the last 32 calls, so that one quick call does not open the queue wide.
+  // model, a loaded machine) is followed within a few calls, so that a call
+  // the queue ahead would hold past its deadline is not admitted on a stale,
+  // low estimate; a faster one over about the last 32 calls.
   service_time_ += (took - service_time_) / (took > service_time_ ? 4 : 32);
 }
 

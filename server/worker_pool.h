@@ -37,8 +37,7 @@ namespace movierec {
 enum class Refusal {
   kNone,       // admitted (and run)
   kQueueFull,  // the queue is at its length limit
-  kQueueWait,  // it would wait past the budget, or the oldest queued call
-               // already has
+  kQueueWait,  // the oldest queued call has waited past the budget
   kDeadline,   // it could not start before its deadline, or its deadline
                // passed while it waited
 };
@@ -47,14 +46,15 @@ enum class Refusal {
 absl::string_view RefusalName(Refusal refusal);
 
 struct AdmissionOptions {
-  // Calls waiting for a worker, at most (--max_queue). 0 (the default)
-  // derives it: the calls the workers finish within max_queue_wait at their
-  // recent service time, at least one per worker.
+  // Calls waiting for a worker, at most (--max_queue). 0 (the default):
+  // kQueuePerWorker per worker. A bound on memory; the wait budget below is
+  // what bounds the wait.
   int max_queue = 0;
-  // The queue-wait budget (--max_queue_wait): a call that would wait longer
-  // for a worker is refused at once, and so are new calls while the oldest
-  // queued call has waited longer (the workers are not keeping up).
-  absl::Duration max_queue_wait = absl::Milliseconds(20);
+  // The queue-wait budget (--max_queue_wait): new calls are refused while
+  // the oldest queued call has waited longer (the workers are not keeping
+  // up). The wait observed, not a forecast: a moment's slow calls (a model
+  // load beside the workers) refuse nothing unless calls really wait.
+  absl::Duration max_queue_wait = absl::Milliseconds(50);
 };
 
 // What TrySubmit decided, with the queue as it left it.
@@ -94,13 +94,13 @@ class WorkerPool {
   // Queues `task` unless admission control refuses it: the queue is full;
   // the oldest queued call has waited past the budget; or the wait this call
   // can expect (the queue ahead of it at the workers' recent service time)
-  // reaches past `deadline` or the budget. A refused `task` is not run and
+  // reaches past `deadline`. A refused `task` is not run and
   // not kept: the caller answers the call itself, at once.
   Admission TrySubmit(absl::Time deadline, CallTask task);
 
   // Tasks waiting for a worker (lock-free; a moment's value).
   size_t queued() const { return queued_.load(std::memory_order_relaxed); }
-  // The queue length limit now (fixed, or derived; see AdmissionOptions).
+  // The queue length limit (see AdmissionOptions::max_queue).
   size_t queue_limit() const;
 
  private:
@@ -116,8 +116,9 @@ class WorkerPool {
   // Smooths the service time of admitted calls into service_time_.
   void RecordServiceTime(absl::Duration took);
 
-  // The derived queue limit's ceiling.
-  static constexpr int kMaxDerivedQueue = 10000;
+  // The default queue length per worker: room for a burst of calls from
+  // many clients, while the wait budget keeps the queue's wait short.
+  static constexpr int kQueuePerWorker = 256;
 
   const AdmissionOptions admission_;
   mutable std::mutex mutex_;

@@ -166,7 +166,10 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
       std::unique_ptr<Subprocess> server,
       Subprocess::Start({kServerBinary, "--model_base=" + base, "--port=0",
                          "--metrics_port=0", "--poll_interval=200ms",
-                         "--worker_threads=2", "--grace_period=30s"}));
+                         "--worker_threads=2", "--grace_period=30s",
+                         // About reloads, not admission control: a budget
+                         // no sanitizer build's queue reaches.
+                         "--max_queue_wait=30s"}));
   const std::optional<std::string> listening =
       server->WaitForLine("listening for gRPC on", absl::Seconds(60));
   ASSERT_TRUE(listening.has_value()) << server->Output();
