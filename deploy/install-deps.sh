@@ -15,11 +15,14 @@ packages=(
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libbenchmark-dev)
   # tests/deploy and tests/client: promtool, Python with YAML and gRPC (the
-  # example client and the stand-in for grpcurl), gRPC's health and
+  # Python client and the stand-in for grpcurl), gRPC's health and
   # reflection .proto files. tests/e2e/prometheus_test.cc: a real Prometheus
   # scraping a live server.
   packages+=(prometheus python3 python3-yaml python3-grpcio python3-grpc-tools
     python3-protobuf grpc-proto)
+  # tests/client/python_client_test.py installs the Python client package
+  # (client/python) offline into a venv: pip, venv, and the build backend.
+  packages+=(python3-pip python3-venv python3-setuptools python3-wheel)
   # tests/server/tls_test.cc makes its certificates with openssl; the
   # sanitizer and fuzzing modes of tests/run.sh build with clang and its
   # runtime libraries (libFuzzer, ASan, UBSan, TSan).
