@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/tls.h"
+#include "model/format_version.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 #include "util/command_line.h"
 #include "util/status_macros.h"
@@ -189,7 +190,7 @@ int main(int argc, char** argv) {
       "Filters: --genres Comedy,Drama --min_year 1990 --max_year 1999 "
       "--exclude 1,2 --include 50,172,181\n"
       "TLS: --tls_ca ca.pem [--tls_cert client.pem --tls_key client.key]",
-      "client/client_main.cc");
+      "client/client_main.cc", movierec::kBundleFormatVersion);
   const absl::Status status = Run();
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
