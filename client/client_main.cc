@@ -5,7 +5,7 @@
 //   --recent 50,181,258           a visitor's, folded in from movies watched
 //   --similar_to 50               movies similar to a movie
 // with optional filters: --genres Comedy,Drama --min_year 1990 --max_year
-// 1999 --exclude 1,2.
+// 1999 --exclude 1,2 --include 50,172,181.
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -24,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/tls.h"
+#include "model/format_version.h"
 #include "movierec/v1/recommender.grpc.pb.h"
 #include "util/command_line.h"
 #include "util/status_macros.h"
@@ -50,6 +51,8 @@ ABSL_FLAG(int, min_year, 0, "Only movies released in or after this year");
 ABSL_FLAG(int, max_year, 0, "Only movies released in or before this year");
 ABSL_FLAG(std::vector<std::string>, exclude, {},
           "Comma-separated movie ids never to return");
+ABSL_FLAG(std::vector<std::string>, include, {},
+          "Comma-separated movie ids: return only these (an allow-list)");
 ABSL_FLAG(int, count, 10, "How many movies to ask for (1-100)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline of the call");
 
@@ -64,6 +67,9 @@ v1::MovieFilter Filter() {
   filter.set_max_release_year(absl::GetFlag(FLAGS_max_year));
   for (const std::string& id : absl::GetFlag(FLAGS_exclude)) {
     filter.add_exclude_movie_ids(id);
+  }
+  for (const std::string& id : absl::GetFlag(FLAGS_include)) {
+    filter.add_include_movie_ids(id);
   }
   return filter;
 }
@@ -182,9 +188,9 @@ int main(int argc, char** argv) {
       "       movierec-client --recent 50,181,258       (a new visitor)\n"
       "       movierec-client --similar_to 50\n"
       "Filters: --genres Comedy,Drama --min_year 1990 --max_year 1999 "
-      "--exclude 1,2\n"
+      "--exclude 1,2 --include 50,172,181\n"
       "TLS: --tls_ca ca.pem [--tls_cert client.pem --tls_key client.key]",
-      "client/client_main.cc");
+      "client/client_main.cc", movierec::kBundleFormatVersion);
   const absl::Status status = Run();
   if (!status.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "client/loadgen.h"
 #include "client/loadgen_workload.h"
+#include "model/format_version.h"
 #include "util/command_line.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
@@ -174,7 +175,7 @@ int main(int argc, char** argv) {
       "--concurrency 16 [--duration 10s]\n"
       "       movierec-loadgen --user_ids 1-943 --movie_ids 1-1682 --rate "
       "1000 --unknown_user_share 0.2 --json out.json",
-      "client/loadgen_main.cc");
+      "client/loadgen_main.cc", movierec::kBundleFormatVersion);
   // Debian's Abseil checks every absl::Mutex acquisition for lock-order
   // cycles; gRPC's client locks several per call, and the check (absl
   // GraphCycles) was a few percent of the load generator's CPU in perf.

@@ -17,11 +17,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "index/candidate_index.h"
+#include "model/format_version.h"
 #include "model/model.h"
 
 namespace movierec {
 
-inline constexpr uint32_t kBundleFormatVersion = 1;
 inline constexpr char kBundleFileName[] = "model.bin";
 inline constexpr char kMetricsFileName[] = "metrics.json";
 inline constexpr char kIndexFileName[] = "index.faiss";

@@ -208,11 +208,14 @@ UserContext Scorer::ForVisitor(absl::Span<const int32_t> movies) const {
 
 std::vector<int32_t> Scorer::Excluded(absl::Span<const int32_t> history,
                                       const MovieFilter& filter) const {
-  if (!filter.restricts_catalogue() && filter.exclude.empty()) {
+  if (!filter.restricts_catalogue() && filter.exclude.empty() &&
+      filter.include.empty()) {
     return std::vector<int32_t>(history.begin(), history.end());
   }
   const std::vector<Movie>& movies = model_->catalog.movies;
-  std::vector<char> out(movies.size(), 0);
+  // With an allow-list every movie starts out excluded but those on it.
+  std::vector<char> out(movies.size(), filter.include.empty() ? 0 : 1);
+  for (const int32_t movie : filter.include) out[movie] = 0;
   for (const int32_t movie : history) out[movie] = 1;
   for (const int32_t movie : filter.exclude) out[movie] = 1;
   if (filter.restricts_catalogue()) {

@@ -81,9 +81,12 @@ struct MovieFilter {
   int32_t min_release_year = 0;  // inclusive; 0: open
   int32_t max_release_year = 0;  // inclusive; 0: open
   std::vector<int32_t> exclude;  // movie rows, any order, repeats allowed
+  // An allow-list of movie rows (any order, repeats allowed): when not
+  // empty, no other movie passes.
+  std::vector<int32_t> include;
 
-  // Whether a movie passes the genre and year parts (not `exclude`). With a
-  // year bound, a movie of unknown year does not pass.
+  // Whether a movie passes the genre and year parts (not `exclude` nor
+  // `include`). With a year bound, a movie of unknown year does not pass.
   bool Admits(const Movie& movie) const;
   bool restricts_catalogue() const {
     return !genres.empty() || min_release_year > 0 || max_release_year > 0;
@@ -127,7 +130,11 @@ class Scorer {
   FoldIn visitor_fold_in() const;
 
   /// The sorted, distinct movie rows that retrieval must skip: `history`
-  /// (sorted), filter.exclude and every movie the filter does not admit.
+  /// (sorted), filter.exclude, every movie the filter does not admit and,
+  /// with an allow-list (filter.include), every movie not on it. An
+  /// allow-list thus reaches the index as the exclusion of its complement,
+  /// so that every index kind applies it inside its search (its selector or
+  /// bitmap) and returns `count` movies whenever that many are allowed.
   std::vector<int32_t> Excluded(absl::Span<const int32_t> history,
                                 const MovieFilter& filter) const;
 

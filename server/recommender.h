@@ -5,8 +5,9 @@
 //   Recommend       a known user's trained vectors; an unknown user's query
 //                   folded in from recent_movie_ids (Scorer::ForVisitor); with
 //                   neither, the most popular movies (fallback). Filters
-//                   exclude movies inside the index search, so `count`
-//                   movies come back whenever that many are eligible.
+//                   (an allow-list too) exclude movies inside the index
+//                   search, so `count` movies come back whenever that many
+//                   are eligible.
 //   SimilarMovies   cosine neighbours of a movie (MovieSimilarity).
 //   RecommendBatch  many Recommend requests on one snapshot.
 //
@@ -42,6 +43,7 @@ inline constexpr int kMaxCount = 100;
 inline constexpr int kMaxRecentMovies = 100;
 inline constexpr int kMaxFilterGenres = 32;
 inline constexpr int kMaxExcludedMovies = 1000;
+inline constexpr int kMaxIncludedMovies = 1000;
 inline constexpr int kMaxBatchRequests = 100;
 inline constexpr int kMaxReleaseYear = 9999;
 

@@ -58,6 +58,9 @@ absl::Status CheckFilter(const movierec::v1::MovieFilter& filter,
   MOVIEREC_RETURN_IF_ERROR(CheckIds(filter.exclude_movie_ids(),
                                     kMaxExcludedMovies, prefix,
                                     "exclude_movie_ids"));
+  MOVIEREC_RETURN_IF_ERROR(CheckIds(filter.include_movie_ids(),
+                                    kMaxIncludedMovies, prefix,
+                                    "include_movie_ids"));
   MOVIEREC_RETURN_IF_ERROR(
       CheckYear(filter.min_release_year(), prefix, "min_release_year"));
   MOVIEREC_RETURN_IF_ERROR(
@@ -116,6 +119,11 @@ absl::StatusOr<MovieFilter> ResolveFilter(
   MOVIEREC_RETURN_IF_ERROR(ResolveMovies(
       snapshot, proto.exclude_movie_ids(),
       absl::StrCat(path, "filter.exclude_movie_ids"), &filter.exclude));
+  // Unknown ids are NOT_FOUND as everywhere else: an allow-list that
+  // silently dropped them would answer from a shorter list than was asked.
+  MOVIEREC_RETURN_IF_ERROR(ResolveMovies(
+      snapshot, proto.include_movie_ids(),
+      absl::StrCat(path, "filter.include_movie_ids"), &filter.include));
   return filter;
 }
 

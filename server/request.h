@@ -27,7 +27,7 @@ namespace movierec {
 struct ResolvedRecommend {
   int user = -1;                // user row; -1: not a known user
   std::vector<int32_t> recent;  // rows of recent_movie_ids
-  MovieFilter filter;           // exclusions by row, genres by index
+  MovieFilter filter;           // movies by row, genres by index
   int count = 0;                // 1-kMaxCount
 };
 

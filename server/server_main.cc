@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "model/format_version.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 #include "util/command_line.h"
@@ -181,7 +182,7 @@ int main(int argc, char** argv) {
       "[--metrics_port 9464]\n\nBoth ports listen on loopback unless "
       "--listen_address / --metrics_address say otherwise (the container "
       "image passes 0.0.0.0).",
-      "server/server_main.cc");
+      "server/server_main.cc", movierec::kBundleFormatVersion);
   // Debian's Abseil checks every absl::Mutex acquisition (gRPC locks them
   // several times per call) for lock-order cycles, a debugging aid that
   // costs every call (absl GraphCycles in perf).

@@ -1,8 +1,8 @@
-// movierec-ablation: the ablation table of docs/models.md ("Ablation"). Trains the
-// most-popular baseline, the tfrs preset and each step from the TFRS replica to
-// the default configuration on the seed-42 split and on seeds 1, 2, 3, and
-// prints protocol-A top-100, recall@10 and NDCG@10 of the top 10 each one
-// serves, measured by the project's own evaluator.
+// movierec-ablation: the ablation table of docs/models.md ("Ablation"). Trains
+// the most-popular baseline, the tfrs preset and each step from the TFRS
+// replica to the default configuration on the seed-42 split and on seeds 1, 2,
+// 3, and prints protocol-A top-100, recall@10 and NDCG@10 of the top 10 each
+// one serves, measured by the project's own evaluator.
 #include <omp.h>
 
 #include <cstdio>
@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "data/dataset.h"
+#include "model/format_version.h"
 #include "spdlog/spdlog.h"
 #include "train/config_json.h"
 #include "train/trainer.h"
@@ -216,11 +217,11 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   movierec::ParseCommandLine(
       argc, argv,
-      "Measures the ablation table of docs/models.md (Ablation): the popularity "
-      "baseline, the "
-      "tfrs preset and each step to the default configuration.\n\n"
+      "Measures the ablation table of docs/models.md (Ablation): the "
+      "popularity baseline, the tfrs preset and each step to the default "
+      "configuration.\n\n"
       "Usage: movierec-ablation --data_dir DIR [--seeds 42,1,2,3]",
-      "train/ablation_main.cc");
+      "train/ablation_main.cc", movierec::kBundleFormatVersion);
   const absl::Status status = movierec::Run();
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
   return movierec::ExitStatus(status);

@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
       "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
       "[--index_kind auto|flat|hnsw|ivf]",
-      "train/train_main.cc");
+      "train/train_main.cc", movierec::kBundleFormatVersion);
   const absl::Status status = movierec::Run();
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
   return movierec::ExitStatus(status);

@@ -9,10 +9,7 @@
 #include "train/ranking_trainer.h"
 #include "train/retrieval_trainer.h"
 #include "util/status_macros.h"
-
-#ifndef MOVIEREC_GIT_VERSION
-#define MOVIEREC_GIT_VERSION "unknown"
-#endif
+#include "util/version.h"
 
 namespace movierec {
 namespace {
@@ -74,7 +71,7 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
       Popularity(static_cast<int>(catalog.movies.size()), train);
   model->user_vectors = retrieval.UserVectors(model->seen);
   model->movie_vectors = retrieval.MovieVectors(model->popularity);
-  model->code_version = MOVIEREC_GIT_VERSION;
+  model->code_version = CodeVersion();
   model->retrieval.emplace(std::move(retrieval));
   model->rating = std::move(rating);
   model->reranker = std::move(reranker);
@@ -128,7 +125,7 @@ std::shared_ptr<const Model> PopularityModel(
   for (int m = 0; m < model->num_movies(); ++m) {
     model->movie_vectors(m, 0) = static_cast<float>(model->popularity[m]);
   }
-  model->code_version = MOVIEREC_GIT_VERSION;
+  model->code_version = CodeVersion();
   model->config_json = R"({"preset": "popularity"})";
   return model;
 }
@@ -245,7 +242,7 @@ nlohmann::json MetricsOf(const TrainOutput& output, const TrainConfig& config,
   metrics["data"] = {{"train_ratings", dataset.train.size()},
                      {"test_ratings", dataset.test.size()}};
   metrics["config"] = nlohmann::json(config);
-  metrics["code_version"] = MOVIEREC_GIT_VERSION;
+  metrics["code_version"] = CodeVersion();
   return metrics;
 }
 

@@ -1,7 +1,7 @@
 // End-to-end tests of the movierec-server binary, run as a child process:
 // SIGTERM and SIGINT with a call in flight (the call completes, the process
-// exits 0), health through the real process, flag errors, and --help and
-// docs/flags.md documenting every flag.
+// exits 0), health through the real process, flag errors, --version, and
+// --help and docs/flags.md documenting every flag.
 //
 // The call is held in flight by the binary's test-only flag
 // --testonly_hold_calls_until_shutdown: it cannot complete before the signal
@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "model/bundle.h"
@@ -26,6 +27,7 @@
 #include "tests/e2e/subprocess.h"
 #include "tests/net_test_util.h"
 #include "tests/test_util.h"
+#include "util/version.h"
 
 namespace movierec {
 namespace {
@@ -194,6 +196,25 @@ TEST_F(ServerBinaryTest, BadFlagsExitWithCodeTwoAndTheReason) {
       << output;
 }
 
+// --version prints the code version (the binary and this test link the same
+// util/version.cc) and the model format version it reads, and exits 0
+// without wanting --model_base. tests/e2e/version_test.py checks the other
+// binaries.
+TEST_F(ServerBinaryTest, VersionPrintsCodeAndModelFormatVersionsAndExitsZero) {
+  ASSERT_OK_AND_ASSIGN(auto process,
+                       Subprocess::Start({kServerBinary, "--version"}));
+  const std::optional<int> status = process->WaitForExit(absl::Seconds(30));
+  ASSERT_TRUE(status.has_value()) << "still running\n" << process->Output();
+  const std::string output = process->Output();
+  ASSERT_TRUE(WIFEXITED(*status)) << output;
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << output;
+  // The whole output, exactly: nothing else is printed.
+  EXPECT_EQ(absl::StripTrailingAsciiWhitespace(output),
+            absl::StrCat("movierec-server code version ", CodeVersion(),
+                         "\nmodel format version ", kBundleFormatVersion));
+  EXPECT_STRNE(CodeVersion(), "");
+}
+
 TEST_F(ServerBinaryTest, HelpFlagsAreAllInDocsFlags) {
   ASSERT_OK_AND_ASSIGN(auto help, Subprocess::Start({kServerBinary, "--help"}));
   ASSERT_TRUE(help->WaitForExit(absl::Seconds(30)).has_value());
@@ -215,9 +236,11 @@ TEST_F(ServerBinaryTest, HelpFlagsAreAllInDocsFlags) {
         << "--help lacks --" << expected << ":\n"
         << text;
   }
-  // Every flag --help lists has a row in docs/flags.md, as `--flag`.
+  // Every flag --help lists has a row in docs/flags.md, as `--flag`; so has
+  // --version, which is Abseil's and --help does not list.
   const std::string docs =
       test::ReadFileOrFail(absl::StrCat(kSourceDir, "/docs/flags.md"));
+  flags.insert("version");
   for (const std::string& flag : flags) {
     EXPECT_NE(docs.find(absl::StrCat("`--", flag, "`")), std::string::npos)
         << "docs/flags.md does not document --" << flag;

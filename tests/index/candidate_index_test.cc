@@ -221,6 +221,37 @@ TEST_P(CandidateIndexTest, ReturnsEveryEligibleRowWhenFewerThanK) {
   EXPECT_EQ(index_->Search(query(0), 29, exclude).size(), 29u);
 }
 
+// An allow-list (the API's include_movie_ids) reaches the index as the
+// exclusion of its complement (Scorer::Excluded): far more rows excluded than
+// eligible. k rows still come back whenever k are allowed, only allowed ones,
+// and exactly the best of them from the exact kind.
+TEST_P(CandidateIndexTest, AnAllowListAsTheExclusionOfItsComplement) {
+  std::vector<int32_t> allowed;
+  std::vector<int32_t> exclude;
+  for (int r = 0; r < kRows; ++r) {
+    (r % 9 == 4 ? allowed : exclude).push_back(r);
+  }
+  ASSERT_EQ(allowed.size(), 222u);
+  for (int i = 0; i < queries_->rows(); ++i) {
+    for (const int k : {1, 10, 100}) {
+      SCOPED_TRACE(testing::Message() << "query " << i << ", k " << k);
+      const std::vector<Candidate> got = index_->Search(query(i), k, exclude);
+      ASSERT_EQ(got.size(), static_cast<size_t>(k));
+      for (const Candidate& c : got) {
+        EXPECT_TRUE(std::binary_search(allowed.begin(), allowed.end(), c.row))
+            << "row " << c.row << " is not allowed";
+      }
+      if (exact()) {
+        const std::vector<Candidate> want =
+            BruteForce(*vectors_, query(i), k, exclude);
+        for (size_t j = 0; j < got.size(); ++j) {
+          EXPECT_EQ(got[j].row, want[j].row) << "position " << j;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(CandidateIndexTest, NonPositiveKOrNothingEligibleReturnsNothing) {
   EXPECT_THAT(index_->Search(query(0), 0, {}), IsEmpty());
   EXPECT_THAT(index_->Search(query(0), -1, {}), IsEmpty());

@@ -231,6 +231,36 @@ TEST(ScorerTest, ExcludedIsTheSortedUnionOfHistoryExclusionsAndFilter) {
   }
 }
 
+TEST(ScorerTest, AnAllowListExcludesEveryOtherMovie) {
+  const auto model = std::make_shared<const Model>(MakeRandomModel(
+      SmallMovieLens(3, 30, 5), SmallRetrievalConfig(false), 1));
+  const Scorer scorer(model);
+  const std::vector<int32_t> history = {1, 4, 20};
+  MovieFilter filter;
+  filter.include = {7, 4, 7, 12, 29};  // 4 is in the history
+  filter.exclude = {12};
+  std::vector<int32_t> want;
+  for (int32_t m = 0; m < model->num_movies(); ++m) {
+    if (m != 7 && m != 29) want.push_back(m);
+  }
+  EXPECT_EQ(scorer.Excluded(history, filter), want);
+
+  // The allow-list combines with the genre filter by AND.
+  filter.exclude.clear();
+  filter.genres = {model->catalog.movies[7].genres.front()};
+  const std::vector<int32_t> excluded = scorer.Excluded(history, filter);
+  EXPECT_FALSE(std::binary_search(excluded.begin(), excluded.end(), 7));
+  for (const int32_t m : {12, 29}) {
+    EXPECT_EQ(std::binary_search(excluded.begin(), excluded.end(), m),
+              !filter.Admits(model->catalog.movies[m]))
+        << "movie row " << m;
+  }
+  EXPECT_EQ(excluded.size(),
+            static_cast<size_t>(model->num_movies()) - 3 +
+                (filter.Admits(model->catalog.movies[12]) ? 0 : 1) +
+                (filter.Admits(model->catalog.movies[29]) ? 0 : 1));
+}
+
 TEST(MovieFilterTest, Admits) {
   Movie movie;
   movie.genres = {1, 3};

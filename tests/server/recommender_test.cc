@@ -1,6 +1,6 @@
 // Tests of the Recommend logic (server/recommender.h) over a snapshot of a
-// small model: known users, unknown users (popular fallback), request
-// validation and a missing model.
+// small model: known users, unknown users (popular fallback), the allow-list
+// of the filter (include_movie_ids), request validation and a missing model.
 #include "server/recommender.h"
 
 #include <gtest/gtest.h>
@@ -48,6 +48,29 @@ class RecommenderTest : public ::testing::Test {
     request.set_user_id(user_id);
     request.set_count(count);
     return recommender_.Recommend(request, response, trace);
+  }
+
+  // Every movie user row `user` has not seen, by inner product, best first.
+  std::vector<int> UnseenByScore(int user) const {
+    std::vector<std::pair<float, int>> unseen;
+    for (int m = 0; m < model_->num_movies(); ++m) {
+      if (model_->seen.Contains(user, m)) continue;
+      unseen.emplace_back(
+          model_->user_vectors.row(user).dot(model_->movie_vectors.row(m)), m);
+    }
+    std::sort(unseen.rbegin(), unseen.rend());
+    std::vector<int> rows;
+    for (const auto& [score, row] : unseen) rows.push_back(row);
+    return rows;
+  }
+
+  // The movie rows of a response, in order.
+  std::vector<int> Rows(const v1::RecommendResponse& response) const {
+    std::vector<int> rows;
+    for (const v1::ScoredMovie& movie : response.movies()) {
+      rows.push_back(MovieRow(movie.movie_id()));
+    }
+    return rows;
   }
 
   std::shared_ptr<const Model> model_;
@@ -133,6 +156,161 @@ TEST_F(RecommenderTest, UnknownUserGetsPopularMovies) {
                 static_cast<float>(model_->popularity[row]));
     }
   }
+}
+
+// Only movies of the allow-list come back, in the order of the unfiltered
+// ranking, still without seen and excluded ones.
+TEST_F(RecommenderTest, AllowListReturnsOnlyAllowedMoviesRankedAsBefore) {
+  const int user = 2;
+  const std::vector<int> unseen = UnseenByScore(user);
+  ASSERT_GE(unseen.size(), 100u);
+  // Every third unseen movie from the 5th on, one seen movie, and one
+  // excluded: 31 allowed rows, of which 30 may come back.
+  std::set<int> allowed;
+  for (size_t i = 4; i < unseen.size() && allowed.size() < 30; i += 3) {
+    allowed.insert(unseen[i]);
+  }
+  const int seen = static_cast<int>(model_->seen.Of(user)[0]);
+  const int excluded = unseen[7];
+  v1::RecommendRequest request;
+  request.set_user_id(absl::StrCat(model_->catalog.users[user].id));
+  request.set_count(12);
+  for (const int row : allowed) {
+    request.mutable_filter()->add_include_movie_ids(snapshot_->MovieId(row));
+  }
+  request.mutable_filter()->add_include_movie_ids(snapshot_->MovieId(seen));
+  request.mutable_filter()->add_exclude_movie_ids(snapshot_->MovieId(excluded));
+  v1::RecommendResponse response;
+  ASSERT_OK(recommender_.Recommend(request, &response));
+  EXPECT_EQ(response.personalization(), v1::PERSONALIZATION_KNOWN_USER);
+
+  std::vector<int> want;
+  for (const int row : unseen) {
+    if (allowed.count(row) > 0 && row != excluded && want.size() < 12) {
+      want.push_back(row);
+    }
+  }
+  EXPECT_EQ(Rows(response), want);
+
+  // Fewer allowed than `count`: every one of them, and no other.
+  request.set_count(50);
+  response.Clear();
+  ASSERT_OK(recommender_.Recommend(request, &response));
+  want.clear();
+  for (const int row : unseen) {
+    if (allowed.count(row) > 0 && row != excluded) want.push_back(row);
+  }
+  ASSERT_EQ(want.size(), 29u);
+  EXPECT_EQ(Rows(response), want);
+}
+
+TEST_F(RecommenderTest, AllowListOfSeenOrExcludedMoviesReturnsNothing) {
+  const int user = 1;
+  const int seen = static_cast<int>(model_->seen.Of(user)[0]);
+  const int unseen = UnseenByScore(user)[0];
+  v1::RecommendRequest request;
+  request.set_user_id(absl::StrCat(model_->catalog.users[user].id));
+  request.mutable_filter()->add_include_movie_ids(snapshot_->MovieId(seen));
+  request.mutable_filter()->add_include_movie_ids(snapshot_->MovieId(unseen));
+  request.mutable_filter()->add_exclude_movie_ids(snapshot_->MovieId(unseen));
+  v1::RecommendResponse response;
+  ASSERT_OK(recommender_.Recommend(request, &response));
+  EXPECT_EQ(response.movies_size(), 0);
+}
+
+TEST_F(RecommenderTest, AllowListAppliesToVisitorsAndThePopularFallback) {
+  // Popular: the allowed movies by popularity, ties by the lower row.
+  const std::vector<int> allowed = {3, 40, 41, 99, 120};
+  v1::RecommendRequest request;
+  request.set_user_id("999999");
+  request.set_count(10);
+  for (const int row : allowed) {
+    request.mutable_filter()->add_include_movie_ids(snapshot_->MovieId(row));
+  }
+  v1::RecommendResponse response;
+  ASSERT_OK(recommender_.Recommend(request, &response));
+  EXPECT_TRUE(response.fallback());
+  std::vector<int> want = allowed;
+  std::stable_sort(want.begin(), want.end(), [&](int a, int b) {
+    return model_->popularity[a] > model_->popularity[b];
+  });
+  EXPECT_EQ(Rows(response), want);
+
+  // A visitor: the allowed movies but the recent ones.
+  request.add_recent_movie_ids(snapshot_->MovieId(40));
+  response.Clear();
+  ASSERT_OK(recommender_.Recommend(request, &response));
+  EXPECT_EQ(response.personalization(), v1::PERSONALIZATION_RECENT_MOVIES);
+  std::vector<int> rows = Rows(response);
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<int>{3, 41, 99, 120}));
+}
+
+TEST_F(RecommenderTest, AllowListAppliesToEachRequestOfABatch) {
+  v1::RecommendBatchRequest batch;
+  for (const int user : {0, 3}) {
+    v1::RecommendRequest* request = batch.add_requests();
+    request->set_user_id(absl::StrCat(model_->catalog.users[user].id));
+    request->set_count(3);
+    const std::vector<int> unseen = UnseenByScore(user);
+    // The 10th to 14th unseen movies, listed worst first.
+    for (int i = 13; i >= 9; --i) {
+      request->mutable_filter()->add_include_movie_ids(
+          snapshot_->MovieId(unseen[i]));
+    }
+  }
+  v1::RecommendBatchResponse response;
+  ASSERT_OK(recommender_.RecommendBatch(batch, &response));
+  ASSERT_EQ(response.responses_size(), 2);
+  for (const int i : {0, 1}) {
+    const std::vector<int> unseen = UnseenByScore(i == 0 ? 0 : 3);
+    EXPECT_EQ(Rows(response.responses(i)),
+              (std::vector<int>{unseen[9], unseen[10], unseen[11]}))
+        << "request " << i;
+  }
+}
+
+TEST_F(RecommenderTest, AllowListAppliesToSimilarMovies) {
+  v1::SimilarMoviesRequest request;
+  request.set_movie_id(snapshot_->MovieId(10));
+  request.set_count(10);
+  // The movie itself is on the list, and still left out.
+  for (const int row : {10, 20, 30, 140}) {
+    request.mutable_filter()->add_include_movie_ids(snapshot_->MovieId(row));
+  }
+  v1::SimilarMoviesResponse response;
+  ASSERT_OK(recommender_.SimilarMovies(request, &response));
+  std::vector<int> rows;
+  for (const v1::ScoredMovie& movie : response.movies()) {
+    rows.push_back(MovieRow(movie.movie_id()));
+    if (rows.size() > 1) {
+      EXPECT_GE(response.movies(rows.size() - 2).score(), movie.score());
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<int>{20, 30, 140}));
+}
+
+TEST_F(RecommenderTest, AllowListWithAnUnknownMovieIsNotFoundNamingIt) {
+  const std::string user_id = absl::StrCat(model_->catalog.users[0].id);
+  v1::RecommendRequest request;
+  request.set_user_id(user_id);
+  request.mutable_filter()->add_include_movie_ids("1");
+  request.mutable_filter()->add_include_movie_ids("4");  // ids are odd
+  v1::RecommendResponse response;
+  EXPECT_TRUE(IsError(recommender_.Recommend(request, &response),
+                      absl::StatusCode::kNotFound,
+                      {"filter.include_movie_ids[1]", "\"4\""}));
+  EXPECT_EQ(response.movies_size(), 0);
+
+  v1::RecommendBatchRequest batch;
+  batch.add_requests()->set_user_id(user_id);
+  *batch.add_requests() = request;
+  v1::RecommendBatchResponse batch_response;
+  EXPECT_TRUE(IsError(recommender_.RecommendBatch(batch, &batch_response),
+                      absl::StatusCode::kNotFound,
+                      {"requests[1].filter.include_movie_ids[1]", "\"4\""}));
+  EXPECT_EQ(batch_response.responses_size(), 0);
 }
 
 TEST_F(RecommenderTest, RejectsEmptyUserId) {

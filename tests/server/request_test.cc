@@ -156,6 +156,30 @@ std::vector<BadRequest> BadRecommendRequests() {
        [](R* r) { r->mutable_filter()->add_exclude_movie_ids("2"); },
        kNotFound,
        {"filter.exclude_movie_ids[0]: movie \"2\""}},
+      {"TooManyInclusions",
+       [](R* r) {
+         for (int i = 0; i <= kMaxIncludedMovies; ++i) {
+           r->mutable_filter()->add_include_movie_ids("1");
+         }
+       },
+       kInvalid,
+       {"filter.include_movie_ids has 1001 entries; at most 1000 are "
+        "allowed"}},
+      {"EmptyInclusion",
+       [](R* r) {
+         r->mutable_filter()->add_include_movie_ids("1");
+         r->mutable_filter()->add_include_movie_ids("");
+       },
+       kInvalid,
+       {"filter.include_movie_ids[1] is empty"}},
+      {"UnknownInclusion",
+       [](R* r) {
+         r->mutable_filter()->add_include_movie_ids("3");
+         r->mutable_filter()->add_include_movie_ids("4");
+       },
+       kNotFound,
+       {"filter.include_movie_ids[1]: movie \"4\" is not in the catalogue "
+        "of model version 7"}},
   };
 }
 
@@ -202,6 +226,10 @@ TEST_F(RequestTest, RequestsAtTheLimitsPass) {
   }
   for (int i = 0; i < kMaxExcludedMovies; ++i) {
     request.mutable_filter()->add_exclude_movie_ids("3");
+  }
+  for (int i = 0; i < kMaxIncludedMovies; ++i) {
+    request.mutable_filter()->add_include_movie_ids(
+        absl::StrCat(2 * (i % 40) + 1));
   }
   request.mutable_filter()->set_min_release_year(1);
   request.mutable_filter()->set_max_release_year(kMaxReleaseYear);
@@ -265,6 +293,10 @@ TEST_F(RequestTest, BadSimilarMoviesRequestsAreNamed) {
   EXPECT_TRUE(IsError(
       call([](auto* r) { r->mutable_filter()->add_exclude_movie_ids("8"); }),
       absl::StatusCode::kNotFound, {"filter.exclude_movie_ids[0]"}));
+  EXPECT_TRUE(IsError(
+      call([](auto* r) { r->mutable_filter()->add_include_movie_ids("8"); }),
+      absl::StatusCode::kNotFound,
+      {"filter.include_movie_ids[0]: movie \"8\" is not in the catalogue"}));
   EXPECT_TRUE(IsError(call([](auto* r) {
                         r->mutable_filter()->set_min_release_year(1999);
                         r->mutable_filter()->set_max_release_year(1998);
