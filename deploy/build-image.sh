@@ -193,11 +193,11 @@ in_image /usr/local/bin/movierec-train --data_dir="$data" --model_base="$model_b
 [[ -f "$mnt$model_base/1/model.bin" ]] || fail "no $model_base/1/model.bin after training"
 echo "trained version 1 in $((SECONDS - start)) s"
 
-echo "--- the entrypoint: ${entrypoint[*]} --port=0 --metrics_port=0 ---"
+echo "--- the entrypoint: ${entrypoint[*]} --port=0 --metrics_port=0 --http_port=0 ---"
 log=$workdir/server.log
 # chroot execs the server, so $! is the server's pid (a shell function would
 # put a subshell in between, and SIGTERM would not reach the server).
-chroot --userspec="$user" "$mnt" "${entrypoint[@]}" --port=0 --metrics_port=0 \
+chroot --userspec="$user" "$mnt" "${entrypoint[@]}" --port=0 --metrics_port=0 --http_port=0 \
   >"$log" 2>&1 &
 server_pid=$!
 port=

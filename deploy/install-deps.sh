@@ -9,11 +9,14 @@ packages=(
   build-essential cmake pkg-config ccache git curl unzip
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libeigen3-dev libfaiss-dev prometheus-cpp-dev
-  libspdlog-dev nlohmann-json3-dev zlib1g-dev
+  libspdlog-dev nlohmann-json3-dev zlib1g-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libbenchmark-dev)
+  # tests/client/curl_api_test.py runs docs/api.md's curl commands (curl is
+  # in the build packages above too).
+  packages+=(curl)
   # tests/deploy and tests/client: promtool, Python with YAML and gRPC (the
   # Python client and the stand-in for grpcurl), gRPC's health and
   # reflection .proto files. tests/e2e/prometheus_test.cc: a real Prometheus

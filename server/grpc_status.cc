@@ -6,9 +6,7 @@
 #include "absl/strings/string_view.h"
 
 namespace movierec {
-namespace {
 
-// `message` cut to at most kMaxGrpcMessageBytes, marker included.
 std::string CappedMessage(absl::string_view message) {
   if (message.size() <= kMaxGrpcMessageBytes) return std::string(message);
   // The marker's length depends on the count it states; 40 bytes hold any.
@@ -21,8 +19,6 @@ std::string CappedMessage(absl::string_view message) {
   return absl::StrCat(message.substr(0, keep), " [... ", message.size() - keep,
                       " bytes cut]");
 }
-
-}  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;

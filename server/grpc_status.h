@@ -7,8 +7,10 @@
 #include <grpcpp/support/status.h>
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace movierec {
 
@@ -17,6 +19,10 @@ namespace movierec {
 // default) with an error that hides the real one; a message naming a field
 // and a value never needs more.
 inline constexpr size_t kMaxGrpcMessageBytes = 1024;
+
+// `message` cut to at most kMaxGrpcMessageBytes: a longer one is cut at a
+// UTF-8 character boundary and ends in " [... N bytes cut]".
+std::string CappedMessage(absl::string_view message);
 
 // The same code (absl::StatusCode and grpc::StatusCode share their
 // numbering) and message. A message longer than kMaxGrpcMessageBytes is cut

@@ -35,6 +35,18 @@ const char* MethodName(Method method) {
   return "unknown";
 }
 
+const char* TransportName(Transport transport) {
+  switch (transport) {
+    case Transport::kGrpc:
+      return "grpc";
+    case Transport::kHttp:
+      return "http";
+    case Transport::kCount:
+      break;
+  }
+  return "unknown";
+}
+
 std::vector<double> ServerMetrics::LatencyBuckets() {
   return {25e-6,  50e-6,  100e-6, 200e-6, 300e-6, 500e-6, 750e-6, 1e-3,
           1.5e-3, 2e-3,   3e-3,   5e-3,   7.5e-3, 10e-3,  25e-3,  50e-3,
@@ -45,11 +57,13 @@ ServerMetrics::ServerMetrics()
     : registry_(std::make_shared<prometheus::Registry>()) {
   auto& requests = prometheus::BuildCounter()
                        .Name("movierec_requests_total")
-                       .Help("RPCs handled, by method and gRPC status code")
+                       .Help(
+                           "Calls handled, by method, gRPC status code and "
+                           "transport")
                        .Register(*registry_);
   auto& latency = prometheus::BuildHistogram()
                       .Name("movierec_request_duration_seconds")
-                      .Help("Time to handle an RPC, by method")
+                      .Help("Time to handle a call, by method and transport")
                       .Register(*registry_);
   auto& fallbacks =
       prometheus::BuildCounter()
@@ -58,13 +72,18 @@ ServerMetrics::ServerMetrics()
           .Register(*registry_);
   for (int m = 0; m < kMethods; ++m) {
     const std::string method = MethodName(static_cast<Method>(m));
-    for (int c = 0; c < kCodes; ++c) {
-      requests_[m][c] = &requests.Add(
-          {{"method", method},
-           {"code",
-            absl::StatusCodeToString(static_cast<absl::StatusCode>(c))}});
+    for (int t = 0; t < kTransports; ++t) {
+      const std::string transport = TransportName(static_cast<Transport>(t));
+      for (int c = 0; c < kCodes; ++c) {
+        requests_[t][m][c] = &requests.Add(
+            {{"method", method},
+             {"code",
+              absl::StatusCodeToString(static_cast<absl::StatusCode>(c))},
+             {"transport", transport}});
+      }
+      latency_[t][m] = &latency.Add(
+          {{"method", method}, {"transport", transport}}, LatencyBuckets());
     }
-    latency_[m] = &latency.Add({{"method", method}}, LatencyBuckets());
     fallbacks_[m] = &fallbacks.Add({{"method", method}});
   }
   auto& stages = prometheus::BuildHistogram()
@@ -171,13 +190,14 @@ void ServerMetrics::RecordQueue(size_t length, size_t limit) {
 
 void ServerMetrics::RecordCallStarted() { in_flight_->Increment(); }
 
-void ServerMetrics::RecordRequest(Method method, grpc::StatusCode code,
-                                  double seconds) {
+void ServerMetrics::RecordRequest(Transport transport, Method method,
+                                  grpc::StatusCode code, double seconds) {
+  const int t = static_cast<int>(transport);
   const int m = static_cast<int>(method);
   const int c = static_cast<int>(code);
-  requests_[m][c >= 0 && c < kCodes ? c : grpc::StatusCode::UNKNOWN]
+  requests_[t][m][c >= 0 && c < kCodes ? c : grpc::StatusCode::UNKNOWN]
       ->Increment();
-  latency_[m]->Observe(seconds);
+  latency_[t][m]->Observe(seconds);
   in_flight_->Decrement();
 }
 

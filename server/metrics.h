@@ -1,8 +1,10 @@
 // The server's Prometheus metrics (prometheus-cpp), served at /metrics on the
 // metrics port:
 //
-//   movierec_requests_total{method, code}          calls by gRPC status
-//   movierec_request_duration_seconds{method}      whole-call latency
+//   movierec_requests_total{method, code,          calls by gRPC status
+//                           transport}
+//   movierec_request_duration_seconds{method,      whole-call latency
+//                                     transport}
 //   movierec_stage_duration_seconds{stage}         retrieval, ranking
 //   movierec_fallbacks_total{method}               unknown users answered
 //                                                  with popular movies
@@ -22,7 +24,9 @@
 //   movierec_memory_trimmed_bytes_total            to the system, and bytes
 //
 // Methods: Recommend, SimilarMovies, RecommendBatch. Codes: the names of
-// absl::StatusCode ("OK", "INVALID_ARGUMENT", ...). The stage histograms
+// absl::StatusCode ("OK", "INVALID_ARGUMENT", ...), for HTTP calls too (the
+// code their HTTP status was mapped from). Transports: "grpc", "http"; a
+// query that sums without `transport` counts both. The stage histograms
 // observe each recommendation (one per request of a batch).
 //
 // Thread-safe: every Record* may be called from any thread.
@@ -50,6 +54,10 @@ namespace movierec {
 enum class Method { kRecommend, kSimilarMovies, kRecommendBatch, kCount };
 const char* MethodName(Method method);
 
+// How a call arrived: the `transport` label.
+enum class Transport { kGrpc, kHttp, kCount };
+const char* TransportName(Transport transport);
+
 enum class Stage { kRetrieval, kRanking, kCount };
 
 class ServerMetrics {
@@ -61,7 +69,8 @@ class ServerMetrics {
   // A call was accepted (in flight until RecordRequest).
   void RecordCallStarted();
   // A call ended with `code` after `seconds` (queueing included).
-  void RecordRequest(Method method, grpc::StatusCode code, double seconds);
+  void RecordRequest(Transport transport, Method method, grpc::StatusCode code,
+                     double seconds);
   void RecordStage(Stage stage, double seconds);
   void RecordFallback(Method method);
   // A call admission control refused (RefusalName(refusal) is the label).
@@ -89,10 +98,14 @@ class ServerMetrics {
   static constexpr int kCodes = 17;  // grpc::StatusCode 0 .. 16
   static constexpr int kMethods = static_cast<int>(Method::kCount);
   static constexpr int kStages = static_cast<int>(Stage::kCount);
+  static constexpr int kTransports = static_cast<int>(Transport::kCount);
 
   std::shared_ptr<prometheus::Registry> registry_;
-  std::array<std::array<prometheus::Counter*, kCodes>, kMethods> requests_{};
-  std::array<prometheus::Histogram*, kMethods> latency_{};
+  std::array<std::array<std::array<prometheus::Counter*, kCodes>, kMethods>,
+             kTransports>
+      requests_{};
+  std::array<std::array<prometheus::Histogram*, kMethods>, kTransports>
+      latency_{};
   std::array<prometheus::Histogram*, kStages> stages_{};
   std::array<prometheus::Counter*, kMethods> fallbacks_{};
   prometheus::Counter* reload_success_ = nullptr;

@@ -55,6 +55,17 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.port < 0 || options.port > 65535) {
     return bad("gRPC port ", options.port, " (--port) is outside 0-65535");
   }
+  if (options.http_port < -1 || options.http_port > 65535) {
+    return bad("HTTP port ", options.http_port,
+               " (--http_port) is outside -1-65535");
+  }
+  if (options.http_threads < 1) {
+    return bad("--http_threads must be >= 1, got ", options.http_threads);
+  }
+  if (options.http_io_timeout < absl::Seconds(1)) {
+    return bad("--http_io_timeout must be at least 1s, got ",
+               absl::FormatDuration(options.http_io_timeout));
+  }
   if (options.metrics_port < -1 || options.metrics_port > 65535) {
     return bad("metrics port ", options.metrics_port,
                " (--metrics_port) is outside -1-65535");
@@ -138,9 +149,11 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
                                     : DetectMemoryLimit();
   server->memory_budget_ =
       BudgetFor(server->memory_limit_bytes_, options.max_receive_message_bytes);
-  server->service_ = std::make_unique<RecommenderService>(
+  server->dispatcher_ = std::make_unique<CallDispatcher>(
       server->recommender_.get(), &server->metrics_, server->pool_.get(),
       options.before_call);
+  server->service_ =
+      std::make_unique<RecommenderService>(server->dispatcher_.get());
 
   MOVIEREC_RETURN_IF_ERROR(server->StartMetrics());
 
@@ -205,6 +218,7 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
       server->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   health->SetServingStatus(kRecommenderServiceName, false);
+  MOVIEREC_RETURN_IF_ERROR(server->StartHttp());
 
   const absl::Status loaded = server->models_->Poll();
   if (server->models_->current() == nullptr) {
@@ -222,6 +236,25 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
       },
       [self](int64_t released) { self->metrics_.RecordTrim(released); });
   return server;
+}
+
+absl::Status MovierecServer::StartHttp() {
+  if (options_.http_port < 0) return absl::OkStatus();
+  HttpServerOptions http;
+  http.address = options_.listen_address;
+  http.port = options_.http_port;
+  http.max_body_bytes = static_cast<size_t>(options_.max_receive_message_bytes);
+  http.threads = options_.http_threads;
+  http.max_queued_connections = 4 * options_.http_threads;
+  http.io_timeout = options_.http_io_timeout;
+  // As gRPC's health: live until shutdown begins, ready while a model is
+  // loaded too.
+  MOVIEREC_ASSIGN_OR_RETURN(
+      http_,
+      HttpServer::Start(
+          http, dispatcher_.get(), [this] { return !shutting_down_; },
+          [this] { return !shutting_down_ && models_->current() != nullptr; }));
+  return absl::OkStatus();
 }
 
 absl::Status MovierecServer::StartMetrics() {
@@ -276,12 +309,15 @@ void MovierecServer::BeginShutdown() {
 void MovierecServer::Shutdown(absl::Duration grace) {
   if (shut_down_.exchange(true)) return;
   BeginShutdown();
+  // HTTP stops accepting at once; its calls in flight get the same grace.
+  if (http_ != nullptr) http_->BeginShutdown(absl::Now() + grace);
   // Refuses new calls at once; returns when every call has finished: calls
   // still running at the deadline are cancelled, and the workers, which see
   // the cancellation at their next check, finish them.
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
   server_->Wait();
+  if (http_ != nullptr) http_->Wait();
 }
 
 MovierecServer::~MovierecServer() {

@@ -1,16 +1,19 @@
 // A running movierec server: the gRPC port (Recommender, grpc.health.v1.Health,
-// server reflection), the Prometheus metrics port, and the model manager that
-// keeps the serving model current. main() and the in-process tests both
+// server reflection), the HTTP/JSON port (server/http_server.h), the
+// Prometheus metrics port, and the model manager that keeps the serving model
+// current. main() and the in-process tests both
 // start servers through this class.
 //
 // Health: "" (liveness) is SERVING as soon as the gRPC port listens, even
 // before any model is loaded; "movierec.v1.Recommender" (readiness) is
 // SERVING once a model is loaded. Both are NOT_SERVING from the start of
-// Shutdown, for good.
+// Shutdown, for good. The HTTP port's /healthz and /readyz say the same
+// (200 or 503).
 //
 // Threads: gRPC's own (its callback handlers only queue work), a WorkerPool
 // of `worker_threads` that runs every RPC's work, the model poller, and the
-// metrics server's two.
+// metrics server's two, and the HTTP port's (HttpServerOptions::threads and
+// its accepting thread).
 //
 // Thread-safe: Shutdown may be called from any thread, once.
 #ifndef MOVIEREC_SERVER_SERVER_H_
@@ -25,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/http_server.h"
 #include "server/memory_limit.h"
 #include "server/memory_trimmer.h"
 #include "server/metrics.h"
@@ -47,11 +51,18 @@ inline constexpr int64_t kMinMemoryLimitBytes = int64_t{64} << 20;
 // Each field is a movierec-server flag of the same name (docs/flags.md);
 // ValidateServerOptions checks them all, and errors name the flag.
 struct ServerOptions {
-  // Interface the gRPC port binds to; default loopback (the container image
-  // passes 0.0.0.0).
+  // Interface the gRPC and HTTP ports bind to; default loopback (the
+  // container image passes 0.0.0.0).
   std::string listen_address = "127.0.0.1";
   // gRPC port; 0 picks a free one (see MovierecServer::port()).
   int port = 50051;
+  // HTTP/JSON port (--http_port); -1 disables it, 0 picks a free one (see
+  // MovierecServer::http_port()).
+  int http_port = 8080;
+  // Threads of the HTTP port (--http_threads), and the time a slow client
+  // gets to send or read (--http_io_timeout).
+  int http_threads = 16;
+  absl::Duration http_io_timeout = absl::Seconds(10);
   // PEM files of the gRPC port's TLS (plaintext when none is given; mutual
   // TLS with a client CA). See server/tls.h.
   ServerTlsFiles tls;
@@ -60,7 +71,7 @@ struct ServerOptions {
   std::string metrics_address = "127.0.0.1";
   int metrics_port = 9464;
   // Largest request accepted, in bytes; default 1 MiB. A larger one is
-  // refused by gRPC with RESOURCE_EXHAUSTED.
+  // refused by gRPC with RESOURCE_EXHAUSTED, and an HTTP body with 413.
   int max_receive_message_bytes = 1 << 20;
   // Threads that run the RPCs' work; 0 (the default): one per available core
   // (AvailableCores()).
@@ -118,6 +129,8 @@ class MovierecServer {
   ~MovierecServer();
 
   int port() const { return port_; }
+  // -1 when the HTTP port is disabled.
+  int http_port() const { return http_ ? http_->port() : -1; }
   int metrics_port() const { return metrics_port_; }
   int worker_threads() const { return pool_->size(); }
   // The memory limit in force and its shares (see ServerOptions).
@@ -140,6 +153,8 @@ class MovierecServer {
   MovierecServer() = default;
   // Serves /metrics on the options' metrics port, unless it is -1.
   absl::Status StartMetrics();
+  // Serves HTTP/JSON on the options' HTTP port, unless it is -1.
+  absl::Status StartHttp();
   void OnLoad(const LoadEvent& event);
 
   ServerOptions options_;
@@ -148,9 +163,11 @@ class MovierecServer {
   std::unique_ptr<Recommender> recommender_;
   // Declared before server_: destroyed after it, once no call can need them.
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<CallDispatcher> dispatcher_;
   std::unique_ptr<RecommenderService> service_;
   std::vector<std::unique_ptr<grpc::Service>> extra_services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   // Returns what malloc holds free after a burst (server/memory_trimmer.h).
   std::unique_ptr<MemoryTrimmer> trimmer_;

@@ -26,9 +26,19 @@
 ABSL_FLAG(std::string, model_base, "",
           "Directory of integer-named model versions (required)");
 ABSL_FLAG(std::string, listen_address, "127.0.0.1",
-          "Interface for the gRPC port; 0.0.0.0 for all (the container "
-          "image's default)");
+          "Interface for the gRPC and HTTP ports; 0.0.0.0 for all (the "
+          "container image's default)");
 ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port");
+ABSL_FLAG(int, http_port, 8080,
+          "HTTP/JSON port (POST /v1/recommend, /v1/similar-movies, "
+          "/v1/recommend:batch; GET /healthz, /readyz); -1 disables it, 0 "
+          "picks a free port");
+ABSL_FLAG(int, http_threads, 16,
+          "Threads that serve HTTP connections (one each while it is open); "
+          "more connections wait");
+ABSL_FLAG(absl::Duration, http_io_timeout, absl::Seconds(10),
+          "An HTTP client that sends or reads nothing for this long "
+          "mid-request is dropped (whole seconds, at least 1s)");
 ABSL_FLAG(std::string, tls_cert, "",
           "PEM certificate chain of the gRPC port; with --tls_key it serves "
           "TLS only (plaintext otherwise)");
@@ -99,6 +109,9 @@ ServerOptions OptionsFromFlags() {
   ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen_address);
   options.port = absl::GetFlag(FLAGS_port);
+  options.http_port = absl::GetFlag(FLAGS_http_port);
+  options.http_threads = absl::GetFlag(FLAGS_http_threads);
+  options.http_io_timeout = absl::GetFlag(FLAGS_http_io_timeout);
   options.tls.cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca = absl::GetFlag(FLAGS_tls_client_ca);
@@ -148,11 +161,12 @@ absl::Status Run(const sigset_t& signals) {
       const std::unique_ptr<MovierecServer> server,
       Annotate(MovierecServer::Start(options), "cannot start"));
   spdlog::info(
-      "listening for gRPC on {}:{}, metrics on {}:{}, {} workers, memory "
-      "limit {} MiB ({} MiB for gRPC, {} streams a connection), {}",
+      "listening for gRPC on {}:{}, metrics on {}:{}, HTTP on {}:{}, {} "
+      "workers, memory limit {} MiB ({} MiB for gRPC, {} streams a "
+      "connection), {}",
       options.listen_address, server->port(), options.metrics_address,
-      server->metrics_port(), server->worker_threads(),
-      server->memory_limit_bytes() >> 20,
+      server->metrics_port(), options.listen_address, server->http_port(),
+      server->worker_threads(), server->memory_limit_bytes() >> 20,
       server->memory_budget().grpc_quota_bytes >> 20,
       server->memory_budget().max_concurrent_streams,
       options.tls.client_ca.empty()
@@ -177,11 +191,11 @@ int main(int argc, char** argv) {
   movierec::ParseCommandLine(
       argc, argv,
       "Serves movie recommendations over gRPC (movierec.v1.Recommender, "
-      "grpc.health.v1.Health, reflection) and Prometheus metrics at "
-      "/metrics.\n\nUsage: movierec-server --model_base DIR [--port 50051] "
-      "[--metrics_port 9464]\n\nBoth ports listen on loopback unless "
-      "--listen_address / --metrics_address say otherwise (the container "
-      "image passes 0.0.0.0).",
+      "grpc.health.v1.Health, reflection) and HTTP/JSON, and Prometheus "
+      "metrics at /metrics.\n\nUsage: movierec-server --model_base DIR "
+      "[--port 50051] [--http_port 8080] [--metrics_port 9464]\n\nThe "
+      "ports listen on loopback unless --listen_address / --metrics_address "
+      "say otherwise (the container image passes 0.0.0.0).",
       "server/server_main.cc", movierec::kBundleFormatVersion);
   // Debian's Abseil checks every absl::Mutex acquisition (gRPC locks them
   // several times per call) for lock-order cycles, a debugging aid that

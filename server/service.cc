@@ -25,7 +25,7 @@ absl::Time Deadline(const grpc::CallbackServerContext& context) {
 
 }  // namespace
 
-grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait) {
+absl::Status OverloadError(Refusal refusal, absl::Duration wait) {
   std::string why;
   switch (refusal) {
     case Refusal::kQueueFull:
@@ -40,68 +40,72 @@ grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait) {
                          " for a worker, past its deadline");
       break;
     case Refusal::kNone:
-      return grpc::Status::OK;
+      return absl::OkStatus();
   }
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      absl::StrCat("server overloaded: ", why,
-                                   "; retry with backoff, or on another "
-                                   "replica"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("server overloaded: ", why,
+                   "; retry with backoff, or on another replica"));
 }
 
-RecommenderService::RecommenderService(const Recommender* recommender,
-                                       ServerMetrics* metrics, WorkerPool* pool,
-                                       BeforeCallHook before_call)
+grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait) {
+  return ToGrpcStatus(OverloadError(refusal, wait));
+}
+
+CallDispatcher::CallDispatcher(const Recommender* recommender,
+                               ServerMetrics* metrics, WorkerPool* pool,
+                               BeforeCallHook before_call)
     : recommender_(recommender),
       metrics_(metrics),
       pool_(pool),
-      before_call_(std::move(before_call)) {
-  SetMessageAllocatorFor_Recommend(&recommend_allocator_);
-  SetMessageAllocatorFor_SimilarMovies(&similar_allocator_);
-  SetMessageAllocatorFor_RecommendBatch(&batch_allocator_);
-}
+      before_call_(std::move(before_call)) {}
 
-grpc::ServerUnaryReactor* RecommenderService::Dispatch(
-    Method method, grpc::CallbackServerContext* context, Work work) {
+void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
   const auto start = std::chrono::steady_clock::now();
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   metrics_->RecordCallStarted();
-  const auto finish = [this, method, reactor, start](grpc::Status status) {
+  const auto finish = [this, transport = call.transport, method = call.method,
+                       start, done = std::move(done)](absl::Status status) {
     metrics_->RecordRequest(
-        method, status.error_code(),
+        transport, method, static_cast<grpc::StatusCode>(status.code()),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
-    // The call (context, request, response) may be gone after this.
-    reactor->Finish(std::move(status));
+    // The call (its messages) may be gone after this.
+    done(std::move(status));
   };
-  const absl::Time deadline = Deadline(*context);
+  const absl::Time deadline = call.deadline;
   const Admission admission = pool_->TrySubmit(
-      deadline, [this, context, deadline, finish, work = std::move(work)](
+      deadline, [this, call = std::move(call), finish, work = std::move(work)](
                     Refusal refusal, absl::Duration waited) {
         if (refusal != Refusal::kNone) {
           // Its deadline passed while it waited: dropped without its work.
           metrics_->RecordRefusal(refusal);
-          finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                              "the deadline passed while the call waited "
-                              "for a worker"));
+          finish(absl::DeadlineExceededError(
+              "the deadline passed while the call waited for a worker"));
           return;
         }
         metrics_->RecordQueueWait(absl::ToDoubleSeconds(waited));
         metrics_->RecordQueueLength(pool_->queued());
-        const CallControl control(deadline,
-                                  [context] { return context->IsCancelled(); });
-        if (before_call_) before_call_(control, context->peer());
-        finish(ToGrpcStatus(work(control)));
+        const CallControl control(call.deadline, call.cancelled);
+        if (before_call_) {
+          before_call_(control, call.peer ? call.peer() : std::string());
+        }
+        finish(work(control));
       });
   metrics_->RecordQueue(admission.queued, admission.limit);
   if (admission.refusal != Refusal::kNone) {
     metrics_->RecordRefusal(admission.refusal);
-    finish(OverloadStatus(admission.refusal, admission.expected_wait));
+    finish(OverloadError(admission.refusal, admission.expected_wait));
   }
-  return reactor;
 }
 
-void RecommenderService::RecordTrace(Method method,
-                                     const RecommendTrace& trace) {
+void CallDispatcher::Refuse(const CallInfo& call,
+                            const absl::Status& status) const {
+  metrics_->RecordCallStarted();
+  metrics_->RecordRequest(call.transport, call.method,
+                          static_cast<grpc::StatusCode>(status.code()), 0);
+}
+
+void CallDispatcher::RecordTrace(Method method,
+                                 const RecommendTrace& trace) const {
   if (trace.retrieval_seconds >= 0) {
     metrics_->RecordStage(Stage::kRetrieval, trace.retrieval_seconds);
   }
@@ -111,17 +115,69 @@ void RecommenderService::RecordTrace(Method method,
   if (trace.fallback) metrics_->RecordFallback(method);
 }
 
+CallDispatcher::Work CallDispatcher::RecommendWork(
+    const v1::RecommendRequest* request,
+    v1::RecommendResponse* response) const {
+  return [this, request, response](const CallControl& control) {
+    RecommendTrace trace;
+    const absl::Status status =
+        recommender_->Recommend(*request, response, &trace, control);
+    RecordTrace(Method::kRecommend, trace);
+    return status;
+  };
+}
+
+CallDispatcher::Work CallDispatcher::SimilarMoviesWork(
+    const v1::SimilarMoviesRequest* request,
+    v1::SimilarMoviesResponse* response) const {
+  return [this, request, response](const CallControl& control) {
+    return recommender_->SimilarMovies(*request, response, control);
+  };
+}
+
+CallDispatcher::Work CallDispatcher::RecommendBatchWork(
+    const v1::RecommendBatchRequest* request,
+    v1::RecommendBatchResponse* response) const {
+  return [this, request, response](const CallControl& control) {
+    std::vector<RecommendTrace> traces;
+    const absl::Status status =
+        recommender_->RecommendBatch(*request, response, &traces, control);
+    for (const RecommendTrace& t : traces) {
+      RecordTrace(Method::kRecommendBatch, t);
+    }
+    return status;
+  };
+}
+
+RecommenderService::RecommenderService(const CallDispatcher* dispatcher)
+    : dispatcher_(dispatcher) {
+  SetMessageAllocatorFor_Recommend(&recommend_allocator_);
+  SetMessageAllocatorFor_SimilarMovies(&similar_allocator_);
+  SetMessageAllocatorFor_RecommendBatch(&batch_allocator_);
+}
+
+grpc::ServerUnaryReactor* RecommenderService::Dispatch(
+    Method method, grpc::CallbackServerContext* context,
+    CallDispatcher::Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  CallInfo call;
+  call.method = method;
+  call.transport = Transport::kGrpc;
+  call.deadline = Deadline(*context);
+  call.cancelled = [context] { return context->IsCancelled(); };
+  call.peer = [context] { return context->peer(); };
+  dispatcher_->Dispatch(std::move(call), std::move(work),
+                        [reactor](absl::Status status) {
+                          reactor->Finish(ToGrpcStatus(status));
+                        });
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* RecommenderService::Recommend(
     grpc::CallbackServerContext* context, const v1::RecommendRequest* request,
     v1::RecommendResponse* response) {
   return Dispatch(Method::kRecommend, context,
-                  [this, request, response](const CallControl& control) {
-                    RecommendTrace trace;
-                    const absl::Status status = recommender_->Recommend(
-                        *request, response, &trace, control);
-                    RecordTrace(Method::kRecommend, trace);
-                    return status;
-                  });
+                  dispatcher_->RecommendWork(request, response));
 }
 
 grpc::ServerUnaryReactor* RecommenderService::SimilarMovies(
@@ -129,10 +185,7 @@ grpc::ServerUnaryReactor* RecommenderService::SimilarMovies(
     const v1::SimilarMoviesRequest* request,
     v1::SimilarMoviesResponse* response) {
   return Dispatch(Method::kSimilarMovies, context,
-                  [this, request, response](const CallControl& control) {
-                    return recommender_->SimilarMovies(*request, response,
-                                                       control);
-                  });
+                  dispatcher_->SimilarMoviesWork(request, response));
 }
 
 grpc::ServerUnaryReactor* RecommenderService::RecommendBatch(
@@ -140,15 +193,7 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendBatch(
     const v1::RecommendBatchRequest* request,
     v1::RecommendBatchResponse* response) {
   return Dispatch(Method::kRecommendBatch, context,
-                  [this, request, response](const CallControl& control) {
-                    std::vector<RecommendTrace> traces;
-                    const absl::Status status = recommender_->RecommendBatch(
-                        *request, response, &traces, control);
-                    for (const RecommendTrace& t : traces) {
-                      RecordTrace(Method::kRecommendBatch, t);
-                    }
-                    return status;
-                  });
+                  dispatcher_->RecommendBatchWork(request, response));
 }
 
 }  // namespace movierec

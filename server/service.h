@@ -1,4 +1,6 @@
-// The gRPC face of movierec: movierec.v1.Recommender on the callback API.
+// The gRPC face of movierec: movierec.v1.Recommender on the callback API,
+// and CallDispatcher, the path every call takes whatever its transport (the
+// HTTP/JSON face, server/http_server.h, uses it too).
 //
 // Each handler takes the call's DefaultReactor, queues the work on the
 // WorkerPool and returns at once; a worker runs it and finishes the reactor.
@@ -40,15 +42,67 @@ using BeforeCallHook =
 // had passed). RESOURCE_EXHAUSTED rather than UNAVAILABLE: it says the
 // server is out of capacity, not down, and gRPC's transparent retries and
 // default retry policies leave it to the caller (docs/api.md, "Errors").
+// OK for Refusal::kNone.
+absl::Status OverloadError(Refusal refusal, absl::Duration wait);
+// OverloadError as a grpc::Status.
 grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait);
+
+// One call as the transport sees it.
+struct CallInfo {
+  Method method = Method::kRecommend;
+  Transport transport = Transport::kGrpc;
+  // InfiniteFuture: the client set none.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Whether the client has gone (may be empty: never); called on a worker.
+  std::function<bool()> cancelled;
+  // The client's address, for BeforeCallHook; called on a worker.
+  std::function<std::string()> peer;
+};
+
+// The one dispatch path of every call, gRPC or HTTP: counts it in flight,
+// queues its work on the WorkerPool under admission control (TrySubmit) and
+// its deadline, runs the work with a CallControl on a worker, records the
+// request metrics under the call's transport, and hands the status to
+// `done`, exactly once: on the caller's thread when admission control
+// refuses the call at once, else on the worker.
+class CallDispatcher {
+ public:
+  using Work = std::function<absl::Status(const CallControl&)>;
+  using Done = std::function<void(absl::Status)>;
+
+  // No pointer is owned; all must outlive the dispatcher.
+  CallDispatcher(const Recommender* recommender, ServerMetrics* metrics,
+                 WorkerPool* pool, BeforeCallHook before_call = nullptr);
+
+  void Dispatch(CallInfo call, Work work, Done done) const;
+  // A call that ended with `status` before it could be dispatched (the
+  // transport could not read its request): counted in the request metrics.
+  void Refuse(const CallInfo& call, const absl::Status& status) const;
+
+  // The work of each method: the Recommender's call, and its stage metrics.
+  // The messages must outlive the work.
+  Work RecommendWork(const movierec::v1::RecommendRequest* request,
+                     movierec::v1::RecommendResponse* response) const;
+  Work SimilarMoviesWork(const movierec::v1::SimilarMoviesRequest* request,
+                         movierec::v1::SimilarMoviesResponse* response) const;
+  Work RecommendBatchWork(const movierec::v1::RecommendBatchRequest* request,
+                          movierec::v1::RecommendBatchResponse* response) const;
+
+ private:
+  void RecordTrace(Method method, const RecommendTrace& trace) const;
+
+  const Recommender* recommender_;
+  ServerMetrics* metrics_;
+  WorkerPool* pool_;
+  BeforeCallHook before_call_;
+};
 
 class RecommenderService final
     : public movierec::v1::Recommender::CallbackService {
  public:
-  // No pointer is owned; all must outlive the service, and `pool` must run
-  // every task submitted to it (the server stops the pool after gRPC).
-  RecommenderService(const Recommender* recommender, ServerMetrics* metrics,
-                     WorkerPool* pool, BeforeCallHook before_call = nullptr);
+  // `dispatcher` must outlive the service, and its pool must run every task
+  // submitted to it (the server stops the pool after gRPC).
+  explicit RecommenderService(const CallDispatcher* dispatcher);
 
   grpc::ServerUnaryReactor* Recommend(
       grpc::CallbackServerContext* context,
@@ -66,17 +120,12 @@ class RecommenderService final
       movierec::v1::RecommendBatchResponse* response) override;
 
  private:
-  using Work = std::function<absl::Status(const CallControl&)>;
-  // Queues `work` on the pool; the worker finishes the call with its status.
+  // Dispatches `work`; the call finishes with its status.
   grpc::ServerUnaryReactor* Dispatch(Method method,
                                      grpc::CallbackServerContext* context,
-                                     Work work);
-  void RecordTrace(Method method, const RecommendTrace& trace);
+                                     CallDispatcher::Work work);
 
-  const Recommender* recommender_;
-  ServerMetrics* metrics_;
-  WorkerPool* pool_;
-  BeforeCallHook before_call_;
+  const CallDispatcher* dispatcher_;
   // Each call's messages on one arena (server/arena_allocator.h).
   ArenaMessageAllocator<movierec::v1::RecommendRequest,
                         movierec::v1::RecommendResponse>

@@ -94,7 +94,8 @@ def train(train_binary, data_dir, model_base, split=False, timeout=120):
 
 
 _LISTENING = re.compile(
-    r"listening for gRPC on (\S+):(\d+), metrics on (\S+):(-?\d+)")
+    r"listening for gRPC on (\S+):(\d+), metrics on (\S+):(-?\d+), "
+    r"HTTP on (\S+):(-?\d+)")
 
 
 class LiveServer:
@@ -111,6 +112,7 @@ class LiveServer:
         self.process = None
         self.port = None
         self.metrics_port = None
+        self.http_port = None
         self._log = None
 
     def __enter__(self):
@@ -118,7 +120,8 @@ class LiveServer:
             "w+", prefix="movierec-server-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [self.server_binary, f"--model_base={self.model_base}",
-             "--port=0", "--metrics_port=0", "--poll_interval=100ms",
+             "--port=0", "--metrics_port=0", "--http_port=0",
+             "--poll_interval=100ms",
              "--grace_period=2s"] + self.extra_flags,
             stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
@@ -127,6 +130,7 @@ class LiveServer:
             if match:
                 self.port = int(match.group(2))
                 self.metrics_port = int(match.group(4))
+                self.http_port = int(match.group(6))
                 return self
             if self.process.poll() is not None:
                 raise RuntimeError(

@@ -49,7 +49,7 @@ run_fuzzers() {
   local work target
   work=$(mktemp -d)
   for target in movielens_ratings movielens_item movielens_user \
-    movielens_genre bundle recommend; do
+    movielens_genre bundle recommend http; do
     mkdir -p "$work/$target"
     cp "$source_dir/tests/fuzz/corpus/$target"/* "$work/$target/"
     echo "fuzzing $target for ${seconds}s" >&2

@@ -172,7 +172,7 @@ class Bench:
             proc = subprocess.Popen(
                 ["taskset", "-c", self.args.server_cpus, binary,
                  "--model_base", self.args.model_base, "--port", str(port),
-                 "--metrics_port", "-1", "--poll_interval", "0",
+                 "--metrics_port", "-1", "--http_port", "-1", "--poll_interval", "0",
                  "--grace_period", "1s"],
                 stdout=logf, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120

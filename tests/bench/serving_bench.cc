@@ -250,6 +250,7 @@ int Main() {
   ServerOptions options;
   options.port = 0;
   options.metrics_port = -1;
+  options.http_port = -1;
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.model.model_base = base;
   options.model.poll_interval = absl::ZeroDuration();

@@ -98,7 +98,7 @@ TEST(OverloadTest, RefusesWhatItCannotServeAndKeepsServing) {
   ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<Subprocess> server,
       Subprocess::Start(
-          {kServerBinary, "--model_base=" + base, "--port=0",
+          {kServerBinary, "--model_base=" + base, "--port=0", "--http_port=-1",
            "--metrics_port=0", "--worker_threads=1",
            "--testonly_call_cost=" + absl::FormatDuration(kCallCost),
            "--max_queue_wait=" + absl::FormatDuration(kQueueWait)}));

@@ -163,25 +163,27 @@ TEST_F(PrometheusTest, ScrapesTheRequestCounterAndHistograms) {
   StartPrometheus();
 
   EXPECT_EQ(Query("up{job=\"movierec\"}"), 1.0);
-  EXPECT_EQ(Query("movierec_requests_total{method=\"Recommend\",code=\"OK\"}"),
+  EXPECT_EQ(Query("movierec_requests_total{method=\"Recommend\",code=\"OK\","
+                  "transport=\"grpc\"}"),
             3.0);
   EXPECT_EQ(Query("movierec_requests_total{method=\"Recommend\","
-                  "code=\"INVALID_ARGUMENT\"}"),
+                  "code=\"INVALID_ARGUMENT\",transport=\"grpc\"}"),
             2.0);
   EXPECT_EQ(Query("sum(movierec_requests_total)"), 6.0);
   EXPECT_EQ(Query("movierec_request_duration_seconds_count{method="
-                  "\"Recommend\"}"),
+                  "\"Recommend\",transport=\"grpc\"}"),
             5.0);
   EXPECT_EQ(Query("movierec_request_duration_seconds_bucket{method="
-                  "\"Recommend\",le=\"+Inf\"}"),
+                  "\"Recommend\",transport=\"grpc\",le=\"+Inf\"}"),
             5.0);
-  const std::optional<double> sum =
-      Query("movierec_request_duration_seconds_sum{method=\"Recommend\"}");
+  const std::optional<double> sum = Query(
+      "movierec_request_duration_seconds_sum{method=\"Recommend\","
+      "transport=\"grpc\"}");
   ASSERT_TRUE(sum.has_value());
   EXPECT_GT(*sum, 0.0);
   // Buckets fine enough for sub-millisecond calls: a bound at 100 µs.
   EXPECT_TRUE(Query("movierec_request_duration_seconds_bucket{method="
-                    "\"Recommend\",le=\"0.0001\"}")
+                    "\"Recommend\",transport=\"grpc\",le=\"0.0001\"}")
                   .has_value());
   // Two retrievals (the fallback retrieves nothing), as a histogram that
   // histogram_quantile can read.

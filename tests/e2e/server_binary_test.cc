@@ -59,9 +59,9 @@ class ServerBinaryTest : public ::testing::Test {
 
   // Starts the server on a free port (it logs which) with `flags` added.
   void Start(const std::vector<std::string>& flags) {
-    std::vector<std::string> argv = {kServerBinary, "--model_base=" + base_,
-                                     "--port=0", "--metrics_port=-1",
-                                     "--worker_threads=2"};
+    std::vector<std::string> argv = {kServerBinary,   "--model_base=" + base_,
+                                     "--port=0",      "--metrics_port=-1",
+                                     "--http_port=0", "--worker_threads=2"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     ASSERT_OK_AND_ASSIGN(server_, Subprocess::Start(argv));
     const std::optional<std::string> line =

@@ -165,8 +165,9 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
   ASSERT_OK_AND_ASSIGN(
       std::unique_ptr<Subprocess> server,
       Subprocess::Start({kServerBinary, "--model_base=" + base, "--port=0",
-                         "--metrics_port=0", "--poll_interval=200ms",
-                         "--worker_threads=2", "--grace_period=30s",
+                         "--http_port=-1", "--metrics_port=0",
+                         "--poll_interval=200ms", "--worker_threads=2",
+                         "--grace_period=30s",
                          // About reloads, not admission control: a budget
                          // no sanitizer build's queue reaches.
                          "--max_queue_wait=30s"}));

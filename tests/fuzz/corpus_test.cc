@@ -12,10 +12,12 @@
 #include "absl/strings/match.h"
 #include "data/movielens.h"
 #include "model/bundle.h"
+#include "server/http_api.h"
 #include "server/recommender.h"
 #include "server/snapshot.h"
 #include "tests/fuzz/fuzz_fixtures.h"
 #include "tests/test_util.h"
+#include "util/status_macros.h"
 
 namespace movierec {
 namespace {
@@ -94,6 +96,18 @@ TEST(FuzzCorpusTest, RecommendSeeds) {
     if (!request.ParseFromString(seed.bytes)) {
       return absl::DataLossError("not a RecommendRequest");
     }
+    v1::RecommendResponse response;
+    return recommender.Recommend(request, &response);
+  });
+}
+
+TEST(FuzzCorpusTest, HttpSeeds) {
+  const auto snapshot = std::make_shared<const Snapshot>(
+      3, std::make_shared<const Model>(fuzz::ServedModel()));
+  const Recommender recommender([snapshot] { return snapshot; });
+  ExpectAcceptance("http", [&](const Seed& seed) {
+    v1::RecommendRequest request;
+    MOVIEREC_RETURN_IF_ERROR(ParseJsonBody(seed.bytes, &request));
     v1::RecommendResponse response;
     return recommender.Recommend(request, &response);
   });

@@ -278,12 +278,13 @@ TEST_F(GrpcServerTest, MetricsCountRequestsByCode) {
   ASSERT_NE(page.find("200"), std::string::npos) << page.substr(0, 200);
   EXPECT_EQ(MetricValue(page,
                         "movierec_requests_total{code=\"OK\",method="
-                        "\"Recommend\"}"),
+                        "\"Recommend\",transport=\"grpc\"}"),
             4.0)
       << page;
   EXPECT_EQ(MetricValue(page,
                         "movierec_requests_total{code=\"INVALID_"
-                        "ARGUMENT\",method=\"Recommend\"}"),
+                        "ARGUMENT\",method=\"Recommend\",transport="
+                        "\"grpc\"}"),
             2.0);
   EXPECT_EQ(MetricValue(page, "movierec_fallbacks_total{method=\"Recommend\"}"),
             1.0);
@@ -294,7 +295,7 @@ TEST_F(GrpcServerTest, MetricsCountRequestsByCode) {
       1.0);
   EXPECT_EQ(MetricValue(page,
                         "movierec_request_duration_seconds_count{method="
-                        "\"Recommend\"}"),
+                        "\"Recommend\",transport=\"grpc\"}"),
             6.0);
 }
 

@@ -42,6 +42,7 @@ class ServerFixture : public ::testing::Test {
     ServerOptions options;
     options.port = 0;
     options.metrics_port = metrics ? 0 : -1;
+    options.http_port = -1;  // tests/server/http_test.cc turns it on
     options.worker_threads = 2;
     options.model.model_base = base_;
     options.model.poll_interval = absl::Milliseconds(50);
@@ -101,11 +102,13 @@ class ServerFixture : public ::testing::Test {
   std::unique_ptr<v1::Recommender::Stub> stub_;
 };
 
-// The Prometheus series of a request counter: method and gRPC code name.
+// The Prometheus series of a request counter: method, gRPC code name and
+// transport ("grpc", "http").
 inline std::string RequestsSeries(const std::string& method,
-                                  const std::string& code) {
+                                  const std::string& code,
+                                  const std::string& transport = "grpc") {
   return absl::StrCat("movierec_requests_total{code=\"", code, "\",method=\"",
-                      method, "\"}");
+                      method, "\",transport=\"", transport, "\"}");
 }
 
 }  // namespace movierec::test
