@@ -10,7 +10,7 @@
 #                           deploy tests included) except the real-data
 #                           training tests (label real_data, see below), then
 #                           every fuzz target for FUZZ_SECONDS (default 30)
-#                           each
+#                           each, JOBS targets side by side
 #   tests/run.sh --tsan     clang build with ThreadSanitizer into build-tsan/:
 #                           the server tests (the concurrent ones)
 #   tests/run.sh --fuzz     only the fuzz targets, from build-asan/
@@ -41,24 +41,38 @@ deploy/install-deps.sh --test
 jobs=${JOBS:-$(nproc)}
 
 # Runs every fuzz target of build dir $1 for FUZZ_SECONDS on a copy of its
-# seed corpus (tests/fuzz/corpus/<target>), and prints libFuzzer's final
-# statistics. A crash, a sanitizer report or a failed property exits non-zero
-# and keeps the input that did it.
+# seed corpus (tests/fuzz/corpus/<target>), $jobs targets side by side, and
+# prints libFuzzer's final statistics. A crash, a sanitizer report or a
+# failed property exits non-zero and keeps the input that did it.
+fuzz_one() {
+  local build=$1 work=$2 target=$3 seconds=$4
+  mkdir -p "$work/$target"
+  cp "$source_dir/tests/fuzz/corpus/$target"/* "$work/$target/"
+  echo "fuzzing $target for ${seconds}s" >&2
+  "$build/fuzz/${target}_fuzz" -max_total_time="$seconds" \
+    -print_final_stats=1 -max_len=65536 -rss_limit_mb=4096 \
+    -artifact_prefix="$work/$target-" "$work/$target" >"$work/$target.log" 2>&1
+}
+
 run_fuzzers() {
   local build=$1 seconds=${FUZZ_SECONDS:-30}
-  local work target
+  local work target failed=0
+  local targets=(movielens_ratings movielens_item movielens_user
+    movielens_genre bundle recommend http)
+  local -A pids=()
   work=$(mktemp -d)
-  for target in movielens_ratings movielens_item movielens_user \
-    movielens_genre bundle recommend http; do
-    mkdir -p "$work/$target"
-    cp "$source_dir/tests/fuzz/corpus/$target"/* "$work/$target/"
-    echo "fuzzing $target for ${seconds}s" >&2
-    if ! "$build/fuzz/${target}_fuzz" -max_total_time="$seconds" \
-      -print_final_stats=1 -max_len=65536 -rss_limit_mb=4096 \
-      -artifact_prefix="$work/" "$work/$target" >"$work/$target.log" 2>&1; then
+  for target in "${targets[@]}"; do
+    # At most $jobs at once.
+    while (($(jobs -rp | wc -l) >= jobs)); do sleep 1; done
+    fuzz_one "$build" "$work" "$target" "$seconds" &
+    pids[$target]=$!
+  done
+  for target in "${targets[@]}"; do
+    if ! wait "${pids[$target]}"; then
       tail -n 60 "$work/$target.log" >&2
       echo "error: fuzz target $target failed; its input is in $work" >&2
-      return 1
+      failed=1
+      continue
     fi
     # The last status line (execs, cov, ft, corpus) and the final statistics.
     { grep -E '^#[0-9]+' "$work/$target.log" || true; } | tail -n 1 |
@@ -66,6 +80,7 @@ run_fuzzers() {
     { grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
       "$work/$target.log" || true; } | sed "s/^/$target: /"
   done
+  ((failed == 0)) || return 1
   rm -rf "$work"
 }
 
