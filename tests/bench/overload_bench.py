@@ -168,11 +168,17 @@ class Bench:
 
     def start_server(self, name, binary, port):
         log_path = os.path.join(self.args.work, f"{name}-server.log")
+        # An older server (the baseline) has no HTTP port to turn off.
+        helped = subprocess.run([binary, "--helpfull"], capture_output=True,
+                                text=True, check=False)
+        help_text = helped.stdout + helped.stderr
+        http = (["--http_port", "-1"] if "--http_port" in help_text
+                else [])
         with open(log_path, "w", encoding="utf-8") as logf:
             proc = subprocess.Popen(
                 ["taskset", "-c", self.args.server_cpus, binary,
                  "--model_base", self.args.model_base, "--port", str(port),
-                 "--metrics_port", "-1", "--http_port", "-1", "--poll_interval", "0",
+                 "--metrics_port", "-1", *http, "--poll_interval", "0",
                  "--grace_period", "1s"],
                 stdout=logf, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
