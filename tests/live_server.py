@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import unittest
 import time
 import urllib.request
 
@@ -205,6 +206,26 @@ class TrainedModelBase:
     def __exit__(self, *exc):
         shutil.rmtree(self.root, ignore_errors=True)
         return False
+
+
+class TrainedServerTestCase(unittest.TestCase):
+    """A test case whose class shares one live server on a freshly trained
+    model base (bin_dir: where movierec-train and movierec-server are)."""
+
+    bin_dir = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.model = TrainedModelBase(os.path.join(cls.bin_dir, "movierec-train"))
+        cls.model.__enter__()
+        cls.server = LiveServer(os.path.join(cls.bin_dir, "movierec-server"),
+                                cls.model.model_base)
+        cls.server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+        cls.model.__exit__(None, None, None)
 
 
 def main(argv):

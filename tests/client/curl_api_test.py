@@ -55,24 +55,15 @@ def run_curl(argv, address):
     return result, int(status or 0), body
 
 
-class DocCurlTest(unittest.TestCase):
+class DocCurlTest(live_server.TrainedServerTestCase):
+    bin_dir = BIN_DIR
 
     @classmethod
     def setUpClass(cls):
         with open(os.path.join(SOURCE_DIR, "docs", "api.md"),
                   encoding="utf-8") as f:
             cls.commands = doc_curl_commands(f.read())
-        cls.model = live_server.TrainedModelBase(
-            os.path.join(BIN_DIR, "movierec-train"))
-        cls.model.__enter__()
-        cls.server = live_server.LiveServer(
-            os.path.join(BIN_DIR, "movierec-server"), cls.model.model_base)
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-        cls.model.__exit__(None, None, None)
+        super().setUpClass()
 
     def test_every_endpoint_has_a_command(self):
         self.assertGreater(len(self.commands), 0)

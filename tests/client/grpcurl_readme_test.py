@@ -55,24 +55,15 @@ def grpcurl(args):
                           check=False)
 
 
-class ReadmeGrpcurlTest(unittest.TestCase):
+class ReadmeGrpcurlTest(live_server.TrainedServerTestCase):
+    bin_dir = BIN_DIR
 
     @classmethod
     def setUpClass(cls):
         with open(os.path.join(SOURCE_DIR, "README.md"), encoding="utf-8") as f:
             cls.readme = f.read()
         cls.commands = readme_grpcurl_commands(cls.readme)
-        cls.model = live_server.TrainedModelBase(
-            os.path.join(BIN_DIR, "movierec-train"))
-        cls.model.__enter__()
-        cls.server = live_server.LiveServer(
-            os.path.join(BIN_DIR, "movierec-server"), cls.model.model_base)
-        cls.server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.__exit__(None, None, None)
-        cls.model.__exit__(None, None, None)
+        super().setUpClass()
 
     def run_readme(self, command, data=None):
         """Runs a README command on the test server, with -d replaced by

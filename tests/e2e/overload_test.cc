@@ -24,7 +24,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,17 +101,11 @@ TEST(OverloadTest, RefusesWhatItCannotServeAndKeepsServing) {
            "--metrics_port=0", "--worker_threads=1",
            "--testonly_call_cost=" + absl::FormatDuration(kCallCost),
            "--max_queue_wait=" + absl::FormatDuration(kQueueWait)}));
-  const std::optional<std::string> listening =
-      server->WaitForLine("listening for gRPC on", absl::Seconds(60));
-  ASSERT_TRUE(listening.has_value()) << server->Output();
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(
-      *listening, match,
-      std::regex("on 127\\.0\\.0\\.1:([0-9]+), metrics on [^:]+:([0-9]+),")))
-      << *listening;
-  const std::string target = absl::StrCat("127.0.0.1:", match[1].str());
-  int metrics_port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(match[2].str(), &metrics_port));
+  const std::optional<test::ServerPorts> ports =
+      test::WaitForServerPorts(*server, absl::Seconds(60));
+  ASSERT_TRUE(ports.has_value());
+  const std::string target = ports->grpc_target;
+  const int metrics_port = ports->metrics_port;
   const auto channel =
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   auto stub = v1::Recommender::NewStub(channel);

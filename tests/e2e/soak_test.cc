@@ -29,7 +29,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -171,17 +170,11 @@ TEST(SoakTest, ReloadsUnderLoadLoseNoCallAndFreeOldVersions) {
                          // About reloads, not admission control: a budget
                          // no sanitizer build's queue reaches.
                          "--max_queue_wait=30s"}));
-  const std::optional<std::string> listening =
-      server->WaitForLine("listening for gRPC on", absl::Seconds(60));
-  ASSERT_TRUE(listening.has_value()) << server->Output();
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(
-      *listening, match,
-      std::regex("on 127\\.0\\.0\\.1:([0-9]+), metrics on [^:]+:([0-9]+),")))
-      << *listening;
-  const std::string target = absl::StrCat("127.0.0.1:", match[1].str());
-  int metrics_port = 0;
-  ASSERT_TRUE(absl::SimpleAtoi(match[2].str(), &metrics_port));
+  const std::optional<test::ServerPorts> ports =
+      test::WaitForServerPorts(*server, absl::Seconds(60));
+  ASSERT_TRUE(ports.has_value());
+  const std::string target = ports->grpc_target;
+  const int metrics_port = ports->metrics_port;
   // A version's footprint: the RSS it adds to a server that has none.
   const int64_t rss_empty = test::ResidentBytes(server->pid());
   good.push_back(publisher.PublishGood());

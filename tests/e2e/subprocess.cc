@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -20,6 +21,28 @@
 #include "absl/strings/strip.h"
 
 namespace movierec::test {
+
+std::optional<ServerPorts> WaitForServerPorts(Subprocess& server,
+                                              absl::Duration timeout) {
+  const std::optional<std::string> line =
+      server.WaitForLine("listening for gRPC on", timeout);
+  if (!line.has_value()) {
+    ADD_FAILURE() << "no \"listening for gRPC on\" line:\n" << server.Output();
+    return std::nullopt;
+  }
+  std::smatch match;
+  ServerPorts ports;
+  if (!std::regex_search(
+          *line, match,
+          std::regex(
+              "on 127\\.0\\.0\\.1:([0-9]+), metrics on [^:]+:(-?[0-9]+),")) ||
+      !absl::SimpleAtoi(match[2].str(), &ports.metrics_port)) {
+    ADD_FAILURE() << "cannot read the ports of: " << *line;
+    return std::nullopt;
+  }
+  ports.grpc_target = absl::StrCat("127.0.0.1:", match[1].str());
+  return ports;
+}
 
 void ShrinkChildQuarantine() {
 #if defined(__has_feature)

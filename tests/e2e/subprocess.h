@@ -31,6 +31,19 @@ int64_t ResidentBytes(pid_t pid);
 // what they keep. No-op in other builds.
 void ShrinkChildQuarantine();
 
+class Subprocess;
+
+// The ports a movierec-server child reports in its "listening for gRPC on
+// 127.0.0.1:<port>, metrics on <address>:<port>," line.
+struct ServerPorts {
+  std::string grpc_target;  // 127.0.0.1:<port>
+  int metrics_port = -1;
+};
+// Waits up to `timeout` for that line; nullopt (and a test failure with
+// the output) if it does not come or does not parse.
+std::optional<ServerPorts> WaitForServerPorts(Subprocess& server,
+                                              absl::Duration timeout);
+
 class Subprocess {
  public:
   // Runs argv[0] (a path) with `argv`, stdout and stderr to one pipe.
