@@ -65,10 +65,14 @@ WorkerPool::~WorkerPool() {
 }
 
 void WorkerPool::Submit(std::function<void()> task) {
+  // A call that is never refused: no deadline. Queued with the time it came,
+  // like any call, so that it counts in the oldest call's wait.
+  const absl::Time now = absl::Now();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    tasks_.push_back(Entry{std::move(task), nullptr, absl::InfinitePast(),
-                           absl::InfiniteFuture()});
+    tasks_.push_back(
+        Entry{[task = std::move(task)](Refusal, absl::Duration) { task(); },
+              now, absl::InfiniteFuture()});
     queued_.store(tasks_.size(), std::memory_order_relaxed);
   }
   ready_.notify_one();
@@ -108,7 +112,7 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
     } else if (now + admission.expected_wait >= deadline) {
       admission.refusal = Refusal::kDeadline;
     } else {
-      tasks_.push_back(Entry{nullptr, std::move(task), now, deadline});
+      tasks_.push_back(Entry{std::move(task), now, deadline});
       admission.queued = queued + 1;
       queued_.store(tasks_.size(), std::memory_order_relaxed);
     }
@@ -137,22 +141,17 @@ void WorkerPool::Work() {
     queued_.store(tasks_.size(), std::memory_order_relaxed);
     ++busy_;
     lock.unlock();
-    if (entry.plain) {
-      entry.plain();
+    const absl::Time start = absl::Now();
+    const absl::Duration waited = start - entry.enqueued;
+    if (start >= entry.deadline) {
+      // Its caller has given up: dropped without its work.
+      entry.call(Refusal::kDeadline, waited);
       lock.lock();
     } else {
-      const absl::Time start = absl::Now();
-      const absl::Duration waited = start - entry.enqueued;
-      if (start >= entry.deadline) {
-        // Its caller has given up: dropped without its work.
-        entry.call(Refusal::kDeadline, waited);
-        lock.lock();
-      } else {
-        entry.call(Refusal::kNone, waited);
-        const absl::Duration took = absl::Now() - start;
-        lock.lock();
-        RecordServiceTime(took);
-      }
+      entry.call(Refusal::kNone, waited);
+      const absl::Duration took = absl::Now() - start;
+      lock.lock();
+      RecordServiceTime(took);
     }
     --busy_;
   }

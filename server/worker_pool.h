@@ -105,8 +105,7 @@ class WorkerPool {
 
  private:
   struct Entry {
-    std::function<void()> plain;  // Submit
-    CallTask call;                // TrySubmit
+    CallTask call;
     absl::Time enqueued;
     absl::Time deadline;
   };
