@@ -86,8 +86,9 @@ ABSL_FLAG(int, max_queue, 0,
           "RESOURCE_EXHAUSTED. 0: 256 per worker");
 ABSL_FLAG(absl::Duration, max_queue_wait, absl::Milliseconds(50),
           "The queue-wait budget: while the oldest call waiting for a worker "
-          "has waited longer, new calls are refused with RESOURCE_EXHAUSTED "
-          "(as is one that could not start before its deadline)");
+          "has waited longer, or when the calls ahead would hold a new one "
+          "longer, new calls are refused with RESOURCE_EXHAUSTED (as is one "
+          "that could not start before its deadline)");
 ABSL_FLAG(movierec::ByteSize, memory_limit, movierec::ByteSize{},
           "Memory the server may use (e.g. 1Gi, 512Mi); sizes gRPC's "
           "resource quota (half) and its concurrent streams per connection. "

@@ -104,10 +104,17 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
     const int64_t ahead = static_cast<int64_t>(queued) + busy_ - (workers - 1);
     admission.expected_wait =
         ahead > 0 ? service_time_ * ahead / workers : absl::ZeroDuration();
+    const absl::Duration oldest_wait =
+        queued > 0 ? now - tasks_.front().enqueued : absl::ZeroDuration();
     if (queued >= admission.limit) {
       admission.refusal = Refusal::kQueueFull;
-    } else if (queued > 0 &&
-               now - tasks_.front().enqueued > admission_.max_queue_wait) {
+    } else if (oldest_wait > admission_.max_queue_wait) {
+      // The workers are not keeping up: calls already wait too long.
+      admission.refusal = Refusal::kQueueWait;
+      admission.expected_wait = std::max(admission.expected_wait, oldest_wait);
+    } else if (admission.expected_wait > admission_.max_queue_wait) {
+      // This call would be the one to wait too long: the queue ahead of it
+      // is longer than the workers clear within the budget.
       admission.refusal = Refusal::kQueueWait;
     } else if (now + admission.expected_wait >= deadline) {
       admission.refusal = Refusal::kDeadline;
@@ -124,9 +131,17 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
 void WorkerPool::RecordServiceTime(absl::Duration took) {
   // Fast up, slow down: a slower service time (the first calls, a larger
   // model, a loaded machine) is followed within a few calls, so that a call
-  // the queue ahead would hold past its deadline is not admitted on a stale,
-  // low estimate; a faster one over about the last 32 calls.
-  service_time_ += (took - service_time_) / (took > service_time_ ? 4 : 32);
+  // the queue ahead would hold past its budget or deadline is not admitted
+  // on a stale, low estimate; a faster one over about the last 32 calls.
+  // One call counts as at most twice the estimate, so it moves it by at most
+  // a quarter: a few outliers (a page fault, a model load beside the
+  // workers) do not make the pool refuse a queue it would clear in time,
+  // while a real slowdown is followed within a dozen calls.
+  if (took > service_time_) {
+    service_time_ += (std::min(took, 2 * service_time_) - service_time_) / 4;
+  } else {
+    service_time_ += (took - service_time_) / 32;
+  }
 }
 
 void WorkerPool::Work() {

@@ -37,7 +37,8 @@ namespace movierec {
 enum class Refusal {
   kNone,       // admitted (and run)
   kQueueFull,  // the queue is at its length limit
-  kQueueWait,  // the oldest queued call has waited past the budget
+  kQueueWait,  // the oldest queued call has waited past the budget, or
+               // this one would
   kDeadline,   // it could not start before its deadline, or its deadline
                // passed while it waited
 };
@@ -50,10 +51,13 @@ struct AdmissionOptions {
   // kQueuePerWorker per worker. A bound on memory; the wait budget below is
   // what bounds the wait.
   int max_queue = 0;
-  // The queue-wait budget (--max_queue_wait): new calls are refused while
+  // The queue-wait budget (--max_queue_wait): a new call is refused while
   // the oldest queued call has waited longer (the workers are not keeping
-  // up). The wait observed, not a forecast: a moment's slow calls (a model
-  // load beside the workers) refuse nothing unless calls really wait.
+  // up), or when the queue ahead of it would hold it longer (the calls
+  // ahead at the workers' recent service time; see RecordServiceTime for
+  // why a moment's slow calls barely move that estimate). So an admitted
+  // call waits about this long at most: set it to the latency its callers
+  // can afford beyond a call's own time.
   absl::Duration max_queue_wait = absl::Milliseconds(50);
 };
 
@@ -92,10 +96,11 @@ class WorkerPool {
   using CallTask = std::function<void(Refusal, absl::Duration waited)>;
 
   // Queues `task` unless admission control refuses it: the queue is full;
-  // the oldest queued call has waited past the budget; or the wait this call
-  // can expect (the queue ahead of it at the workers' recent service time)
-  // reaches past `deadline`. A refused `task` is not run and
-  // not kept: the caller answers the call itself, at once.
+  // the oldest queued call has waited past the budget, or the wait this
+  // call can expect (the queue ahead of it at the workers' recent service
+  // time) is past the budget; or that wait reaches past `deadline`. A
+  // refused `task` is not run and not kept: the caller answers the call
+  // itself, at once.
   Admission TrySubmit(absl::Time deadline, CallTask task);
 
   // Tasks waiting for a worker (lock-free; a moment's value).

@@ -23,6 +23,7 @@ Writes one JSON file (report.py overload turns it into tables and plots):
 
   overload_bench.py --server baseline=/path/movierec-server \\
       --server new=build/bin/movierec-server \\
+      [--server_flags "new=--max_queue_wait 20ms"] \\
       --loadgen build/bin/movierec-loadgen --model_base MODELS \\
       --json results/overload.json --work /tmp/overload
 """
@@ -32,6 +33,7 @@ import datetime
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import statistics
@@ -174,12 +176,13 @@ class Bench:
         help_text = helped.stdout + helped.stderr
         http = (["--http_port", "-1"] if "--http_port" in help_text
                 else [])
+        extra = shlex.split(self.args.server_flags.get(name, ""))
         with open(log_path, "w", encoding="utf-8") as logf:
             proc = subprocess.Popen(
                 ["taskset", "-c", self.args.server_cpus, binary,
                  "--model_base", self.args.model_base, "--port", str(port),
                  "--metrics_port", "-1", *http, "--poll_interval", "0",
-                 "--grace_period", "1s"],
+                 "--grace_period", "1s", *extra],
                 stdout=logf, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -304,7 +307,8 @@ class Bench:
                 proc.kill()
                 proc.wait()
         return {
-            "name": name, "build": build_info(binary), "max_qps": max_qps,
+            "name": name, "build": build_info(binary),
+            "flags": args.server_flags.get(name, ""), "max_qps": max_qps,
             "best_concurrency": best["concurrency"], "sweep": sweep,
             "idle_ms": idle_ms, "idle_probes_ms": idle, "levels": levels,
             "phases": phases,
@@ -326,6 +330,9 @@ def main():
     parser.add_argument("--server", action="append", required=True,
                         help="NAME=PATH of a movierec-server binary; "
                         "repeated, run in this order")
+    parser.add_argument("--server_flags", action="append", default=[],
+                        help="NAME=FLAGS: more flags for the server NAME "
+                        "(e.g. new='--max_queue_wait 20ms'); repeated")
     parser.add_argument("--loadgen", required=True)
     parser.add_argument("--model_base", required=True)
     parser.add_argument("--version", type=int, default=1)
@@ -352,6 +359,13 @@ def main():
         if not sep or not os.access(path, os.X_OK):
             sys.exit(f"--server {spec}: give NAME=PATH of an executable")
         servers.append((name, path))
+    flags = {}
+    for spec in args.server_flags:
+        name, sep, value = spec.partition("=")
+        if not sep or name not in {n for n, _ in servers}:
+            sys.exit(f"--server_flags {spec}: give NAME=FLAGS of a --server")
+        flags[name] = value
+    args.server_flags = flags
     os.makedirs(args.work, exist_ok=True)
     # The harness (its RSS sampler, the probes' start-up) stays off the
     # server's core.

@@ -528,7 +528,7 @@ def verdict(ok):
     return "n/a" if ok is None else ("**met**" if ok else "**not met**")
 
 
-def overload_plots(result, plots_dir, work_dir):
+def overload_plots(result, plots_dir, work_dir, prefix):
     """Goodput against offered load, and RSS against time, both servers."""
     os.makedirs(plots_dir, exist_ok=True)
     os.makedirs(work_dir, exist_ok=True)
@@ -537,7 +537,7 @@ def overload_plots(result, plots_dir, work_dir):
     top = 0
     for i, server in enumerate(result["servers"]):
         name, colour = server["name"], colours[i % len(colours)]
-        path = os.path.join(work_dir, f"overload-goodput-{name}.dat")
+        path = os.path.join(work_dir, f"{prefix}-goodput-{name}.dat")
         with open(path, "w", encoding="utf-8") as f:
             for lv in server["levels"]:
                 f.write(f"{lv['offered_qps']} {lv['goodput_qps']} "
@@ -551,15 +551,15 @@ def overload_plots(result, plots_dir, work_dir):
         goodput.append(f"'{path}' using 1:($3+$4) with linespoints lw 1 dt 2 "
                        f"pt 6 lc rgb '{colour}' title '{name}: refused + "
                        "errors /s'")
-        path = os.path.join(work_dir, f"overload-rss-{name}.dat")
+        path = os.path.join(work_dir, f"{prefix}-rss-{name}.dat")
         with open(path, "w", encoding="utf-8") as f:
             f.writelines(f"{t} {mb}\n" for t, mb in server["rss_MB"])
         rss.append(f"'{path}' using 1:2 with lines lw 2 lc rgb '{colour}' "
                    f"title '{name}'")
     goodput.append("x with lines dt 3 lc rgb 'black' title 'all offered "
                    "served'")
-    png_goodput = os.path.join(plots_dir, "overload_goodput.png")
-    png_rss = os.path.join(plots_dir, "overload_rss.png")
+    png_goodput = os.path.join(plots_dir, f"{prefix}_goodput.png")
+    png_rss = os.path.join(plots_dir, f"{prefix}_rss.png")
     gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
           f"set output '{png_goodput}'",
           "set title 'goodput vs offered load (open loop, server on one "
@@ -573,7 +573,7 @@ def overload_plots(result, plots_dir, work_dir):
           "set key top left", "set autoscale x", "set yrange [0:*]",
           "set xlabel 'seconds since the server started'",
           "set ylabel 'RSS, MB'", "plot " + ", ".join(rss)]
-    script = os.path.join(work_dir, "overload.gp")
+    script = os.path.join(work_dir, f"{prefix}.gp")
     with open(script, "w", encoding="utf-8") as f:
         f.write("\n".join(gp) + "\n")
     subprocess.run(["gnuplot", script], check=True)
@@ -588,6 +588,8 @@ def build_text(server):
                  f" `{b['cxx_flags']}`")
     else:
         text += " (no CMakeCache.txt beside it: flags unknown)"
+    if server.get("flags"):
+        text += f", run with `{server['flags']}`"
     return text
 
 
@@ -598,7 +600,8 @@ def cmd_overload(args):
     new = next((s for s in servers if s["name"] == args.new), None)
     if new is None:
         sys.exit(f"{args.json}: no server named {args.new}")
-    png_goodput, png_rss = overload_plots(result, args.plots, args.work)
+    png_goodput, png_rss = overload_plots(result, args.plots, args.work,
+                                          args.section)
     here = os.path.dirname(os.path.abspath(args.doc))
     load = ", ".join(f"{x:.1f}" for x in result.get("load_avg", []))
     others = [s for s in servers if s is not new]
@@ -677,7 +680,7 @@ def cmd_overload(args):
         header += [f"{server['name']} OK calls/s", f"{server['name']} p99 ms"]
     text += ["", "#### Closed loop (the maximum)", "",
              table(header, sweep_rows)]
-    splice(args.doc, "overload", "\n".join(text))
+    splice(args.doc, args.section, "\n".join(text))
 
 
 # ---------------------------------------------------------------- train
@@ -821,6 +824,8 @@ def main():
     p.add_argument("--work", required=True)
     p.add_argument("--new", default="new",
                    help="the server whose requirements are judged")
+    p.add_argument("--section", default="overload",
+                   help="the generated block, and the plots' name prefix")
     p.set_defaults(func=cmd_overload)
     p = sub.add_parser("train")
     p.add_argument("--doc", required=True)

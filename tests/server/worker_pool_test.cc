@@ -223,6 +223,67 @@ TEST(WorkerPoolAdmissionTest, SlowCallsAloneRefuseNothingWhileNoneWaitsLong) {
   EXPECT_EQ(ran.load(), 8);
 }
 
+TEST(WorkerPoolAdmissionTest, RefusesACallTheQueueAheadWouldHoldPastTheBudget) {
+  // One worker whose calls take 10 ms (up to 17 on a loaded machine), a
+  // 35 ms budget: once the service time is measured, a call with four
+  // calls ahead (40 ms or more) is refused at once, before anything in the
+  // queue has waited long.
+  WorkerPool pool(1, {/*max_queue=*/100, absl::Milliseconds(35)});
+  const auto slow = [](Refusal refusal, absl::Duration) {
+    if (refusal == Refusal::kNone) absl::SleepFor(absl::Milliseconds(10));
+  };
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(pool.TrySubmit(absl::InfiniteFuture(), slow).refusal,
+              Refusal::kNone);
+    absl::SleepFor(absl::Milliseconds(15));  // each ends before the next
+  }
+  Refusal last = Refusal::kNone;
+  int admitted = 0;
+  for (int i = 0; i < 6 && last == Refusal::kNone; ++i) {
+    const Admission a = pool.TrySubmit(absl::InfiniteFuture(), slow);
+    last = a.refusal;
+    if (last == Refusal::kNone) ++admitted;
+    if (last == Refusal::kQueueWait) {
+      EXPECT_GT(a.expected_wait, absl::Milliseconds(35));
+    }
+  }
+  EXPECT_EQ(last, Refusal::kQueueWait);
+  // The running call and two or three queued.
+  EXPECT_GE(admitted, 3);
+  EXPECT_LE(admitted, 4);
+}
+
+TEST(WorkerPoolAdmissionTest, AFewOutliersBarelyMoveTheServiceTimeEstimate) {
+  // Calls of about 1 ms, then one of 300 ms (a page fault storm, a model
+  // load beside the worker): the estimate at most doubles, so a queue of
+  // ten short calls is still admitted under a 50 ms budget.
+  WorkerPool pool(1, {/*max_queue=*/100, absl::Milliseconds(50)});
+  const auto run_for = [](absl::Duration d) {
+    return [d](Refusal refusal, absl::Duration) {
+      if (refusal == Refusal::kNone) absl::SleepFor(d);
+    };
+  };
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_EQ(
+        pool.TrySubmit(absl::InfiniteFuture(), run_for(absl::Milliseconds(1)))
+            .refusal,
+        Refusal::kNone);
+    absl::SleepFor(absl::Milliseconds(3));
+  }
+  ASSERT_EQ(
+      pool.TrySubmit(absl::InfiniteFuture(), run_for(absl::Milliseconds(300)))
+          .refusal,
+      Refusal::kNone);
+  absl::SleepFor(absl::Milliseconds(350));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(
+        pool.TrySubmit(absl::InfiniteFuture(), run_for(absl::Milliseconds(1)))
+            .refusal,
+        Refusal::kNone)
+        << i;
+  }
+}
+
 TEST(WorkerPoolAdmissionTest, RefusalNames) {
   EXPECT_EQ(RefusalName(Refusal::kQueueFull), "queue_full");
   EXPECT_EQ(RefusalName(Refusal::kQueueWait), "queue_wait");
