@@ -45,6 +45,10 @@
 #   OVERLOAD_MAX_SEND_LAG_MS  overload: calls movierec-loadgen cannot send
 #                         within this of their schedule are skipped, not
 #                         sent late (default 1)
+#   OVERLOAD_CONCURRENCIES  overload: the closed loops' calls in flight
+#                         (default 1,2,4,8,16,32,64,128: a server that
+#                         refuses what it cannot start within its budget
+#                         peaks at few in flight)
 #   OVERLOAD_SERVER_CPU, OVERLOAD_LOADGEN_CPU  overload: the cores the
 #                         server and movierec-loadgen are pinned to
 #                         (default 0 and 1)
@@ -228,6 +232,7 @@ run_overload() {
     --closed_seconds "${OVERLOAD_CLOSED_SECONDS:-10}" \
     --warmup_seconds "${OVERLOAD_WARMUP_SECONDS:-1}" \
     --max_send_lag_ms "${OVERLOAD_MAX_SEND_LAG_MS:-1}" \
+    --concurrencies "${OVERLOAD_CONCURRENCIES:-1,2,4,8,16,32,64,128}" \
     --json "$results/$section.json" --work "$cache/$section-work"
   python3 $bench/report.py overload --doc "$doc" --section "$section" \
     --json "$results/$section.json" --plots "$bench/plots" \
