@@ -196,7 +196,7 @@ class Bench:
         with open(log_path, encoding="utf-8", errors="replace") as f:
             sys.exit(f"{binary} did not start serving:\n{f.read()}")
 
-    def run_server(self, name, binary):
+    def run_server(self, name, binary, reference_max_qps=None):
         args = self.args
         port = free_port()
         log(f"{name}: starting {binary} on core(s) {args.server_cpus}")
@@ -235,9 +235,12 @@ class Bench:
                 log(f"{name}: closed loop, {c} in flight: "
                     f"{r['ok_qps']:,.0f} OK calls/s")
             best = max(sweep, key=lambda p: p["ok_qps"])
-            max_qps = best["ok_qps"]
-            if max_qps <= 0:
+            own_max_qps = best["ok_qps"]
+            if own_max_qps <= 0:
                 sys.exit(f"{name}: no call succeeded in the closed loop")
+            # The levels' base: this server's maximum, or the reference
+            # server's (run before it), so that both get the same load.
+            max_qps = reference_max_qps or own_max_qps
             time.sleep(1)
 
             levels = []
@@ -309,6 +312,7 @@ class Bench:
         return {
             "name": name, "build": build_info(binary),
             "flags": args.server_flags.get(name, ""), "max_qps": max_qps,
+            "own_max_qps": own_max_qps,
             "best_concurrency": best["concurrency"], "sweep": sweep,
             "idle_ms": idle_ms, "idle_probes_ms": idle, "levels": levels,
             "phases": phases,
@@ -333,6 +337,10 @@ def main():
     parser.add_argument("--server_flags", action="append", default=[],
                         help="NAME=FLAGS: more flags for the server NAME "
                         "(e.g. new='--max_queue_wait 20ms'); repeated")
+    parser.add_argument("--levels_from", default="",
+                        help="NAME of a --server (run first): every server's "
+                        "open-loop levels are fractions of that one's "
+                        "closed-loop maximum (default: each its own)")
     parser.add_argument("--loadgen", required=True)
     parser.add_argument("--model_base", required=True)
     parser.add_argument("--version", type=int, default=1)
@@ -384,8 +392,20 @@ def main():
         "max_send_lag_ms": args.max_send_lag_ms,
         "concurrencies": args.concurrencies, "fractions": args.fractions,
         "loadgen_build": build_info(args.loadgen),
-        "servers": [bench.run_server(name, path) for name, path in servers],
+        "levels_from": args.levels_from,
+        "servers": [],
     }
+    if args.levels_from:
+        names = [name for name, _ in servers]
+        if args.levels_from not in names:
+            sys.exit(f"--levels_from {args.levels_from}: not a --server")
+        servers.sort(key=lambda s: s[0] != args.levels_from)
+    reference = None
+    for name, path in servers:
+        run = bench.run_server(name, path, reference)
+        if name == args.levels_from:
+            reference = run["max_qps"]
+        result["servers"].append(run)
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
         f.write("\n")

@@ -629,6 +629,13 @@ def cmd_overload(args):
                                for s in servers) +
         f"; load generator {build_text({'build': result['loadgen_build']})}.",
         "",
+        (f"Every server's levels are fractions of the {result['levels_from']}"
+         " server's closed-loop maximum (the same model on the same core), "
+         "so both get the same offered load; the goodput requirement is "
+         "judged against that maximum." if result.get("levels_from") else
+         "Each server's levels are fractions of its own closed-loop "
+         "maximum."),
+        "",
         f"**Requirements, {new['name']} server** (max QPS "
         f"{new['max_qps']:,.0f}):",
         "",
@@ -652,8 +659,10 @@ def cmd_overload(args):
                 ms(lv["peak_rss_MB"], 0), after])
         text += [
             "",
-            f"#### {server['name']}: max QPS {server['max_qps']:,.0f} "
-            f"(closed loop, {server['best_concurrency']} in flight); idle "
+            f"#### {server['name']}: max QPS "
+            f"{server.get('own_max_qps', server['max_qps']):,.0f} "
+            f"(closed loop, {server['best_concurrency']} in flight); levels "
+            f"relative to {server['max_qps']:,.0f}; idle "
             f"call {server['idle_ms']:.2f} ms; peak RSS over the whole run "
             f"{max((mb for _, mb in server['rss_MB']), default=0):,.0f} MB",
             "",

@@ -224,7 +224,7 @@ run_overload() {
   log "overload ($section): $BASELINE_SERVER against $bin/movierec-server on $model"
   python3 $bench/overload_bench.py \
     --server baseline="$BASELINE_SERVER" --server new="$bin/movierec-server" \
-    --server_flags "new=--max_queue_wait $budget" \
+    --server_flags "new=--max_queue_wait $budget" --levels_from baseline \
     --loadgen "$bin/movierec-loadgen" --model_base "$model" \
     --server_cpus "${OVERLOAD_SERVER_CPU:-0}" \
     --loadgen_cpus "${OVERLOAD_LOADGEN_CPU:-1}" \
