@@ -9,7 +9,9 @@
 #
 # Environment: MOVIELENS_DIR (an ml-100k directory; otherwise it is downloaded
 # into build/movielens/), MODEL_BASE (default build/models), PORT (50051),
-# METRICS_PORT (9464), PRESET (default).
+# METRICS_PORT (9464), PRESET (default). A PRESET worse than the newest
+# version already in MODEL_BASE fails the trainer's quality gate (exit
+# status 3): give it a fresh MODEL_BASE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,7 +20,7 @@ once=false
 for arg in "$@"; do
   case "$arg" in
     --once) once=true ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

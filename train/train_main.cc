@@ -1,10 +1,12 @@
 // movierec-train: reads MovieLens 100K, trains the model, evaluates it and
 // writes the next model version under --model_base.
 #include <omp.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -20,6 +22,8 @@
 #include "model/bundle.h"
 #include "spdlog/spdlog.h"
 #include "train/config_json.h"
+#include "train/quality_gate.h"
+#include "train/retention.h"
 #include "train/trainer.h"
 #include "util/command_line.h"
 #include "util/status_macros.h"
@@ -50,7 +54,8 @@ ABSL_FLAG(bool, evaluate_on_validation, false,
           "train on the rest and evaluate on it; the test ratings stay unseen");
 ABSL_FLAG(int, threads, 0, "Training threads; 0 means one per core");
 ABSL_FLAG(bool, dry_run, false,
-          "Train and evaluate, but do not write a model version");
+          "Train, evaluate and apply the quality gate (exit status 3 if it "
+          "would refuse), but write no model version and remove none");
 ABSL_FLAG(std::string, index_kind, "auto",
           "Candidate index served for this version: flat (exact), hnsw, ivf, "
           "or auto (flat up to 50,000 movies, ivf above). hnsw and ivf are "
@@ -67,6 +72,33 @@ ABSL_FLAG(int, ivf_nlist, movierec::IndexOptions{}.ivf_nlist,
           "IVF cells; 0: round(2 * sqrt(movies))");
 ABSL_FLAG(int, ivf_nprobe, movierec::IndexOptions{}.ivf_nprobe,
           "IVF cells scanned per query, saved as the index's default");
+ABSL_FLAG(std::optional<double>, min_ndcg_at_10, std::nullopt,
+          "Quality gate: refuse the version when its served NDCG@10 is below "
+          "this (unset: no floor)");
+ABSL_FLAG(std::optional<double>, min_recall_at_10, std::nullopt,
+          "Quality gate: refuse the version when its served recall@10 is "
+          "below this (unset: no floor)");
+ABSL_FLAG(std::optional<double>, max_rmse, std::nullopt,
+          "Quality gate: refuse the version when its rating model's test "
+          "RMSE is above this (unset: no ceiling)");
+ABSL_FLAG(double, max_relative_regression,
+          movierec::QualityGateOptions{}.max_relative_regression,
+          "Quality gate: refuse the version when its served NDCG@10 or "
+          "recall@10 is more than this share below the newest published "
+          "version's, if both were evaluated on the same data; 1: off");
+ABSL_FLAG(bool, force, false,
+          "Publish even when the quality gate refuses the version (the "
+          "overridden checks are logged)");
+ABSL_FLAG(std::optional<int>, keep_versions, std::nullopt,
+          "Retention: after publishing, remove the versions older than the "
+          "newest N, except --protect'ed and pinned ones (MODEL_BASE/PINNED); "
+          "unset: remove none");
+ABSL_FLAG(std::string, protect, "",
+          "Retention: comma-separated versions never removed, e.g. 3,7 (each "
+          "must exist)");
+ABSL_FLAG(bool, testonly_kill_during_removal, false,
+          "For tests only: SIGKILL the trainer itself after the first file of "
+          "the first version under removal is deleted");
 
 namespace movierec {
 namespace {
@@ -159,6 +191,88 @@ absl::StatusOr<TrainConfig> ConfigFromFlags() {
   return config;
 }
 
+// The gate's thresholds from the flags; a usage error naming a bad one.
+absl::StatusOr<QualityGateOptions> GateOptionsFromFlags() {
+  QualityGateOptions options;
+  options.min_ndcg_at_10 = absl::GetFlag(FLAGS_min_ndcg_at_10);
+  options.min_recall_at_10 = absl::GetFlag(FLAGS_min_recall_at_10);
+  options.max_rmse = absl::GetFlag(FLAGS_max_rmse);
+  options.max_relative_regression =
+      absl::GetFlag(FLAGS_max_relative_regression);
+  MOVIEREC_RETURN_IF_ERROR(AsUsageError(ValidateQualityGateOptions(options)));
+  return options;
+}
+
+// The retention options of the flags (std::nullopt without
+// --keep_versions), checked against the model base; a usage error naming a
+// bad flag or the pin file.
+absl::StatusOr<std::optional<RetentionOptions>> RetentionFromFlags(
+    const std::string& model_base, bool dry_run) {
+  const std::optional<int> keep = absl::GetFlag(FLAGS_keep_versions);
+  const std::string protect = absl::GetFlag(FLAGS_protect);
+  if (!keep) {
+    if (!protect.empty()) {
+      return UsageError(
+          "--protect needs --keep_versions (nothing is removed "
+          "without it)");
+    }
+    return std::nullopt;
+  }
+  if (dry_run) {
+    return UsageError("--keep_versions removes versions: not with --dry_run");
+  }
+  RetentionOptions options;
+  options.keep_versions = *keep;
+  MOVIEREC_ASSIGN_OR_RETURN(options.protect,
+                            AsUsageError(ParseVersionList(protect, "protect")));
+  MOVIEREC_RETURN_IF_ERROR(
+      AsUsageError(ValidateRetention(model_base, options)));
+  if (absl::GetFlag(FLAGS_testonly_kill_during_removal)) {
+    options.after_file_removed = [](const std::string& path) {
+      spdlog::warn("--testonly_kill_during_removal: killed after removing {}",
+                   path);
+      ::raise(SIGKILL);
+    };
+  }
+  return options;
+}
+
+// Checks the new version's metrics against the gate and the newest version
+// under `model_base` (none when empty). OK when it passes or --force
+// overrides it; a QualityGateRefusal naming each failed check otherwise.
+absl::Status ApplyQualityGate(const nlohmann::json& metrics,
+                              const std::string& model_base,
+                              const QualityGateOptions& options) {
+  MOVIEREC_ASSIGN_OR_RETURN(const GatedMetrics candidate,
+                            GatedMetricsFromJson(metrics, "the new metrics"));
+  std::optional<PublishedMetrics> newest;
+  if (!model_base.empty()) {
+    MOVIEREC_ASSIGN_OR_RETURN(newest, ReadNewestPublished(model_base));
+  }
+  const GateReport report =
+      CheckQualityGate(candidate, newest ? &*newest : nullptr, options);
+  for (const std::string& note : report.notes) {
+    spdlog::info("quality gate: {}", note);
+  }
+  for (const GateCheck& check : report.checks) {
+    spdlog::info("quality gate: {}: {}", check.passed ? "pass" : "FAIL",
+                 check.Describe());
+  }
+  if (report.passed()) {
+    spdlog::info("quality gate: passed ({} checks)", report.checks.size());
+    return absl::OkStatus();
+  }
+  if (absl::GetFlag(FLAGS_force)) {
+    spdlog::warn("quality gate: --force overrides the refusal: {}",
+                 report.FailureSummary());
+    return absl::OkStatus();
+  }
+  return QualityGateRefusal(
+      absl::StrCat("quality gate refused the new version (not published; "
+                   "--force overrides): ",
+                   report.FailureSummary()));
+}
+
 absl::Status Run() {
   std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
@@ -177,6 +291,19 @@ absl::Status Run() {
   if (config.threads > 0) omp_set_num_threads(config.threads);
   MOVIEREC_ASSIGN_OR_RETURN(const IndexOptions index_options,
                             AsUsageError(IndexOptionsFromFlags()));
+  MOVIEREC_ASSIGN_OR_RETURN(const QualityGateOptions gate_options,
+                            GateOptionsFromFlags());
+  MOVIEREC_ASSIGN_OR_RETURN(const std::optional<RetentionOptions> retention,
+                            RetentionFromFlags(model_base, dry_run));
+  if (!dry_run) {
+    // What a trainer killed mid-removal left (train/retention.h).
+    MOVIEREC_ASSIGN_OR_RETURN(const std::vector<std::string> finished,
+                              FinishPendingRemovals(model_base));
+    for (const std::string& name : finished) {
+      spdlog::info("finished the interrupted removal of {}/{}", model_base,
+                   name);
+    }
+  }
 
   MOVIEREC_ASSIGN_OR_RETURN(
       Dataset dataset,
@@ -201,6 +328,8 @@ absl::Status Run() {
       const TrainOutput output,
       Annotate(TrainModel(config, dataset, &progress), "training failed"));
   PrintEvaluation(output);
+  MOVIEREC_RETURN_IF_ERROR(
+      ApplyQualityGate(output.metrics, model_base, gate_options));
   if (dry_run) return absl::OkStatus();
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<CandidateIndex> index,
@@ -214,6 +343,19 @@ absl::Status Run() {
   std::printf("wrote model version %lld to %s/%lld\n",
               static_cast<long long>(version), model_base.c_str(),
               static_cast<long long>(version));
+  std::fflush(stdout);
+  if (!retention) return absl::OkStatus();
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const RetentionResult kept,
+      Annotate(ApplyRetention(model_base, *retention),
+               absl::StrCat("version ", version,
+                            " is published, but retention failed")));
+  spdlog::info(
+      "retention (--keep_versions={}): removed [{}], kept [{}], pinned in {} "
+      "[{}]",
+      retention->keep_versions, absl::StrJoin(kept.removed, ","),
+      absl::StrJoin(kept.kept, ","), kPinFileName,
+      absl::StrJoin(kept.pinned, ","));
   return absl::OkStatus();
 }
 
@@ -226,9 +368,16 @@ int main(int argc, char** argv) {
       "Trains the movierec retrieval model on MovieLens 100K, evaluates it "
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
       "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
-      "[--index_kind auto|flat|hnsw|ivf]",
+      "[--index_kind auto|flat|hnsw|ivf] [--min_ndcg_at_10 X] "
+      "[--max_relative_regression X] [--force] [--keep_versions N "
+      "[--protect V,...]]\n\nExit status: 0 published (or dry run passed), "
+      "1 failed, 2 bad command line, 3 refused by the quality gate "
+      "(nothing published).",
       "train/train_main.cc", movierec::kBundleFormatVersion);
   const absl::Status status = movierec::Run();
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
+  if (movierec::IsQualityGateRefusal(status)) {
+    return movierec::kExitQualityGate;
+  }
   return movierec::ExitStatus(status);
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "model/scorer.h"
 #include "train/config_json.h"
+#include "train/quality_gate.h"
 #include "train/ranking_trainer.h"
 #include "train/retrieval_trainer.h"
 #include "util/status_macros.h"
@@ -232,7 +233,8 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
 }
 
 // metrics.json: the evaluation, each stage's training curve, the data's
-// size, the config and the code version.
+// size and fingerprint (what the quality gate compares), the config and the
+// code version.
 nlohmann::json MetricsOf(const TrainOutput& output, const TrainConfig& config,
                          const Dataset& dataset) {
   nlohmann::json metrics = MetricsJson(output.evaluation);
@@ -240,7 +242,8 @@ nlohmann::json MetricsOf(const TrainOutput& output, const TrainConfig& config,
     metrics["training"][stage] = StageJson(result);
   }
   metrics["data"] = {{"train_ratings", dataset.train.size()},
-                     {"test_ratings", dataset.test.size()}};
+                     {"test_ratings", dataset.test.size()},
+                     {"fingerprint", EvaluationDataFingerprint(dataset)}};
   metrics["config"] = nlohmann::json(config);
   metrics["code_version"] = CodeVersion();
   return metrics;

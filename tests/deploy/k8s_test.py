@@ -13,6 +13,7 @@ Each check is also run on a broken copy, to show it catches the break.
 import copy
 import os
 import re
+import subprocess
 import sys
 import unittest
 
@@ -308,6 +309,73 @@ def trainer_problems(docs, train_flags, model_base):
             problems.append(f"{what}: --data_dir {data_dir} is on no volume")
         if pod.get("restartPolicy") not in ("Never", "OnFailure"):
             problems.append(f"{what}: restartPolicy {pod.get('restartPolicy')}")
+        problems += gate_problems(what, flags)
+        if what.startswith("CronJob"):
+            problems += retention_problems(what, flags, container, docs)
+    return problems
+
+
+# The gate's floors (train/quality_gate.h): shares in [0, 1].
+GATE_FLOORS = ("min_ndcg_at_10", "min_recall_at_10")
+# $VAR with a leading "0" removed (POSIX sh): the ConfigMap's "0" (no pin)
+# becomes an empty --protect.
+PROTECT_PIN = re.compile(r"^\$\{(\w+)#0\}$")
+
+
+def gate_problems(what, flags):
+    """The trainer runs the quality gate: both floors set, the relative gate
+    on, never forced, no test-only flag."""
+    problems = []
+    for name in GATE_FLOORS:
+        try:
+            value = float(flags.get(name) or "nan")
+        except ValueError:
+            value = float("nan")
+        if not 0 < value <= 1:
+            problems.append(f"{what}: --{name}={flags.get(name)} is no floor "
+                            "of the quality gate (a share in (0, 1])")
+    try:
+        tolerance = float(flags.get("max_relative_regression"))
+    except (TypeError, ValueError):
+        tolerance = float("nan")
+    if not 0 <= tolerance < 1:
+        problems.append(f"{what}: --max_relative_regression="
+                        f"{flags.get('max_relative_regression')} turns the "
+                        "relative gate off")
+    if flags.get("force") not in ("false", "0"):
+        problems.append(f"{what} runs with --force: the gate never refuses")
+    for name, value in flags.items():
+        if name.startswith("testonly_") and value not in ("false", "0", ""):
+            problems.append(f"{what} sets the test-only --{name}")
+    return problems
+
+
+def retention_problems(what, flags, container, docs):
+    """The CronJob keeps a bounded number of versions and protects the one
+    the servers pin (their --model_version, from the same ConfigMap key)."""
+    problems = []
+    keep = flags.get("keep_versions") or ""
+    if not keep.isdigit() or int(keep) < 1:
+        problems.append(f"{what}: --keep_versions={keep or '(unset)'}: old "
+                        "versions pile up on the volume")
+    server = one(docs, "Deployment")["spec"]["template"]["spec"][
+        "containers"][0]
+    server_ref = next(
+        (e["valueFrom"]["configMapKeyRef"] for e in server.get("env", [])
+         if "$(" + e["name"] + ")" in " ".join(server.get("args", []))
+         and any(a.startswith("--model_version=$(" + e["name"] + ")")
+                 for a in server.get("args", []))
+         and "configMapKeyRef" in e.get("valueFrom", {})), None)
+    match = PROTECT_PIN.match(flags.get("protect") or "")
+    ref = None
+    if match:
+        ref = next((e.get("valueFrom", {}).get("configMapKeyRef")
+                    for e in container.get("env", [])
+                    if e["name"] == match.group(1)), None)
+    if server_ref is None or ref != server_ref:
+        problems.append(f"{what}: --protect={flags.get('protect')} does not "
+                        "protect the version the servers pin (their "
+                        f"--model_version, {server_ref})")
     return problems
 
 
@@ -471,6 +539,66 @@ class KustomizeTest(unittest.TestCase):
             pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
             pod["containers"][0]["volumeMounts"][0]["subPath"] = "model"
         self.assert_caught(subpath, "writes to movierec-data/model")
+
+    def trainer_args(self, docs, kind):
+        pod = pod_spec(one(docs, kind))
+        return pod["containers"][0]["args"]
+
+    def test_trainers_run_the_quality_gate_and_retention(self):
+        for kind in ("Job", "CronJob"):
+            args = " ".join(self.trainer_args(self.base, kind))
+            for flag in ("--min_ndcg_at_10=", "--min_recall_at_10=",
+                         "--max_relative_regression=0.02"):
+                self.assertIn(flag, args, kind)
+        self.assertIn("--keep_versions=5",
+                      " ".join(self.trainer_args(self.base, "CronJob")))
+
+    def test_catches_a_trainer_without_the_gate(self):
+        for kind in ("Job", "CronJob"):
+            def no_floor(docs, kind=kind):
+                args = self.trainer_args(docs, kind)
+                args[-1] = args[-1].replace("--min_ndcg_at_10=0.40", "")
+            self.assert_caught(no_floor, "--min_ndcg_at_10= is no floor")
+
+            def forced(docs, kind=kind):
+                self.trainer_args(docs, kind)[-1] += " --force"
+            self.assert_caught(forced, "runs with --force")
+
+            def off(docs, kind=kind):
+                self.trainer_args(docs, kind)[-1] += \
+                    " --max_relative_regression=1"
+            self.assert_caught(off, "turns the relative gate off")
+
+            def testonly(docs, kind=kind):
+                self.trainer_args(docs, kind)[-1] += \
+                    " --testonly_kill_during_removal"
+            self.assert_caught(testonly, "sets the test-only")
+
+    def test_catches_a_cronjob_without_retention(self):
+        def unbounded(docs):
+            args = self.trainer_args(docs, "CronJob")
+            args[-1] = args[-1].replace("--keep_versions=5", "")
+        self.assert_caught(unbounded, "--keep_versions=(unset)")
+
+        def unprotected(docs):
+            args = self.trainer_args(docs, "CronJob")
+            args[-1] = re.sub(r"--protect=\S+", "", args[-1])
+        self.assert_caught(unprotected, "does not protect the version the "
+                           "servers pin")
+
+        def other_key(docs):
+            env = pod_spec(one(docs, "CronJob"))["containers"][0]["env"]
+            env[0]["valueFrom"]["configMapKeyRef"]["key"] = "other"
+        self.assert_caught(other_key, "does not protect the version")
+
+    def test_protect_expression_drops_the_unpinned_zero(self):
+        """${VAR#0} as /bin/sh expands it: the ConfigMap's 0 (no pin) is an
+        empty --protect; a pinned version is itself."""
+        for value, expected in (("0", ""), ("12", "12"), ("103", "103")):
+            result = subprocess.run(
+                ["/bin/sh", "-c", "echo \"--protect=${V#0}\""],
+                env={"V": value}, capture_output=True, text=True, check=True)
+            self.assertEqual(result.stdout.strip(), f"--protect={expected}")
 
     def test_catches_a_metrics_annotation_mismatch(self):
         def annotation(docs):

@@ -24,6 +24,7 @@
 #include "server/snapshot.h"
 #include "tests/test_util.h"
 #include "train/config_json.h"
+#include "train/quality_gate.h"
 
 namespace movierec {
 namespace {
@@ -180,6 +181,9 @@ TEST(TrainModelTest, ExplicitSplitSeenMoviesAreExactlyTheTrainFile) {
   EXPECT_EQ(output.evaluation.pipeline->users, test_users);
   EXPECT_EQ(output.metrics["data"]["train_ratings"], train_ratings.size());
   EXPECT_EQ(output.metrics["data"]["test_ratings"], test_ratings.size());
+  // What the quality gate compares versions by (train/quality_gate.h).
+  EXPECT_EQ(output.metrics["data"]["fingerprint"],
+            EvaluationDataFingerprint(dataset));
 }
 
 // metrics.json without the wall-clock figures, which differ run to run.
