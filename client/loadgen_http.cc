@@ -79,8 +79,8 @@ absl::StatusOr<std::unique_ptr<HttpCaller>> HttpCaller::Create(
         "target \"", target, "\" is not HOST:PORT (the HTTP port)"));
   }
   if (connections < 1 || connections > 100000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "HTTP connections ", connections, " is not in 1-100000"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP connections ", connections, " is not in 1-100000"));
   }
   std::unique_ptr<HttpCaller> caller(new HttpCaller());
   caller->host_ = target.substr(0, colon);

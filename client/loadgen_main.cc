@@ -139,8 +139,8 @@ absl::Status Run(const std::vector<char*>& rest) {
 
   const std::string transport = absl::GetFlag(FLAGS_transport);
   if (transport != "grpc" && transport != "http") {
-    return movierec::UsageError(absl::StrCat(
-        "--transport=", transport, " is neither grpc nor http"));
+    return movierec::UsageError(
+        absl::StrCat("--transport=", transport, " is neither grpc nor http"));
   }
   if (transport == "http" && load.rate > 0) {
     return movierec::UsageError(
@@ -170,7 +170,8 @@ absl::Status Run(const std::vector<char*>& rest) {
     issue = loadgen::WorkloadCaller(source, std::move(stubs), timeout);
   }
 
-  std::fprintf(stderr, "%s over %s on %s: %zu users, %zu movies, %.0f%% "
+  std::fprintf(stderr,
+               "%s over %s on %s: %zu users, %zu movies, %.0f%% "
                "unknown\n",
                workload.method.c_str(), transport.c_str(), target.c_str(),
                workload.user_ids.size(), workload.movie_ids.size(),

@@ -25,12 +25,14 @@ foreach(file IN LISTS FILES)
   file(READ "${file}" hex HEX)
   file(SIZE "${file}" size)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
-  # Lines of 16 bytes.
-  string(REGEX REPLACE "((0x..,){16})" "\\1\n    " hex "${hex}")
+  # Lines of 16 bytes (CMake's regular expressions have no {16}).
+  string(REPEAT "0x..," 16 line)
+  string(REGEX REPLACE "(${line})" "\\1\n    " hex "${hex}")
   string(APPEND body
-    "constexpr char kAsset${n}[] = {\n    ${hex}0x00};\n")
+    "constexpr unsigned char kAsset${n}[] = {\n    ${hex}0x00};\n")
   string(APPEND table
-    "      {\"/${name}\", \"${type}\", absl::string_view(kAsset${n}, ${size})},\n")
+    "      {\"/${name}\", \"${type}\",\n"
+    "       absl::string_view(reinterpret_cast<const char*>(kAsset${n}), ${size})},\n")
   math(EXPR n "${n} + 1")
 endforeach()
 file(WRITE "${OUTPUT}.tmp"
@@ -38,7 +40,7 @@ file(WRITE "${OUTPUT}.tmp"
   "#include \"server/demo_assets.h\"\n\n"
   "namespace movierec {\nnamespace {\n\n${body}\n}  // namespace\n\n"
   "absl::Span<const DemoAsset> DemoAssets() {\n"
-  "  static constexpr DemoAsset kAssets[] = {\n${table}  };\n"
+  "  static const DemoAsset kAssets[] = {\n${table}  };\n"
   "  return kAssets;\n}\n\n}  // namespace movierec\n")
 # Rewritten only when it changed, so that an unchanged page rebuilds nothing.
 file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

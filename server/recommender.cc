@@ -91,12 +91,12 @@ absl::Status Answer(const Snapshot& snapshot, ResolvedRecommend request,
 // Whether `title` contains `query`, ASCII case ignored (an empty query is in
 // every title).
 bool TitleContains(absl::string_view title, absl::string_view query) {
-  return std::search(title.begin(), title.end(), query.begin(), query.end(),
-                     [](char a, char b) {
-                       return absl::ascii_tolower(static_cast<unsigned char>(
-                                  a)) ==
-                              absl::ascii_tolower(static_cast<unsigned char>(b));
-                     }) != title.end();
+  return std::search(
+             title.begin(), title.end(), query.begin(), query.end(),
+             [](char a, char b) {
+               return absl::ascii_tolower(static_cast<unsigned char>(a)) ==
+                      absl::ascii_tolower(static_cast<unsigned char>(b));
+             }) != title.end();
 }
 
 }  // namespace
@@ -188,9 +188,9 @@ absl::Status Recommender::SearchMovies(const v1::SearchMoviesRequest& request,
     return pa != pb ? pa > pb : a < b;
   };
   const size_t count = std::min<size_t>(
-      matches.size(), static_cast<size_t>(request.count() == 0
-                                              ? kDefaultCount
-                                              : request.count()));
+      matches.size(),
+      static_cast<size_t>(request.count() == 0 ? kDefaultCount
+                                               : request.count()));
   std::partial_sort(matches.begin(), matches.begin() + count, matches.end(),
                     more_rated);
   response->set_model_version(snapshot->version_string());

@@ -183,9 +183,9 @@ absl::StatusOr<ResolvedSimilar> ResolveSimilarMoviesRequest(
 absl::Status CheckSearchMoviesRequest(
     const movierec::v1::SearchMoviesRequest& request) {
   if (request.query().size() > kMaxSearchQueryBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("query is ", request.query().size(), " bytes long; at most ",
-                     kMaxSearchQueryBytes, " are allowed"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query is ", request.query().size(), " bytes long; at most ",
+        kMaxSearchQueryBytes, " are allowed"));
   }
   MOVIEREC_RETURN_IF_ERROR(
       CheckIds(request.movie_ids(), kMaxSearchMovieIds, "", "movie_ids"));

@@ -55,8 +55,7 @@ absl::Status CheckSearchMoviesRequest(
     const movierec::v1::SearchMoviesRequest& request);
 // The rows of movie_ids (sorted, distinct; empty when none are given).
 absl::StatusOr<std::vector<int32_t>> ResolveSearchMovieIds(
-    const Snapshot& snapshot,
-    const movierec::v1::SearchMoviesRequest& request);
+    const Snapshot& snapshot, const movierec::v1::SearchMoviesRequest& request);
 
 // The batch's size, then every request's shape.
 absl::Status CheckRecommendBatchRequest(

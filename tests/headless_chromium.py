@@ -163,10 +163,13 @@ class Chromium:
         return result.get("result", {}).get("value")
 
     def navigate(self, url):
-        """Loads `url` and waits until its document has loaded."""
+        """Loads `url` and waits until its document has loaded (a new one,
+        even when the page was at `url` already)."""
+        self.evaluate("window.__leftBehind = true")
         self.call("Page.navigate", url=url)
-        self.wait_for(f"location.href === {json.dumps(url)} && "
-                      "document.readyState === 'complete'")
+        self.wait_for(f"!window.__leftBehind && location.href === "
+                      f"{json.dumps(url)} && document.readyState === "
+                      "'complete'")
 
     def wait_for(self, condition, timeout=20):
         """Waits until the JavaScript `condition` is true; its value."""
@@ -197,9 +200,16 @@ class Chromium:
             self.call("Input.dispatchMouseEvent", type=kind, x=box[0],
                       y=box[1], button="left", clickCount=1)
 
-    def screenshot(self, path):
-        """The page as shown (the window's size), as a PNG file."""
-        data = self.call("Page.captureScreenshot", format="png")["data"]
+    def screenshot(self, path, full_page=False):
+        """The page as shown (the window's size), or with `full_page` the
+        whole document, as a PNG file."""
+        params = {"format": "png"}
+        if full_page:
+            size = self.call("Page.getLayoutMetrics")["cssContentSize"]
+            params.update(captureBeyondViewport=True, clip={
+                "x": 0, "y": 0, "width": size["width"],
+                "height": size["height"], "scale": 1})
+        data = self.call("Page.captureScreenshot", **params)["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
         return path

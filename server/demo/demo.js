@@ -138,6 +138,7 @@ function markSelected() {
 async function refresh() {
   const request = {filter: filter()};
   let heading;
+  let path = "/v1/recommend";
   if (state.user) {
     request.userId = state.user;
     heading = `Recommendations for user ${state.user}`;
@@ -146,13 +147,17 @@ async function refresh() {
     const n = state.movies.length;
     heading = `Recommendations for a visitor who likes ${n} movie${n === 1 ? "" : "s"}`;
   } else {
-    heading = "The most popular movies";
+    // Nobody chosen yet: the catalogue's most rated movies (a Recommend
+    // request needs a user or movies; the filters do not apply here).
+    heading = "The most rated movies";
+    path = "/v1/search-movies";
+    delete request.filter;
   }
   const seq = ++latest.results;
   const body = $("results").tBodies[0];
   let response;
   try {
-    response = await api("/v1/recommend", request);
+    response = await api(path, request);
   } catch (error) {
     if (seq !== latest.results) return;
     body.replaceChildren();
@@ -164,10 +169,11 @@ async function refresh() {
   showVersion(response.modelVersion);
   const movies = response.movies || [];
   $("results-heading").textContent = heading;
+  const popular = response.fallback || path !== "/v1/recommend";
   body.replaceChildren(...movies.map((movie, i) => movieRow(
       movie, i + 1,
-      response.fallback ? [String(Math.round(movie.score || 0)), "–"]
-                        : [fixed(movie.score, 3), fixed(movie.retrievalScore, 3)],
+      popular ? [String(Math.round(movie.score || 0)), "–"]
+              : [fixed(movie.score, 3), fixed(movie.retrievalScore, 3)],
       showSimilar)));
   markSelected();
   if (state.user && response.fallback) {
@@ -175,7 +181,9 @@ async function refresh() {
         `${response.modelVersion}: these are the most popular movies ` +
         "instead (ranking score: ratings in training).", "notice");
   } else if (!state.user && state.movies.length === 0) {
-    say("Choose a user id, or search and pick a few movies you like.");
+    say("Choose a user id, or search and pick a few movies you like: " +
+        "their recommendations appear here, filtered. Until then, the " +
+        "most rated movies (ranking score: ratings in training).");
   } else if (movies.length < 10) {
     say(movies.length === 0 ? "No movie passes the filters." :
         `Only ${movies.length} movies pass the filters.`, "notice");
@@ -194,6 +202,16 @@ async function showSimilar(movieId) {
   card.hidden = false;
   $("similar-title").textContent = titles.get(movieId) || `movie ${movieId}`;
   const seq = ++latest.similar;
+  if (!titles.has(movieId)) {
+    // A link's movie that no list has shown: its title from the catalogue.
+    api("/v1/search-movies", {movieIds: [movieId]}).then((found) => {
+      const movie = (found.movies || [])[0];
+      if (movie && seq === latest.similar) {
+        titles.set(movie.movieId, movie.title);
+        $("similar-title").textContent = movie.title;
+      }
+    }, () => {});  // an unknown id: the list below says so
+  }
   let response;
   try {
     response = await api("/v1/similar-movies",

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import unittest
 import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -95,6 +96,14 @@ class DemoPageTest(live_server.TrainedServerTestCase):
         return self.js("[document.getElementById('message').className, "
                        "document.getElementById('message').textContent]")
 
+    def api_recommend(self, request):
+        """POST /v1/recommend from here, not from the page."""
+        answer = urllib.request.urlopen(urllib.request.Request(
+            self.url("v1/recommend"), data=json.dumps(request).encode(),
+            headers={"Content-Type": "application/json"}), timeout=10)
+        with answer:
+            return json.load(answer)
+
     def set_value(self, selector, value, event):
         """Sets a form control as a person would, then fires `event`."""
         self.js(f"""(() => {{
@@ -129,10 +138,10 @@ class DemoPageTest(live_server.TrainedServerTestCase):
         self.assertEqual(self.message()[1], "")
         self.assertEqual(self.js("document.getElementById('user').value"),
                          "138")
-        # Known users are never shown what they rated in training.
-        rated = live_server.ratings(
-            os.path.join(self.model.data_dir, "u.data"), 138)
-        self.assertFalse({row["id"] for row in rows} & rated)
+        # Exactly what the API answers, in its order.
+        self.assertEqual([row["id"] for row in rows],
+                         [m["movieId"] for m in self.api_recommend(
+                             {"userId": "138"})["movies"]])
         # The user form gives the same list.
         self.open()
         self.browser.type_text("#user", "138")
@@ -154,8 +163,11 @@ class DemoPageTest(live_server.TrainedServerTestCase):
 
     def test_visitor_who_picked_three_movies_sees_ten(self):
         self.open()
-        # With nobody chosen: the most popular movies and a hint.
+        # With nobody chosen: the most rated movies and a hint.
         self.assertEqual(len(self.rows()), 10)
+        self.assertEqual(self.js("document.getElementById("
+                                 "'results-heading').textContent"),
+                         "The most rated movies")
         self.assertIn("Choose a user id", self.message()[1])
         self.browser.type_text("#search", "movie 1")
         self.browser.wait_for("document.querySelectorAll("
@@ -176,6 +188,9 @@ class DemoPageTest(live_server.TrainedServerTestCase):
                                  "'results-heading').textContent"),
                          "Recommendations for a visitor who likes 3 movies")
         self.assertFalse({row["id"] for row in rows} & set(picked))
+        self.assertEqual([row["id"] for row in rows],
+                         [m["movieId"] for m in self.api_recommend(
+                             {"recentMovieIds": picked})["movies"]])
         self.assertEqual(self.js("[...document.querySelectorAll('#search-"
                                  "results button[aria-pressed=true]')]"
                                  ".length"), 3)
@@ -274,6 +289,8 @@ class DemoPageTest(live_server.TrainedServerTestCase):
         # Not a number.
         self.set_value("#user", "abc", "input")
         self.browser.click("#show-user")
+        self.browser.wait_for("document.getElementById('message')"
+                              ".textContent.includes('is not a user id')")
         kind, text = self.message()
         self.assertIn("error", kind)
         self.assertIn('"abc" is not a user id', text)

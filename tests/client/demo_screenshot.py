@@ -65,7 +65,7 @@ def main():
             browser.navigate(f"{base}?user=138&similar={first}")
             browser.wait_for(settled + " && document.querySelectorAll("
                              "'#similar tbody tr').length === 10")
-            browser.screenshot(args.out)
+            browser.screenshot(args.out, full_page=True)
     print(f"wrote {args.out}")
     return 0
 

@@ -323,7 +323,7 @@ TEST_F(HttpTest, SearchMoviesFindsTitlesMostRatedFirst) {
   request.set_count(5);
   v1::SearchMoviesResponse over_grpc;
   grpc::ClientContext context;
-  context.set_deadline(CallDeadline());
+  context.set_deadline(test::CallDeadline());
   ASSERT_TRUE(stub_->SearchMovies(&context, request, &over_grpc).ok());
   EXPECT_EQ(over_grpc.SerializeAsString(), found.SerializeAsString());
   EXPECT_EQ(Metric(RequestsSeries("SearchMovies", "OK", "http")), 1.0);
@@ -354,10 +354,10 @@ TEST_F(HttpTest, SearchMoviesFindsTitlesMostRatedFirst) {
 TEST_F(HttpTest, SearchMoviesLooksUpIdsAndRefusesBadRequests) {
   WriteVersion();
   StartHttp();
-  auto [status, body] = Post(
-      "/v1/search-movies", absl::StrCat(R"({"movieIds": [")", MovieId(2),
-                                        R"(", ")", MovieId(0), R"(", ")",
-                                        MovieId(2), R"("]})"));
+  auto [status, body] =
+      Post("/v1/search-movies",
+           absl::StrCat(R"({"movieIds": [")", MovieId(2), R"(", ")", MovieId(0),
+                        R"(", ")", MovieId(2), R"("]})"));
   ASSERT_EQ(status, 200) << body;
   v1::SearchMoviesResponse found;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &found).ok());
@@ -394,8 +394,8 @@ TEST_F(HttpTest, ServesTheDemoPage) {
   // It loads only its own files: no other origin, and the policy says so.
   EXPECT_EQ(page->body.find("http://"), std::string::npos);
   EXPECT_EQ(page->body.find("https://"), std::string::npos);
-  EXPECT_EQ(page->get_header_value("Content-Security-Policy").find(
-                "default-src 'self'"),
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy")
+                .find("default-src 'self'"),
             0u);
   httplib::Result index = Client().Get("/index.html");
   ASSERT_TRUE(index);
