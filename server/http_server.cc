@@ -247,6 +247,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   server->server_ = std::make_unique<httplib::Server>();
   httplib::Server& http = *server->server_;
   http.set_payload_max_length(options.max_body_bytes);
+  // An answer's headers and body are written apart: without TCP_NODELAY,
+  // Nagle's algorithm holds the body back until the client's (delayed) ACK
+  // of the headers, tens of milliseconds a call on a keep-alive connection.
+  http.set_tcp_nodelay(true);
   const time_t io_seconds = std::max<time_t>(
       1,
       absl::ToInt64Seconds(absl::Ceil(options.io_timeout, absl::Seconds(1))));
