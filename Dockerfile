@@ -78,6 +78,6 @@ LABEL org.opencontainers.image.title="movierec" \
       org.opencontainers.image.description="Movie recommendations over gRPC (MovieLens 100K, TFRS two-stage recommender)"
 USER 10001:10001
 VOLUME ["/models"]
-EXPOSE 50051 9464
+EXPOSE 50051 9464 8080
 ENTRYPOINT ["/usr/local/bin/movierec-server", "--model_base=/models", \
             "--listen_address=0.0.0.0", "--metrics_address=0.0.0.0"]

@@ -5,6 +5,8 @@
 //   movierec-loadgen --model_dir /tmp/models/1 --concurrency 16
 //                                                    (closed loop: max QPS)
 //   movierec-loadgen --user_ids 1-943 --rate 2000    (open loop: latency)
+//   movierec-loadgen --transport http --target localhost:8080 \
+//       --model_dir /tmp/models/1 --concurrency 16   (the HTTP/JSON port)
 //
 // Exit status: 0 after a run (errors are reported, not fatal), 2 for bad
 // flags, 1 when the model cannot be read.
@@ -25,13 +27,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/loadgen.h"
+#include "client/loadgen_http.h"
 #include "client/loadgen_workload.h"
 #include "model/format_version.h"
 #include "util/command_line.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
 
-ABSL_FLAG(std::string, target, "localhost:50051", "Server address HOST:PORT");
+ABSL_FLAG(std::string, target, "localhost:50051",
+          "Server address HOST:PORT (the HTTP port with --transport=http)");
+ABSL_FLAG(std::string, transport, "grpc",
+          "grpc, or http: the same requests as JSON POSTs to the HTTP port, "
+          "one keep-alive connection per call in flight (closed loop only)");
 ABSL_FLAG(std::string, method, "Recommend",
           "Recommend, SimilarMovies or RecommendBatch");
 ABSL_FLAG(int, concurrency, 0,
@@ -130,22 +137,43 @@ absl::Status Run(const std::vector<char*>& rest) {
   MOVIEREC_ASSIGN_OR_RETURN(const loadgen::Workload workload,
                             WorkloadFromFlags());
 
-  const std::string target = absl::GetFlag(FLAGS_target);
-  std::vector<std::shared_ptr<v1::Recommender::Stub>> stubs;
-  for (int i = 0; i < channels; ++i) {
-    // Distinct channel arguments keep gRPC from sharing one connection
-    // between the channels.
-    grpc::ChannelArguments args;
-    args.SetInt("movierec.loadgen_channel", i);
-    stubs.push_back(v1::Recommender::NewStub(grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args)));
+  const std::string transport = absl::GetFlag(FLAGS_transport);
+  if (transport != "grpc" && transport != "http") {
+    return movierec::UsageError(
+        absl::StrCat("--transport=", transport, " is neither grpc nor http"));
   }
-  auto source = std::make_shared<const loadgen::RequestSource>(workload);
-  const loadgen::IssueCall issue =
-      loadgen::WorkloadCaller(source, std::move(stubs), timeout);
+  if (transport == "http" && load.rate > 0) {
+    return movierec::UsageError(
+        "--transport=http runs a closed loop only (--concurrency): one "
+        "blocking keep-alive connection per call in flight");
+  }
 
-  std::fprintf(stderr, "%s on %s: %zu users, %zu movies, %.0f%% unknown\n",
-               workload.method.c_str(), target.c_str(),
+  const std::string target = absl::GetFlag(FLAGS_target);
+  auto source = std::make_shared<const loadgen::RequestSource>(workload);
+  loadgen::IssueCall issue;
+  std::unique_ptr<loadgen::HttpCaller> http;
+  if (transport == "http") {
+    MOVIEREC_ASSIGN_OR_RETURN(
+        http, movierec::AsUsageError(loadgen::HttpCaller::Create(
+                  target, load.concurrency, source, timeout)));
+    issue = http->issue();
+  } else {
+    std::vector<std::shared_ptr<v1::Recommender::Stub>> stubs;
+    for (int i = 0; i < channels; ++i) {
+      // Distinct channel arguments keep gRPC from sharing one connection
+      // between the channels.
+      grpc::ChannelArguments args;
+      args.SetInt("movierec.loadgen_channel", i);
+      stubs.push_back(v1::Recommender::NewStub(grpc::CreateCustomChannel(
+          target, grpc::InsecureChannelCredentials(), args)));
+    }
+    issue = loadgen::WorkloadCaller(source, std::move(stubs), timeout);
+  }
+
+  std::fprintf(stderr,
+               "%s over %s on %s: %zu users, %zu movies, %.0f%% "
+               "unknown\n",
+               workload.method.c_str(), transport.c_str(), target.c_str(),
                workload.user_ids.size(), workload.movie_ids.size(),
                100 * workload.unknown_user_share);
   MOVIEREC_ASSIGN_OR_RETURN(

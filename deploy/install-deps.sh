@@ -30,6 +30,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # sanitizer and fuzzing modes of tests/run.sh build with clang and its
   # runtime libraries (libFuzzer, ASan, UBSan, TSan).
   packages+=(openssl clang libclang-rt-14-dev libomp-14-dev)
+  # tests/client/demo_browser_test.py drives the demo page in headless
+  # Chromium through the DevTools Protocol (python3-websocket).
+  packages+=(chromium python3-websocket)
   if ! command -v kubectl >/dev/null; then
     echo "warning: kubectl is not on PATH (it is no Debian package): the" \
       "Kubernetes manifest tests will fail until it is installed" >&2

@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "movierec/v1/recommender.pb.h"
+#include "server/demo_assets.h"
 #include "server/http_api.h"
 #include "util/status_macros.h"
 
@@ -200,6 +201,19 @@ httplib::Server::Handler HealthHandler(std::function<bool()> serving) {
   };
 }
 
+// A file of the demo page. The page loads nothing from elsewhere, and the
+// Content-Security-Policy holds it to that.
+httplib::Server::Handler AssetHandler(const DemoAsset& asset) {
+  return [&asset](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_content(asset.body.data(), asset.body.size(), asset.content_type);
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-cache");
+  };
+}
+
 // 405 for a known path asked with another method.
 httplib::Server::Handler NotAllowed(std::string allow) {
   return [allow = std::move(allow)](const httplib::Request& http,
@@ -233,6 +247,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   server->server_ = std::make_unique<httplib::Server>();
   httplib::Server& http = *server->server_;
   http.set_payload_max_length(options.max_body_bytes);
+  // An answer's headers and body are written apart: without TCP_NODELAY,
+  // Nagle's algorithm holds the body back until the client's (delayed) ACK
+  // of the headers, tens of milliseconds a call on a keep-alive connection.
+  http.set_tcp_nodelay(true);
   const time_t io_seconds = std::max<time_t>(
       1,
       absl::ToInt64Seconds(absl::Ceil(options.io_timeout, absl::Seconds(1))));
@@ -287,6 +305,9 @@ void HttpServer::Route() {
       {"/v1/recommend:batch",
        CallHandler(Method::kRecommendBatch, dispatcher_,
                    &CallDispatcher::RecommendBatchWork, cancelled, max_body)},
+      {"/v1/search-movies",
+       CallHandler(Method::kSearchMovies, dispatcher_,
+                   &CallDispatcher::SearchMoviesWork, cancelled, max_body)},
   };
   for (const auto& call : calls) {
     http.Post(call.path, call.handler);
@@ -308,6 +329,18 @@ void HttpServer::Route() {
     http.Delete(probe.path, NotAllowed("GET"));
     http.Options(probe.path, NotAllowed("GET"));
   }
+  for (const DemoAsset& asset : DemoAssets()) {
+    const bool index = absl::string_view(asset.path) == "/index.html";
+    for (const char* path : {asset.path, index ? "/" : nullptr}) {
+      if (path == nullptr) continue;
+      http.Get(path, AssetHandler(asset));
+      http.Post(path, NotAllowed("GET"));
+      http.Put(path, NotAllowed("GET"));
+      http.Patch(path, NotAllowed("GET"));
+      http.Delete(path, NotAllowed("GET"));
+      http.Options(path, NotAllowed("GET"));
+    }
+  }
   // What cpp-httplib answers itself (no such path, a body too large, a
   // request it cannot read) gets a JSON body too.
   http.set_error_handler(httplib::Server::HandlerWithResponse(
@@ -320,7 +353,8 @@ void HttpServer::Route() {
             status = absl::NotFoundError(
                 absl::StrCat("no such path: ", req.path,
                              " (POST /v1/recommend, /v1/similar-movies, "
-                             "/v1/recommend:batch; GET /healthz, /readyz)"));
+                             "/v1/recommend:batch, /v1/search-movies; GET /, "
+                             "/healthz, /readyz)"));
             break;
           case 413:
             status = BodyTooLarge(max_body);

@@ -3,6 +3,9 @@
 //   POST /v1/recommend            RecommendRequest -> RecommendResponse
 //   POST /v1/similar-movies       SimilarMoviesRequest -> ...Response
 //   POST /v1/recommend:batch      RecommendBatchRequest -> ...Response
+//   POST /v1/search-movies        SearchMoviesRequest -> ...Response
+//   GET  /                        the demo page (server/demo/, its files
+//                                 at /index.html, /demo.js, /demo.css)
 //   GET  /healthz                 liveness: 200 while the server serves
 //   GET  /readyz                  readiness: 200 while a model is loaded
 //

@@ -29,6 +29,8 @@ const char* MethodName(Method method) {
       return "SimilarMovies";
     case Method::kRecommendBatch:
       return "RecommendBatch";
+    case Method::kSearchMovies:
+      return "SearchMovies";
     case Method::kCount:
       break;
   }

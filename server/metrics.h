@@ -23,9 +23,9 @@
 //   movierec_memory_trims_total                    free memory given back
 //   movierec_memory_trimmed_bytes_total            to the system, and bytes
 //
-// Methods: Recommend, SimilarMovies, RecommendBatch. Codes: the names of
-// absl::StatusCode ("OK", "INVALID_ARGUMENT", ...), for HTTP calls too (the
-// code their HTTP status was mapped from). Transports: "grpc", "http"; a
+// Methods: Recommend, SimilarMovies, RecommendBatch, SearchMovies. Codes: the
+// names of absl::StatusCode ("OK", "INVALID_ARGUMENT", ...), for HTTP calls too
+// (the code their HTTP status was mapped from). Transports: "grpc", "http"; a
 // query that sums without `transport` counts both. The stage histograms
 // observe each recommendation (one per request of a batch).
 //
@@ -51,7 +51,13 @@
 namespace movierec {
 
 // The RPC methods the server counts.
-enum class Method { kRecommend, kSimilarMovies, kRecommendBatch, kCount };
+enum class Method {
+  kRecommend,
+  kSimilarMovies,
+  kRecommendBatch,
+  kSearchMovies,
+  kCount
+};
 const char* MethodName(Method method);
 
 // How a call arrived: the `transport` label.

@@ -1,9 +1,11 @@
 #include "server/recommender.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/request.h"
 #include "util/status_macros.h"
@@ -86,6 +88,17 @@ absl::Status Answer(const Snapshot& snapshot, ResolvedRecommend request,
   return absl::OkStatus();
 }
 
+// Whether `title` contains `query`, ASCII case ignored (an empty query is in
+// every title).
+bool TitleContains(absl::string_view title, absl::string_view query) {
+  return std::search(
+             title.begin(), title.end(), query.begin(), query.end(),
+             [](char a, char b) {
+               return absl::ascii_tolower(static_cast<unsigned char>(a)) ==
+                      absl::ascii_tolower(static_cast<unsigned char>(b));
+             }) != title.end();
+}
+
 }  // namespace
 
 CallControl::CallControl(absl::Time deadline, std::function<bool()> cancelled)
@@ -141,6 +154,55 @@ absl::Status Recommender::SimilarMovies(const v1::SimilarMoviesRequest& request,
   response->mutable_movies()->Reserve(static_cast<int>(nearest.size()));
   for (const Candidate& c : nearest) {
     AddMovie(*snapshot, c.row, c.score, c.score, response->mutable_movies());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Recommender::SearchMovies(const v1::SearchMoviesRequest& request,
+                                       v1::SearchMoviesResponse* response,
+                                       const CallControl& control) const {
+  MOVIEREC_RETURN_IF_ERROR(CheckSearchMoviesRequest(request));
+  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  if (snapshot == nullptr) {
+    return absl::UnavailableError("no model is loaded yet");
+  }
+  MOVIEREC_ASSIGN_OR_RETURN(const std::vector<int32_t> ids,
+                            ResolveSearchMovieIds(*snapshot, request));
+  MOVIEREC_RETURN_IF_ERROR(control.Check("the title search"));
+  const Model& model = snapshot->model();
+  std::vector<int32_t> matches;
+  const auto match = [&](int32_t row) {
+    if (TitleContains(model.catalog.movies[row].title, request.query())) {
+      matches.push_back(row);
+    }
+  };
+  if (request.movie_ids().empty()) {
+    for (int row = 0; row < model.num_movies(); ++row) match(row);
+  } else {
+    for (const int32_t row : ids) match(row);
+  }
+  // The most rated first, then the lower row.
+  const auto more_rated = [&model](int32_t a, int32_t b) {
+    const int32_t pa = model.popularity[a];
+    const int32_t pb = model.popularity[b];
+    return pa != pb ? pa > pb : a < b;
+  };
+  const size_t count = std::min<size_t>(
+      matches.size(),
+      static_cast<size_t>(request.count() == 0 ? kDefaultCount
+                                               : request.count()));
+  std::partial_sort(matches.begin(), matches.begin() + count, matches.end(),
+                    more_rated);
+  response->set_model_version(snapshot->version_string());
+  response->set_total_matches(static_cast<int32_t>(matches.size()));
+  for (const std::string& genre : model.catalog.genre_names) {
+    response->add_catalogue_genres(genre);
+  }
+  response->mutable_movies()->Reserve(static_cast<int>(count));
+  for (size_t i = 0; i < count; ++i) {
+    const int32_t row = matches[i];
+    AddMovie(*snapshot, row, static_cast<float>(model.popularity[row]), 0,
+             response->mutable_movies());
   }
   return absl::OkStatus();
 }

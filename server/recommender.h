@@ -10,6 +10,8 @@
 //                   are eligible.
 //   SimilarMovies   cosine neighbours of a movie (MovieSimilarity).
 //   RecommendBatch  many Recommend requests on one snapshot.
+//   SearchMovies    the catalogue's titles containing a text, most rated
+//                   first, and the catalogue's genre names.
 //
 // Errors: INVALID_ARGUMENT for a malformed request (a count out of range, an
 // empty or oversized list, an empty id, an unknown genre name, a bad year
@@ -46,6 +48,8 @@ inline constexpr int kMaxExcludedMovies = 1000;
 inline constexpr int kMaxIncludedMovies = 1000;
 inline constexpr int kMaxBatchRequests = 100;
 inline constexpr int kMaxReleaseYear = 9999;
+inline constexpr int kMaxSearchQueryBytes = 200;
+inline constexpr int kMaxSearchMovieIds = 100;
 
 // Whether a call should go on: its deadline and whether its caller gave up.
 // The Recommender checks it before any work and between stages, so that no
@@ -102,6 +106,10 @@ class Recommender {
       movierec::v1::RecommendBatchResponse* response,
       std::vector<RecommendTrace>* traces = nullptr,
       const CallControl& control = CallControl()) const;
+
+  absl::Status SearchMovies(const movierec::v1::SearchMoviesRequest& request,
+                            movierec::v1::SearchMoviesResponse* response,
+                            const CallControl& control = CallControl()) const;
 
  private:
   SnapshotSource snapshot_;

@@ -1,5 +1,6 @@
 #include "server/request.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -177,6 +178,29 @@ absl::StatusOr<ResolvedSimilar> ResolveSimilarMoviesRequest(
   MOVIEREC_ASSIGN_OR_RETURN(resolved.filter,
                             ResolveFilter(snapshot, request.filter(), ""));
   return resolved;
+}
+
+absl::Status CheckSearchMoviesRequest(
+    const movierec::v1::SearchMoviesRequest& request) {
+  if (request.query().size() > kMaxSearchQueryBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query is ", request.query().size(), " bytes long; at most ",
+        kMaxSearchQueryBytes, " are allowed"));
+  }
+  MOVIEREC_RETURN_IF_ERROR(
+      CheckIds(request.movie_ids(), kMaxSearchMovieIds, "", "movie_ids"));
+  return CheckCount(request.count(), "");
+}
+
+absl::StatusOr<std::vector<int32_t>> ResolveSearchMovieIds(
+    const Snapshot& snapshot,
+    const movierec::v1::SearchMoviesRequest& request) {
+  std::vector<int32_t> rows;
+  MOVIEREC_RETURN_IF_ERROR(
+      ResolveMovies(snapshot, request.movie_ids(), "movie_ids", &rows));
+  std::sort(rows.begin(), rows.end());
+  rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+  return rows;
 }
 
 absl::Status CheckRecommendBatchRequest(

@@ -50,6 +50,13 @@ absl::StatusOr<ResolvedSimilar> ResolveSimilarMoviesRequest(
     const Snapshot& snapshot,
     const movierec::v1::SimilarMoviesRequest& request);
 
+// The query's length, the ids' number and the count.
+absl::Status CheckSearchMoviesRequest(
+    const movierec::v1::SearchMoviesRequest& request);
+// The rows of movie_ids (sorted, distinct; empty when none are given).
+absl::StatusOr<std::vector<int32_t>> ResolveSearchMovieIds(
+    const Snapshot& snapshot, const movierec::v1::SearchMoviesRequest& request);
+
 // The batch's size, then every request's shape.
 absl::Status CheckRecommendBatchRequest(
     const movierec::v1::RecommendBatchRequest& request);

@@ -31,8 +31,8 @@ ABSL_FLAG(std::string, listen_address, "127.0.0.1",
 ABSL_FLAG(int, port, 50051, "gRPC port; 0 picks a free port");
 ABSL_FLAG(int, http_port, 8080,
           "HTTP/JSON port (POST /v1/recommend, /v1/similar-movies, "
-          "/v1/recommend:batch; GET /healthz, /readyz); -1 disables it, 0 "
-          "picks a free port");
+          "/v1/recommend:batch, /v1/search-movies; GET /healthz, /readyz, "
+          "and the demo page at /); -1 disables it, 0 picks a free port");
 ABSL_FLAG(int, http_threads, 16,
           "Threads that serve HTTP connections (one each while it is open); "
           "more connections wait");

@@ -149,6 +149,14 @@ CallDispatcher::Work CallDispatcher::RecommendBatchWork(
   };
 }
 
+CallDispatcher::Work CallDispatcher::SearchMoviesWork(
+    const v1::SearchMoviesRequest* request,
+    v1::SearchMoviesResponse* response) const {
+  return [this, request, response](const CallControl& control) {
+    return recommender_->SearchMovies(*request, response, control);
+  };
+}
+
 RecommenderService::RecommenderService(const CallDispatcher* dispatcher)
     : dispatcher_(dispatcher) {
   SetMessageAllocatorFor_Recommend(&recommend_allocator_);
@@ -194,6 +202,14 @@ grpc::ServerUnaryReactor* RecommenderService::RecommendBatch(
     v1::RecommendBatchResponse* response) {
   return Dispatch(Method::kRecommendBatch, context,
                   dispatcher_->RecommendBatchWork(request, response));
+}
+
+grpc::ServerUnaryReactor* RecommenderService::SearchMovies(
+    grpc::CallbackServerContext* context,
+    const v1::SearchMoviesRequest* request,
+    v1::SearchMoviesResponse* response) {
+  return Dispatch(Method::kSearchMovies, context,
+                  dispatcher_->SearchMoviesWork(request, response));
 }
 
 }  // namespace movierec

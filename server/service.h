@@ -87,6 +87,8 @@ class CallDispatcher {
                          movierec::v1::SimilarMoviesResponse* response) const;
   Work RecommendBatchWork(const movierec::v1::RecommendBatchRequest* request,
                           movierec::v1::RecommendBatchResponse* response) const;
+  Work SearchMoviesWork(const movierec::v1::SearchMoviesRequest* request,
+                        movierec::v1::SearchMoviesResponse* response) const;
 
  private:
   void RecordTrace(Method method, const RecommendTrace& trace) const;
@@ -118,6 +120,11 @@ class RecommenderService final
       grpc::CallbackServerContext* context,
       const movierec::v1::RecommendBatchRequest* request,
       movierec::v1::RecommendBatchResponse* response) override;
+
+  grpc::ServerUnaryReactor* SearchMovies(
+      grpc::CallbackServerContext* context,
+      const movierec::v1::SearchMoviesRequest* request,
+      movierec::v1::SearchMoviesResponse* response) override;
 
  private:
   // Dispatches `work`; the call finishes with its status.

@@ -27,11 +27,13 @@ GENRES = ["unknown", "Action", "Comedy", "Drama", "Romance"]
 OCCUPATIONS = ["student", "engineer", "artist", "other"]
 
 
-def make_movielens(directory, num_users=150, num_movies=80, per_user=20, seed=7):
+def make_movielens(directory, num_users=150, num_movies=80, per_user=20, seed=7,
+                   title=None):
     """Writes a small MovieLens 100K look-alike into `directory`.
 
     User ids are 1..num_users (so the README's user 138 is known) and
-    movie ids 1..num_movies; each user rates
+    movie ids 1..num_movies, titled "Movie N (YEAR)" or title(N) (made-up
+    names, without the year); each user rates
     `per_user` distinct movies, biased towards the low ids so that popularity
     means something. Returns (user ids, movie ids).
     """
@@ -46,7 +48,8 @@ def make_movielens(directory, num_users=150, num_movies=80, per_user=20, seed=7)
             year = 1930 + (movie * 7) % 68
             flags = ["0"] * len(GENRES)
             flags[1 + movie % (len(GENRES) - 1)] = "1"
-            f.write(f"{movie}|Movie {movie} ({year})|01-Jan-{year}||"
+            name = title(movie) if title else f"Movie {movie}"
+            f.write(f"{movie}|{name} ({year})|01-Jan-{year}||"
                     f"http://example.com/{movie}|" + "|".join(flags) + "\n")
     with open(os.path.join(directory, "u.user"), "w", encoding="latin-1") as f:
         for user in range(1, num_users + 1):

@@ -1,13 +1,20 @@
 #!/bin/bash
 # A seconds-long run of movierec-loadgen against movierec-server: both loops,
-# known and unknown users, the JSON output. Fails on any error call.
+# known and unknown users, the JSON output, both transports (gRPC and
+# HTTP/JSON); then a short run of the transport benchmark
+# (transport_bench.py and its report.py table). Fails on any error call.
 # Usage: loadgen_smoke.sh LOADGEN SERVER SERVING_BENCH WORK_DIR
 set -euo pipefail
 loadgen=$1 server=$2 bench=$3 work=$4
 rm -rf "$work" && mkdir -p "$work"
 "$bench" --write_synthetic_model "$work/models" 2>/dev/null
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+http_port=$(free_port)
 "$server" --model_base "$work/models" --port "$port" --metrics_port -1 \
+  --http_port "$http_port" \
   --worker_threads 2 --grace_period 100ms >"$work/server.log" 2>&1 &
 server_pid=$!
 trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null || true' EXIT
@@ -23,8 +30,26 @@ run() {
 }
 run --concurrency 4 --json "$work/closed.json"
 run --rate 200 --method RecommendBatch --batch_size 4 --json "$work/open.json"
+run --concurrency 4 --transport http --target "127.0.0.1:$http_port" \
+  --json "$work/http.json"
 grep -q '"mode": "closed"' "$work/closed.json"
 grep -q '"mode": "open"' "$work/open.json"
-# Both runs answered every call: "N sent, N ok, 0 errors" with N > 0.
-test "$(grep -cE '^calls: +([1-9][0-9]*) sent, \1 ok, 0 errors' "$work/out.txt")" = 2
+grep -q '"mode": "closed"' "$work/http.json"
+# Every run answered every call: "N sent, N ok, 0 errors" with N > 0.
+test "$(grep -cE '^calls: +([1-9][0-9]*) sent, \1 ok, 0 errors' "$work/out.txt")" = 3
+kill $server_pid && wait $server_pid 2>/dev/null || true
+trap - EXIT
+
+# The transport benchmark, on short levels (its figures mean nothing here).
+here=$(dirname "$0")
+cpus=$(nproc)
+python3 "$here/transport_bench.py" --server "$server" --loadgen "$loadgen" \
+  --model_base "$work/models" --json "$work/transport.json" \
+  --work "$work/transport" --level_seconds 0.5 --warmup_seconds 0.2 \
+  --concurrencies 1,2 --server_cpus 0 --loadgen_cpus "$((cpus > 1 ? 1 : 0))"
+cp "$here/BENCHMARKS.md" "$work/BENCHMARKS.md"
+python3 "$here/report.py" transport --doc "$work/BENCHMARKS.md" \
+  --json "$work/transport.json"
+grep -qE '^\| grpc \| 2 \| ' "$work/BENCHMARKS.md"
+grep -qE '^\| http \| 2 \| ' "$work/BENCHMARKS.md"
 echo "loadgen smoke: OK"

@@ -14,6 +14,7 @@ are drawn by gnuplot. Called by run_benchmarks.sh:
                     --scale_json train_scale.json --metrics metrics.json
   report.py overload --doc BENCHMARKS.md --json overload.json --plots DIR
                      --work DIR
+  report.py transport --doc BENCHMARKS.md --json transport.json
 """
 
 import argparse
@@ -697,6 +698,70 @@ def cmd_overload(args):
 REQUIRED_PEAK_SHARE = 0.30
 
 
+# ---------------------------------------------------------------- transport
+
+
+def cmd_transport(args):
+    with open(args.json, encoding="utf-8") as f:
+        result = json.load(f)
+    levels = result["levels"]
+    load = ", ".join(f"{x:.1f}" for x in result.get("load_avg", []))
+    best = {}
+    for level in levels:
+        t = level["transport"]
+        if t not in best or level["ok_qps"] > best[t]["ok_qps"]:
+            best[t] = level
+
+    def cpu(level):
+        value = level.get("server_cpu_us_per_call")
+        return "-" if value is None else f"{value:.1f}"
+
+    summary = []
+    for t in ("grpc", "http"):
+        if t in best:
+            b = best[t]
+            summary.append([
+                t, f"{b['ok_qps']:,.0f}", b["concurrency"],
+                ms(b["p50_ms"]), ms(b["p99_ms"]), cpu(b)])
+    ratio = ""
+    if "grpc" in best and "http" in best and best["grpc"]["ok_qps"] > 0:
+        ratio = (f"HTTP/JSON's best is {best['http']['ok_qps'] / best['grpc']['ok_qps']:.0%}"
+                 " of gRPC's.")
+    rows = []
+    for level in levels:
+        errors = ", ".join(f"{code} x{n}" for code, n in
+                           sorted(level["errors"].items())) or "-"
+        rows.append([
+            level["transport"], level["concurrency"], f"{level['ok_qps']:,.0f}",
+            ms(level["p50_ms"]), ms(level["p99_ms"]), cpu(level),
+            f"{(level.get('server_cpu_share') or 0):.0%}", errors])
+    text = [
+        f"Run of {result['date']}; load average at the start {load}; model "
+        f"`{result['model']}`. One server on core {result['server_cpus']} "
+        f"(both ports), movierec-loadgen on core {result['loadgen_cpus']} "
+        f"(taskset); closed loop, {result['level_seconds']:g} s per level "
+        f"after a {result['warmup_seconds']:g} s warm-up, every call's "
+        f"deadline {result['timeout_seconds']:g} s.",
+        "",
+        f"Builds: server {build_text({'build': result['server_build']})}; "
+        f"load generator {build_text({'build': result['loadgen_build']})}.",
+        "",
+        "**Best of each transport** (the level with the most OK calls/s):",
+        "",
+        table(["transport", "OK calls/s", "concurrency", "p50 ms", "p99 ms",
+               "server CPU µs per call"], summary),
+        "",
+        ratio,
+        "",
+        "**Every level**, in the order run:",
+        "",
+        table(["transport", "concurrency", "OK calls/s", "p50 ms", "p99 ms",
+               "server CPU µs per call", "server core busy", "errors"],
+              rows),
+    ]
+    splice(args.doc, "transport", "\n".join(text))
+
+
 def load_medians(path):
     """benchmark run name -> its median (or only) result."""
     with open(path, encoding="utf-8") as f:
@@ -836,6 +901,10 @@ def main():
     p.add_argument("--section", default="overload",
                    help="the generated block, and the plots' name prefix")
     p.set_defaults(func=cmd_overload)
+    p = sub.add_parser("transport")
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.set_defaults(func=cmd_transport)
     p = sub.add_parser("train")
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)

@@ -9,8 +9,9 @@
 #     tests/bench/run_benchmarks.sh overload   the overload curve (not in
 #                                              "every section": it needs a
 #                                              baseline server binary)
+#   tests/bench/run_benchmarks.sh transport    gRPC against HTTP/JSON
 #
-# Sections: machine, index, train, startup, serving, overload. To add one,
+# Sections: machine, index, train, startup, serving, overload, transport. To add one,
 # write a section_<name> function below that runs its benchmark into
 # "$results" and fills its block of BENCHMARKS.md (report.py <name>, or its
 # own generator), add <name> to all_sections and its binaries to
@@ -52,10 +53,20 @@
 #   OVERLOAD_SERVER_CPU, OVERLOAD_LOADGEN_CPU  overload: the cores the
 #                         server and movierec-loadgen are pinned to
 #                         (default 0 and 1)
+#   TRANSPORT_SECONDS     transport: seconds of each closed-loop level
+#                         (default 10)
+#   TRANSPORT_WARMUP_SECONDS  transport: warm-up before each level (1)
+#   TRANSPORT_CONCURRENCIES   transport: the sweep, until QPS stops rising
+#                         (default 1,2,4,8,16,32,64,128)
+#   TRANSPORT_SERVER_CPU, TRANSPORT_LOADGEN_CPU  transport: the cores the
+#                         server and movierec-loadgen are pinned to
+#                         (default 0 and 1)
+#   TRANSPORT_MODEL_BASE  transport: the model base to serve (default: the
+#                         real model, trained once from MOVIELENS_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-all_sections=(index train startup serving)
+all_sections=(index train startup serving transport)
 sections=("$@")
 ((${#sections[@]})) || sections=("${all_sections[@]}")
 
@@ -98,6 +109,7 @@ declare -A section_targets=(
   [startup]="load_bench synthetic_model movierec-train"
   [serving]="serving_bench movierec-train"
   [overload]="movierec-server movierec-loadgen movierec-train synthetic_model"
+  [transport]="movierec-server movierec-loadgen movierec-train"
 )
 targets=()
 for section in "${sections[@]}"; do
@@ -250,6 +262,27 @@ section_overload() {
   # 20 ms of queueing (a few of this model's calls) would set.
   run_overload overload_large "$large" 20ms
   run_overload overload "$(real_model)" 5ms
+}
+
+# The same Recommend requests over gRPC and over HTTP/JSON, one server
+# pinned to one core with movierec-loadgen on another: the closed-loop
+# concurrency sweep until QPS stops rising, the transports taking turns at
+# each level (tests/bench/transport_bench.py).
+section_transport() {
+  local model_base=${TRANSPORT_MODEL_BASE:-}
+  [[ -n $model_base ]] || model_base=$(real_model)
+  log "transport: gRPC against HTTP/JSON on $model_base"
+  python3 $bench/transport_bench.py \
+    --server "$bin/movierec-server" --loadgen "$bin/movierec-loadgen" \
+    --model_base "$model_base" \
+    --server_cpus "${TRANSPORT_SERVER_CPU:-0}" \
+    --loadgen_cpus "${TRANSPORT_LOADGEN_CPU:-1}" \
+    --level_seconds "${TRANSPORT_SECONDS:-10}" \
+    --warmup_seconds "${TRANSPORT_WARMUP_SECONDS:-1}" \
+    --concurrencies "${TRANSPORT_CONCURRENCIES:-1,2,4,8,16,32,64,128}" \
+    --json "$results/transport.json" --work "$cache/transport-work"
+  python3 $bench/report.py transport --doc "$doc" \
+    --json "$results/transport.json"
 }
 
 section_machine

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/loadgen_http.h"
 #include "client/loadgen_workload.h"
 #include "nlohmann/json.hpp"
 #include "tests/server/server_fixture.h"
@@ -21,6 +22,7 @@
 namespace movierec::loadgen {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 LoadOptions Closed(int concurrency, absl::Duration duration,
@@ -590,6 +592,102 @@ TEST_F(LoadgenServerTest, ErrorsAreCountedByStatus) {
   EXPECT_THAT(r.error_messages.at("NOT_FOUND"), HasSubstr("999999"));
   ASSERT_EQ(r.latency_by_status.size(), 1u);
   EXPECT_EQ(r.latency_by_status.at("NOT_FOUND").count, r.sent);
+}
+
+// --transport=http: the same workload as JSON POSTs to the HTTP port.
+TEST_F(LoadgenServerTest, HttpClosedLoopOneConnectionPerCaller) {
+  WriteVersion();
+  ServerOptions options = Options();
+  options.http_port = 0;
+  StartServer(options);
+  for (const char* method : {kRecommend, kSimilarMovies, kRecommendBatch}) {
+    Workload w = ModelWorkload(0.3);
+    w.method = method;
+    w.batch_size = 3;
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<HttpCaller> caller,
+        HttpCaller::Create(absl::StrCat("127.0.0.1:", server_->http_port()), 4,
+                           std::make_shared<const RequestSource>(w),
+                           absl::Seconds(5)));
+    ASSERT_OK_AND_ASSIGN(
+        const LoadResult r,
+        RunLoad(Closed(4, absl::Milliseconds(300), absl::Milliseconds(50)),
+                caller->issue()));
+    EXPECT_GT(r.sent, 10) << method;
+    EXPECT_EQ(r.ok, r.sent) << method << ": " << FormatResult(r);
+    EXPECT_EQ(Metric(test::RequestsSeries(method, "OK", "http")),
+              r.sent + r.warmup_calls)
+        << method;
+    EXPECT_EQ(Metric(test::RequestsSeries(method, "OK", "grpc")), 0) << method;
+  }
+}
+
+TEST_F(LoadgenServerTest, HttpErrorsMapBackToGrpcCodes) {
+  WriteVersion();
+  ServerOptions options = Options();
+  options.http_port = 0;
+  StartServer(options);
+  Workload w = ModelWorkload(0);
+  w.method = kSimilarMovies;
+  w.movie_ids = {"999999"};  // not in the catalogue: 404, NOT_FOUND
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<HttpCaller> caller,
+      HttpCaller::Create(absl::StrCat("localhost:", server_->http_port()), 2,
+                         std::make_shared<const RequestSource>(w),
+                         absl::Seconds(5)));
+  ASSERT_OK_AND_ASSIGN(
+      const LoadResult r,
+      RunLoad(Closed(2, absl::Milliseconds(100)), caller->issue()));
+  EXPECT_GT(r.sent, 0);
+  EXPECT_EQ(r.ok, 0);
+  EXPECT_EQ(r.errors.at("NOT_FOUND"), r.sent) << FormatResult(r);
+  EXPECT_THAT(r.error_messages.at("NOT_FOUND"),
+              AllOf(HasSubstr("HTTP 404"), HasSubstr("999999")));
+}
+
+TEST(HttpCallerTest, StatusesPathsAndBadTargets) {
+  EXPECT_EQ(GrpcCodeOfHttpStatus(200), grpc::StatusCode::OK);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(400), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(404), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(413), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(429), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(503), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(504), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(GrpcCodeOfHttpStatus(302), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(HttpPathOf(kRecommend), "/v1/recommend");
+  EXPECT_EQ(HttpPathOf(kSimilarMovies), "/v1/similar-movies");
+  EXPECT_EQ(HttpPathOf(kRecommendBatch), "/v1/recommend:batch");
+  EXPECT_EQ(HttpPathOf("Nope"), "");
+  auto source = std::make_shared<const RequestSource>(SmallWorkload(0));
+  for (const char* target : {"localhost", "localhost:", "localhost:http",
+                             "localhost:0", "localhost:70000"}) {
+    EXPECT_THAT(HttpCaller::Create(target, 1, source, absl::Seconds(1))
+                    .status()
+                    .message(),
+                HasSubstr("is not HOST:PORT"))
+        << target;
+  }
+  EXPECT_THAT(HttpCaller::Create("localhost:8080", 0, source, absl::Seconds(1))
+                  .status()
+                  .message(),
+              HasSubstr("connections 0"));
+}
+
+TEST(HttpCallerTest, UnreachableServerGivesUnavailableNotAHang) {
+  auto source = std::make_shared<const RequestSource>(SmallWorkload(0));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<HttpCaller> caller,
+      HttpCaller::Create(absl::StrCat("127.0.0.1:", test::FreePort()), 3,
+                         source, absl::Seconds(2)));
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_OK_AND_ASSIGN(
+      const LoadResult r,
+      RunLoad(Closed(3, absl::Milliseconds(200)), caller->issue()));
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(1500));
+  EXPECT_GT(r.sent, 0);
+  EXPECT_EQ(r.ok, 0);
+  EXPECT_EQ(r.errors.at("UNAVAILABLE"), r.sent) << FormatResult(r);
 }
 
 TEST(LoadgenUnreachableTest, UnreachableServerGivesUnavailableNotAHang) {

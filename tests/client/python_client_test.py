@@ -128,7 +128,7 @@ class InstalledPackageTest(unittest.TestCase):
         self.assertEqual(
             [m.name for m in mc.pb2.DESCRIPTOR.services_by_name[
                 "Recommender"].methods],
-            ["Recommend", "SimilarMovies", "RecommendBatch"])
+            ["Recommend", "SimilarMovies", "RecommendBatch", "SearchMovies"])
         # The source folder has none: its import says to install it.
         result = subprocess.run(
             [sys.executable, "-c", "import movierec_client"],
@@ -421,6 +421,26 @@ class LibraryTest(unittest.TestCase):
         self.assertTrue(actions.movies)
         self.assertTrue(all(m.genres == ["Action"] for m in actions.movies))
         self.assertNotIn("4", [m.movie_id for m in actions.movies])
+
+    def test_search_movies(self):
+        # The synthetic catalogue's titles are "Movie N (YEAR)".
+        response = self.client.search_movies("movie 1", 5)
+        self.assertIsInstance(response, mc.SearchMoviesResponse)
+        self.assertEqual(response.model_version, "1")
+        self.assertEqual(len(response.movies), 5)
+        self.assertGreater(response.total_matches, 5)
+        self.assertIn("Action", response.catalogue_genres)
+        self.assertTrue(all(m.title.startswith("Movie 1")
+                            for m in response.movies))
+        scores = [m.score for m in response.movies]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        looked_up = self.client.search_movies(movie_ids=[50, "1"])
+        self.assertEqual(sorted(m.movie_id for m in looked_up.movies),
+                         ["1", "50"])
+        with self.assertRaises(mc.MovierecError) as caught:
+            self.client.search_movies(movie_ids=["999999"])
+        self.assertEqual(caught.exception.code_name, "NOT_FOUND")
+        self.assertEqual(caught.exception.method, "SearchMovies")
 
     def test_recommend_batch(self):
         response = self.client.recommend_batch([

@@ -96,14 +96,18 @@ def dockerfile_problems(text, server_flags, executables, deployment=None,
             problems.append(f"ENTRYPOINT leaves --{address}="
                             f"{flags.get(address)}: unreachable from outside")
 
-    # Ports: EXPOSE is the server's gRPC and metrics ports.
+    # Ports: EXPOSE is the server's gRPC, metrics and HTTP ports (the last
+    # unless -1 turns HTTP off).
     exposed = set()
     for argument in facts.instructions(runtime, "EXPOSE"):
         exposed.update(int(p.split("/")[0]) for p in argument.split())
     ports = {int(flags.get("port", -1)), int(flags.get("metrics_port", -1))}
+    if int(flags.get("http_port", -1)) != -1:
+        ports.add(int(flags["http_port"]))
     if exposed != ports:
         problems.append(f"EXPOSE {sorted(exposed)} is not the server's "
-                        f"--port and --metrics_port {sorted(ports)}")
+                        f"--port, --metrics_port and --http_port "
+                        f"{sorted(ports)}")
 
     # The model base is a volume the image's user owns.
     volumes = []
@@ -212,8 +216,11 @@ class DockerfileTest(unittest.TestCase):
                         f"{old!r} -> {new!r} not caught: {problems}")
 
     def test_catches_a_port_that_the_server_does_not_use(self):
-        self.assert_caught("EXPOSE 50051 9464", "EXPOSE 50052 9464",
-                           "EXPOSE [9464, 50052]")
+        self.assert_caught("EXPOSE 50051 9464 8080", "EXPOSE 50052 9464 8080",
+                           "EXPOSE [8080, 9464, 50052]")
+        self.assert_caught("EXPOSE 50051 9464 8080", "EXPOSE 50051 9464",
+                           "EXPOSE [9464, 50051] is not the server's --port, "
+                           "--metrics_port and --http_port [8080, 9464, 50051]")
 
     def test_catches_a_root_or_named_user(self):
         self.assert_caught("USER 10001:10001", "USER root", "is root")

@@ -109,6 +109,10 @@ def server_problems(docs, server_flags, health_names, entrypoint):
     if ports.get("metrics") != metrics_port:
         problems.append(f"{name}: containerPort metrics {ports.get('metrics')}"
                         f" is not --metrics_port {metrics_port}")
+    http_port = int(flags.get("http_port", -1))
+    if http_port != -1 and ports.get("http") != http_port:
+        problems.append(f"{name}: containerPort http {ports.get('http')} is "
+                        f"not --http_port {http_port}")
 
     # Native gRPC probes on the health service names the server sets.
     recommender, names = health_names
@@ -216,6 +220,12 @@ def service_problems(docs, pod_labels, ports, deployment):
     for service in headless:
         if "grpc" not in {p["name"] for p in service["spec"]["ports"]}:
             problems.append("the headless Service has no grpc port")
+    # HTTP/JSON (and the demo page) behind the stable virtual IP.
+    for service in cluster_ip:
+        if "http" in ports and \
+                "http" not in {p["name"] for p in service["spec"]["ports"]}:
+            problems.append(f"the Service {service['metadata']['name']} has "
+                            "no http port")
 
     for monitor in by_kind(docs, "ServiceMonitor"):
         selected = [s for s in by_kind(docs, "Service") if matches(
@@ -517,6 +527,19 @@ class KustomizeTest(unittest.TestCase):
         def port(docs):
             self.container(docs)["args"].append("--port=6000")
         self.assert_caught(port, "is not --port 6000")
+
+        def http_port(docs):
+            self.container(docs)["args"].append("--http_port=8081")
+        self.assert_caught(http_port, "containerPort http 8080 is not "
+                           "--http_port 8081")
+
+    def test_catches_a_service_without_the_http_port(self):
+        def no_http(docs):
+            service = one(docs, "Service",
+                          lambda s: s["spec"].get("clusterIP") != "None")
+            service["spec"]["ports"] = [p for p in service["spec"]["ports"]
+                                        if p["name"] != "http"]
+        self.assert_caught(no_http, "the Service movierec has no http port")
 
     def test_catches_a_short_termination_grace(self):
         def grace(docs):

@@ -10,6 +10,7 @@
 // headers included below (a parameter of that name).
 #undef _res
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -284,6 +285,135 @@ TEST_F(HttpTest, MetricsCountTheTransport) {
                    "\"Recommend\",transport=\"http\"}"),
             2.0);
   EXPECT_EQ(Metric("movierec_requests_in_flight"), 0.0);
+}
+
+TEST_F(HttpTest, SearchMoviesFindsTitlesMostRatedFirst) {
+  WriteVersion();
+  StartHttp();
+  // "movie 1" in any case: Movie 1, Movie 10-19, Movie 100-... of the
+  // catalogue, the most rated first.
+  auto [status, body] =
+      Post("/v1/search-movies", R"({"query": "mOVIE 1", "count": 5})");
+  ASSERT_EQ(status, 200) << body;
+  v1::SearchMoviesResponse found;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &found).ok());
+  ASSERT_EQ(found.movies_size(), 5);
+  EXPECT_GT(found.total_matches(), 5);
+  EXPECT_EQ(found.model_version(), "1");
+  EXPECT_EQ(std::vector<std::string>(found.catalogue_genres().begin(),
+                                     found.catalogue_genres().end()),
+            model_.catalog.genre_names);
+  for (int i = 0; i < found.movies_size(); ++i) {
+    const v1::ScoredMovie& movie = found.movies(i);
+    EXPECT_EQ(movie.title().find("Movie 1"), 0u) << movie.title();
+    EXPECT_EQ(movie.retrieval_score(), 0);
+    const int row = static_cast<int>(
+        std::find_if(model_.catalog.movies.begin(), model_.catalog.movies.end(),
+                     [&](const Movie& m) {
+                       return absl::StrCat(m.id) == movie.movie_id();
+                     }) -
+        model_.catalog.movies.begin());
+    ASSERT_LT(row, model_.num_movies());
+    EXPECT_EQ(movie.score(), model_.popularity[row]);
+    if (i > 0) EXPECT_LE(movie.score(), found.movies(i - 1).score());
+  }
+  // The same answer over gRPC: one dispatch path.
+  v1::SearchMoviesRequest request;
+  request.set_query("mOVIE 1");
+  request.set_count(5);
+  v1::SearchMoviesResponse over_grpc;
+  grpc::ClientContext context;
+  context.set_deadline(test::CallDeadline());
+  ASSERT_TRUE(stub_->SearchMovies(&context, request, &over_grpc).ok());
+  EXPECT_EQ(over_grpc.SerializeAsString(), found.SerializeAsString());
+  EXPECT_EQ(Metric(RequestsSeries("SearchMovies", "OK", "http")), 1.0);
+  EXPECT_EQ(Metric(RequestsSeries("SearchMovies", "OK", "grpc")), 1.0);
+
+  // UTF-8 titles; nothing found is an empty list, not an error.
+  std::tie(status, body) = Post("/v1/search-movies", R"({"query": "café"})");
+  ASSERT_EQ(status, 200) << body;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &found).ok());
+  ASSERT_EQ(found.movies_size(), 1);
+  EXPECT_EQ(found.movies(0).title(), "Caf\xC3\xA9 Society (1995)");
+  std::tie(status, body) =
+      Post("/v1/search-movies", R"({"query": "no such title"})");
+  ASSERT_EQ(status, 200) << body;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &found).ok());
+  EXPECT_EQ(found.movies_size(), 0);
+  EXPECT_EQ(found.total_matches(), 0);
+  EXPECT_EQ(found.catalogue_genres_size(), 5);
+
+  // An empty query: the most rated movies of the catalogue.
+  std::tie(status, body) = Post("/v1/search-movies", "{}");
+  ASSERT_EQ(status, 200) << body;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &found).ok());
+  EXPECT_EQ(found.movies_size(), 10);
+  EXPECT_EQ(found.total_matches(), model_.num_movies());
+}
+
+TEST_F(HttpTest, SearchMoviesLooksUpIdsAndRefusesBadRequests) {
+  WriteVersion();
+  StartHttp();
+  auto [status, body] =
+      Post("/v1/search-movies",
+           absl::StrCat(R"({"movieIds": [")", MovieId(2), R"(", ")", MovieId(0),
+                        R"(", ")", MovieId(2), R"("]})"));
+  ASSERT_EQ(status, 200) << body;
+  v1::SearchMoviesResponse found;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &found).ok());
+  ASSERT_EQ(found.movies_size(), 2);  // the repeat once
+  std::vector<std::string> ids = {found.movies(0).movie_id(),
+                                  found.movies(1).movie_id()};
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::string> want = {MovieId(0), MovieId(2)};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(ids, want);
+
+  ExpectError(Post("/v1/search-movies", R"({"movieIds": ["999999"]})"), 404,
+              "NOT_FOUND", {"movie_ids[0]", "999999"});
+  ExpectError(Post("/v1/search-movies", R"({"movieIds": [""]})"), 400,
+              "INVALID_ARGUMENT", {"movie_ids[0] is empty"});
+  ExpectError(
+      Post("/v1/search-movies",
+           absl::StrCat(R"({"query": ")", std::string(201, 'x'), R"("})")),
+      400, "INVALID_ARGUMENT", {"query", "201 bytes", "200"});
+  ExpectError(Post("/v1/search-movies", R"({"count": 101})"), 400,
+              "INVALID_ARGUMENT", {"count 101"});
+  ExpectError(Post("/v1/search-movies", R"({"query": 7, "title": "x"})"), 400,
+              "INVALID_ARGUMENT");
+}
+
+TEST_F(HttpTest, ServesTheDemoPage) {
+  WriteVersion();
+  StartHttp();
+  httplib::Result page = Client().Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<title>movierec demo</title>"), std::string::npos);
+  // It loads only its own files: no other origin, and the policy says so.
+  EXPECT_EQ(page->body.find("http://"), std::string::npos);
+  EXPECT_EQ(page->body.find("https://"), std::string::npos);
+  EXPECT_EQ(page->get_header_value("Content-Security-Policy")
+                .find("default-src 'self'"),
+            0u);
+  httplib::Result index = Client().Get("/index.html");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->body, page->body);
+  for (const auto& [path, type] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"/demo.js", "text/javascript; charset=utf-8"},
+           {"/demo.css", "text/css; charset=utf-8"}}) {
+    httplib::Result asset = Client().Get(path.c_str());
+    ASSERT_TRUE(asset) << path;
+    EXPECT_EQ(asset->status, 200) << path;
+    EXPECT_EQ(asset->get_header_value("Content-Type"), type) << path;
+    EXPECT_GT(asset->body.size(), 1000u) << path;
+    EXPECT_NE(page->body.find(path), std::string::npos) << path;
+    EXPECT_EQ(asset->body.find("https://"), std::string::npos) << path;
+  }
+  ExpectError(Post("/", "{}"), 405, "UNIMPLEMENTED", {"POST"});
+  ExpectError(Get("/demo.png"), 404, "NOT_FOUND", {"GET /"});
 }
 
 TEST_F(HttpTest, DisabledWithMinusOne) {

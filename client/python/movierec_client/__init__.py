@@ -35,6 +35,8 @@ SimilarMoviesRequest = pb2.SimilarMoviesRequest
 SimilarMoviesResponse = pb2.SimilarMoviesResponse
 RecommendBatchRequest = pb2.RecommendBatchRequest
 RecommendBatchResponse = pb2.RecommendBatchResponse
+SearchMoviesRequest = pb2.SearchMoviesRequest
+SearchMoviesResponse = pb2.SearchMoviesResponse
 ScoredMovie = pb2.ScoredMovie
 Personalization = pb2.Personalization
 
@@ -44,6 +46,7 @@ __all__ = [
     "make_channel", "make_filter", "make_recommend_request", "to_dict",
     "pb2", "pb2_grpc", "MovieFilter", "RecommendRequest",
     "RecommendResponse", "SimilarMoviesRequest", "SimilarMoviesResponse",
-    "RecommendBatchRequest", "RecommendBatchResponse", "ScoredMovie",
+    "RecommendBatchRequest", "RecommendBatchResponse",
+    "SearchMoviesRequest", "SearchMoviesResponse", "ScoredMovie",
     "Personalization",
 ]

@@ -267,6 +267,19 @@ class MovierecClient:
         return self._call("RecommendBatch", self._stub.RecommendBatch, batch,
                           timeout, metadata)
 
+    def search_movies(self, query="", count=0, *, movie_ids=(),
+                      timeout=_DEFAULT, metadata=None):
+        """SearchMovies: the catalogue's movies whose title contains
+        `query` (ASCII case ignored; empty: every movie), the most rated in
+        training first, at most `count` (0 means 10); with movie_ids, only
+        those movies (a title lookup). Returns a SearchMoviesResponse, with
+        total_matches and the catalogue's genre names."""
+        request = pb2.SearchMoviesRequest(
+            query=query, count=count,
+            movie_ids=[str(movie) for movie in movie_ids])
+        return self._call("SearchMovies", self._stub.SearchMovies, request,
+                          timeout, metadata)
+
     def check_health(self, service=READINESS, *, timeout=_DEFAULT):
         """grpc.health.v1.Health/Check of `service` (READINESS, or LIVENESS
         ""); its status name: 'SERVING' or 'NOT_SERVING'. A name the server
