@@ -105,7 +105,13 @@ absl::Status CallControl::Check(absl::string_view next) const {
 }
 
 Recommender::Recommender(SnapshotSource snapshot)
-    : snapshot_(std::move(snapshot)) {}
+    : serving_([snapshot = std::move(snapshot)] {
+        return std::make_shared<const ServingSet>(
+            ServedVersion{snapshot(), nullptr}, ServedVersion(), 0);
+      }) {}
+
+Recommender::Recommender(ServingSource serving)
+    : serving_(std::move(serving)) {}
 
 absl::Status Recommender::Recommend(const v1::RecommendRequest& request,
                                     v1::RecommendResponse* response,
@@ -114,23 +120,30 @@ absl::Status Recommender::Recommend(const v1::RecommendRequest& request,
   RecommendTrace ignored;
   if (trace == nullptr) trace = &ignored;
   MOVIEREC_RETURN_IF_ERROR(CheckRecommendRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->RouteCall(request);
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  trace->version = served.metrics;
   MOVIEREC_ASSIGN_OR_RETURN(ResolvedRecommend resolved,
                             ResolveRecommendRequest(*snapshot, request));
   return Answer(*snapshot, std::move(resolved), control, response, trace);
 }
 
-absl::Status Recommender::SimilarMovies(const v1::SimilarMoviesRequest& request,
-                                        v1::SimilarMoviesResponse* response,
-                                        const CallControl& control) const {
+absl::Status Recommender::SimilarMovies(
+    const v1::SimilarMoviesRequest& request,
+    v1::SimilarMoviesResponse* response, const CallControl& control,
+    std::shared_ptr<const VersionMetrics>* answered_by) const {
   MOVIEREC_RETURN_IF_ERROR(CheckSimilarMoviesRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->RouteCall(request);
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  if (answered_by != nullptr) *answered_by = served.metrics;
   MOVIEREC_ASSIGN_OR_RETURN(const ResolvedSimilar resolved,
                             ResolveSimilarMoviesRequest(*snapshot, request));
   MOVIEREC_RETURN_IF_ERROR(control.Check("the similarity search"));
@@ -148,12 +161,16 @@ absl::Status Recommender::SimilarMovies(const v1::SimilarMoviesRequest& request,
 absl::Status Recommender::RecommendBatch(
     const v1::RecommendBatchRequest& request,
     v1::RecommendBatchResponse* response, std::vector<RecommendTrace>* traces,
-    const CallControl& control) const {
+    const CallControl& control,
+    std::shared_ptr<const VersionMetrics>* answered_by) const {
   MOVIEREC_RETURN_IF_ERROR(CheckRecommendBatchRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->RouteCall(request);
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  if (answered_by != nullptr) *answered_by = served.metrics;
   std::vector<ResolvedRecommend> resolved;
   resolved.reserve(static_cast<size_t>(request.requests_size()));
   for (int i = 0; i < request.requests_size(); ++i) {
@@ -166,6 +183,7 @@ absl::Status Recommender::RecommendBatch(
   response->set_model_version(snapshot->version_string());
   for (ResolvedRecommend& one : resolved) {
     RecommendTrace trace;
+    trace.version = served.metrics;
     MOVIEREC_RETURN_IF_ERROR(Answer(*snapshot, std::move(one), control,
                                     response->add_responses(), &trace));
     if (traces != nullptr) traces->push_back(trace);
