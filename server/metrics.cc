@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/status/status.h"
@@ -230,6 +231,7 @@ void ServerMetrics::Release(VersionMetrics* metrics) {
 }
 
 void ServerMetrics::RecordServing(const ServingSet& serving) {
+  std::vector<std::shared_ptr<const VersionMetrics>> dropped;
   std::lock_guard<std::mutex> lock(versions_mutex_);
   for (prometheus::Gauge* gauge : serving_children_) serving_->Remove(gauge);
   serving_children_.clear();
@@ -245,6 +247,21 @@ void ServerMetrics::RecordServing(const ServingSet& serving) {
   };
   add(serving.stable(), "stable", 1 - candidate_share);
   add(serving.candidate(), "candidate", candidate_share);
+  // The versions serving first, then those that served before them.
+  std::vector<std::shared_ptr<const VersionMetrics>> recent;
+  for (const ServedVersion* v : {&serving.candidate(), &serving.stable()}) {
+    if (v->metrics != nullptr) recent.push_back(v->metrics);
+  }
+  const size_t serving_count = recent.size();
+  for (std::shared_ptr<const VersionMetrics>& old : recent_) {
+    if (recent.size() >= serving_count + kRetainedVersions) break;
+    if (std::find(recent.begin(), recent.end(), old) == recent.end()) {
+      recent.push_back(std::move(old));
+    }
+  }
+  // Those dropped here are released after the lock (Release takes it).
+  recent.swap(recent_);
+  dropped = std::move(recent);
   canary_percent_->Set(serving.candidate_basis_points() / 100.0);
   const std::shared_ptr<const Snapshot> primary = serving.primary();
   model_version_->Set(primary ? static_cast<double>(primary->version()) : 0.0);

@@ -36,7 +36,10 @@
 // `version` is the model version that answered the call (server/canary.h
 // says which one does), "none" for a call that no version answered
 // (malformed, refused by admission control, or before any model loaded).
-// A version's series exist while it is held and go when it is dropped.
+// A version's series appear when it comes to serve and stay while it serves
+// and until kRetainedVersions versions served after it (so that a scrape
+// after a rollout still reads the old version's last counts, and a rollback
+// to a recent version continues its counters); then they go.
 //
 // Methods: Recommend, SimilarMovies, RecommendBatch. Codes: the names of
 // absl::StatusCode ("OK", "INVALID_ARGUMENT", ...), for HTTP calls too (the
@@ -79,7 +82,9 @@ const char* TransportName(Transport transport);
 
 enum class Stage { kRetrieval, kRanking, kCount };
 
-inline constexpr int kStatusCodes = 17;  // grpc::StatusCode 0 .. 16
+inline constexpr int kStatusCodes = 17;
+// Versions whose series stay on /metrics after they stop serving.
+inline constexpr int kRetainedVersions = 4;  // grpc::StatusCode 0 .. 16
 inline constexpr int kMethods = static_cast<int>(Method::kCount);
 inline constexpr int kStages = static_cast<int>(Stage::kCount);
 inline constexpr int kTransports = static_cast<int>(Transport::kCount);
@@ -172,6 +177,9 @@ class ServerMetrics {
   };
   absl::flat_hash_map<int64_t, Held> versions_;
   std::vector<prometheus::Gauge*> serving_children_;
+  // The metrics of the versions that served most recently, newest first
+  // (at most kRetainedVersions + 2): kept so their series stay.
+  std::vector<std::shared_ptr<const VersionMetrics>> recent_;
   prometheus::Gauge* canary_percent_ = nullptr;
   prometheus::Counter* control_errors_ = nullptr;
   prometheus::Counter* reload_success_ = nullptr;

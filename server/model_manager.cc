@@ -161,6 +161,7 @@ absl::Status ModelManager::Poll() {
   std::sort(versions.rbegin(), versions.rend());
   versions.erase(std::unique(versions.begin(), versions.end()), versions.end());
 
+  const int64_t loads_before = loads_;
   const bool canary =
       !pinned && (control_present_ || options_.canary_percent > 0 ||
                   options_.stable_version > 0);

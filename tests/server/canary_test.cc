@@ -7,16 +7,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include <cmath>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "model/bundle.h"
+#include "server/metrics.h"
 #include "server/model_manager.h"
 #include "server/recommender.h"
 #include "tests/test_util.h"
@@ -194,6 +197,48 @@ TEST(RecommenderCanaryTest, EachUserIsAnsweredByTheVersionOfItsBucket) {
   ASSERT_OK(recommender.SimilarMovies(similar, &similar_response));
   EXPECT_EQ(similar_response.model_version(),
             CanaryBucket(similar.movie_id()) < 2000 ? "2" : "1");
+}
+
+TEST(VersionMetricsTest, SeriesStayForRecentVersionsThenGo) {
+  ServerMetrics metrics;
+  const auto page = [&metrics] {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, metrics.registry()->Collect());
+    return out.str();
+  };
+  const auto has_version = [&](int64_t version) {
+    return page().find(absl::StrCat("version=\"", version, "\"")) !=
+           std::string::npos;
+  };
+  // Version v serves alone, then v + 1 does, ... as a rollout each night.
+  std::vector<std::shared_ptr<const Snapshot>> snapshots;
+  for (int64_t v = 1; v <= 7; ++v) {
+    snapshots.push_back(MakeSnapshot(v, static_cast<int>(v)));
+    {
+      const ServingSet serving({snapshots.back(), metrics.ForVersion(v)}, {},
+                               0);
+      metrics.RecordServing(serving);
+      metrics.RecordRequest(serving.stable().metrics.get(), Transport::kGrpc,
+                            Method::kRecommend, grpc::StatusCode::OK, 0.001);
+    }
+    EXPECT_TRUE(has_version(v));
+  }
+  // 7 serves; 3, 4, 5, 6 stay; 1 and 2 went.
+  for (int64_t v = 3; v <= 7; ++v) EXPECT_TRUE(has_version(v)) << v;
+  EXPECT_FALSE(has_version(1));
+  EXPECT_FALSE(has_version(2));
+  EXPECT_NE(page().find("movierec_requests_total{code=\"OK\",method="
+                        "\"Recommend\",transport=\"grpc\",version=\"6\"} 1"),
+            std::string::npos)
+      << page();
+  // A version that comes back continues its counters.
+  const ServingSet back({snapshots[5], metrics.ForVersion(6)}, {}, 0);
+  metrics.RecordServing(back);
+  metrics.RecordRequest(back.stable().metrics.get(), Transport::kGrpc,
+                        Method::kRecommend, grpc::StatusCode::OK, 0.001);
+  EXPECT_NE(page().find("movierec_requests_total{code=\"OK\",method="
+                        "\"Recommend\",transport=\"grpc\",version=\"6\"} 2"),
+            std::string::npos);
 }
 
 class CanaryManagerTest : public ::testing::Test {
