@@ -110,8 +110,8 @@ void CallDispatcher::Refuse(const CallInfo& call,
                           static_cast<grpc::StatusCode>(status.code()), 0);
 }
 
-void CallDispatcher::RecordTrace(Method method, const RecommendTrace& trace,
-                                 CallResult* result) const {
+void CallDispatcher::RecordTrace(Method method,
+                                 const RecommendTrace& trace) const {
   const VersionMetrics* version = trace.version.get();
   if (trace.retrieval_seconds >= 0) {
     metrics_->RecordStage(version, Stage::kRetrieval, trace.retrieval_seconds);
@@ -120,7 +120,6 @@ void CallDispatcher::RecordTrace(Method method, const RecommendTrace& trace,
     metrics_->RecordStage(version, Stage::kRanking, trace.ranking_seconds);
   }
   if (trace.fallback) metrics_->RecordFallback(version, method);
-  if (result->version == nullptr) result->version = trace.version;
 }
 
 CallDispatcher::Work CallDispatcher::RecommendWork(
@@ -131,7 +130,8 @@ CallDispatcher::Work CallDispatcher::RecommendWork(
     RecommendTrace trace;
     const absl::Status status =
         recommender_->Recommend(*request, response, &trace, control);
-    RecordTrace(Method::kRecommend, trace, result);
+    RecordTrace(Method::kRecommend, trace);
+    result->version = std::move(trace.version);
     return status;
   };
 }
@@ -155,7 +155,7 @@ CallDispatcher::Work CallDispatcher::RecommendBatchWork(
     const absl::Status status = recommender_->RecommendBatch(
         *request, response, &traces, control, &result->version);
     for (const RecommendTrace& t : traces) {
-      RecordTrace(Method::kRecommendBatch, t, result);
+      RecordTrace(Method::kRecommendBatch, t);
     }
     return status;
   };

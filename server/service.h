@@ -98,8 +98,7 @@ class CallDispatcher {
                           movierec::v1::RecommendBatchResponse* response) const;
 
  private:
-  void RecordTrace(Method method, const RecommendTrace& trace,
-                   CallResult* result) const;
+  void RecordTrace(Method method, const RecommendTrace& trace) const;
 
   const Recommender* recommender_;
   ServerMetrics* metrics_;

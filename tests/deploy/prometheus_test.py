@@ -243,10 +243,13 @@ class MetricNamesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        # Two trained versions and a canary between them: the series of the
-        # versions held (movierec_model_serving) exist only once they serve.
+        # Two versions and a canary between them: the series of the versions
+        # held (movierec_model_serving) exist only once they serve. The
+        # second is a copy of the first (one training is enough).
         cls.model = live_server.TrainedModelBase(
-            facts.binary("movierec-train"), versions=2).__enter__()
+            facts.binary("movierec-train")).__enter__()
+        shutil.copytree(os.path.join(cls.model.model_base, "1"),
+                        os.path.join(cls.model.model_base, "2"))
         with live_server.LiveServer(facts.binary("movierec-server"),
                                     cls.model.model_base,
                                     ["--canary_percent=50"]) as server:
