@@ -5,7 +5,7 @@
 // 0..9999 goes to the candidate when b < percent x 100. A user therefore
 // gets the same version for the same percent on every replica and across
 // restarts, and raising the percent only moves users from stable to
-// candidate. The key of each call (RoutingKey* below): the user_id; for a
+// candidate. The key of each call (RoutingBucket below): the user_id; for a
 // visitor without one, its recent_movie_ids; for SimilarMovies, the movie_id;
 // a batch goes by its first request.
 //

@@ -64,7 +64,18 @@ TEST_F(CanaryServerTest, SplitsUsersByHashAndLabelsMetricsByVersion) {
   WriteTwoVersions();
   ServerOptions options = Options(/*metrics=*/true);
   options.model.canary_percent = 30;
+  options.memory_limit_bytes = int64_t{64} << 20;
   StartServer(options);
+  // gRPC's quota leaves room for both versions and one loading beside them.
+  const std::shared_ptr<const ServingSet> serving = server_->models().serving();
+  const int64_t reserved =
+      ModelReserveBytes({serving->stable().snapshot->model_bytes(),
+                         serving->candidate().snapshot->model_bytes()});
+  EXPECT_GT(reserved, 0);
+  EXPECT_EQ(server_->grpc_quota_bytes(),
+            GrpcQuotaFor(int64_t{64} << 20, reserved));
+  EXPECT_LT(server_->grpc_quota_bytes(),
+            server_->memory_budget().grpc_quota_bytes);
 
   std::map<std::string, int> answered;
   for (int i = 0; i < 300; ++i) {
