@@ -60,6 +60,31 @@ class CanaryServerTest : public test::ServerFixture {
   }
 };
 
+TEST(CanaryOptionsTest, BadCanaryFlagsAreRefusedNamingTheFlag) {
+  const auto status_with = [](double percent, int64_t stable, int64_t pinned) {
+    ServerOptions options;
+    options.model.model_base = "/models";
+    options.model.canary_percent = percent;
+    options.model.stable_version = stable;
+    options.model.pinned_version = pinned;
+    return ValidateServerOptions(options);
+  };
+  const absl::StatusCode kBad = absl::StatusCode::kInvalidArgument;
+  EXPECT_OK(status_with(12.5, 3, 0));
+  EXPECT_OK(status_with(100, 0, 0));
+  EXPECT_TRUE(test::IsError(status_with(100.5, 0, 0), kBad,
+                            {"--canary_percent", "0-100", "100.5"}));
+  EXPECT_TRUE(test::IsError(status_with(-1, 0, 0), kBad, {"--canary_percent"}));
+  EXPECT_TRUE(test::IsError(status_with(1.234, 0, 0), kBad,
+                            {"--canary_percent", "2 decimals"}));
+  EXPECT_TRUE(
+      test::IsError(status_with(0, -1, 0), kBad, {"--stable_version", "-1"}));
+  EXPECT_TRUE(test::IsError(status_with(10, 0, 4), kBad,
+                            {"--model_version", "--canary_percent"}));
+  EXPECT_TRUE(test::IsError(status_with(0, 2, 4), kBad,
+                            {"--model_version", "--stable_version"}));
+}
+
 TEST_F(CanaryServerTest, SplitsUsersByHashAndLabelsMetricsByVersion) {
   WriteTwoVersions();
   ServerOptions options = Options(/*metrics=*/true);
