@@ -102,9 +102,26 @@ int64_t DetectMemoryLimit(const std::string& cgroup_root) {
   return std::max<int64_t>(limit, 1);
 }
 
+int64_t GrpcQuotaFor(int64_t memory_limit_bytes, int64_t model_bytes) {
+  const int64_t half = memory_limit_bytes / 2;
+  const int64_t left =
+      (memory_limit_bytes - std::max<int64_t>(model_bytes, 0)) / 2;
+  return std::max<int64_t>(std::clamp(left, memory_limit_bytes / 8, half), 1);
+}
+
+int64_t ModelReserveBytes(const std::vector<int64_t>& held_model_bytes) {
+  int64_t total = 0;
+  int64_t largest = 0;
+  for (const int64_t bytes : held_model_bytes) {
+    total += bytes;
+    largest = std::max(largest, bytes);
+  }
+  return total + largest;
+}
+
 MemoryBudget BudgetFor(int64_t memory_limit_bytes, int max_message_bytes) {
   MemoryBudget budget;
-  budget.grpc_quota_bytes = std::max<int64_t>(memory_limit_bytes / 2, 1);
+  budget.grpc_quota_bytes = GrpcQuotaFor(memory_limit_bytes, 0);
   const int64_t streams =
       budget.grpc_quota_bytes / std::max<int64_t>(max_message_bytes, 1);
   budget.max_concurrent_streams =

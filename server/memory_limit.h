@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,6 +34,12 @@ absl::StatusOr<int64_t> ParseByteSize(absl::string_view text);
 int64_t DetectMemoryLimit(const std::string& cgroup_root = "/sys/fs/cgroup");
 
 // How the memory limit is shared out.
+//
+// The models come first: once versions are loaded, the server reserves
+// their bytes (Snapshot::model_bytes) for every version it holds (two with
+// a canary: stable and candidate) plus one more of the largest, for the
+// version that loads beside them before it is swapped in, and gRPC's quota
+// is resized to half of what is left (GrpcQuotaFor).
 struct MemoryBudget {
   // grpc::ResourceQuota: the bytes gRPC may hold in buffers and calls
   // (half of the limit; the model, the queue and the allocator's slack
@@ -43,7 +50,17 @@ struct MemoryBudget {
   // it; 16 to 1024. A client queues further calls on its side.
   int max_concurrent_streams = 0;
 };
+// The budget before any model is loaded.
 MemoryBudget BudgetFor(int64_t memory_limit_bytes, int max_message_bytes);
+
+// gRPC's quota once `model_bytes` are reserved for the models: half of what
+// they leave, at least an eighth of the limit (models that take more than
+// the limit leave the server short; the log says so), at most half of it.
+int64_t GrpcQuotaFor(int64_t memory_limit_bytes, int64_t model_bytes);
+
+// The bytes to reserve for models of these sizes (the versions held): all
+// of them, plus the largest again for a version loading beside them.
+int64_t ModelReserveBytes(const std::vector<int64_t>& held_model_bytes);
 
 }  // namespace movierec
 

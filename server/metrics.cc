@@ -1,8 +1,11 @@
 #include "server/metrics.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace movierec {
 namespace {
@@ -57,45 +60,38 @@ std::vector<double> ServerMetrics::LatencyBuckets() {
 
 ServerMetrics::ServerMetrics()
     : registry_(std::make_shared<prometheus::Registry>()) {
-  auto& requests = prometheus::BuildCounter()
-                       .Name("movierec_requests_total")
-                       .Help(
-                           "Calls handled, by method, gRPC status code and "
-                           "transport")
-                       .Register(*registry_);
-  auto& latency = prometheus::BuildHistogram()
-                      .Name("movierec_request_duration_seconds")
-                      .Help("Time to handle a call, by method and transport")
-                      .Register(*registry_);
-  auto& fallbacks =
-      prometheus::BuildCounter()
-          .Name("movierec_fallbacks_total")
-          .Help("Requests for unknown users answered with popular movies")
-          .Register(*registry_);
-  for (int m = 0; m < kMethods; ++m) {
-    const std::string method = MethodName(static_cast<Method>(m));
-    for (int t = 0; t < kTransports; ++t) {
-      const std::string transport = TransportName(static_cast<Transport>(t));
-      for (int c = 0; c < kCodes; ++c) {
-        requests_[t][m][c] = &requests.Add(
-            {{"method", method},
-             {"code",
-              absl::StatusCodeToString(static_cast<absl::StatusCode>(c))},
-             {"transport", transport}});
-      }
-      latency_[t][m] = &latency.Add(
-          {{"method", method}, {"transport", transport}}, LatencyBuckets());
-    }
-    fallbacks_[m] = &fallbacks.Add({{"method", method}});
-  }
-  auto& stages = prometheus::BuildHistogram()
-                     .Name("movierec_stage_duration_seconds")
-                     .Help("Time spent in each stage of a recommendation")
-                     .Register(*registry_);
-  for (int s = 0; s < kStages; ++s) {
-    stages_[s] = &stages.Add({{"stage", StageName(static_cast<Stage>(s))}},
-                             LatencyBuckets());
-  }
+  requests_ = &prometheus::BuildCounter()
+                   .Name("movierec_requests_total")
+                   .Help(
+                       "Calls handled, by method, gRPC status code, transport "
+                       "and the model version that answered")
+                   .Register(*registry_);
+  latency_ = &prometheus::BuildHistogram()
+                  .Name("movierec_request_duration_seconds")
+                  .Help(
+                      "Time to handle a call, by method, transport and model "
+                      "version")
+                  .Register(*registry_);
+  fallbacks_ = &prometheus::BuildCounter()
+                    .Name("movierec_fallbacks_total")
+                    .Help(
+                        "Requests for unknown users answered with popular "
+                        "movies, by method and model version")
+                    .Register(*registry_);
+  stages_ = &prometheus::BuildHistogram()
+                 .Name("movierec_stage_duration_seconds")
+                 .Help(
+                     "Time spent in each stage of a recommendation, by model "
+                     "version")
+                 .Register(*registry_);
+  none_.reset(new VersionMetrics("none"));
+  AddChildren(none_.get());
+  serving_ = &prometheus::BuildGauge()
+                  .Name("movierec_model_serving")
+                  .Help(
+                      "Share of users (0-1) each model version held answers, "
+                      "by role: stable or candidate")
+                  .Register(*registry_);
   auto& reloads = prometheus::BuildCounter()
                       .Name("movierec_model_reloads_total")
                       .Help("Model version load attempts, by result")
@@ -110,13 +106,18 @@ ServerMetrics::ServerMetrics()
                 .Add({});
   };
   model_version_ = gauge("movierec_model_version",
-                         "The serving model version; 0 when none is loaded");
-  model_load_seconds_ = gauge("movierec_model_load_seconds",
-                              "Seconds it took to load the serving version");
+                         "The stable (with no canary: the serving) model "
+                         "version; 0 when none is loaded");
+  model_load_seconds_ =
+      gauge("movierec_model_load_seconds",
+            "Seconds it took to load the last version loaded");
   model_loaded_time_ = gauge("movierec_model_loaded_timestamp_seconds",
-                             "Unix time at which the serving version loaded");
+                             "Unix time at which the last version loaded");
   catalogue_movies_ = gauge("movierec_catalogue_movies",
-                            "Movies in the serving model's catalogue");
+                            "Movies in the stable model version's catalogue");
+  canary_percent_ = gauge("movierec_canary_percent",
+                          "The candidate version's share of users asked for "
+                          "(--canary_percent or the CANARY file), 0-100");
   in_flight_ = gauge("movierec_requests_in_flight",
                      "RPCs accepted and not yet answered (queued or running)");
   auto& refusals =
@@ -150,7 +151,127 @@ ServerMetrics::ServerMetrics()
                    "Times free memory held by malloc went back to the system");
   trimmed_bytes_ = counter("movierec_memory_trimmed_bytes_total",
                            "Resident bytes malloc gave back to the system");
+  control_errors_ = counter("movierec_canary_control_errors_total",
+                            "CANARY control files refused as malformed (the "
+                            "previous setting stays)");
 }
+
+void ServerMetrics::AddChildren(VersionMetrics* metrics) {
+  const std::string& version = metrics->version_;
+  for (int m = 0; m < kMethods; ++m) {
+    const std::string method = MethodName(static_cast<Method>(m));
+    for (int t = 0; t < kTransports; ++t) {
+      const std::string transport = TransportName(static_cast<Transport>(t));
+      for (int c = 0; c < kStatusCodes; ++c) {
+        metrics->requests_[t][m][c] = &requests_->Add(
+            {{"method", method},
+             {"code",
+              absl::StatusCodeToString(static_cast<absl::StatusCode>(c))},
+             {"transport", transport},
+             {"version", version}});
+      }
+      metrics->latency_[t][m] = &latency_->Add(
+          {{"method", method}, {"transport", transport}, {"version", version}},
+          LatencyBuckets());
+    }
+    metrics->fallbacks_[m] =
+        &fallbacks_->Add({{"method", method}, {"version", version}});
+  }
+  for (int s = 0; s < kStages; ++s) {
+    metrics->stages_[s] = &stages_->Add(
+        {{"stage", StageName(static_cast<Stage>(s))}, {"version", version}},
+        LatencyBuckets());
+  }
+}
+
+std::shared_ptr<const VersionMetrics> ServerMetrics::ForVersion(
+    int64_t version) {
+  std::lock_guard<std::mutex> lock(versions_mutex_);
+  auto it = versions_.find(version);
+  if (it != versions_.end()) {
+    if (std::shared_ptr<const VersionMetrics> held = it->second.handle.lock()) {
+      return held;
+    }
+  }
+  // A VersionMetrics of this version whose last holder just let go may
+  // still be on its way to Release: this one takes over its children (Add
+  // finds them), and Release leaves them alone.
+  auto* metrics = new VersionMetrics(absl::StrCat(version));
+  AddChildren(metrics);
+  std::shared_ptr<const VersionMetrics> handle(
+      metrics, [this](const VersionMetrics* m) {
+        Release(const_cast<VersionMetrics*>(m));
+      });
+  versions_[version] = Held{metrics, handle};
+  return handle;
+}
+
+void ServerMetrics::Release(VersionMetrics* metrics) {
+  std::unique_ptr<VersionMetrics> owned(metrics);
+  std::lock_guard<std::mutex> lock(versions_mutex_);
+  int64_t version = 0;
+  (void)absl::SimpleAtoi(metrics->version_, &version);
+  const auto it = versions_.find(version);
+  if (it == versions_.end() || it->second.metrics != metrics) return;
+  versions_.erase(it);
+  for (auto& by_method : metrics->requests_) {
+    for (auto& by_code : by_method) {
+      for (prometheus::Counter* counter : by_code) requests_->Remove(counter);
+    }
+  }
+  for (auto& by_method : metrics->latency_) {
+    for (prometheus::Histogram* histogram : by_method) {
+      latency_->Remove(histogram);
+    }
+  }
+  for (prometheus::Counter* counter : metrics->fallbacks_) {
+    fallbacks_->Remove(counter);
+  }
+  for (prometheus::Histogram* histogram : metrics->stages_) {
+    stages_->Remove(histogram);
+  }
+}
+
+void ServerMetrics::RecordServing(const ServingSet& serving) {
+  std::vector<std::shared_ptr<const VersionMetrics>> dropped;
+  std::lock_guard<std::mutex> lock(versions_mutex_);
+  for (prometheus::Gauge* gauge : serving_children_) serving_->Remove(gauge);
+  serving_children_.clear();
+  const double candidate_share =
+      serving.effective_basis_points() / static_cast<double>(kCanaryBuckets);
+  const auto add = [this](const ServedVersion& served, const char* role,
+                          double share) {
+    if (served.snapshot == nullptr) return;
+    prometheus::Gauge* gauge = &serving_->Add(
+        {{"version", served.snapshot->version_string()}, {"role", role}});
+    gauge->Set(share);
+    serving_children_.push_back(gauge);
+  };
+  add(serving.stable(), "stable", 1 - candidate_share);
+  add(serving.candidate(), "candidate", candidate_share);
+  // The versions serving first, then those that served before them.
+  std::vector<std::shared_ptr<const VersionMetrics>> recent;
+  for (const ServedVersion* v : {&serving.candidate(), &serving.stable()}) {
+    if (v->metrics != nullptr) recent.push_back(v->metrics);
+  }
+  const size_t serving_count = recent.size();
+  for (std::shared_ptr<const VersionMetrics>& old : recent_) {
+    if (recent.size() >= serving_count + kRetainedVersions) break;
+    if (std::find(recent.begin(), recent.end(), old) == recent.end()) {
+      recent.push_back(std::move(old));
+    }
+  }
+  // Those dropped here are released after the lock (Release takes it).
+  recent.swap(recent_);
+  dropped = std::move(recent);
+  canary_percent_->Set(serving.candidate_basis_points() / 100.0);
+  const std::shared_ptr<const Snapshot> primary = serving.primary();
+  model_version_->Set(primary ? static_cast<double>(primary->version()) : 0.0);
+  catalogue_movies_->Set(
+      primary ? static_cast<double>(primary->model().num_movies()) : 0.0);
+}
+
+void ServerMetrics::RecordControlError() { control_errors_->Increment(); }
 
 std::vector<double> ServerMetrics::QueueWaitBuckets() {
   return {50e-6, 100e-6, 250e-6, 500e-6, 1e-3,   2.5e-3, 5e-3,
@@ -192,39 +313,42 @@ void ServerMetrics::RecordQueue(size_t length, size_t limit) {
 
 void ServerMetrics::RecordCallStarted() { in_flight_->Increment(); }
 
-void ServerMetrics::RecordRequest(Transport transport, Method method,
+void ServerMetrics::RecordRequest(const VersionMetrics* version,
+                                  Transport transport, Method method,
                                   grpc::StatusCode code, double seconds) {
+  const VersionMetrics& v = version != nullptr ? *version : *none_;
   const int t = static_cast<int>(transport);
   const int m = static_cast<int>(method);
   const int c = static_cast<int>(code);
-  requests_[t][m][c >= 0 && c < kCodes ? c : grpc::StatusCode::UNKNOWN]
+  v.requests_[t][m][c >= 0 && c < kStatusCodes ? c : grpc::StatusCode::UNKNOWN]
       ->Increment();
-  latency_[t][m]->Observe(seconds);
+  v.latency_[t][m]->Observe(seconds);
   in_flight_->Decrement();
 }
 
-void ServerMetrics::RecordStage(Stage stage, double seconds) {
-  stages_[static_cast<int>(stage)]->Observe(seconds);
+void ServerMetrics::RecordStage(const VersionMetrics* version, Stage stage,
+                                double seconds) {
+  const VersionMetrics& v = version != nullptr ? *version : *none_;
+  v.stages_[static_cast<int>(stage)]->Observe(seconds);
 }
 
-void ServerMetrics::RecordFallback(Method method) {
-  fallbacks_[static_cast<int>(method)]->Increment();
+void ServerMetrics::RecordFallback(const VersionMetrics* version,
+                                   Method method) {
+  const VersionMetrics& v = version != nullptr ? *version : *none_;
+  v.fallbacks_[static_cast<int>(method)]->Increment();
 }
 
-void ServerMetrics::RecordReload(bool ok, int64_t version, double seconds,
-                                 int64_t catalogue_movies) {
+void ServerMetrics::RecordReload(bool ok, double seconds) {
   if (!ok) {
     reload_failure_->Increment();
     return;
   }
   reload_success_->Increment();
-  model_version_->Set(static_cast<double>(version));
   model_load_seconds_->Set(seconds);
   model_loaded_time_->Set(
       std::chrono::duration<double>(
           std::chrono::system_clock::now().time_since_epoch())
           .count());
-  catalogue_movies_->Set(static_cast<double>(catalogue_movies));
 }
 
 }  // namespace movierec

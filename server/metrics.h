@@ -2,17 +2,27 @@
 // metrics port:
 //
 //   movierec_requests_total{method, code,          calls by gRPC status
-//                           transport}
+//                           transport, version}
 //   movierec_request_duration_seconds{method,      whole-call latency
-//                                     transport}
-//   movierec_stage_duration_seconds{stage}         retrieval, ranking
-//   movierec_fallbacks_total{method}               unknown users answered
+//                                     transport,
+//                                     version}
+//   movierec_stage_duration_seconds{stage,         retrieval, ranking
+//                                   version}
+//   movierec_fallbacks_total{method, version}      unknown users answered
 //                                                  with popular movies
 //   movierec_model_reloads_total{result}           success, failure
-//   movierec_model_version                         serving version (0: none)
-//   movierec_model_load_seconds                    load time of that version
-//   movierec_model_loaded_timestamp_seconds        when it was swapped in
-//   movierec_catalogue_movies                      movies in the catalogue
+//   movierec_model_version                         stable version (0: none)
+//   movierec_model_load_seconds                    load time of the last
+//                                                  version loaded
+//   movierec_model_loaded_timestamp_seconds        when it loaded
+//   movierec_catalogue_movies                      movies in the stable
+//                                                  version's catalogue
+//   movierec_model_serving{version, role}          share of users (0-1) of
+//                                                  each version held; role
+//                                                  "stable" or "candidate"
+//   movierec_canary_percent                        the candidate's share
+//                                                  asked for (0-100)
+//   movierec_canary_control_errors_total           CANARY files refused
 //   movierec_requests_in_flight                    calls accepted, not ended
 //   movierec_admission_refusals_total{reason}      calls refused or dropped by
 //                                                  admission control
@@ -22,6 +32,14 @@
 //   movierec_admission_queue_limit                 the queue's length limit
 //   movierec_memory_trims_total                    free memory given back
 //   movierec_memory_trimmed_bytes_total            to the system, and bytes
+//
+// `version` is the model version that answered the call (server/canary.h
+// says which one does), "none" for a call that no version answered
+// (malformed, refused by admission control, or before any model loaded).
+// A version's series appear when it comes to serve and stay while it serves
+// and until kRetainedVersions versions served after it (so that a scrape
+// after a rollout still reads the old version's last counts, and a rollback
+// to a recent version continues its counters); then they go.
 //
 // Methods: Recommend, SimilarMovies, RecommendBatch, SearchMovies. Codes: the
 // names of absl::StatusCode ("OK", "INVALID_ARGUMENT", ...), for HTTP calls too
@@ -43,9 +61,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "server/canary.h"
 #include "server/worker_pool.h"
 
 namespace movierec {
@@ -66,6 +88,36 @@ const char* TransportName(Transport transport);
 
 enum class Stage { kRetrieval, kRanking, kCount };
 
+inline constexpr int kStatusCodes = 17;
+// Versions whose series stay on /metrics after they stop serving.
+inline constexpr int kRetainedVersions = 4;  // grpc::StatusCode 0 .. 16
+inline constexpr int kMethods = static_cast<int>(Method::kCount);
+inline constexpr int kStages = static_cast<int>(Stage::kCount);
+inline constexpr int kTransports = static_cast<int>(Transport::kCount);
+
+// The request metrics of one model version: pointers to the children,
+// labelled with its version, of the request families, so that a call records
+// under its version with no lookup. Made by ServerMetrics::ForVersion; its
+// series leave /metrics when the last holder lets go of it.
+class VersionMetrics {
+ public:
+  const std::string& version() const { return version_; }
+
+ private:
+  friend class ServerMetrics;
+  explicit VersionMetrics(std::string version) : version_(std::move(version)) {}
+
+  std::string version_;
+  std::array<
+      std::array<std::array<prometheus::Counter*, kStatusCodes>, kMethods>,
+      kTransports>
+      requests_{};
+  std::array<std::array<prometheus::Histogram*, kMethods>, kTransports>
+      latency_{};
+  std::array<prometheus::Histogram*, kStages> stages_{};
+  std::array<prometheus::Counter*, kMethods> fallbacks_{};
+};
+
 class ServerMetrics {
  public:
   ServerMetrics();
@@ -74,11 +126,20 @@ class ServerMetrics {
 
   // A call was accepted (in flight until RecordRequest).
   void RecordCallStarted();
-  // A call ended with `code` after `seconds` (queueing included).
-  void RecordRequest(Transport transport, Method method, grpc::StatusCode code,
-                     double seconds);
-  void RecordStage(Stage stage, double seconds);
-  void RecordFallback(Method method);
+  // The metrics of `version` (created, or shared with those already
+  // held). Takes a lock: call it when a version comes to serve, not per call.
+  std::shared_ptr<const VersionMetrics> ForVersion(int64_t version);
+
+  // A call ended with `code` after `seconds` (queueing included), answered
+  // by `version` (null: by none).
+  void RecordRequest(const VersionMetrics* version, Transport transport,
+                     Method method, grpc::StatusCode code, double seconds);
+  void RecordStage(const VersionMetrics* version, Stage stage, double seconds);
+  void RecordFallback(const VersionMetrics* version, Method method);
+  // The versions now serving, and their shares.
+  void RecordServing(const ServingSet& serving);
+  // The CANARY file was refused.
+  void RecordControlError();
   // A call admission control refused (RefusalName(refusal) is the label).
   void RecordRefusal(Refusal refusal);
   // An admitted call waited `seconds` for a worker.
@@ -91,9 +152,8 @@ class ServerMetrics {
   double refusals() const;
   // malloc_trim gave `bytes` back to the system.
   void RecordTrim(int64_t bytes);
-  // A load attempt: on success also the serving version's gauges.
-  void RecordReload(bool ok, int64_t version, double seconds,
-                    int64_t catalogue_movies);
+  // A load attempt: on success also its load time.
+  void RecordReload(bool ok, double seconds);
 
   // The latency bucket bounds (seconds): fine below a millisecond.
   static std::vector<double> LatencyBuckets();
@@ -101,19 +161,33 @@ class ServerMetrics {
   static std::vector<double> QueueWaitBuckets();
 
  private:
-  static constexpr int kCodes = 17;  // grpc::StatusCode 0 .. 16
-  static constexpr int kMethods = static_cast<int>(Method::kCount);
-  static constexpr int kStages = static_cast<int>(Stage::kCount);
-  static constexpr int kTransports = static_cast<int>(Transport::kCount);
+  // Adds (or finds) the children of `metrics` labelled with its version.
+  void AddChildren(VersionMetrics* metrics);
+  // The deleter of ForVersion's metrics: removes their series unless a
+  // newer VersionMetrics of the same version took them over.
+  void Release(VersionMetrics* metrics);
 
   std::shared_ptr<prometheus::Registry> registry_;
-  std::array<std::array<std::array<prometheus::Counter*, kCodes>, kMethods>,
-             kTransports>
-      requests_{};
-  std::array<std::array<prometheus::Histogram*, kMethods>, kTransports>
-      latency_{};
-  std::array<prometheus::Histogram*, kStages> stages_{};
-  std::array<prometheus::Counter*, kMethods> fallbacks_{};
+  prometheus::Family<prometheus::Counter>* requests_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* stages_ = nullptr;
+  prometheus::Family<prometheus::Counter>* fallbacks_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* serving_ = nullptr;
+  // Calls no version answered (version="none").
+  std::unique_ptr<VersionMetrics> none_;
+
+  std::mutex versions_mutex_;  // guards versions_ and serving_children_
+  struct Held {
+    const VersionMetrics* metrics;
+    std::weak_ptr<const VersionMetrics> handle;
+  };
+  absl::flat_hash_map<int64_t, Held> versions_;
+  std::vector<prometheus::Gauge*> serving_children_;
+  // The metrics of the versions that served most recently, newest first
+  // (at most kRetainedVersions + 2): kept so their series stay.
+  std::vector<std::shared_ptr<const VersionMetrics>> recent_;
+  prometheus::Gauge* canary_percent_ = nullptr;
+  prometheus::Counter* control_errors_ = nullptr;
   prometheus::Counter* reload_success_ = nullptr;
   prometheus::Counter* reload_failure_ = nullptr;
   prometheus::Gauge* model_version_ = nullptr;

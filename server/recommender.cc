@@ -118,7 +118,13 @@ absl::Status CallControl::Check(absl::string_view next) const {
 }
 
 Recommender::Recommender(SnapshotSource snapshot)
-    : snapshot_(std::move(snapshot)) {}
+    : serving_([snapshot = std::move(snapshot)] {
+        return std::make_shared<const ServingSet>(
+            ServedVersion{snapshot(), nullptr}, ServedVersion(), 0);
+      }) {}
+
+Recommender::Recommender(ServingSource serving)
+    : serving_(std::move(serving)) {}
 
 absl::Status Recommender::Recommend(const v1::RecommendRequest& request,
                                     v1::RecommendResponse* response,
@@ -127,23 +133,30 @@ absl::Status Recommender::Recommend(const v1::RecommendRequest& request,
   RecommendTrace ignored;
   if (trace == nullptr) trace = &ignored;
   MOVIEREC_RETURN_IF_ERROR(CheckRecommendRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->RouteCall(request);
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  trace->version = served.metrics;
   MOVIEREC_ASSIGN_OR_RETURN(ResolvedRecommend resolved,
                             ResolveRecommendRequest(*snapshot, request));
   return Answer(*snapshot, std::move(resolved), control, response, trace);
 }
 
-absl::Status Recommender::SimilarMovies(const v1::SimilarMoviesRequest& request,
-                                        v1::SimilarMoviesResponse* response,
-                                        const CallControl& control) const {
+absl::Status Recommender::SimilarMovies(
+    const v1::SimilarMoviesRequest& request,
+    v1::SimilarMoviesResponse* response, const CallControl& control,
+    std::shared_ptr<const VersionMetrics>* answered_by) const {
   MOVIEREC_RETURN_IF_ERROR(CheckSimilarMoviesRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->RouteCall(request);
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  if (answered_by != nullptr) *answered_by = served.metrics;
   MOVIEREC_ASSIGN_OR_RETURN(const ResolvedSimilar resolved,
                             ResolveSimilarMoviesRequest(*snapshot, request));
   MOVIEREC_RETURN_IF_ERROR(control.Check("the similarity search"));
@@ -158,14 +171,20 @@ absl::Status Recommender::SimilarMovies(const v1::SimilarMoviesRequest& request,
   return absl::OkStatus();
 }
 
-absl::Status Recommender::SearchMovies(const v1::SearchMoviesRequest& request,
-                                       v1::SearchMoviesResponse* response,
-                                       const CallControl& control) const {
+absl::Status Recommender::SearchMovies(
+    const v1::SearchMoviesRequest& request, v1::SearchMoviesResponse* response,
+    const CallControl& control,
+    std::shared_ptr<const VersionMetrics>* answered_by) const {
   MOVIEREC_RETURN_IF_ERROR(CheckSearchMoviesRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->stable().snapshot != nullptr
+                                    ? serving->stable()
+                                    : serving->candidate();
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  if (answered_by != nullptr) *answered_by = served.metrics;
   MOVIEREC_ASSIGN_OR_RETURN(const std::vector<int32_t> ids,
                             ResolveSearchMovieIds(*snapshot, request));
   MOVIEREC_RETURN_IF_ERROR(control.Check("the title search"));
@@ -210,12 +229,16 @@ absl::Status Recommender::SearchMovies(const v1::SearchMoviesRequest& request,
 absl::Status Recommender::RecommendBatch(
     const v1::RecommendBatchRequest& request,
     v1::RecommendBatchResponse* response, std::vector<RecommendTrace>* traces,
-    const CallControl& control) const {
+    const CallControl& control,
+    std::shared_ptr<const VersionMetrics>* answered_by) const {
   MOVIEREC_RETURN_IF_ERROR(CheckRecommendBatchRequest(request));
-  const std::shared_ptr<const Snapshot> snapshot = snapshot_();
+  const std::shared_ptr<const ServingSet> serving = serving_();
+  const ServedVersion& served = serving->RouteCall(request);
+  const Snapshot* snapshot = served.snapshot.get();
   if (snapshot == nullptr) {
     return absl::UnavailableError("no model is loaded yet");
   }
+  if (answered_by != nullptr) *answered_by = served.metrics;
   std::vector<ResolvedRecommend> resolved;
   resolved.reserve(static_cast<size_t>(request.requests_size()));
   for (int i = 0; i < request.requests_size(); ++i) {
@@ -228,6 +251,7 @@ absl::Status Recommender::RecommendBatch(
   response->set_model_version(snapshot->version_string());
   for (ResolvedRecommend& one : resolved) {
     RecommendTrace trace;
+    trace.version = served.metrics;
     MOVIEREC_RETURN_IF_ERROR(Answer(*snapshot, std::move(one), control,
                                     response->add_responses(), &trace));
     if (traces != nullptr) traces->push_back(trace);

@@ -21,6 +21,10 @@
 // field (as a path, e.g. "requests[2].filter.genres[0]") and the value.
 // Validation that needs no model runs before the snapshot is taken.
 //
+// Canary (server/canary.h): each call takes the serving set at its start and
+// is answered by the version its routing key sends it to; `model_version`
+// says which. A batch is answered by one version, its first request's.
+//
 // Thread-safe: every call works on the snapshot it took at its start, to the
 // end, whatever reloads happen meanwhile.
 #ifndef MOVIEREC_SERVER_RECOMMENDER_H_
@@ -34,6 +38,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "movierec/v1/recommender.pb.h"
+#include "server/canary.h"
 #include "server/snapshot.h"
 
 namespace movierec {
@@ -78,14 +83,21 @@ struct RecommendTrace {
   double retrieval_seconds = -1;  // < 0: the stage did not run
   double ranking_seconds = -1;
   bool fallback = false;
+  // The metrics of the version that answered (null: none did, or it has
+  // none).
+  std::shared_ptr<const VersionMetrics> version;
 };
 
 class Recommender {
  public:
   // `snapshot` returns the serving snapshot, or null when none is loaded.
   using SnapshotSource = std::function<std::shared_ptr<const Snapshot>()>;
+  // `serving` returns the versions serving (never null).
+  using ServingSource = std::function<std::shared_ptr<const ServingSet>()>;
 
+  // One version, no metrics (tests, benchmarks).
   explicit Recommender(SnapshotSource snapshot);
+  explicit Recommender(ServingSource serving);
 
   // Fills `response` for `request` (see the file comment for the errors).
   // `trace`, when not null, receives the stage timings.
@@ -94,9 +106,13 @@ class Recommender {
                          RecommendTrace* trace = nullptr,
                          const CallControl& control = CallControl()) const;
 
-  absl::Status SimilarMovies(const movierec::v1::SimilarMoviesRequest& request,
-                             movierec::v1::SimilarMoviesResponse* response,
-                             const CallControl& control = CallControl()) const;
+  // `answered_by`, when not null, receives the metrics of the version that
+  // answered (as RecommendTrace::version).
+  absl::Status SimilarMovies(
+      const movierec::v1::SimilarMoviesRequest& request,
+      movierec::v1::SimilarMoviesResponse* response,
+      const CallControl& control = CallControl(),
+      std::shared_ptr<const VersionMetrics>* answered_by = nullptr) const;
 
   // All requests are validated before any is answered; an invalid one fails
   // the whole call, its index in the message. `traces`, when not null,
@@ -105,14 +121,19 @@ class Recommender {
       const movierec::v1::RecommendBatchRequest& request,
       movierec::v1::RecommendBatchResponse* response,
       std::vector<RecommendTrace>* traces = nullptr,
-      const CallControl& control = CallControl()) const;
+      const CallControl& control = CallControl(),
+      std::shared_ptr<const VersionMetrics>* answered_by = nullptr) const;
 
-  absl::Status SearchMovies(const movierec::v1::SearchMoviesRequest& request,
-                            movierec::v1::SearchMoviesResponse* response,
-                            const CallControl& control = CallControl()) const;
+  // Searches the stable version's catalogue (the candidate's when it serves
+  // alone): a search is not a recommendation, so it is not split.
+  absl::Status SearchMovies(
+      const movierec::v1::SearchMoviesRequest& request,
+      movierec::v1::SearchMoviesResponse* response,
+      const CallControl& control = CallControl(),
+      std::shared_ptr<const VersionMetrics>* answered_by = nullptr) const;
 
  private:
-  SnapshotSource snapshot_;
+  ServingSource serving_;
 };
 
 }  // namespace movierec

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <exception>
 #include <utility>
 
@@ -119,6 +120,26 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return bad("--model_version must be >= 0 (0: the newest), got ",
                options.model.pinned_version);
   }
+  const double percent = options.model.canary_percent;
+  if (!(percent >= 0 && percent <= 100) ||
+      std::abs(percent * 100 - std::round(percent * 100)) > 1e-6) {
+    return bad(
+        "--canary_percent must be in 0-100 with at most 2 decimals, "
+        "got ",
+        percent);
+  }
+  if (options.model.stable_version < 0) {
+    return bad(
+        "--stable_version must be >= 0 (0: the one before the "
+        "candidate), got ",
+        options.model.stable_version);
+  }
+  if (options.model.pinned_version > 0 &&
+      (percent > 0 || options.model.stable_version > 0)) {
+    return bad(
+        "--model_version serves one version: it cannot be combined "
+        "with --canary_percent or --stable_version");
+  }
   const int candidates = options.model.scorer.num_candidates;
   if (candidates < 1 || candidates > kMaxNumCandidates) {
     return bad("--num_candidates must be in 1-", kMaxNumCandidates, ", got ",
@@ -137,10 +158,20 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   std::unique_ptr<MovierecServer> server(new MovierecServer());
   server->options_ = options;
   MovierecServer* self = server.get();
-  server->models_ = std::make_unique<ModelManager>(
-      options.model, [self](const LoadEvent& event) { self->OnLoad(event); });
+  ModelManagerHooks hooks;
+  hooks.loaded = [self](const LoadEvent& event) { self->OnLoad(event); };
+  hooks.control_read = [self](const absl::Status& status) {
+    self->OnControlRead(status);
+  };
+  hooks.serving_changed = [self](const ServingSet& serving) {
+    self->OnServing(serving);
+  };
+  hooks.version_metrics = [self](int64_t version) {
+    return self->metrics_.ForVersion(version);
+  };
+  server->models_ = std::make_unique<ModelManager>(options.model, hooks);
   server->recommender_ = std::make_unique<Recommender>(
-      [self] { return self->models_->current(); });
+      Recommender::ServingSource([self] { return self->models_->serving(); }));
   server->pool_ = std::make_unique<WorkerPool>(
       options.worker_threads > 0 ? options.worker_threads : AvailableCores(),
       options.admission);
@@ -149,6 +180,7 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
                                     : DetectMemoryLimit();
   server->memory_budget_ =
       BudgetFor(server->memory_limit_bytes_, options.max_receive_message_bytes);
+  server->grpc_quota_bytes_ = server->memory_budget_.grpc_quota_bytes;
   server->dispatcher_ = std::make_unique<CallDispatcher>(
       server->recommender_.get(), &server->metrics_, server->pool_.get(),
       options.before_call);
@@ -166,9 +198,11 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   // gRPC's buffers and calls within their share of the memory limit: under
   // pressure gRPC refuses new streams instead of growing.
-  grpc::ResourceQuota quota("movierec-server");
-  quota.Resize(static_cast<size_t>(server->memory_budget_.grpc_quota_bytes));
-  builder.SetResourceQuota(quota);
+  // (Resized once models load: OnServing.)
+  server->quota_ = std::make_unique<grpc::ResourceQuota>("movierec-server");
+  server->quota_->Resize(
+      static_cast<size_t>(server->memory_budget_.grpc_quota_bytes));
+  builder.SetResourceQuota(*server->quota_);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              server->memory_budget_.max_concurrent_streams);
   // Connection rotation: a client balancing over the headless Service
@@ -274,27 +308,66 @@ absl::Status MovierecServer::StartMetrics() {
 }
 
 void MovierecServer::OnLoad(const LoadEvent& event) {
-  const int64_t movies =
-      event.snapshot ? event.snapshot->model().num_movies() : 0;
-  metrics_.RecordReload(event.status.ok(), event.version, event.seconds,
-                        movies);
+  metrics_.RecordReload(event.status.ok(), event.seconds);
   if (!event.status.ok()) {
     spdlog::error("refused model version {}: {}", event.version,
                   std::string(event.status.message()));
     return;
   }
+  spdlog::info("loaded model version {} ({} movies, {} users) in {:.3f}s",
+               event.version, event.snapshot->model().num_movies(),
+               event.snapshot->model().num_users(), event.seconds);
+}
+
+void MovierecServer::OnControlRead(const absl::Status& status) {
+  if (status.ok()) {
+    spdlog::info("canary control file {}/{} read", options_.model.model_base,
+                 kCanaryFileName);
+    return;
+  }
+  metrics_.RecordControlError();
+  spdlog::error(
+      "refused the canary control file, the previous setting stays: {}",
+      std::string(status.message()));
+}
+
+void MovierecServer::OnServing(const ServingSet& serving) {
+  metrics_.RecordServing(serving);
+  std::vector<int64_t> held;
+  for (const ServedVersion* v : {&serving.stable(), &serving.candidate()}) {
+    if (v->snapshot != nullptr) held.push_back(v->snapshot->model_bytes());
+  }
+  const int64_t reserved = ModelReserveBytes(held);
+  const int64_t quota = GrpcQuotaFor(memory_limit_bytes_, reserved);
+  if (quota_ != nullptr && quota != grpc_quota_bytes_.exchange(quota)) {
+    quota_->Resize(static_cast<size_t>(quota));
+  }
+  if (reserved > memory_limit_bytes_ / 2) {
+    spdlog::warn(
+        "the model versions held need about {} MiB of the {} MiB memory "
+        "limit (--memory_limit); gRPC keeps {} MiB",
+        reserved >> 20, memory_limit_bytes_ >> 20, quota >> 20);
+  }
   // Readiness before the log line, so that whoever reads "serving" finds it
   // so. (After BeginShutdown gRPC keeps every name NOT_SERVING whatever is
   // set.) A model, once loaded, is never unloaded: readiness stays.
-  if (server_ != nullptr && !shutting_down_.load()) {
-    grpc::HealthCheckServiceInterface* health =
-        server_->GetHealthCheckService();
-    health->SetServingStatus(kRecommenderServiceName, true);
+  if (serving.primary() != nullptr && server_ != nullptr &&
+      !shutting_down_.load()) {
+    server_->GetHealthCheckService()->SetServingStatus(kRecommenderServiceName,
+                                                       true);
+  }
+  if (serving.candidate().snapshot == nullptr) {
+    spdlog::info("serving model version {}",
+                 serving.primary() ? serving.primary()->version_string()
+                                   : std::string("none"));
+    return;
   }
   spdlog::info(
-      "serving model version {} ({} movies, {} users) loaded in {:.3f}s",
-      event.version, movies, event.snapshot->model().num_users(),
-      event.seconds);
+      "serving stable version {} and candidate version {} to {:.2f}% of users",
+      serving.stable().snapshot ? serving.stable().snapshot->version_string()
+                                : std::string("none"),
+      serving.candidate().snapshot->version_string(),
+      serving.effective_basis_points() / 100.0);
 }
 
 void MovierecServer::BeginShutdown() {

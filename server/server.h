@@ -136,6 +136,9 @@ class MovierecServer {
   // The memory limit in force and its shares (see ServerOptions).
   int64_t memory_limit_bytes() const { return memory_limit_bytes_; }
   const MemoryBudget& memory_budget() const { return memory_budget_; }
+  // gRPC's quota now: memory_budget()'s until a model loads, then what the
+  // versions held leave (GrpcQuotaFor).
+  int64_t grpc_quota_bytes() const { return grpc_quota_bytes_.load(); }
   const ServerMetrics& metrics() const { return metrics_; }
   ModelManager& models() { return *models_; }
 
@@ -156,6 +159,9 @@ class MovierecServer {
   // Serves HTTP/JSON on the options' HTTP port, unless it is -1.
   absl::Status StartHttp();
   void OnLoad(const LoadEvent& event);
+  // The versions serving changed: gauges, readiness, the memory budget.
+  void OnServing(const ServingSet& serving);
+  void OnControlRead(const absl::Status& status);
 
   ServerOptions options_;
   ServerMetrics metrics_;
@@ -175,6 +181,8 @@ class MovierecServer {
   int metrics_port_ = -1;
   int64_t memory_limit_bytes_ = 0;
   MemoryBudget memory_budget_;
+  std::unique_ptr<grpc::ResourceQuota> quota_;
+  std::atomic<int64_t> grpc_quota_bytes_{0};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> shut_down_{false};
 };

@@ -55,6 +55,17 @@ ABSL_FLAG(absl::Duration, poll_interval, absl::Seconds(5),
 ABSL_FLAG(int64_t, model_version, 0,
           "Serve exactly this version instead of the newest; 0 follows the "
           "newest");
+ABSL_FLAG(double, canary_percent, 0,
+          "Share of users (0-100, 2 decimals at most) answered by the "
+          "candidate version (the newest) instead of the stable one (the one "
+          "before it, or --stable_version); users are split by a hash of "
+          "their id. 0 with no --stable_version and no MODEL_BASE/CANARY "
+          "file: one version serves. MODEL_BASE/CANARY overrides it with no "
+          "restart (docs/operations.md, \"Canary and A/B\")");
+ABSL_FLAG(int64_t, stable_version, 0,
+          "Pins the stable version of a canary (see --canary_percent); 0: "
+          "the newest version older than the candidate. MODEL_BASE/CANARY's "
+          "stable= overrides it");
 ABSL_FLAG(absl::Duration, grace_period, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long calls in flight may take to finish");
 ABSL_FLAG(absl::Duration, max_connection_age, absl::Seconds(30),
@@ -132,6 +143,8 @@ ServerOptions OptionsFromFlags() {
   options.model.model_base = absl::GetFlag(FLAGS_model_base);
   options.model.poll_interval = absl::GetFlag(FLAGS_poll_interval);
   options.model.pinned_version = absl::GetFlag(FLAGS_model_version);
+  options.model.canary_percent = absl::GetFlag(FLAGS_canary_percent);
+  options.model.stable_version = absl::GetFlag(FLAGS_stable_version);
   options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
   return options;
 }

@@ -63,9 +63,11 @@ void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
   const auto start = std::chrono::steady_clock::now();
   metrics_->RecordCallStarted();
   const auto finish = [this, transport = call.transport, method = call.method,
-                       start, done = std::move(done)](absl::Status status) {
+                       start, done = std::move(done)](
+                          absl::Status status, const CallResult& result) {
     metrics_->RecordRequest(
-        transport, method, static_cast<grpc::StatusCode>(status.code()),
+        result.version.get(), transport, method,
+        static_cast<grpc::StatusCode>(status.code()),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count());
     // The call (its messages) may be gone after this.
@@ -79,7 +81,8 @@ void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
           // Its deadline passed while it waited: dropped without its work.
           metrics_->RecordRefusal(refusal);
           finish(absl::DeadlineExceededError(
-              "the deadline passed while the call waited for a worker"));
+                     "the deadline passed while the call waited for a worker"),
+                 CallResult());
           return;
         }
         metrics_->RecordQueueWait(absl::ToDoubleSeconds(waited));
@@ -88,41 +91,47 @@ void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
         if (before_call_) {
           before_call_(control, call.peer ? call.peer() : std::string());
         }
-        finish(work(control));
+        CallResult result;
+        absl::Status status = work(control, &result);
+        finish(std::move(status), result);
       });
   metrics_->RecordQueue(admission.queued, admission.limit);
   if (admission.refusal != Refusal::kNone) {
     metrics_->RecordRefusal(admission.refusal);
-    finish(OverloadError(admission.refusal, admission.expected_wait));
+    finish(OverloadError(admission.refusal, admission.expected_wait),
+           CallResult());
   }
 }
 
 void CallDispatcher::Refuse(const CallInfo& call,
                             const absl::Status& status) const {
   metrics_->RecordCallStarted();
-  metrics_->RecordRequest(call.transport, call.method,
+  metrics_->RecordRequest(nullptr, call.transport, call.method,
                           static_cast<grpc::StatusCode>(status.code()), 0);
 }
 
 void CallDispatcher::RecordTrace(Method method,
                                  const RecommendTrace& trace) const {
+  const VersionMetrics* version = trace.version.get();
   if (trace.retrieval_seconds >= 0) {
-    metrics_->RecordStage(Stage::kRetrieval, trace.retrieval_seconds);
+    metrics_->RecordStage(version, Stage::kRetrieval, trace.retrieval_seconds);
   }
   if (trace.ranking_seconds >= 0) {
-    metrics_->RecordStage(Stage::kRanking, trace.ranking_seconds);
+    metrics_->RecordStage(version, Stage::kRanking, trace.ranking_seconds);
   }
-  if (trace.fallback) metrics_->RecordFallback(method);
+  if (trace.fallback) metrics_->RecordFallback(version, method);
 }
 
 CallDispatcher::Work CallDispatcher::RecommendWork(
     const v1::RecommendRequest* request,
     v1::RecommendResponse* response) const {
-  return [this, request, response](const CallControl& control) {
+  return [this, request, response](const CallControl& control,
+                                   CallResult* result) {
     RecommendTrace trace;
     const absl::Status status =
         recommender_->Recommend(*request, response, &trace, control);
     RecordTrace(Method::kRecommend, trace);
+    result->version = std::move(trace.version);
     return status;
   };
 }
@@ -130,18 +139,21 @@ CallDispatcher::Work CallDispatcher::RecommendWork(
 CallDispatcher::Work CallDispatcher::SimilarMoviesWork(
     const v1::SimilarMoviesRequest* request,
     v1::SimilarMoviesResponse* response) const {
-  return [this, request, response](const CallControl& control) {
-    return recommender_->SimilarMovies(*request, response, control);
+  return [this, request, response](const CallControl& control,
+                                   CallResult* result) {
+    return recommender_->SimilarMovies(*request, response, control,
+                                       &result->version);
   };
 }
 
 CallDispatcher::Work CallDispatcher::RecommendBatchWork(
     const v1::RecommendBatchRequest* request,
     v1::RecommendBatchResponse* response) const {
-  return [this, request, response](const CallControl& control) {
+  return [this, request, response](const CallControl& control,
+                                   CallResult* result) {
     std::vector<RecommendTrace> traces;
-    const absl::Status status =
-        recommender_->RecommendBatch(*request, response, &traces, control);
+    const absl::Status status = recommender_->RecommendBatch(
+        *request, response, &traces, control, &result->version);
     for (const RecommendTrace& t : traces) {
       RecordTrace(Method::kRecommendBatch, t);
     }
@@ -152,8 +164,10 @@ CallDispatcher::Work CallDispatcher::RecommendBatchWork(
 CallDispatcher::Work CallDispatcher::SearchMoviesWork(
     const v1::SearchMoviesRequest* request,
     v1::SearchMoviesResponse* response) const {
-  return [this, request, response](const CallControl& control) {
-    return recommender_->SearchMovies(*request, response, control);
+  return [this, request, response](const CallControl& control,
+                                   CallResult* result) {
+    return recommender_->SearchMovies(*request, response, control,
+                                      &result->version);
   };
 }
 

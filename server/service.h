@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -59,15 +60,23 @@ struct CallInfo {
   std::function<std::string()> peer;
 };
 
+// What a call's work reports besides its status.
+struct CallResult {
+  // The metrics of the model version that answered; null: none did (the
+  // request metrics then say version="none").
+  std::shared_ptr<const VersionMetrics> version;
+};
+
 // The one dispatch path of every call, gRPC or HTTP: counts it in flight,
 // queues its work on the WorkerPool under admission control (TrySubmit) and
 // its deadline, runs the work with a CallControl on a worker, records the
-// request metrics under the call's transport, and hands the status to
+// request metrics under the call's transport and the version that answered
+// (CallResult), and hands the status to
 // `done`, exactly once: on the caller's thread when admission control
 // refuses the call at once, else on the worker.
 class CallDispatcher {
  public:
-  using Work = std::function<absl::Status(const CallControl&)>;
+  using Work = std::function<absl::Status(const CallControl&, CallResult*)>;
   using Done = std::function<void(absl::Status)>;
 
   // No pointer is owned; all must outlive the dispatcher.

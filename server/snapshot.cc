@@ -47,6 +47,13 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
   for (size_t g = 0; g < m.catalog.genre_names.size(); ++g) {
     genres_.emplace(m.catalog.genre_names[g], static_cast<int32_t>(g));
   }
+  // Per user: its vector and its id's lookup entry (~64 bytes); per movie:
+  // three copies of its vector, its title, genres and lookups (~256 bytes).
+  const int64_t vector_bytes =
+      static_cast<int64_t>(m.movie_vectors.cols()) * sizeof(float);
+  model_bytes_ =
+      static_cast<int64_t>(m.catalog.users.size()) * (vector_bytes + 64) +
+      static_cast<int64_t>(m.catalog.movies.size()) * (3 * vector_bytes + 256);
 }
 
 int Snapshot::UserRow(const std::string& user_id) const {

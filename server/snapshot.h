@@ -41,6 +41,10 @@ class Snapshot {
   const Model& model() const { return scorer_.model(); }
   const Scorer& scorer() const { return scorer_; }
   const MovieSimilarity& similarity() const { return similarity_; }
+  // An estimate of the memory the snapshot holds: its user and movie
+  // vectors, the index's and the similarity search's copies of the movie
+  // vectors, and the lookups. For the memory budget (server/memory_limit.h).
+  int64_t model_bytes() const { return model_bytes_; }
 
   // The row of a MovieLens user id as the API spells it ("138"), or -1 when
   // the id is not a known user.
@@ -56,6 +60,7 @@ class Snapshot {
  private:
   int64_t version_;
   std::string version_string_;
+  int64_t model_bytes_ = 0;
   Scorer scorer_;
   MovieSimilarity similarity_;
   absl::flat_hash_map<std::string, int32_t> user_rows_;

@@ -136,6 +136,29 @@ std::optional<double> MetricValue(const std::string& page,
   return std::nullopt;
 }
 
+std::optional<double> MetricValueAnyVersion(const std::string& page,
+                                            const std::string& series) {
+  std::optional<double> sum;
+  for (const absl::string_view line : absl::StrSplit(page, '\n')) {
+    const size_t at = line.find(",version=\"");
+    const size_t space = line.rfind(' ');
+    if (at == absl::string_view::npos || space == absl::string_view::npos ||
+        space < at) {
+      continue;
+    }
+    const size_t end = line.find('"', at + 10);
+    if (end == absl::string_view::npos || end > space) continue;
+    // The series without ',version="V"'.
+    const std::string without =
+        absl::StrCat(line.substr(0, at), line.substr(end + 1, space - end - 1));
+    double value = 0;
+    if (without == series && absl::SimpleAtod(line.substr(space + 1), &value)) {
+      sum = sum.value_or(0) + value;
+    }
+  }
+  return sum;
+}
+
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

@@ -64,6 +64,11 @@ std::string HttpBody(const std::string& response);
 // Prometheus text page.
 std::optional<double> MetricValue(const std::string& page,
                                   const std::string& series);
+// The sum of the samples that are `series` once their `version` label (the
+// model version that answered, server/metrics.h) is left out: a request
+// metric over every version. nullopt when there is none.
+std::optional<double> MetricValueAnyVersion(const std::string& page,
+                                            const std::string& series);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();

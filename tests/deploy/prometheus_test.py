@@ -243,15 +243,22 @@ class MetricNamesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="movierec-metrics-")
-        # No model needed: every series exists from the start.
+        # Two versions and a canary between them: the series of the versions
+        # held (movierec_model_serving) exist only once they serve. The
+        # second is a copy of the first (one training is enough).
+        cls.model = live_server.TrainedModelBase(
+            facts.binary("movierec-train")).__enter__()
+        shutil.copytree(os.path.join(cls.model.model_base, "1"),
+                        os.path.join(cls.model.model_base, "2"))
         with live_server.LiveServer(facts.binary("movierec-server"),
-                                    cls.tmp) as server:
-            cls.exported = facts.metric_families(server.metrics())
+                                    cls.model.model_base,
+                                    ["--canary_percent=50"]) as server:
+            cls.exported = facts.metric_families(server.wait_for_metric(
+                r'^movierec_model_serving\{.*role="candidate"'))
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.model.__exit__(None, None, None)
 
     def used_names(self):
         with open(os.path.join(PROMETHEUS_DIR, "alerts.yml"),

@@ -163,38 +163,44 @@ TEST_F(PrometheusTest, ScrapesTheRequestCounterAndHistograms) {
   StartPrometheus();
 
   EXPECT_EQ(Query("up{job=\"movierec\"}"), 1.0);
+  // Request series carry the version that answered ("none": refused
+  // before one was chosen); sum() adds up the versions.
   EXPECT_EQ(Query("movierec_requests_total{method=\"Recommend\",code=\"OK\","
-                  "transport=\"grpc\"}"),
+                  "transport=\"grpc\",version=\"1\"}"),
             3.0);
   EXPECT_EQ(Query("movierec_requests_total{method=\"Recommend\","
-                  "code=\"INVALID_ARGUMENT\",transport=\"grpc\"}"),
+                  "code=\"INVALID_ARGUMENT\",transport=\"grpc\",version="
+                  "\"none\"}"),
             2.0);
+  EXPECT_EQ(Query("movierec_model_serving{version=\"1\",role=\"stable\"}"),
+            1.0);
   EXPECT_EQ(Query("sum(movierec_requests_total)"), 6.0);
-  EXPECT_EQ(Query("movierec_request_duration_seconds_count{method="
-                  "\"Recommend\",transport=\"grpc\"}"),
+  EXPECT_EQ(Query("sum(movierec_request_duration_seconds_count{method="
+                  "\"Recommend\",transport=\"grpc\"})"),
             5.0);
-  EXPECT_EQ(Query("movierec_request_duration_seconds_bucket{method="
-                  "\"Recommend\",transport=\"grpc\",le=\"+Inf\"}"),
+  EXPECT_EQ(Query("sum(movierec_request_duration_seconds_bucket{method="
+                  "\"Recommend\",transport=\"grpc\",le=\"+Inf\"})"),
             5.0);
   const std::optional<double> sum = Query(
-      "movierec_request_duration_seconds_sum{method=\"Recommend\","
-      "transport=\"grpc\"}");
+      "sum(movierec_request_duration_seconds_sum{method=\"Recommend\","
+      "transport=\"grpc\"})");
   ASSERT_TRUE(sum.has_value());
   EXPECT_GT(*sum, 0.0);
   // Buckets fine enough for sub-millisecond calls: a bound at 100 µs.
-  EXPECT_TRUE(Query("movierec_request_duration_seconds_bucket{method="
-                    "\"Recommend\",transport=\"grpc\",le=\"0.0001\"}")
+  EXPECT_TRUE(Query("sum(movierec_request_duration_seconds_bucket{method="
+                    "\"Recommend\",transport=\"grpc\",le=\"0.0001\"})")
                   .has_value());
   // Two retrievals (the fallback retrieves nothing), as a histogram that
   // histogram_quantile can read.
-  EXPECT_EQ(Query("movierec_stage_duration_seconds_count{stage=\"retrieval\"}"),
-            2.0);
+  EXPECT_EQ(
+      Query("sum(movierec_stage_duration_seconds_count{stage=\"retrieval\"})"),
+      2.0);
   const std::optional<double> p99 = Query(
       "histogram_quantile(0.99, sum by (le) "
       "(movierec_request_duration_seconds_bucket{method=\"Recommend\"}))");
   ASSERT_TRUE(p99.has_value());
   EXPECT_GT(*p99, 0.0);
-  EXPECT_EQ(Query("movierec_fallbacks_total{method=\"Recommend\"}"), 1.0);
+  EXPECT_EQ(Query("sum(movierec_fallbacks_total{method=\"Recommend\"})"), 1.0);
   EXPECT_EQ(Query("movierec_model_version"), 1.0);
   EXPECT_EQ(Query("movierec_model_reloads_total{result=\"success\"}"), 1.0);
   EXPECT_EQ(Query("movierec_catalogue_movies"), 40.0);

@@ -276,27 +276,41 @@ TEST_F(GrpcServerTest, MetricsCountRequestsByCode) {
 
   const std::string page = HttpGet(server_->metrics_port(), "/metrics");
   ASSERT_NE(page.find("200"), std::string::npos) << page.substr(0, 200);
+  // Every request metric says which version answered: "none" for the
+  // calls refused before one was chosen.
   EXPECT_EQ(MetricValue(page,
                         "movierec_requests_total{code=\"OK\",method="
-                        "\"Recommend\",transport=\"grpc\"}"),
+                        "\"Recommend\",transport=\"grpc\",version=\"1\"}"),
             4.0)
       << page;
   EXPECT_EQ(MetricValue(page,
                         "movierec_requests_total{code=\"INVALID_"
                         "ARGUMENT\",method=\"Recommend\",transport="
-                        "\"grpc\"}"),
+                        "\"grpc\",version=\"none\"}"),
             2.0);
-  EXPECT_EQ(MetricValue(page, "movierec_fallbacks_total{method=\"Recommend\"}"),
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_fallbacks_total{method=\"Recommend\","
+                        "version=\"1\"}"),
             1.0);
   EXPECT_EQ(MetricValue(page, "movierec_model_version"), 1.0);
   EXPECT_EQ(MetricValue(page, "movierec_catalogue_movies"), 40.0);
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_model_serving{role=\"stable\",version="
+                        "\"1\"}"),
+            1.0);
+  EXPECT_EQ(MetricValue(page, "movierec_canary_percent"), 0.0);
   EXPECT_EQ(
       MetricValue(page, "movierec_model_reloads_total{result=\"success\"}"),
       1.0);
   EXPECT_EQ(MetricValue(page,
                         "movierec_request_duration_seconds_count{method="
-                        "\"Recommend\",transport=\"grpc\"}"),
-            6.0);
+                        "\"Recommend\",transport=\"grpc\",version=\"1\"}"),
+            4.0);
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_request_duration_seconds_count{method="
+                        "\"Recommend\",transport=\"grpc\",version="
+                        "\"none\"}"),
+            2.0);
 }
 
 TEST_F(GrpcServerTest, StartRejectsBadOptions) {

@@ -87,5 +87,21 @@ TEST(BudgetForTest, HalfForGrpcAndStreamsThatFitInIt) {
   EXPECT_EQ(BudgetFor(int64_t{64} << 30, 1 << 20).max_concurrent_streams, 1024);
 }
 
+TEST(GrpcQuotaForTest, TheModelsHeldComeFirst) {
+  const int64_t gib = int64_t{1} << 30;
+  const int64_t mib = int64_t{1} << 20;
+  // No model yet: half, as BudgetFor.
+  EXPECT_EQ(GrpcQuotaFor(gib, 0), gib / 2);
+  // Stable and candidate of 100 MiB each, and room for a third loading
+  // beside them: 300 MiB reserved, gRPC gets half of the rest.
+  const int64_t reserved = ModelReserveBytes({100 * mib, 100 * mib});
+  EXPECT_EQ(reserved, 300 * mib);
+  EXPECT_EQ(GrpcQuotaFor(gib, reserved), (gib - 300 * mib) / 2);
+  EXPECT_EQ(ModelReserveBytes({100 * mib}), 200 * mib);
+  EXPECT_EQ(ModelReserveBytes({}), 0);
+  // Models past the limit leave gRPC an eighth of it, never less.
+  EXPECT_EQ(GrpcQuotaFor(gib, 2 * gib), gib / 8);
+}
+
 }  // namespace
 }  // namespace movierec

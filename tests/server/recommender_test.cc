@@ -332,7 +332,8 @@ TEST_F(RecommenderTest, RejectsCountOutOfRange) {
 }
 
 TEST_F(RecommenderTest, ValidatesBeforeLookingForAModel) {
-  const Recommender nothing([] { return nullptr; });
+  const Recommender nothing(
+      []() -> std::shared_ptr<const Snapshot> { return nullptr; });
   v1::RecommendRequest request;
   v1::RecommendResponse response;
   request.set_count(5);
@@ -341,7 +342,8 @@ TEST_F(RecommenderTest, ValidatesBeforeLookingForAModel) {
 }
 
 TEST_F(RecommenderTest, NoSnapshotIsUnavailable) {
-  const Recommender nothing([] { return nullptr; });
+  const Recommender nothing(
+      []() -> std::shared_ptr<const Snapshot> { return nullptr; });
   v1::RecommendRequest request;
   request.set_user_id("1");
   v1::RecommendResponse response;

@@ -306,7 +306,8 @@ TEST_F(RequestTest, BadSimilarMoviesRequestsAreNamed) {
 }
 
 TEST_F(RequestTest, ShapeIsCheckedBeforeTheModelIsNeeded) {
-  const Recommender nothing([] { return nullptr; });
+  const Recommender nothing(
+      []() -> std::shared_ptr<const Snapshot> { return nullptr; });
   v1::RecommendRequest request = Valid();
   request.set_count(500);
   v1::RecommendResponse response;

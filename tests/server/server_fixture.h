@@ -9,6 +9,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -90,8 +91,13 @@ class ServerFixture : public ::testing::Test {
         out, server_->metrics().registry()->Collect());
     return out.str();
   }
+  // The sample `series`; a request metric's `series` without its version
+  // label sums over every version (MetricValueAnyVersion). -1 when none.
   double Metric(const std::string& series) const {
-    return MetricValue(MetricsPage(), series).value_or(-1);
+    const std::string page = MetricsPage();
+    std::optional<double> value = MetricValue(page, series);
+    if (!value) value = MetricValueAnyVersion(page, series);
+    return value.value_or(-1);
   }
 
   ScopedTempDir dir_;
@@ -103,7 +109,8 @@ class ServerFixture : public ::testing::Test {
 };
 
 // The Prometheus series of a request counter: method, gRPC code name and
-// transport ("grpc", "http").
+// transport ("grpc", "http"), without its version label (ServerFixture::Metric
+// sums over versions).
 inline std::string RequestsSeries(const std::string& method,
                                   const std::string& code,
                                   const std::string& transport = "grpc") {
