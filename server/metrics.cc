@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "util/version.h"
 
 namespace movierec {
 namespace {
@@ -113,6 +115,15 @@ ServerMetrics::ServerMetrics()
                               "Seconds it took to load the serving version");
   model_loaded_time_ = gauge("movierec_model_loaded_timestamp_seconds",
                              "Unix time at which the serving version loaded");
+  model_created_time_ =
+      gauge("movierec_model_created_timestamp_seconds",
+            "Unix time at which the trainer created the serving version");
+  prometheus::BuildGauge()
+      .Name("movierec_build_info")
+      .Help("Always 1; the labels say which code the server was built from")
+      .Register(*registry_)
+      .Add({{"version", CodeVersion()}, {"revision", CodeRevision()}})
+      .Set(1);
   catalogue_movies_ = gauge("movierec_catalogue_movies",
                             "Movies in the serving model's catalogue");
   in_flight_ = gauge("movierec_requests_in_flight",
@@ -223,6 +234,15 @@ void ServerMetrics::RecordReload(bool ok, int64_t version, double seconds,
           std::chrono::system_clock::now().time_since_epoch())
           .count());
   catalogue_movies_->Set(static_cast<double>(catalogue_movies));
+}
+
+void ServerMetrics::RecordModelCreated(const std::string& created_at) {
+  absl::Time created;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, created_at, &created, &error)) {
+    model_created_time_->Set(
+        absl::ToDoubleSeconds(created - absl::UnixEpoch()));
+  }
 }
 
 }  // namespace movierec

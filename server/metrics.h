@@ -12,6 +12,11 @@
 //   movierec_model_version                         serving version (0: none)
 //   movierec_model_load_seconds                    load time of that version
 //   movierec_model_loaded_timestamp_seconds        when it was swapped in
+//   movierec_model_created_timestamp_seconds       when the trainer made it
+//                                                  (its bundle's created_at;
+//                                                  0: none loaded)
+//   movierec_build_info{version, revision}         1; the code version
+//                                                  (util/version.h) and commit
 //   movierec_catalogue_movies                      movies in the catalogue
 //   movierec_requests_in_flight                    calls accepted, not ended
 //   movierec_admission_refusals_total{reason}      calls refused or dropped by
@@ -88,6 +93,9 @@ class ServerMetrics {
   // A load attempt: on success also the serving version's gauges.
   void RecordReload(bool ok, int64_t version, double seconds,
                     int64_t catalogue_movies);
+  // The serving version's creation time, its bundle's created_at (RFC 3339);
+  // one that does not parse leaves the gauge as it was.
+  void RecordModelCreated(const std::string& created_at);
 
   // The latency bucket bounds (seconds): fine below a millisecond.
   static std::vector<double> LatencyBuckets();
@@ -113,6 +121,7 @@ class ServerMetrics {
   prometheus::Gauge* model_version_ = nullptr;
   prometheus::Gauge* model_load_seconds_ = nullptr;
   prometheus::Gauge* model_loaded_time_ = nullptr;
+  prometheus::Gauge* model_created_time_ = nullptr;
   prometheus::Gauge* catalogue_movies_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
   std::array<prometheus::Counter*, 4> refusals_{};  // by Refusal

@@ -22,6 +22,7 @@
 #include "train/config_json.h"
 #include "train/trainer.h"
 #include "util/command_line.h"
+#include "util/log_flags.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
 
@@ -228,7 +229,8 @@ int main(int argc, char** argv) {
       "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
       "[--index_kind auto|flat|hnsw|ivf]",
       "train/train_main.cc", movierec::kBundleFormatVersion);
-  const absl::Status status = movierec::Run();
+  absl::Status status = movierec::InitLoggingFromFlags();
+  if (status.ok()) status = movierec::Run();
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
   return movierec::ExitStatus(status);
 }
