@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "spdlog/cfg/env.h"
+#include "spdlog/details/registry.h"
 #include "spdlog/spdlog.h"
 
 namespace movierec {
@@ -162,12 +163,10 @@ absl::Status InitLogging(const LogOptions& options) {
   } else {
     spdlog::set_pattern("%+");
   }
-  if (options.level.empty()) {
-    spdlog::set_level(spdlog::level::info);
-    spdlog::cfg::load_env_levels();
-  } else {
-    spdlog::set_level(level);
-  }
+  // Every logger, and those made later, at `level`, forgetting the levels by
+  // name of an earlier call; then SPDLOG_LEVEL's when the flag is not given.
+  spdlog::details::registry::instance().set_levels({}, &level);
+  if (options.level.empty()) spdlog::cfg::load_env_levels();
   return absl::OkStatus();
 }
 

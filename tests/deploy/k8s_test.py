@@ -704,12 +704,16 @@ class KustomizeTest(unittest.TestCase):
         digest = re.search(r"digest: (sha256:[0-9a-f]{64})", guide)
         self.assertIsNotNone(digest, "docs/operations.md shows no "
                              "`digest: sha256:...` in kustomize images:")
-        self.assertRegex(guide, r"kubectl .*set image .*@sha256:")
+        # `kubectl set image ...@sha256:`, continuation lines allowed.
+        self.assertRegex(guide,
+                         r"kubectl[^\n]* set image (?:[^\n]|\\\n)*@sha256:")
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "kustomization.yaml"), "w",
                       encoding="utf-8") as f:
-                f.write("resources:\n  - " +
-                        facts.source("deploy", "k8s", "base") + "\n"
+                # kustomize takes only a relative path to a base.
+                base = os.path.relpath(facts.source("deploy", "k8s", "base"),
+                                       tmp)
+                f.write(f"resources:\n  - {base}\n"
                         "images:\n  - name: movierec\n"
                         "    newName: registry.example.com/movierec\n"
                         f"    digest: {digest.group(1)}\n")
