@@ -335,7 +335,8 @@ class DockerfileTest(unittest.TestCase):
 
     def test_catches_a_missing_or_fixed_label(self):
         self.assert_caught(
-            '      org.opencontainers.image.revision="${MOVIEREC_REVISION}" \\\n',
+            '      org.opencontainers.image.revision="${MOVIEREC_REVISION}"'
+            ' \\\n',
             "", "no org.opencontainers.image.revision label")
         self.assert_caught(
             'org.opencontainers.image.created="${MOVIEREC_CREATED}"',

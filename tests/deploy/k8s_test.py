@@ -659,7 +659,8 @@ class KustomizeTest(unittest.TestCase):
         self.assert_caught(metrics_to_clients, "not Prometheus alone")
 
         def any_namespace(docs):
-            self.policy(docs)["ingress"][1]["from"][0]["namespaceSelector"] = {}
+            peer = self.policy(docs)["ingress"][1]["from"][0]
+            peer["namespaceSelector"] = {}
         self.assert_caught(any_namespace, "not Prometheus alone")
 
         def no_http(docs):
