@@ -124,10 +124,19 @@ DPKG
 fi
 
 version=$(git describe --always --dirty --tags 2>/dev/null || echo unknown)
+# The OCI labels' values (Dockerfile): the commit, where the source lives
+# (the origin remote, any user:password@ removed) and the build time (UTC,
+# RFC 3339; SOURCE_DATE_EPOCH when set, for reproducible builds).
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+source_url=$(git remote get-url origin 2>/dev/null | sed -E 's#//[^/@]*@#//#' || true)
+source_url=${source_url:-unknown}
+created=$(date -u ${SOURCE_DATE_EPOCH:+-d "@$SOURCE_DATE_EPOCH"} +%Y-%m-%dT%H:%M:%SZ)
 step "podman build $image:$version (isolation chroot, -j$jobs)"
 start=$SECONDS
 pm build --isolation=chroot --pull=never \
-  --build-arg MOVIEREC_VERSION="$version" --build-arg JOBS="$jobs" \
+  --build-arg MOVIEREC_VERSION="$version" --build-arg MOVIEREC_REVISION="$revision" \
+  --build-arg MOVIEREC_SOURCE="$source_url" --build-arg MOVIEREC_CREATED="$created" \
+  --build-arg JOBS="$jobs" \
   -t "$image:$version" -t "$image:latest" -f Dockerfile .
 echo "built $image:$version in $((SECONDS - start)) s"
 pm image ls --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}' "$image"
@@ -162,6 +171,23 @@ dev_packages=$(chroot "$mnt" dpkg-query -W -f='${Package}\n' | grep -E -- '-dev$
 [[ ! -e "$mnt/usr/bin/g++" && ! -e "$mnt/usr/bin/cmake" ]] ||
   fail "the runtime image holds a compiler or cmake"
 echo "runtime: three binaries, no -dev package, no compiler; $(chroot "$mnt" dpkg-query -W | wc -l) Debian packages"
+
+echo "--- OCI labels ---"
+# shellcheck disable=SC2016  # a Go template, not the shell's
+pm image inspect --format '{{range $k, $v := .Labels}}{{$k}}={{$v}}{{println}}{{end}}' \
+  "$image:$version" | grep '^org.opencontainers.image.'
+for label in title version revision source licenses created; do
+  value=$(pm image inspect --format "{{index .Labels \"org.opencontainers.image.$label\"}}" "$image:$version")
+  [[ -n "$value" && "$value" != "<no value>" ]] || fail "the image has no org.opencontainers.image.$label label"
+done
+sbom=/usr/share/doc/movierec/sbom-packages.txt
+[[ -s "$mnt$sbom" ]] || fail "the image has no software bill of materials at $sbom"
+# The list must be the image's packages as dpkg knows them now.
+# shellcheck disable=SC2016  # ${Package} is dpkg-query's, not the shell's
+diff <(chroot "$mnt" dpkg-query -W -f='${Package}\t${Version}\t${Architecture}\n' | sort) "$mnt$sbom" ||
+  fail "$sbom does not match the image's installed packages"
+echo "SBOM: $sbom lists $(wc -l <"$mnt$sbom") packages; the licence is at /usr/share/doc/movierec/LICENSE"
+[[ -f "$mnt/usr/share/doc/movierec/LICENSE" ]] || fail "the image has no LICENSE"
 
 echo "--- movierec-server --help (first lines) ---"
 set +e

@@ -156,6 +156,7 @@ httplib::Server::HandlerWithContentReader CallHandler(
     CallInfo call;
     call.method = method;
     call.transport = Transport::kHttp;
+    call.traceparent = [&http] { return http.get_header_value("traceparent"); };
     std::string body;
     // cpp-httplib reads multipart bodies only into multipart receivers.
     const bool read = !http.is_multipart_form_data() &&

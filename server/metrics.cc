@@ -6,6 +6,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "util/version.h"
 
 namespace movierec {
 namespace {
@@ -113,6 +115,16 @@ ServerMetrics::ServerMetrics()
             "Seconds it took to load the last version loaded");
   model_loaded_time_ = gauge("movierec_model_loaded_timestamp_seconds",
                              "Unix time at which the last version loaded");
+  model_created_time_ =
+      gauge("movierec_model_created_timestamp_seconds",
+            "Unix time at which the trainer created the newest version "
+            "loaded");
+  prometheus::BuildGauge()
+      .Name("movierec_build_info")
+      .Help("Always 1; the labels say which code the server was built from")
+      .Register(*registry_)
+      .Add({{"version", CodeVersion()}, {"revision", CodeRevision()}})
+      .Set(1);
   catalogue_movies_ = gauge("movierec_catalogue_movies",
                             "Movies in the stable model version's catalogue");
   canary_percent_ = gauge("movierec_canary_percent",
@@ -349,6 +361,19 @@ void ServerMetrics::RecordReload(bool ok, double seconds) {
       std::chrono::duration<double>(
           std::chrono::system_clock::now().time_since_epoch())
           .count());
+}
+
+void ServerMetrics::RecordModelCreated(const std::string& created_at) {
+  absl::Time created;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, created_at, &created, &error)) {
+    // The newest: a canary's stable version, loaded after the candidate,
+    // is older than what the trainer last made.
+    const double seconds = absl::ToDoubleSeconds(created - absl::UnixEpoch());
+    if (seconds > model_created_time_->Value()) {
+      model_created_time_->Set(seconds);
+    }
+  }
 }
 
 }  // namespace movierec

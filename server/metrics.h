@@ -23,6 +23,12 @@
 //   movierec_canary_percent                        the candidate's share
 //                                                  asked for (0-100)
 //   movierec_canary_control_errors_total           CANARY files refused
+//   movierec_model_created_timestamp_seconds       when the trainer made the
+//                                                  newest version loaded (its
+//                                                  bundle's created_at; 0:
+//                                                  none loaded)
+//   movierec_build_info{version, revision}         1; the code version
+//                                                  (util/version.h) and commit
 //   movierec_requests_in_flight                    calls accepted, not ended
 //   movierec_admission_refusals_total{reason}      calls refused or dropped by
 //                                                  admission control
@@ -154,6 +160,9 @@ class ServerMetrics {
   void RecordTrim(int64_t bytes);
   // A load attempt: on success also its load time.
   void RecordReload(bool ok, double seconds);
+  // A version's creation time, its bundle's created_at (RFC 3339): the gauge
+  // keeps the newest; one that does not parse leaves it as it was.
+  void RecordModelCreated(const std::string& created_at);
 
   // The latency bucket bounds (seconds): fine below a millisecond.
   static std::vector<double> LatencyBuckets();
@@ -193,6 +202,7 @@ class ServerMetrics {
   prometheus::Gauge* model_version_ = nullptr;
   prometheus::Gauge* model_load_seconds_ = nullptr;
   prometheus::Gauge* model_loaded_time_ = nullptr;
+  prometheus::Gauge* model_created_time_ = nullptr;
   prometheus::Gauge* catalogue_movies_ = nullptr;
   prometheus::Gauge* in_flight_ = nullptr;
   std::array<prometheus::Counter*, 4> refusals_{};  // by Refusal

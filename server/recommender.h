@@ -43,6 +43,8 @@
 
 namespace movierec {
 
+struct AccessRecord;  // server/access_log.h
+
 // Request limits, part of the API contract (see docs/api.md, "Errors", and
 // recommender.proto).
 inline constexpr int kDefaultCount = 10;
@@ -69,6 +71,12 @@ class CallControl {
 
   absl::Time deadline() const { return deadline_; }
 
+  // The access log's record of this call when it is sampled, else null
+  // (server/access_log.h): the method's work notes its stages, version and
+  // user there. Not owned; outlives the call's work.
+  AccessRecord* access_record() const { return access_record_; }
+  void set_access_record(AccessRecord* record) { access_record_ = record; }
+
   // OK while the call should go on; otherwise Cancelled or DeadlineExceeded,
   // naming `next`, the step that will not run.
   absl::Status Check(absl::string_view next) const;
@@ -76,6 +84,7 @@ class CallControl {
  private:
   absl::Time deadline_ = absl::InfiniteFuture();
   std::function<bool()> cancelled_;
+  AccessRecord* access_record_ = nullptr;
 };
 
 // Where one recommendation spent its time, for the metrics.

@@ -140,6 +140,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
         "--model_version serves one version: it cannot be combined "
         "with --canary_percent or --stable_version");
   }
+  if (!(options.access_log_sample >= 0 && options.access_log_sample <= 1)) {
+    return bad("--access_log_sample must be a fraction in 0-1, got ",
+               options.access_log_sample);
+  }
   const int candidates = options.model.scorer.num_candidates;
   if (candidates < 1 || candidates > kMaxNumCandidates) {
     return bad("--num_candidates must be in 1-", kMaxNumCandidates, ", got ",
@@ -181,9 +185,13 @@ absl::StatusOr<std::unique_ptr<MovierecServer>> MovierecServer::Start(
   server->memory_budget_ =
       BudgetFor(server->memory_limit_bytes_, options.max_receive_message_bytes);
   server->grpc_quota_bytes_ = server->memory_budget_.grpc_quota_bytes;
+  if (options.access_log_sample > 0) {
+    server->access_log_ = std::make_unique<AccessLog>(options.access_log_sample,
+                                                      options.access_logger);
+  }
   server->dispatcher_ = std::make_unique<CallDispatcher>(
       server->recommender_.get(), &server->metrics_, server->pool_.get(),
-      options.before_call);
+      options.before_call, server->access_log_.get());
   server->service_ =
       std::make_unique<RecommenderService>(server->dispatcher_.get());
 
@@ -309,6 +317,9 @@ absl::Status MovierecServer::StartMetrics() {
 
 void MovierecServer::OnLoad(const LoadEvent& event) {
   metrics_.RecordReload(event.status.ok(), event.seconds);
+  if (event.status.ok()) {
+    metrics_.RecordModelCreated(event.snapshot->model().created_at);
+  }
   if (!event.status.ok()) {
     spdlog::error("refused model version {}: {}", event.version,
                   std::string(event.status.message()));

@@ -28,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/access_log.h"
 #include "server/http_server.h"
 #include "server/memory_limit.h"
 #include "server/memory_trimmer.h"
@@ -100,6 +101,12 @@ struct ServerOptions {
   absl::Duration keepalive_time = absl::Seconds(30);
   absl::Duration keepalive_timeout = absl::Seconds(10);
   ModelManagerOptions model;
+  // The share of calls the access log writes a line for
+  // (--access_log_sample, 0-1; server/access_log.h); default 0: none.
+  double access_log_sample = 0;
+  // Where access log lines go; null (the default): the spdlog logger
+  // "access", on the default logger's sinks. Tests capture lines with it.
+  std::shared_ptr<spdlog::logger> access_logger;
   // Test-only: runs on the worker before each call's work, with the call's
   // peer address (see BeforeCallHook). Empty in production.
   BeforeCallHook before_call;
@@ -169,6 +176,7 @@ class MovierecServer {
   std::unique_ptr<Recommender> recommender_;
   // Declared before server_: destroyed after it, once no call can need them.
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<AccessLog> access_log_;  // null: no access log
   std::unique_ptr<CallDispatcher> dispatcher_;
   std::unique_ptr<RecommenderService> service_;
   std::vector<std::unique_ptr<grpc::Service>> extra_services_;

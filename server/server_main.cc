@@ -20,8 +20,10 @@
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 #include "util/command_line.h"
+#include "util/log_flags.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
+#include "util/version.h"
 
 ABSL_FLAG(std::string, model_base, "",
           "Directory of integer-named model versions (required)");
@@ -108,6 +110,10 @@ ABSL_FLAG(absl::Duration, testonly_call_cost, absl::ZeroDuration(),
           "TEST ONLY, never in production: every call sleeps this long on "
           "its worker before its work, so that tests can make capacity "
           "small");
+ABSL_FLAG(double, access_log_sample, 0,
+          "Share of calls (0-1) that get an access log line (logger "
+          "\"access\": method, status, latencies, model version, hashed "
+          "user, traceparent); 0: no access log, 1: every call");
 ABSL_FLAG(int, num_candidates, 100,
           "Candidates retrieved per request before the ranking stage orders "
           "them (1-10000)");
@@ -146,6 +152,7 @@ ServerOptions OptionsFromFlags() {
   options.model.canary_percent = absl::GetFlag(FLAGS_canary_percent);
   options.model.stable_version = absl::GetFlag(FLAGS_stable_version);
   options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  options.access_log_sample = absl::GetFlag(FLAGS_access_log_sample);
   return options;
 }
 
@@ -174,6 +181,7 @@ absl::Status Run(const sigset_t& signals) {
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<MovierecServer> server,
       Annotate(MovierecServer::Start(options), "cannot start"));
+  spdlog::info("movierec-server {} ({})", CodeVersion(), CodeRevision());
   spdlog::info(
       "listening for gRPC on {}:{}, metrics on {}:{}, HTTP on {}:{}, {} "
       "workers, memory limit {} MiB ({} MiB for gRPC, {} streams a "
@@ -224,7 +232,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const absl::Status status = movierec::Run(signals);
+  absl::Status status = movierec::InitLoggingFromFlags();
+  if (status.ok()) status = movierec::Run(signals);
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
   return movierec::ExitStatus(status);
 }

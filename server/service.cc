@@ -23,6 +23,14 @@ absl::Time Deadline(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
+// The client's `traceparent` metadata ("" when none).
+std::string Traceparent(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  const auto it = metadata.find("traceparent");
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
 }  // namespace
 
 absl::Status OverloadError(Refusal refusal, absl::Duration wait) {
@@ -53,30 +61,46 @@ grpc::Status OverloadStatus(Refusal refusal, absl::Duration wait) {
 
 CallDispatcher::CallDispatcher(const Recommender* recommender,
                                ServerMetrics* metrics, WorkerPool* pool,
-                               BeforeCallHook before_call)
+                               BeforeCallHook before_call,
+                               const AccessLog* access_log)
     : recommender_(recommender),
       metrics_(metrics),
       pool_(pool),
-      before_call_(std::move(before_call)) {}
+      before_call_(std::move(before_call)),
+      access_log_(access_log) {}
+
+std::shared_ptr<AccessRecord> CallDispatcher::SampleAccess(
+    const CallInfo& call) const {
+  if (access_log_ == nullptr || !access_log_->Sample()) return nullptr;
+  auto record = std::make_shared<AccessRecord>();
+  record->transport = call.transport;
+  record->method = call.method;
+  if (call.traceparent) record->traceparent = call.traceparent();
+  return record;
+}
 
 void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
   const auto start = std::chrono::steady_clock::now();
   metrics_->RecordCallStarted();
+  std::shared_ptr<AccessRecord> record = SampleAccess(call);
   const auto finish = [this, transport = call.transport, method = call.method,
-                       start, done = std::move(done)](
+                       start, record, done = std::move(done)](
                           absl::Status status, const CallResult& result) {
-    metrics_->RecordRequest(
-        result.version.get(), transport, method,
-        static_cast<grpc::StatusCode>(status.code()),
+    const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count());
+            .count();
+    metrics_->RecordRequest(result.version.get(), transport, method,
+                            static_cast<grpc::StatusCode>(status.code()),
+                            seconds);
+    if (record) access_log_->Write(*record, status.code(), seconds);
     // The call (its messages) may be gone after this.
     done(std::move(status));
   };
   const absl::Time deadline = call.deadline;
   const Admission admission = pool_->TrySubmit(
-      deadline, [this, call = std::move(call), finish, work = std::move(work)](
-                    Refusal refusal, absl::Duration waited) {
+      deadline,
+      [this, call = std::move(call), finish, work = std::move(work),
+       record = record.get()](Refusal refusal, absl::Duration waited) {
         if (refusal != Refusal::kNone) {
           // Its deadline passed while it waited: dropped without its work.
           metrics_->RecordRefusal(refusal);
@@ -87,7 +111,11 @@ void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
         }
         metrics_->RecordQueueWait(absl::ToDoubleSeconds(waited));
         metrics_->RecordQueueLength(pool_->queued());
-        const CallControl control(call.deadline, call.cancelled);
+        CallControl control(call.deadline, call.cancelled);
+        if (record != nullptr) {
+          record->queue_seconds = absl::ToDoubleSeconds(waited);
+          control.set_access_record(record);
+        }
         if (before_call_) {
           before_call_(control, call.peer ? call.peer() : std::string());
         }
@@ -108,6 +136,9 @@ void CallDispatcher::Refuse(const CallInfo& call,
   metrics_->RecordCallStarted();
   metrics_->RecordRequest(nullptr, call.transport, call.method,
                           static_cast<grpc::StatusCode>(status.code()), 0);
+  if (const auto record = SampleAccess(call)) {
+    access_log_->Write(*record, status.code(), 0);
+  }
 }
 
 void CallDispatcher::RecordTrace(Method method,
@@ -131,6 +162,10 @@ CallDispatcher::Work CallDispatcher::RecommendWork(
     const absl::Status status =
         recommender_->Recommend(*request, response, &trace, control);
     RecordTrace(Method::kRecommend, trace);
+    if (AccessRecord* record = control.access_record()) {
+      record->AddStages(trace);
+      record->Note(*request, *response);
+    }
     result->version = std::move(trace.version);
     return status;
   };
@@ -141,8 +176,12 @@ CallDispatcher::Work CallDispatcher::SimilarMoviesWork(
     v1::SimilarMoviesResponse* response) const {
   return [this, request, response](const CallControl& control,
                                    CallResult* result) {
-    return recommender_->SimilarMovies(*request, response, control,
-                                       &result->version);
+    const absl::Status status = recommender_->SimilarMovies(
+        *request, response, control, &result->version);
+    if (AccessRecord* record = control.access_record()) {
+      record->Note(*request, *response);
+    }
+    return status;
   };
 }
 
@@ -154,9 +193,12 @@ CallDispatcher::Work CallDispatcher::RecommendBatchWork(
     std::vector<RecommendTrace> traces;
     const absl::Status status = recommender_->RecommendBatch(
         *request, response, &traces, control, &result->version);
+    AccessRecord* record = control.access_record();
     for (const RecommendTrace& t : traces) {
       RecordTrace(Method::kRecommendBatch, t);
+      if (record != nullptr) record->AddStages(t);
     }
+    if (record != nullptr) record->Note(*request, *response);
     return status;
   };
 }
@@ -188,6 +230,7 @@ grpc::ServerUnaryReactor* RecommenderService::Dispatch(
   call.deadline = Deadline(*context);
   call.cancelled = [context] { return context->IsCancelled(); };
   call.peer = [context] { return context->peer(); };
+  call.traceparent = [context] { return Traceparent(*context); };
   dispatcher_->Dispatch(std::move(call), std::move(work),
                         [reactor](absl::Status status) {
                           reactor->Finish(ToGrpcStatus(status));

@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "movierec/v1/recommender.grpc.pb.h"
+#include "server/access_log.h"
 #include "server/arena_allocator.h"
 #include "server/metrics.h"
 #include "server/recommender.h"
@@ -58,6 +59,9 @@ struct CallInfo {
   std::function<bool()> cancelled;
   // The client's address, for BeforeCallHook; called on a worker.
   std::function<std::string()> peer;
+  // The W3C traceparent the client sent ("" when none), for the access log;
+  // called only for a sampled call, on the dispatching thread (may be empty).
+  std::function<std::string()> traceparent;
 };
 
 // What a call's work reports besides its status.
@@ -73,15 +77,18 @@ struct CallResult {
 // request metrics under the call's transport and the version that answered
 // (CallResult), and hands the status to
 // `done`, exactly once: on the caller's thread when admission control
-// refuses the call at once, else on the worker.
+// refuses the call at once, else on the worker. A call the access log
+// samples gets an AccessRecord (CallControl::access_record) and a line.
 class CallDispatcher {
  public:
   using Work = std::function<absl::Status(const CallControl&, CallResult*)>;
   using Done = std::function<void(absl::Status)>;
 
-  // No pointer is owned; all must outlive the dispatcher.
+  // No pointer is owned; all must outlive the dispatcher. `access_log` may
+  // be null (no access log).
   CallDispatcher(const Recommender* recommender, ServerMetrics* metrics,
-                 WorkerPool* pool, BeforeCallHook before_call = nullptr);
+                 WorkerPool* pool, BeforeCallHook before_call = nullptr,
+                 const AccessLog* access_log = nullptr);
 
   void Dispatch(CallInfo call, Work work, Done done) const;
   // A call that ended with `status` before it could be dispatched (the
@@ -101,11 +108,14 @@ class CallDispatcher {
 
  private:
   void RecordTrace(Method method, const RecommendTrace& trace) const;
+  // A new record of `call` when the access log samples it, else null.
+  std::shared_ptr<AccessRecord> SampleAccess(const CallInfo& call) const;
 
   const Recommender* recommender_;
   ServerMetrics* metrics_;
   WorkerPool* pool_;
   BeforeCallHook before_call_;
+  const AccessLog* access_log_;
 };
 
 class RecommenderService final

@@ -24,6 +24,7 @@
 #include "train/trainer.h"
 #include "util/command_line.h"
 #include "util/file_util.h"
+#include "util/log_flags.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
 
@@ -222,7 +223,8 @@ int main(int argc, char** argv) {
       "configuration.\n\n"
       "Usage: movierec-ablation --data_dir DIR [--seeds 42,1,2,3]",
       "train/ablation_main.cc", movierec::kBundleFormatVersion);
-  const absl::Status status = movierec::Run();
+  absl::Status status = movierec::InitLoggingFromFlags();
+  if (status.ok()) status = movierec::Run();
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
   return movierec::ExitStatus(status);
 }

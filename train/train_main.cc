@@ -26,6 +26,7 @@
 #include "train/retention.h"
 #include "train/trainer.h"
 #include "util/command_line.h"
+#include "util/log_flags.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
 
@@ -374,7 +375,8 @@ int main(int argc, char** argv) {
       "1 failed, 2 bad command line, 3 refused by the quality gate "
       "(nothing published).",
       "train/train_main.cc", movierec::kBundleFormatVersion);
-  const absl::Status status = movierec::Run();
+  absl::Status status = movierec::InitLoggingFromFlags();
+  if (status.ok()) status = movierec::Run();
   if (!status.ok()) spdlog::error("{}", std::string(status.message()));
   if (movierec::IsQualityGateRefusal(status)) {
     return movierec::kExitQualityGate;

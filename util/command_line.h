@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "util/log_flags.h"
 #include "util/version.h"
 
 namespace movierec {
@@ -31,6 +32,7 @@ inline std::string VersionText(absl::string_view program,
 // Sets the usage message and parses the flags. `--help` lists the flags
 // defined in `main_file` (a path suffix such as "server/server_main.cc"):
 // absl looks for them in a file named after the binary, which would list none.
+// The logging flags (util/log_flags.h) are listed too where they are linked.
 // `--version` (Abseil's flag) prints VersionText and exits 0;
 // `model_format_version` is passed in (kBundleFormatVersion,
 // model/format_version.h) because util/ may not include model/.
@@ -42,7 +44,8 @@ inline std::vector<char*> ParseCommandLine(int argc, char** argv,
                                            uint32_t model_format_version) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = [main_file](absl::string_view file) {
-    return absl::EndsWith(file, main_file);
+    return absl::EndsWith(file, main_file) ||
+           absl::EndsWith(file, kLogFlagsFile);
   };
   usage.contains_helpshort_flags = usage.contains_help_flags;
   const std::string program = argc > 0 ? argv[0] : "movierec";

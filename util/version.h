@@ -10,6 +10,10 @@ namespace movierec {
 // compiled with the version, so that a new version rebuilds only it.
 const char* CodeVersion();
 
+// The full commit hash (`git rev-parse HEAD` at configure time, or the
+// MOVIEREC_GIT_REVISION given to CMake); "unknown" when neither is known.
+const char* CodeRevision();
+
 }  // namespace movierec
 
 #endif  // MOVIEREC_UTIL_VERSION_H_

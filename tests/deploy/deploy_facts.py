@@ -55,8 +55,9 @@ def binary_flags(name):
                 _add_flag(flags, entry)
             entry = ""
             # absl groups flags by the file that defines them; ours are the
-            # *_main.cc files, not absl's or gRPC's.
-            in_own_file = bool(re.search(r"_main\.cc:", line))
+            # *_main.cc files and the shared logging flags
+            # (util/log_flags.cc), not absl's or gRPC's.
+            in_own_file = bool(re.search(r"(_main|/log_flags)\.cc:", line))
             continue
         if re.match(r"^\s+--\w+ \(", line) or not line.strip():
             # A flag starts a new entry; a blank line ends the group (the

@@ -1,9 +1,12 @@
 """The Dockerfile's invariants: two stages on debian:bookworm-slim, a runtime
 stage with the three binaries and a non-root user, ports, volume and
 entrypoint flags that agree with movierec-server's flags and with the
-Kubernetes Deployment, a build stage that copies every source folder, and a
+Kubernetes Deployment, a build stage that copies every source folder, a
 .dockerignore that keeps downloaded data and build trees out of the build
-context.
+context, the OCI labels (title, version, revision, source, licenses,
+created: the changing ones from build arguments that deploy/build-image.sh
+passes), the software bill of materials (the runtime stage's package list
+at SBOM_PATH, written after its last package change), and the LICENSE.
 
 Each check is also run on a broken copy, to show it catches the break.
 """
@@ -121,8 +124,96 @@ def dockerfile_problems(text, server_flags, executables, deployment=None,
     elif not re.search(rf"chown \S+ {re.escape(model_base)}\b", runtime_runs):
         problems.append(f"{model_base} is not chowned to the image's user")
 
+    problems += label_problems(runtime)
+    problems += sbom_problems(runtime)
     if deployment is not None:
         problems += deployment_agreement(flags, exposed, users, deployment)
+    return problems
+
+
+# The OCI annotations the image carries (github.com/opencontainers/image-spec,
+# annotations.md), and the SPDX licence of LICENSE.
+OCI_LABELS = ("title", "version", "revision", "source", "licenses", "created")
+# Those that change with each build: a build argument, filled by
+# deploy/build-image.sh.
+OCI_FROM_BUILD = ("version", "revision", "source", "created")
+LICENSE_SPDX = "Apache-2.0"
+SBOM_PATH = "/usr/share/doc/movierec/sbom-packages.txt"
+
+
+def parse_labels(argument):
+    """KEY=VALUE pairs of a LABEL instruction."""
+    return dict(re.findall(r'([\w./-]+)=("(?:[^"\\]|\\.)*"|\S+)', argument))
+
+
+def label_problems(runtime):
+    problems = []
+    labels = {}
+    for argument in facts.instructions(runtime, "LABEL"):
+        labels.update({k: v.strip('"') for k, v in
+                       parse_labels(argument).items()})
+    args = {a.split("=")[0] for a in facts.instructions(runtime, "ARG")}
+    for name in OCI_LABELS:
+        key = f"org.opencontainers.image.{name}"
+        value = labels.get(key)
+        if not value:
+            problems.append(f"the image has no {key} label")
+            continue
+        if name in OCI_FROM_BUILD:
+            match = re.fullmatch(r"\$\{?(\w+)\}?", value)
+            if not match:
+                problems.append(f"{key} is fixed ({value}), not a build "
+                                "argument")
+            elif match.group(1) not in args:
+                problems.append(f"{key} uses ${match.group(1)}, which the "
+                                "runtime stage declares no ARG for")
+    licenses = labels.get("org.opencontainers.image.licenses")
+    if licenses and licenses != LICENSE_SPDX:
+        problems.append(f"org.opencontainers.image.licenses is {licenses}, "
+                        f"not {LICENSE_SPDX}")
+    return problems
+
+
+def sbom_problems(runtime):
+    """The runtime stage lists its Debian packages at SBOM_PATH, after its
+    last apt-get install (in the same RUN or a later one)."""
+    runs = facts.instructions(runtime, "RUN")
+    writes = [i for i, run in enumerate(runs)
+              if re.search(r"dpkg-query -W\b[^>]*>\s*" + re.escape(SBOM_PATH),
+                           run)]
+    if not writes:
+        return [f"the runtime stage writes no package list (dpkg-query -W) "
+                f"to {SBOM_PATH}"]
+    installs = [i for i, run in enumerate(runs)
+                if re.search(r"apt-get (install|remove|purge)|dpkg -i", run)]
+    problems = []
+    if installs and writes[-1] < installs[-1]:
+        problems.append(f"{SBOM_PATH} is written before the last package "
+                        "change")
+    elif installs and writes[-1] == installs[-1]:
+        run = runs[writes[-1]]
+        if run.rindex("dpkg-query -W") < max(
+                m.start() for m in re.finditer(r"apt-get install", run)):
+            problems.append(f"{SBOM_PATH} is written before the last package "
+                            "change")
+    return problems
+
+
+def build_script_problems(script, dockerfile):
+    """deploy/build-image.sh passes every build argument the OCI labels
+    use."""
+    problems = []
+    runtime = facts.parse_dockerfile(dockerfile)[-1]
+    labels = {}
+    for argument in facts.instructions(runtime, "LABEL"):
+        labels.update(parse_labels(argument))
+    for name in OCI_FROM_BUILD:
+        value = labels.get(f"org.opencontainers.image.{name}", "")
+        match = re.search(r"\$\{?(\w+)", value)
+        if match and f"--build-arg {match.group(1)}=" not in script:
+            problems.append(f"deploy/build-image.sh passes no --build-arg "
+                            f"{match.group(1)} (org.opencontainers.image."
+                            f"{name})")
     return problems
 
 
@@ -221,6 +312,59 @@ class DockerfileTest(unittest.TestCase):
         self.assert_caught("EXPOSE 50051 9464 8080", "EXPOSE 50051 9464",
                            "EXPOSE [9464, 50051] is not the server's --port, "
                            "--metrics_port and --http_port [8080, 9464, 50051]")
+
+    def test_license_and_readme(self):
+        with open(facts.source("LICENSE"), encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn("Apache License", text)
+        self.assertIn("Version 2.0, January 2004", text)
+        self.assertIn("END OF TERMS AND CONDITIONS", text)
+        with open(facts.source("README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        self.assertRegex(readme, r"Apache License 2\.0.*\(LICENSE\)")
+        self.assertLessEqual(len(readme.splitlines()), 200)
+
+    def test_oci_labels_come_from_the_build(self):
+        self.assertEqual(label_problems(facts.parse_dockerfile(self.text)[-1]),
+                         [])
+        with open(facts.source("deploy", "build-image.sh"),
+                  encoding="utf-8") as f:
+            script = f.read()
+        self.assertEqual(build_script_problems(script, self.text), [])
+        self.assertTrue(any("--build-arg MOVIEREC_CREATED" in p for p in
+                            build_script_problems(
+                                script.replace("--build-arg MOVIEREC_CREATED=",
+                                               ""), self.text)))
+
+    def test_catches_a_missing_or_fixed_label(self):
+        self.assert_caught(
+            '      org.opencontainers.image.revision="${MOVIEREC_REVISION}"'
+            ' \\\n',
+            "", "no org.opencontainers.image.revision label")
+        self.assert_caught(
+            'org.opencontainers.image.created="${MOVIEREC_CREATED}"',
+            'org.opencontainers.image.created="2024-01-01T00:00:00Z"',
+            "org.opencontainers.image.created is fixed")
+        self.assert_caught("ARG MOVIEREC_SOURCE=unknown\n", "",
+                           "declares no ARG for")
+        self.assert_caught('org.opencontainers.image.licenses="Apache-2.0"',
+                           'org.opencontainers.image.licenses="MIT"',
+                           "not Apache-2.0")
+
+    def test_sbom_is_written_and_documented(self):
+        self.assertEqual(sbom_problems(facts.parse_dockerfile(self.text)[-1]),
+                         [])
+        with open(facts.source("docs", "operations.md"),
+                  encoding="utf-8") as f:
+            self.assertIn(SBOM_PATH, f.read())
+
+    def test_catches_a_missing_or_early_sbom(self):
+        self.assert_caught("| sort > " + SBOM_PATH, "| sort > /tmp/x",
+                           "writes no package list")
+        self.assert_caught("USER 10001:10001",
+                           "RUN apt-get update && apt-get install -y curl\n"
+                           "USER 10001:10001",
+                           "written before the last package change")
 
     def test_catches_a_root_or_named_user(self):
         self.assert_caught("USER 10001:10001", "USER root", "is root")

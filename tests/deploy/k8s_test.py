@@ -5,7 +5,10 @@ flags and paths agree with movierec-server's and movierec-train's code and
 with the Dockerfile's entrypoint; Services, the ServiceMonitor, the HPA and
 the PDB select what they should; the trainer writes where the servers read;
 every container runs hardened (non-root, read-only root filesystem, no
-privilege escalation, no capabilities) and no manifest carries a secret.
+privilege escalation, no capabilities) and no manifest carries a secret; a
+NetworkPolicy admits the gRPC and HTTP ports from labelled clients and the
+metrics port from Prometheus only; the servers spread across nodes and
+zones; the operations guide's deploy-by-digest renders image@sha256.
 
 Each check is also run on a broken copy, to show it catches the break.
 """
@@ -15,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -103,6 +107,10 @@ def server_problems(docs, server_flags, health_names, entrypoint):
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
     grpc_port = int(flags["port"])
     metrics_port = int(flags["metrics_port"])
+    http_port = int(flags["http_port"])
+    if ports.get("http") != http_port:
+        problems.append(f"{name}: containerPort http {ports.get('http')} is "
+                        f"not --http_port {http_port}")
     if ports.get("grpc") != grpc_port:
         problems.append(f"{name}: containerPort grpc {ports.get('grpc')} is "
                         f"not --port {grpc_port}")
@@ -258,6 +266,108 @@ def service_problems(docs, pod_labels, ports, deployment):
         problems.append("the PodDisruptionBudget does not select the servers")
     if pdb["spec"].get("minAvailable", 0) >= hpa["spec"].get("minReplicas", 1):
         problems.append("the PodDisruptionBudget blocks every drain")
+    return problems
+
+
+# The label a client's pod carries to be let in (docs/operations.md,
+# "Network policy"), and Prometheus' pod label.
+CLIENT_LABEL = {"movierec-client": "true"}
+PROMETHEUS_LABEL = {"app.kubernetes.io/name": "prometheus"}
+
+
+def port_number(port, container_ports):
+    """A NetworkPolicy port (a number or a container port's name) as a
+    number; None when it names no container port."""
+    value = port.get("port")
+    if isinstance(value, str):
+        return container_ports.get(value)
+    return value
+
+
+def network_policy_problems(docs):
+    """One NetworkPolicy selects the servers and restricts ingress: the gRPC
+    and HTTP ports from pods labelled CLIENT_LABEL only, the metrics port
+    from Prometheus pods in a named namespace only, nothing else open."""
+    problems = []
+    deployment = one(docs, "Deployment")
+    pod_labels = deployment["spec"]["template"]["metadata"].get("labels", {})
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    policies = [p for p in by_kind(docs, "NetworkPolicy") if matches(
+        p["spec"].get("podSelector", {}).get("matchLabels"), pod_labels)]
+    if len(policies) != 1:
+        return [f"expected one NetworkPolicy selecting the servers, found "
+                f"{len(policies)}"]
+    policy = policies[0]
+    if "Ingress" not in policy["spec"].get("policyTypes", []):
+        problems.append("the NetworkPolicy does not restrict Ingress")
+    admitted = {}  # port number -> list of (namespace selector, pod selector)
+    for rule in policy["spec"].get("ingress", []):
+        if not rule.get("from"):
+            problems.append("a NetworkPolicy rule admits every source")
+            continue
+        rule_ports = rule.get("ports")
+        if not rule_ports:
+            problems.append("a NetworkPolicy rule admits every port")
+            continue
+        for port in rule_ports:
+            number = port_number(port, ports)
+            if number not in ports.values():
+                problems.append(f"the NetworkPolicy names port "
+                                f"{port.get('port')}, not a container port")
+                continue
+            for peer in rule["from"]:
+                if "ipBlock" in peer:
+                    problems.append(f"port {number} is open to an ipBlock")
+                    continue
+                admitted.setdefault(number, []).append(
+                    (peer.get("namespaceSelector"),
+                     peer.get("podSelector", {}).get("matchLabels", {})))
+    for name in ("grpc", "http"):
+        peers = admitted.get(ports.get(name), [])
+        if not peers:
+            problems.append(f"the NetworkPolicy admits no client to {name}")
+        for _, pods in peers:
+            if pods != CLIENT_LABEL:
+                problems.append(f"{name} is open to pods {pods}, not only to "
+                                f"those labelled {CLIENT_LABEL}")
+    peers = admitted.get(ports.get("metrics"), [])
+    if not peers:
+        problems.append("the NetworkPolicy admits no Prometheus to metrics")
+    for namespaces, pods in peers:
+        named = (namespaces or {}).get("matchLabels", {}).get(
+            "kubernetes.io/metadata.name")
+        if pods != PROMETHEUS_LABEL or not named:
+            problems.append(f"metrics is open to pods {pods} in namespaces "
+                            f"{namespaces}, not Prometheus alone")
+    return problems
+
+
+SPREAD_KEYS = ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+
+
+def spread_problems(docs):
+    """The servers spread over nodes (a hard rule) and zones."""
+    problems = []
+    deployment = one(docs, "Deployment")
+    template = deployment["spec"]["template"]
+    pod_labels = template["metadata"].get("labels", {})
+    constraints = {c.get("topologyKey"): c for c in
+                   template["spec"].get("topologySpreadConstraints", [])}
+    for key in SPREAD_KEYS:
+        constraint = constraints.get(key)
+        if constraint is None:
+            problems.append(f"the servers do not spread across {key}")
+            continue
+        if not matches(constraint.get("labelSelector", {}).get("matchLabels"),
+                       pod_labels):
+            problems.append(f"the {key} spread does not select the servers")
+        if constraint.get("maxSkew", 0) < 1:
+            problems.append(f"the {key} spread has no valid maxSkew")
+    node = constraints.get(SPREAD_KEYS[0], {})
+    if node and node.get("whenUnsatisfiable") != "DoNotSchedule":
+        problems.append("the spread across nodes is not a hard rule "
+                        "(DoNotSchedule)")
     return problems
 
 
@@ -451,7 +561,8 @@ class KustomizeTest(unittest.TestCase):
         return (server_problems(docs, self.server_flags, self.health,
                                 self.entrypoint) +
                 trainer_problems(docs, self.train_flags, model_base) +
-                hardening_problems(docs))
+                hardening_problems(docs) + network_policy_problems(docs) +
+                spread_problems(docs))
 
     def test_health_names_come_from_the_server(self):
         recommender, names = self.health
@@ -463,7 +574,7 @@ class KustomizeTest(unittest.TestCase):
         for kind in ("ConfigMap", "CronJob", "Deployment",
                      "HorizontalPodAutoscaler", "Job",
                      "PersistentVolumeClaim", "PodDisruptionBudget",
-                     "ServiceMonitor"):
+                     "ServiceMonitor", "NetworkPolicy"):
             self.assertIn(kind, kinds)
         self.assertEqual(kinds.count("Service"), 2)
 
@@ -672,6 +783,97 @@ class KustomizeTest(unittest.TestCase):
             self.container(docs).setdefault("env", []).append(
                 {"name": "DB", "value": "password=hunter2"})
         self.assert_caught(inline, "looks like it holds a secret")
+
+    def policy(self, docs):
+        return one(docs, "NetworkPolicy")["spec"]
+
+    def test_catches_an_open_or_missing_network_policy(self):
+        self.assert_caught(
+            lambda docs: docs.remove(one(docs, "NetworkPolicy")),
+            "expected one NetworkPolicy selecting the servers, found 0")
+
+        def everyone(docs):
+            self.policy(docs)["ingress"][0]["from"][0]["podSelector"] = {}
+        self.assert_caught(everyone, "grpc is open to pods {}")
+
+        def no_from(docs):
+            del self.policy(docs)["ingress"][0]["from"]
+        self.assert_caught(no_from, "admits every source")
+
+        def all_ports(docs):
+            del self.policy(docs)["ingress"][1]["ports"]
+        self.assert_caught(all_ports, "admits every port")
+
+        def metrics_to_clients(docs):
+            self.policy(docs)["ingress"][0]["ports"].append(
+                {"port": "metrics", "protocol": "TCP"})
+        self.assert_caught(metrics_to_clients, "not Prometheus alone")
+
+        def any_namespace(docs):
+            peer = self.policy(docs)["ingress"][1]["from"][0]
+            peer["namespaceSelector"] = {}
+        self.assert_caught(any_namespace, "not Prometheus alone")
+
+        def no_http(docs):
+            self.policy(docs)["ingress"][0]["ports"].pop()
+        self.assert_caught(no_http, "admits no client to http")
+
+        def egress_only(docs):
+            self.policy(docs)["policyTypes"] = ["Egress"]
+        self.assert_caught(egress_only, "does not restrict Ingress")
+
+    def test_catches_servers_that_do_not_spread(self):
+        def spec(docs):
+            return one(docs, "Deployment")["spec"]["template"]["spec"]
+
+        def no_zone(docs):
+            spec(docs)["topologySpreadConstraints"].pop()
+        self.assert_caught(no_zone, "do not spread across "
+                           "topology.kubernetes.io/zone")
+
+        def soft_nodes(docs):
+            spec(docs)["topologySpreadConstraints"][0][
+                "whenUnsatisfiable"] = "ScheduleAnyway"
+        self.assert_caught(soft_nodes, "not a hard rule")
+
+        def other_pods(docs):
+            spec(docs)["topologySpreadConstraints"][0]["labelSelector"] = {
+                "matchLabels": {"app": "other"}}
+        self.assert_caught(other_pods, "kubernetes.io/hostname spread does "
+                           "not select the servers")
+
+    def test_catches_an_http_port_mismatch(self):
+        self.assert_caught(
+            lambda docs: self.container(docs)["args"].append(
+                "--http_port=8081"), "is not --http_port 8081")
+
+    def test_deploying_by_digest_renders_an_image_digest(self):
+        """The operations guide's way to deploy by digest (kustomize
+        `images:` with `digest:`) gives every workload image@sha256:..."""
+        with open(facts.source("docs", "operations.md"),
+                  encoding="utf-8") as f:
+            guide = f.read()
+        digest = re.search(r"digest: (sha256:[0-9a-f]{64})", guide)
+        self.assertIsNotNone(digest, "docs/operations.md shows no "
+                             "`digest: sha256:...` in kustomize images:")
+        # `kubectl set image ...@sha256:`, continuation lines allowed.
+        self.assertRegex(guide,
+                         r"kubectl[^\n]* set image (?:[^\n]|\\\n)*@sha256:")
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "kustomization.yaml"), "w",
+                      encoding="utf-8") as f:
+                # kustomize takes only a relative path to a base.
+                base = os.path.relpath(facts.source("deploy", "k8s", "base"),
+                                       tmp)
+                f.write(f"resources:\n  - {base}\n"
+                        "images:\n  - name: movierec\n"
+                        "    newName: registry.example.com/movierec\n"
+                        f"    digest: {digest.group(1)}\n")
+            docs = facts.render(tmp)
+        images = {c["image"] for d in docs if d["kind"] in WORKLOAD_KINDS
+                  for c in pod_spec(d)["containers"]}
+        self.assertEqual(images, {"registry.example.com/movierec@" +
+                                  digest.group(1)})
 
     def test_bad_kustomization_fails_to_render(self):
         with self.assertRaises(RuntimeError):

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -194,6 +195,17 @@ TEST_F(ServerBinaryTest, BadFlagsExitWithCodeTwoAndTheReason) {
   EXPECT_EQ(code, 2);
   EXPECT_NE(output.find("--max_connection_age must be >= 0"), std::string::npos)
       << output;
+  // The logging and access log flags.
+  for (const auto& [flag, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"--log_format=xml", "--log_format \"xml\" is not a log format"},
+           {"--log_level=loud", "--log_level \"loud\" is not a log level"},
+           {"--access_log_sample=2",
+            "--access_log_sample must be a fraction in 0-1, got 2"}}) {
+    std::tie(code, output) = run({kServerBinary, "--model_base=/tmp", flag});
+    EXPECT_EQ(code, 2) << flag;
+    EXPECT_NE(output.find(message), std::string::npos) << output;
+  }
 }
 
 // --version prints the code version (the binary and this test link the same
@@ -231,7 +243,8 @@ TEST_F(ServerBinaryTest, HelpFlagsAreAllInDocsFlags) {
         "metrics_port", "poll_interval", "model_version", "grace_period",
         "max_message_bytes", "num_candidates", "worker_threads",
         "max_connection_age", "max_connection_age_grace", "keepalive_time",
-        "keepalive_timeout", "testonly_hold_calls_until_shutdown"}) {
+        "keepalive_timeout", "testonly_hold_calls_until_shutdown",
+        "access_log_sample", "log_format", "log_level"}) {
     EXPECT_EQ(flags.count(expected), 1u)
         << "--help lacks --" << expected << ":\n"
         << text;
