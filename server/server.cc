@@ -368,9 +368,13 @@ void MovierecServer::OnServing(const ServingSet& serving) {
                                                        true);
   }
   if (serving.candidate().snapshot == nullptr) {
-    spdlog::info("serving model version {}",
-                 serving.primary() ? serving.primary()->version_string()
-                                   : std::string("none"));
+    const std::shared_ptr<const Snapshot> primary = serving.primary();
+    if (primary == nullptr) {
+      spdlog::info("serving model version none");
+    } else {
+      spdlog::info("serving model version {} ({} movies)",
+                   primary->version_string(), primary->model().num_movies());
+    }
     return;
   }
   spdlog::info(

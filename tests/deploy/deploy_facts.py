@@ -158,11 +158,12 @@ def health_service_names():
     if not match:
         raise RuntimeError("server/server.h defines no kRecommenderServiceName")
     with open(source("server", "server.cc"), encoding="utf-8") as f:
-        code = f.read()
+        # Without whitespace: clang-format may wrap a call's arguments.
+        code = re.sub(r"\s+", "", f.read())
     names = set()
-    if 'SetServingStatus("", true)' in code:
+    if 'SetServingStatus("",true)' in code:
         names.add("")
-    if "SetServingStatus(kRecommenderServiceName, true)" in code:
+    if "SetServingStatus(kRecommenderServiceName,true)" in code:
         names.add(match.group(1))
     return match.group(1), names
 

@@ -255,7 +255,7 @@ TEST_F(GrpcServerTest, ReflectionDescribesRecommend) {
         }
         EXPECT_THAT(methods,
                     ::testing::ElementsAre("Recommend", "SimilarMovies",
-                                           "RecommendBatch"));
+                                           "RecommendBatch", "SearchMovies"));
         found = true;
       }
     }
