@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
+#include "util/json_escape.h"
 
 namespace movierec {
 namespace {
@@ -59,35 +60,7 @@ std::string JsonString(absl::string_view text) {
   std::string out = "\"";
   while (!text.empty()) {
     const size_t bad = FirstBadUtf8(text);
-    const absl::string_view good = text.substr(0, bad);
-    for (const char c : good) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out += "\\u00";
-            out += kHex[(c >> 4) & 0xF];
-            out += kHex[c & 0xF];
-          } else {
-            out += c;
-          }
-      }
-    }
+    AppendJsonEscaped(text.substr(0, bad), &out);
     if (bad == absl::string_view::npos) break;
     out += "\xEF\xBF\xBD";
     text.remove_prefix(bad + 1);

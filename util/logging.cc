@@ -22,6 +22,7 @@
 #include "spdlog/cfg/env.h"
 #include "spdlog/details/registry.h"
 #include "spdlog/spdlog.h"
+#include "util/json_escape.h"
 
 namespace movierec {
 namespace {
@@ -188,32 +189,7 @@ std::string JsonQuote(absl::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
   out += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out,
-                          absl::StrFormat("\\u%04x", static_cast<int>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
+  AppendJsonEscaped(text, &out);
   out += '"';
   return out;
 }
