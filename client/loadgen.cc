@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/adaptive_throttle.h"
 #include "nlohmann/json.hpp"
 #include "util/status_macros.h"
 
@@ -111,7 +112,12 @@ class Run {
         options_.rate == 0 && now < end_;  // closed loop: the next call
     std::unique_lock<std::mutex> lock(mutex_);
     if (counted) {
-      samples_ms_[status.error_code()].push_back(Milliseconds(now - start));
+      const bool throttled =
+          status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED &&
+          status.error_message() == kThrottledMessage;
+      if (throttled) ++throttled_;
+      samples_ms_[throttled ? "THROTTLED" : StatusCodeName(status.error_code())]
+          .push_back(Milliseconds(now - start));
       if (status.ok()) {
         ++ok_;
       } else {
@@ -149,12 +155,12 @@ class Run {
     result.errors = errors_;
     result.error_messages = error_messages_;
     result.warmup_calls = warmup_calls_;
+    result.throttled = throttled_;
     result.skipped = skipped_;
     std::vector<double> all_ms;
     for (auto& [code, samples] : samples_ms_) {
       all_ms.insert(all_ms.end(), samples.begin(), samples.end());
-      result.latency_by_status[StatusCodeName(code)] =
-          Summarize(std::move(samples));
+      result.latency_by_status[code] = Summarize(std::move(samples));
     }
     result.sent = static_cast<int64_t>(all_ms.size());
     const double seconds = absl::ToDoubleSeconds(options_.duration);
@@ -189,10 +195,12 @@ class Run {
   int64_t deferred_ = 0;  // closed loop: calls owed, for the engine's thread
   int64_t ok_ = 0;
   int64_t warmup_calls_ = 0;
+  int64_t throttled_ = 0;
   std::map<std::string, int64_t> errors_;
   std::map<std::string, std::string> error_messages_;
-  // Latencies of the counted calls by how they ended.
-  std::map<grpc::StatusCode, std::vector<double>> samples_ms_;
+  // Latencies of the counted calls by how they ended (a status code's name,
+  // or THROTTLED).
+  std::map<std::string, std::vector<double>> samples_ms_;
 };
 
 }  // namespace
@@ -334,6 +342,12 @@ std::string FormatResult(const LoadResult& r) {
                           "calls/s really sent, %d skipped\n",
                           r.max_send_lag_ms, r.send_qps, r.skipped);
   }
+  if (r.throttled > 0) {
+    absl::StrAppendFormat(&out,
+                          "throttled: %d calls rejected by the client's own "
+                          "adaptive throttle, never sent\n",
+                          r.throttled);
+  }
   for (const auto& [code, count] : r.errors) {
     absl::StrAppendFormat(&out, "errors:  %s x%d (first: %s)\n", code, count,
                           r.error_messages.at(code));
@@ -364,6 +378,7 @@ std::string ResultJson(const LoadResult& r) {
   j["errors"] = r.errors;
   j["error_messages"] = r.error_messages;
   j["warmup_calls"] = r.warmup_calls;
+  j["throttled"] = r.throttled;
   j["qps"] = r.qps;
   j["ok_qps"] = r.ok_qps;
   j["max_send_lag_ms"] = r.max_send_lag_ms;

@@ -104,6 +104,11 @@ struct LoadResult {
   std::map<std::string, int64_t> errors;
   // The first message seen for each error code, to tell why.
   std::map<std::string, std::string> error_messages;
+  // Counted calls a client-side throttle (client/adaptive_throttle.h)
+  // rejected without sending them: in errors["RESOURCE_EXHAUSTED"] with the
+  // server's refusals, as the caller sees them, but apart in
+  // latency_by_status (as "THROTTLED").
+  int64_t throttled = 0;
   // Calls sent during the warm-up, not counted.
   int64_t warmup_calls = 0;
   // Open loop: calls of the measured time not sent because the engine was
@@ -118,7 +123,9 @@ struct LoadResult {
   LatencySummary latency;
   // The same by how the calls ended ("OK", "RESOURCE_EXHAUSTED", ...); only
   // outcomes that occurred. A server that sheds load answers its refusals
-  // fast and its admitted calls slowly: `latency` mixes the two.
+  // fast and its admitted calls slowly: `latency` mixes the two. Calls a
+  // client-side throttle rejected are under "THROTTLED", not under
+  // "RESOURCE_EXHAUSTED" (the server's refusals).
   std::map<std::string, LatencySummary> latency_by_status;
   // Open loop: how late the engine's thread sent calls after their
   // scheduled time, at worst (ms). Large values mean the client itself

@@ -5,7 +5,7 @@
 //   movierec-loadgen --model_dir /tmp/models/1 --concurrency 16
 //                                                    (closed loop: max QPS)
 //   movierec-loadgen --user_ids 1-943 --rate 2000    (open loop: latency)
-//   movierec-loadgen --transport http --target localhost:8080 \
+//   movierec-loadgen --transport http --target localhost:8080
 //       --model_dir /tmp/models/1 --concurrency 16   (the HTTP/JSON port)
 //
 // Exit status: 0 after a run (errors are reported, not fatal), 2 for bad
@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/adaptive_throttle.h"
 #include "client/loadgen.h"
 #include "client/loadgen_http.h"
 #include "client/loadgen_workload.h"
@@ -55,6 +56,13 @@ ABSL_FLAG(absl::Duration, max_send_lag, absl::InfiniteDuration(),
           "Open loop: skip (never send) a call the generator could not send "
           "within this time of its schedule, instead of sending it late "
           "(default inf: send every call)");
+ABSL_FLAG(double, throttle_k, 0,
+          "Client-side adaptive throttling (SRE book): reject a call locally, "
+          "unsent, with probability max(0, (requests - K * accepts) / "
+          "(requests + 1)) over --throttle_window; K >= 1 (2 in the book, "
+          "lower sheds more), 0: off");
+ABSL_FLAG(absl::Duration, throttle_window, absl::Seconds(2),
+          "The window --throttle_k counts requests and accepts over");
 ABSL_FLAG(int, channels, 1,
           "gRPC channels (TCP connections) the calls are spread over");
 ABSL_FLAG(std::string, model_dir, "",
@@ -168,6 +176,19 @@ absl::Status Run(const std::vector<char*>& rest) {
           target, grpc::InsecureChannelCredentials(), args)));
     }
     issue = loadgen::WorkloadCaller(source, std::move(stubs), timeout);
+  }
+
+  const double throttle_k = absl::GetFlag(FLAGS_throttle_k);
+  if (throttle_k != 0) {
+    loadgen::ThrottleOptions throttle;
+    throttle.k = throttle_k;
+    throttle.window = absl::GetFlag(FLAGS_throttle_window);
+    throttle.seed = workload.seed;
+    MOVIEREC_RETURN_IF_ERROR(movierec::AsUsageError(movierec::Annotate(
+        loadgen::ValidateThrottleOptions(throttle), "--throttle_k/_window")));
+    issue = loadgen::Throttled(
+        std::move(issue),
+        std::make_shared<loadgen::AdaptiveThrottle>(throttle));
   }
 
   std::fprintf(stderr,

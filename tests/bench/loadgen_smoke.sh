@@ -2,7 +2,9 @@
 # A seconds-long run of movierec-loadgen against movierec-server: both loops,
 # known and unknown users, the JSON output, both transports (gRPC and
 # HTTP/JSON); then a short run of the transport benchmark
-# (transport_bench.py and its report.py table). Fails on any error call.
+# (transport_bench.py and its report.py table) and of the overload benchmark
+# with and without the callers' throttle (overload_bench.py, its tables and
+# plots). Fails on any error call in the plain runs.
 # Usage: loadgen_smoke.sh LOADGEN SERVER SERVING_BENCH WORK_DIR
 set -euo pipefail
 loadgen=$1 server=$2 bench=$3 work=$4
@@ -52,4 +54,19 @@ python3 "$here/report.py" transport --doc "$work/BENCHMARKS.md" \
   --json "$work/transport.json"
 grep -qE '^\| grpc \| 2 \| ' "$work/BENCHMARKS.md"
 grep -qE '^\| http \| 2 \| ' "$work/BENCHMARKS.md"
+
+# The overload benchmark, the same server driven by plain and by throttled
+# callers (--loadgen_flags), on levels of a fraction of a second.
+python3 "$here/overload_bench.py" --server new="$server" \
+  --server new+throttle="$server" --loadgen_flags "new+throttle=--throttle_k 2" \
+  --levels_from new --loadgen "$loadgen" --model_base "$work/models" \
+  --json "$work/overload.json" --work "$work/overload" --level_seconds 0.5 \
+  --closed_seconds 0.3 --warmup_seconds 0.2 --concurrencies 1,2 \
+  --fractions 0.5,2 --server_cpus 0 --loadgen_cpus "$((cpus > 1 ? 1 : 0))"
+python3 "$here/report.py" overload --doc "$work/BENCHMARKS.md" \
+  --section overload --json "$work/overload.json" --plots "$work/plots" \
+  --work "$work/plot-data"
+grep -q '^#### new+throttle: max QPS' "$work/BENCHMARKS.md"
+grep -q 'driven by callers run with `--throttle_k 2`' "$work/BENCHMARKS.md"
+test -s "$work/plots/overload_goodput.png"
 echo "loadgen smoke: OK"

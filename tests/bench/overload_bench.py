@@ -6,7 +6,8 @@ other, on the same model:
 
   1. start it pinned to one core (taskset), the load generator pinned to
      another; sample the server's VmRSS from /proc every 100 ms throughout;
-  2. idle latency: a single call on an idle server (median of 3 probes);
+  2. idle latency: a single call on an idle server (the median of three
+     probes of three calls each);
   3. closed-loop maximum: movierec-loadgen at each concurrency of the sweep,
      the best successful calls/s;
   4. open loop at each fraction of that maximum (0.5x ... 3x): what the
@@ -16,14 +17,20 @@ other, on the same model:
      lasts its duration), goodput (OK calls/s), refusals
      (RESOURCE_EXHAUSTED/s), other errors/s, p99 of admitted and of refused
      calls, peak RSS during the level, and a single call's latency about
-     1 s after the level's load stopped.
+     1 s after the level's load stopped (the median of three calls).
+
+A run may also name flags of the load generator (--loadgen_flags), e.g. the
+same server driven by callers that throttle themselves (--throttle_k): its
+refusals then split into the server's and the callers' own ("throttled").
 
 Every call has the same deadline (--timeout, 1 s). Standard library only.
 Writes one JSON file (report.py overload turns it into tables and plots):
 
   overload_bench.py --server baseline=/path/movierec-server \\
       --server new=build/bin/movierec-server \\
+      [--server new+throttle=build/bin/movierec-server] \\
       [--server_flags "new=--max_queue_wait 20ms"] \\
+      [--loadgen_flags "new+throttle=--throttle_k 1.1"] \\
       --loadgen build/bin/movierec-loadgen --model_base MODELS \\
       --json results/overload.json --work /tmp/overload
 """
@@ -158,15 +165,16 @@ class Bench:
             return json.load(f)
 
     def probe(self, port, name):
-        """One call's latency (ms) and how it ended: a 10/s schedule whose
-        first five calls, 0.5 s, are the warm-up (the connection is made), so
-        the one counted call goes out about 0.5 s after the probe starts."""
+        """A single call's latency (ms), the median of three, and how the
+        slowest ended: a 10/s schedule whose first five calls, 0.5 s, are
+        the warm-up (the connection is made), so the three counted calls go
+        out about 0.5, 0.6 and 0.7 s after the probe starts."""
         result = self.loadgen(port, ["--rate", "10", "--warmup", "500ms",
-                                     "--duration", "100ms"], name)
-        if result["sent"] != 1:
-            sys.exit(f"probe {name}: {result['sent']} calls counted, not 1")
-        status = "OK" if result["ok"] else next(iter(result["errors"]))
-        return result["latency_ms"]["max"], status
+                                     "--duration", "300ms"], name)
+        if result["sent"] != 3:
+            sys.exit(f"probe {name}: {result['sent']} calls counted, not 3")
+        status = "OK" if result["ok"] == 3 else next(iter(result["errors"]))
+        return result["latency_ms"]["p50"], status
 
     def start_server(self, name, binary, port):
         log_path = os.path.join(self.args.work, f"{name}-server.log")
@@ -202,6 +210,7 @@ class Bench:
         log(f"{name}: starting {binary} on core(s) {args.server_cpus}")
         t0 = time.monotonic()
         proc = self.start_server(name, binary, port)
+        callers = shlex.split(args.loadgen_flags.get(name, ""))
         sampler = RssSampler(proc.pid, t0)
         sampler.start()
         phases = []
@@ -225,7 +234,8 @@ class Bench:
                 r = self.loadgen(port, [
                     "--concurrency", str(c), "--duration",
                     f"{args.closed_seconds}s", "--warmup",
-                    f"{args.warmup_seconds}s"], f"{name}-closed-{c}")
+                    f"{args.warmup_seconds}s", *callers],
+                    f"{name}-closed-{c}")
                 phase(f"closed {c}", start)
                 sweep.append({
                     "concurrency": c, "qps": r["qps"], "ok_qps": r["ok_qps"],
@@ -251,7 +261,8 @@ class Bench:
                     "--rate", f"{rate:.1f}", "--duration",
                     f"{args.level_seconds}s", "--warmup",
                     f"{args.warmup_seconds}s", "--max_send_lag",
-                    f"{args.max_send_lag_ms}ms"], f"{name}-open-{fraction:g}")
+                    f"{args.max_send_lag_ms}ms", *callers],
+                    f"{name}-open-{fraction:g}")
                 stopped = time.monotonic()
                 end = stopped - t0
                 phase(f"{fraction:g}x", start)
@@ -268,15 +279,21 @@ class Bench:
                 seconds = (r["sent"] / offered if offered > 0 else
                            r["duration_seconds"])
                 errors = dict(r["errors"])
+                # The caller's refusals: the server's and, with a throttle,
+                # its own (never sent).
                 refused = errors.pop("RESOURCE_EXHAUSTED", 0)
+                throttled = r.get("throttled", 0)
                 by_status = r.get("latency_ms_by_status", {})
                 ok_lat = by_status.get("OK", {})
                 refused_lat = by_status.get("RESOURCE_EXHAUSTED", {})
+                throttled_lat = by_status.get("THROTTLED", {})
                 level = {
                     "fraction": fraction, "rate": rate,
                     "offered_qps": offered,
                     "goodput_qps": r["ok"] / seconds,
                     "refused_qps": refused / seconds,
+                    "throttled_qps": throttled / seconds,
+                    "throttled_p99_ms": throttled_lat.get("p99"),
                     "other_error_qps": sum(errors.values()) / seconds,
                     "other_errors": errors,
                     "ok_p50_ms": ok_lat.get("p50"),
@@ -311,7 +328,9 @@ class Bench:
                 proc.wait()
         return {
             "name": name, "build": build_info(binary),
-            "flags": args.server_flags.get(name, ""), "max_qps": max_qps,
+            "flags": args.server_flags.get(name, ""),
+            "loadgen_flags": args.loadgen_flags.get(name, ""),
+            "max_qps": max_qps,
             "own_max_qps": own_max_qps,
             "best_concurrency": best["concurrency"], "sweep": sweep,
             "idle_ms": idle_ms, "idle_probes_ms": idle, "levels": levels,
@@ -337,6 +356,10 @@ def main():
     parser.add_argument("--server_flags", action="append", default=[],
                         help="NAME=FLAGS: more flags for the server NAME "
                         "(e.g. new='--max_queue_wait 20ms'); repeated")
+    parser.add_argument("--loadgen_flags", action="append", default=[],
+                        help="NAME=FLAGS: more flags of movierec-loadgen "
+                        "when it drives the server NAME (e.g. "
+                        "'new+throttle=--throttle_k 1.1'); repeated")
     parser.add_argument("--levels_from", default="",
                         help="NAME of a --server (run first): every server's "
                         "open-loop levels are fractions of that one's "
@@ -374,6 +397,13 @@ def main():
             sys.exit(f"--server_flags {spec}: give NAME=FLAGS of a --server")
         flags[name] = value
     args.server_flags = flags
+    callers = {}
+    for spec in args.loadgen_flags:
+        name, sep, value = spec.partition("=")
+        if not sep or name not in {n for n, _ in servers}:
+            sys.exit(f"--loadgen_flags {spec}: give NAME=FLAGS of a --server")
+        callers[name] = value
+    args.loadgen_flags = callers
     os.makedirs(args.work, exist_ok=True)
     # The harness (its RSS sampler, the probes' start-up) stays off the
     # server's core.

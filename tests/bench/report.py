@@ -471,8 +471,13 @@ def overload_checks(server):
     else:
         checks.append(("OK calls/s under overload", None, "no level > 1x"))
 
-    refused = [(lv["refused_p99_ms"], lv) for lv in levels
-               if lv["refused_p99_ms"] is not None]
+    # The caller's refusals: the server's, and its own throttle's if any
+    # (the slower of the two p99s).
+    refused = [(max(p for p in (lv["refused_p99_ms"],
+                                lv.get("throttled_p99_ms")) if p is not None),
+                lv) for lv in levels
+               if lv["refused_p99_ms"] is not None or
+               lv.get("throttled_p99_ms") is not None]
     if refused:
         worst, lv = max(refused, key=lambda x: x[0])
         checks.append((f"p99 of refused calls <= {REQUIRED_REFUSED_P99_MS:g}"
@@ -591,7 +596,27 @@ def build_text(server):
         text += " (no CMakeCache.txt beside it: flags unknown)"
     if server.get("flags"):
         text += f", run with `{server['flags']}`"
+    if server.get("loadgen_flags"):
+        text += (f", driven by callers run with "
+                 f"`{server['loadgen_flags']}`")
     return text
+
+
+def refused_cell(level):
+    """Refusals/s; with a client throttle, "all (server + client)"."""
+    throttled = level.get("throttled_qps") or 0
+    if not throttled:
+        return f"{level['refused_qps']:,.0f}"
+    by_server = level["refused_qps"] - throttled
+    return (f"{level['refused_qps']:,.0f} ({by_server:,.0f} + "
+            f"{throttled:,.0f})")
+
+
+def refused_p99_cell(level):
+    if not level.get("throttled_qps"):
+        return ms(level["refused_p99_ms"])
+    return (f"{ms(level['refused_p99_ms'])} / "
+            f"{ms(level.get('throttled_p99_ms'))}")
 
 
 def cmd_overload(args):
@@ -655,8 +680,8 @@ def cmd_overload(args):
             level_rows.append([
                 f"{lv['fraction']:g}x", f"{lv['rate']:,.0f}",
                 f"{lv['offered_qps']:,.0f}", f"{lv['goodput_qps']:,.0f}",
-                f"{lv['refused_qps']:,.0f}", f"{lv['other_error_qps']:,.0f}",
-                ms(lv["ok_p99_ms"]), ms(lv["refused_p99_ms"]),
+                refused_cell(lv), f"{lv['other_error_qps']:,.0f}",
+                ms(lv["ok_p99_ms"]), refused_p99_cell(lv),
                 ms(lv["peak_rss_MB"], 0), after])
         text += [
             "",
@@ -672,6 +697,10 @@ def cmd_overload(args):
                    "p99 admitted ms", "p99 refused ms", "peak RSS MB",
                    "a call 1 s after, ms"], level_rows),
         ]
+        if any(lv.get("throttled_qps") for lv in server["levels"]):
+            text += ["", "Refusals with a client throttle: all (by the "
+                     "server + by the callers' own throttle, never sent); "
+                     "p99 refused: the server's / the throttle's."]
         errors = sorted({code for lv in server["levels"]
                          for code in lv["other_errors"]})
         if errors:

@@ -131,7 +131,7 @@ TEST(OverloadTest, RefusesWhatItCannotServeAndKeepsServing) {
           return args;
         }());
     while (!load_done.load()) {
-      for (const std::string service :
+      for (const std::string& service :
            {std::string(""), std::string(kRecommenderServiceName)}) {
         const test::HealthAnswer answer =
             test::CheckHealth(health_channel, service);
