@@ -490,7 +490,8 @@ def cmd_index(args):
         f"Run of {context.get('date', '?')}; load average at the start "
         f"{load} (the 2 cores are shared with other work: wall times include "
         "waiting for a core, CPU times do not). Medians of "
-        f"{args.repetitions} repetitions.",
+        f"{args.repetitions} repetitions. BLAS: "
+        f"{context.get('blas', 'not recorded')}.",
         "",
         "**The 1M-movie requirement** (recall@100 >= 0.95 at >= 10x exact "
         "search's speed, same run):",
@@ -998,6 +999,10 @@ AIM_RECOMMEND_CPU_RATIO = 1.1
 REQUIRED_BATCH_SHARE = 0.25
 
 
+def server_label(name):
+    return SERVER_NAMES.get(name, f"movierec-server ({name})")
+
+
 def span(value, bounds, digits=1):
     """`value (low-high)` when the repetitions differ, else `value`."""
     if value is None:
@@ -1026,7 +1031,7 @@ def compare_rows(result):
                 continue
             per_request = row.get("cpu_us_per_request")
             rows.append([
-                label, SERVER_NAMES.get(name, name),
+                label, server_label(name),
                 span(row["max_qps"], row["max_qps_range"], 0),
                 "/".join(str(c) for c in row["concurrency"]),
                 ms(row["p50_ms"], 3), ms(row["p99_ms"], 3),
@@ -1040,25 +1045,34 @@ def compare_rows(result):
 
 
 def compare_verdicts(result):
-    """The issue's requirements, judged on this run."""
+    """The issue's requirements, judged on this run, for each movierec
+    server."""
+    lines = []
+    for name in result.get("movierec_servers", ["movierec"]):
+        lines += server_verdicts(result, name)
+    return lines
+
+
+def server_verdicts(result, name):
     lines = []
     summary = result["summary"]
-    single = summary.get("Recommend", {}).get("movierec")
+    who = "" if name == "movierec" else f"{server_label(name)}: "
+    single = summary.get("Recommend", {}).get(name)
     if single and single.get("cpu_over_empty") is not None:
         r = single["cpu_over_empty"]
         lines.append(
-            f"- Recommend's server CPU per call is **{r:.2f}x** the empty "
+            f"- {who}Recommend's server CPU per call is **{r:.2f}x** the empty "
             f"call's ({single['cpu_us_per_call']:.1f} against "
             f"{summary['Recommend']['empty']['cpu_us_per_call']:.1f} us): "
             f"required <= {REQUIRED_RECOMMEND_CPU_RATIO}x "
             f"{verdict(r <= REQUIRED_RECOMMEND_CPU_RATIO)}, aim <= "
             f"{AIM_RECOMMEND_CPU_RATIO}x "
             f"{verdict(r <= AIM_RECOMMEND_CPU_RATIO)}.")
-    batch = summary.get("RecommendBatch", {}).get("movierec")
+    batch = summary.get("RecommendBatch", {}).get(name)
     if batch and batch.get("cpu_per_request_over_recommend") is not None:
         r = batch["cpu_per_request_over_recommend"]
         lines.append(
-            f"- A request inside a RecommendBatch of {result['batch_size']}"
+            f"- {who}{'a' if who else 'A'} request inside a RecommendBatch of {result['batch_size']}"
             f" costs **{r:.2f}x** a single Recommend's server CPU "
             f"({batch['cpu_us_per_request']:.2f} against "
             f"{single['cpu_us_per_call']:.1f} us): required <= "
@@ -1090,7 +1104,16 @@ def cmd_compare(args):
     load_after = ", ".join(f"{x:.2f}" for x in
                            result.get("load_avg_after", []))
     builds = result["builds"]
-    blas = result.get("blas", {}).get("movierec") or []
+    movierec = result.get("movierec_servers", ["movierec"])
+    flags = (f", run with `{result['server_flags']}`"
+             if result.get("server_flags") else "")
+    server_builds = "; ".join(
+        f"{server_label(n)} {build_text({'build': builds[n]})}{flags}"
+        for n in movierec)
+    blas = "; ".join(
+        f"{server_label(n)}: " + (", ".join(
+            f"`{b}`" for b in result.get("blas", {}).get(n) or []) or "none")
+        for n in movierec)
     text = [
         f"Run of {result['date']}; load average {load} at the start, "
         f"{load_after} at the end; model `{result['model']}`. Servers on "
@@ -1104,12 +1127,10 @@ def cmd_compare(args):
         f"repetition{'s' if result['repetitions'] != 1 else ''}, "
         "medians (min-max in brackets) of each one's best level.",
         "",
-        f"Builds: movierec-server {build_text({'build': builds['movierec']})}"
-        f"{', run with `' + result['server_flags'] + '`' if result.get('server_flags') else ''}"
-        f"; empty_server {build_text({'build': builds['empty']})}; load "
-        f"generator {build_text({'build': builds['loadgen']})}. BLAS mapped "
-        "into movierec-server: " +
-        (", ".join(f"`{b}`" for b in blas) if blas else "none") + ".",
+        f"Builds: {server_builds}; empty_server "
+        f"{build_text({'build': builds['empty']})}; load generator "
+        f"{build_text({'build': builds['loadgen']})}. BLAS mapped into the "
+        f"servers: {blas}.",
         "",
         *compare_verdicts(result),
         "",
@@ -1294,6 +1315,7 @@ def main():
     common.add_argument("--load_after", help="... and after them")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("machine", parents=[common])
+    p.add_argument("--doc", required=True)
     p.add_argument("--build_dir", required=True)
     p.add_argument("--blas_binary", required=True,
                    help="a benchmark binary whose libblas.so.3 is named")

@@ -183,6 +183,8 @@ class SummaryTest(unittest.TestCase):
                 text = f.read()
         self.assertIn("**1.24x** the empty call's (63.0 against 51.0 us): "
                       "required <= 1.2x **not met**", text)
+        self.assertIn("- A request inside a RecommendBatch of 100 costs "
+                      "**0.24x** a single Recommend's server CPU", text)
         self.assertIn("costs **0.24x** a single Recommend's server CPU "
                       "(15.00 against 63.0 us): required <= 0.25x **met**",
                       text)
@@ -194,7 +196,34 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("| RecommendBatch of 100 | movierec-server | 300 | 1/1"
                       " | 0.100 | 0.300 | 0.100 | 1,500.0 | 15.00 | 0.10x | "
                       "7.50x | - |", text)
-        self.assertIn("`/usr/lib/openblas-pthread/libblas.so.3`", text)
+        self.assertIn("movierec-server: "
+                      "`/usr/lib/openblas-pthread/libblas.so.3`", text)
+
+    def test_two_movierec_servers_side_by_side(self):
+        runs = fake_runs()
+        for run in runs:
+            run["levels"]["main"] = [
+                dict(lv, server_cpu_us_per_call=2 * lv[
+                    "server_cpu_us_per_call"]) for lv in
+                run["levels"]["movierec"]]
+        names = ["empty", "movierec", "main"]
+        summary = serving_compare.summarize(names, runs, 100,
+                                            ["movierec", "main"])
+        self.assertEqual(summary["Recommend"]["main"]["cpu_us_per_call"],
+                         126)
+        self.assertAlmostEqual(
+            summary["RecommendBatch"]["main"]
+            ["cpu_per_request_over_recommend"], 30 / 126)
+        result = {"summary": summary, "batch_size": 100,
+                  "movierec_servers": ["movierec", "main"]}
+        lines = report.compare_verdicts(result)
+        self.assertEqual(len(lines), 4)
+        self.assertTrue(lines[0].startswith(
+            "- Recommend's server CPU per call is **1.24x**"))
+        self.assertTrue(lines[2].startswith(
+            "- movierec-server (main): Recommend's server CPU per call is "
+            "**2.47x**"), lines[2])
+        self.assertIn("movierec-server (main): a request inside", lines[3])
 
 
 class TrainTest(unittest.TestCase):

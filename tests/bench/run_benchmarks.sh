@@ -86,6 +86,8 @@
 #                         and movierec-loadgen are pinned to (0 and 1)
 #   COMPARE_MODEL_BASE    compare: the model base movierec-server serves
 #                         (default: the real model)
+#   COMPARE_BASELINE_SERVER  compare: another movierec-server binary (e.g.
+#                         main's) run beside this tree's, named "main"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -344,11 +346,14 @@ section_transport() {
 section_compare() {
   local model_base=${COMPARE_MODEL_BASE:-}
   [[ -n $model_base ]] || model_base=$(real_model)
-  local payload=()
+  local payload=() baseline=()
   [[ ${COMPARE_PAYLOAD:-0} == 1 ]] && payload=(--payload)
+  [[ -n ${COMPARE_BASELINE_SERVER:-} ]] &&
+    baseline=(--server "main=$COMPARE_BASELINE_SERVER")
   log "compare: movierec-server against empty_server on $model_base"
   python3 $bench/serving_compare.py \
-    --empty_server "$bin/empty_server" --server "$bin/movierec-server" \
+    --empty_server "$bin/empty_server" "${baseline[@]}" \
+    --server "$bin/movierec-server" \
     --loadgen "$bin/movierec-loadgen" --model_base "$model_base" \
     --server_cpus "${COMPARE_SERVER_CPU:-0}" \
     --loadgen_cpus "${COMPARE_LOADGEN_CPU:-1}" \

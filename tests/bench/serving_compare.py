@@ -11,7 +11,8 @@ core (taskset), and movierec-loadgen in a third process on another core:
   payload   (--payload) the same server answering a fixed ten-movie
             response: what carrying movierec's messages costs;
   movierec  movierec-server on --model_base, one worker thread per core of
-            --server_cpus.
+            --server_cpus; --server NAME=PATH, repeated, runs several
+            builds side by side (e.g. main=... and new=...).
 
 For each repetition, for each method (Recommend, SimilarMovies,
 RecommendBatch of --batch_size requests), movierec-loadgen sends the same
@@ -80,17 +81,18 @@ class Bench:
                 os.path.join(args.work, f"{mode}-server.log"),
                 "empty_server listening", args.empty_server)
             servers.append(Server(mode, proc, port))
-        port = free_port()
-        proc = start_logged(
-            pin + [args.server, "--model_base", args.model_base,
-                   "--port", str(port), "--http_port", "-1",
-                   "--metrics_port", "-1", "--poll_interval", "0",
-                   "--worker_threads",
-                   str(len(cpu_list(args.server_cpus))),
-                   "--grace_period", "1s"] + args.server_flags.split(),
-            os.path.join(args.work, "movierec-server.log"),
-            "serving model version", args.server)
-        servers.append(Server("movierec", proc, port))
+        for name, path in args.servers:
+            port = free_port()
+            proc = start_logged(
+                pin + [path, "--model_base", args.model_base,
+                       "--port", str(port), "--http_port", "-1",
+                       "--metrics_port", "-1", "--poll_interval", "0",
+                       "--worker_threads",
+                       str(len(cpu_list(args.server_cpus))),
+                       "--grace_period", "1s"] + args.server_flags.split(),
+                os.path.join(args.work, f"{name}-server.log"),
+                "serving model version", path)
+            servers.append(Server(name, proc, port))
         return servers
 
     def level(self, server, method, concurrency, tag):
@@ -176,9 +178,11 @@ class Bench:
         return [s.name for s in servers], blas, runs
 
 
-def summarize(names, runs, batch_size):
+def summarize(names, runs, batch_size, movierec=("movierec",)):
     """Per method and server: the medians over the repetitions of the best
-    level's figures, and the ratios to the empty server's."""
+    level's figures, and the ratios to the empty server's; for each
+    movierec server (`movierec`), a batch's CPU per request over its own
+    single Recommend's."""
     summary = {}
     for method in dict.fromkeys(r["method"] for r in runs):
         rows = {}
@@ -223,19 +227,22 @@ def summarize(names, runs, batch_size):
                     row["cpu_us_per_request"] = (row["cpu_us_per_call"] /
                                                  batch_size)
         summary[method] = rows
-    single = summary.get("Recommend", {}).get("movierec")
-    batch = summary.get("RecommendBatch", {}).get("movierec")
-    if single and batch and single["cpu_us_per_call"]:
-        batch["cpu_per_request_over_recommend"] = (
-            batch["cpu_us_per_request"] / single["cpu_us_per_call"])
+    for name in movierec:
+        single = summary.get("Recommend", {}).get(name)
+        batch = summary.get("RecommendBatch", {}).get(name)
+        if single and batch and single["cpu_us_per_call"]:
+            batch["cpu_per_request_over_recommend"] = (
+                batch["cpu_us_per_request"] / single["cpu_us_per_call"])
     return summary
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--empty_server", required=True)
-    parser.add_argument("--server", required=True,
-                        help="the movierec-server binary")
+    parser.add_argument("--server", action="append", required=True,
+                        help="a movierec-server binary, PATH (named "
+                        "movierec) or NAME=PATH; repeated, several run "
+                        "side by side")
     parser.add_argument("--loadgen", required=True)
     parser.add_argument("--model_base", required=True)
     parser.add_argument("--version", type=int, default=1)
@@ -270,7 +277,18 @@ def main():
     for m in args.methods:
         if m not in METHODS:
             sys.exit(f"--methods: {m} is none of {', '.join(METHODS)}")
-    for path in (args.empty_server, args.server, args.loadgen):
+    args.servers = []
+    for spec in args.server:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            name, path = "movierec", spec
+        if name in ("empty", "payload", "loadgen") or not name or name in (
+                n for n, _ in args.servers):
+            sys.exit(f"--server {spec}: give distinct names other than "
+                     "empty, payload and loadgen")
+        args.servers.append((name, path))
+    for path in [args.empty_server, args.loadgen] + [
+            p for _, p in args.servers]:
         if not os.access(path, os.X_OK):
             sys.exit(f"{path} is not an executable")
     if not os.path.isdir(os.path.join(args.model_base, str(args.version))):
@@ -298,10 +316,14 @@ def main():
         "flat_levels": args.flat_levels, "batch_size": args.batch_size,
         "server_flags": args.server_flags,
         "builds": {"empty": build_info(args.empty_server),
-                   "movierec": build_info(args.server),
-                   "loadgen": build_info(args.loadgen)},
-        "blas": blas, "servers": names, "runs": runs,
-        "summary": summarize(names, runs, args.batch_size),
+                   "loadgen": build_info(args.loadgen),
+                   **{name: build_info(path) for name, path in
+                      args.servers}},
+        "blas": blas, "servers": names,
+        "movierec_servers": [name for name, _ in args.servers],
+        "runs": runs,
+        "summary": summarize(names, runs, args.batch_size,
+                             [name for name, _ in args.servers]),
     }
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
