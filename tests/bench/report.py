@@ -515,7 +515,45 @@ def cmd_index(args):
         "",
         exclusion_table(runs),
     ]
+    batch = batch_table(args.json)
+    if batch:
+        text += [
+            "",
+            "#### FAISS' search of a batch of queries in one call",
+            "",
+            "Computed through the BLAS (named above), one OpenMP thread, no "
+            "exclusion: what a batch of requests could cost per query.",
+            "",
+            batch]
     splice(args.doc, "index", "\n".join(text))
+
+
+BATCH_NAME = re.compile(r"^batch/n:(\d+)/d:(\d+)/(flat|ivf/nprobe:\d+)"
+                        r"/q:(\d+)$")
+
+
+def batch_table(path):
+    """The batch/ benchmarks of index_bench's JSON as a table ("" if
+    none): CPU and wall time per query."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    rows = []
+    for b in data["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b["aggregate_name"] != "median":
+            continue
+        m = BATCH_NAME.match(b["run_name"].removesuffix("/real_time"))
+        if not m or b.get("error_occurred"):
+            continue
+        n, d, setting, queries = m.groups()
+        q = int(queries)
+        rows.append((int(n), int(d), setting.replace("/", " ").replace(
+            ":", "="), q, b["cpu_time"] / q, b["real_time"] / q))
+    if not rows:
+        return ""
+    return table(["movies", "dim", "index", "queries per call",
+                  "CPU us/query", "wall us/query"],
+                 [[f"{n:,}", d, setting, q, fmt_us(cpu), fmt_us(wall)]
+                  for n, d, setting, q, cpu, wall in sorted(rows)])
 
 
 # ---------------------------------------------------------------- startup
