@@ -539,7 +539,8 @@ def batch_table(path):
         data = json.load(f)
     rows = []
     for b in data["benchmarks"]:
-        if b.get("run_type") == "aggregate" and b["aggregate_name"] != "median":
+        if (b.get("run_type") == "aggregate" and
+                b["aggregate_name"] != "median"):
             continue
         m = BATCH_NAME.match(b["run_name"].removesuffix("/real_time"))
         if not m or b.get("error_occurred"):
@@ -1099,8 +1100,8 @@ def server_verdicts(result, name):
     if single and single.get("cpu_over_empty") is not None:
         r = single["cpu_over_empty"]
         lines.append(
-            f"- {who}Recommend's server CPU per call is **{r:.2f}x** the empty "
-            f"call's ({single['cpu_us_per_call']:.1f} against "
+            f"- {who}Recommend's server CPU per call is **{r:.2f}x** the "
+            f"empty call's ({single['cpu_us_per_call']:.1f} against "
             f"{summary['Recommend']['empty']['cpu_us_per_call']:.1f} us): "
             f"required <= {REQUIRED_RECOMMEND_CPU_RATIO}x "
             f"{verdict(r <= REQUIRED_RECOMMEND_CPU_RATIO)}, aim <= "
@@ -1110,7 +1111,8 @@ def server_verdicts(result, name):
     if batch and batch.get("cpu_per_request_over_recommend") is not None:
         r = batch["cpu_per_request_over_recommend"]
         lines.append(
-            f"- {who}{'a' if who else 'A'} request inside a RecommendBatch of {result['batch_size']}"
+            f"- {who}{'a' if who else 'A'} request inside a RecommendBatch "
+            f"of {result['batch_size']}"
             f" costs **{r:.2f}x** a single Recommend's server CPU "
             f"({batch['cpu_us_per_request']:.2f} against "
             f"{single['cpu_us_per_call']:.1f} us): required <= "

@@ -31,8 +31,9 @@ ratios to the empty server's call of the same method. The BLAS each server
 process loaded (from /proc/PID/maps) is recorded. Standard library only:
 
   serving_compare.py --empty_server build/bin/empty_server \\
-      --server build/bin/movierec-server --loadgen build/bin/movierec-loadgen \\
-      --model_base MODELS --json results/compare.json --work /tmp/compare
+      --server build/bin/movierec-server \\
+      --loadgen build/bin/movierec-loadgen --model_base MODELS \\
+      --json results/compare.json --work /tmp/compare
 """
 
 import argparse
@@ -272,7 +273,13 @@ def main():
                         help="levels in a row without a rise that end a "
                         "server's sweep")
     args = parser.parse_args()
-    args.concurrencies = [int(c) for c in args.concurrencies.split(",")]
+    try:
+        args.concurrencies = [int(c) for c in args.concurrencies.split(",")]
+    except ValueError:
+        sys.exit(f"--concurrencies {args.concurrencies}: give positive "
+                 "integers separated by commas")
+    if min(args.concurrencies) < 1:
+        sys.exit(f"--concurrencies: {min(args.concurrencies)} is not >= 1")
     args.methods = [m for m in args.methods.split(",") if m]
     for m in args.methods:
         if m not in METHODS:
