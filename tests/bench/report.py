@@ -228,6 +228,19 @@ def describe_blas(binary):
     text = (f"{blas_name(real)}, {real} ({owner} "
             f"{package_version(owner) if owner != '?' else '?'})")
     if "openblas" in real:
+        # OpenBLAS says at load which kernels it picked for this CPU.
+        try:
+            loaded = subprocess.run(
+                [binary, "--benchmark_list_tests=true", "--smoke"],
+                capture_output=True, text=True, timeout=60,
+                env=dict(os.environ, OPENBLAS_VERBOSE="2"))
+            core = re.search(r"^Core: (\S+)", loaded.stdout + loaded.stderr,
+                             re.M)
+        except (OSError, subprocess.TimeoutExpired):
+            core = None
+        text += f", {core.group(1) if core else '?'} kernels"
+        if os.environ.get("OPENBLAS_CORETYPE"):
+            text += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
         threads = os.environ.get("OPENBLAS_NUM_THREADS")
         text += (f"; OPENBLAS_NUM_THREADS={threads}" if threads else
                  "; one thread per core in the benchmarks, 1 in "
@@ -1285,7 +1298,10 @@ def cmd_train(args):
              "CPU-second" if peak_cpu else "") +
             f"; the tfrs preset {tfrs['GFLOPS'] / theory['total']:.0%}" +
             (f", {tfrs_cpu / theory['per_core']:.0%} per CPU-second"
-             if tfrs_cpu else "") + ".", ""]
+             if tfrs_cpu else "") + "." +
+            ("" if args.max_mhz else
+             " (The clock is the nominal one /proc/cpuinfo reports; a CPU "
+             "that boosts above it can pass 100%.)"), ""]
     rows = []
     def bench_order(name):
         base, _, arg = name.partition("/")

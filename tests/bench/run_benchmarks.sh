@@ -118,6 +118,12 @@ if [[ -n $(git status --porcelain -- . ':!tests/bench/results' \
   code+="-dirty"
   dirty=(--dirty)
 fi
+# OpenBLAS picks its kernels for the CPU unless this forces others (the
+# machine block names the ones used).
+if [[ -n ${OPENBLAS_CORETYPE:-} ]]; then
+  echo "run_benchmarks: warning: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE forces" \
+    "OpenBLAS's kernels; unset it to let OpenBLAS detect this CPU" >&2
+fi
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 load_before=$(loadavg)
 # report.py SUBCOMMAND ...: fills a block, stamped with the code and the
