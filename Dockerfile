@@ -54,7 +54,10 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
       --target movierec-train movierec-server movierec-client
 # The Debian packages owning every shared library the binaries load (through
 # symlinks such as the BLAS alternative), for the runtime stage to install.
-# A library that no package owns, or a -dev package, stops the build.
+# A library that no package owns, or a -dev package, stops the build; so
+# does a libblas.so.3 that is not OpenBLAS's (libopenblas0-pthread, which
+# install-deps.sh installs: in the runtime stage its alternative is the only
+# libblas.so.3).
 RUN set -e; \
     ldd /build/bin/movierec-train /build/bin/movierec-server \
         /build/bin/movierec-client > /tmp/ldd.txt; \
@@ -68,6 +71,10 @@ RUN set -e; \
     done; \
     sort -u /tmp/owners.txt > /build/runtime-packages.txt; \
     cat /build/runtime-packages.txt; \
+    if ! grep -qx libopenblas0-pthread /build/runtime-packages.txt; then \
+      echo "libblas.so.3 does not resolve to OpenBLAS (install-deps.sh)" >&2; \
+      exit 1; \
+    fi; \
     if grep -- '-dev$' /build/runtime-packages.txt; then \
       echo "a -dev package would go into the runtime stage" >&2; exit 1; \
     fi

@@ -19,6 +19,7 @@
 #include "model/format_version.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
+#include "util/blas.h"
 #include "util/command_line.h"
 #include "util/log_flags.h"
 #include "util/status_macros.h"
@@ -161,6 +162,11 @@ ServerOptions OptionsFromFlags() {
 absl::Status Run(const sigset_t& signals) {
   ServerOptions options = OptionsFromFlags();
   MOVIEREC_RETURN_IF_ERROR(AsUsageError(ValidateServerOptions(options)));
+  // One BLAS thread: each worker runs its calls' searches on its own core
+  // (one thread per worker), and OpenBLAS's pool, one thread per core by
+  // default, would compete with the workers for those cores. Set before
+  // any model loads (their index builds call BLAS too).
+  SetBlasThreads(1);
   absl::Notification shutdown_begun;
   if (absl::GetFlag(FLAGS_testonly_hold_calls_until_shutdown)) {
     spdlog::warn("test-only: every call is held until shutdown begins");
@@ -182,6 +188,7 @@ absl::Status Run(const sigset_t& signals) {
       const std::unique_ptr<MovierecServer> server,
       Annotate(MovierecServer::Start(options), "cannot start"));
   spdlog::info("movierec-server {} ({})", CodeVersion(), CodeRevision());
+  spdlog::info("BLAS: {}", BlasDescription(LoadedBlas()));
   spdlog::info(
       "listening for gRPC on {}:{}, metrics on {}:{}, HTTP on {}:{}, {} "
       "workers, memory limit {} MiB ({} MiB for gRPC, {} streams a "

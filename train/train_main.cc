@@ -25,6 +25,7 @@
 #include "train/quality_gate.h"
 #include "train/retention.h"
 #include "train/trainer.h"
+#include "util/blas.h"
 #include "util/command_line.h"
 #include "util/log_flags.h"
 #include "util/status_macros.h"
@@ -289,7 +290,13 @@ absl::Status Run() {
     return UsageError("--model_base is required (or pass --dry_run)");
   }
   MOVIEREC_ASSIGN_OR_RETURN(const TrainConfig config, ConfigFromFlags());
-  if (config.threads > 0) omp_set_num_threads(config.threads);
+  if (config.threads > 0) {
+    omp_set_num_threads(config.threads);
+    // FAISS's k-means (the IVF index's training) multiplies matrices
+    // through the BLAS: OpenBLAS gets the same threads.
+    SetBlasThreads(config.threads);
+  }
+  spdlog::info("BLAS: {}", BlasDescription(LoadedBlas()));
   MOVIEREC_ASSIGN_OR_RETURN(const IndexOptions index_options,
                             AsUsageError(IndexOptionsFromFlags()));
   MOVIEREC_ASSIGN_OR_RETURN(const QualityGateOptions gate_options,

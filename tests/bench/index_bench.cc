@@ -10,6 +10,12 @@
 //            others (as a catalogue filter would exclude), by the same modes.
 //   faiss-flat: the baseline of flat, FAISS' own IndexFlatIP::search over
 //            the same storage (excl: none and selector only).
+// And batch/n:<movies>/d:<dim>/<flat|ivf/nprobe:N>/q:<queries>: FAISS' search
+// of --batch_queries queries in one call (no exclusion, one OpenMP thread),
+// which FAISS computes as matrix products through the BLAS (libblas.so.3)
+// from 20 queries on: what a batch of requests could cost per query. The
+// BLAS and its threads are in the JSON context ("blas"); --blas_threads
+// sets OpenBLAS's.
 // Counters (computed once per benchmark over every query, outside the timed
 // loop): recall@10 and recall@100 against exact search with the same
 // exclusion (Eigen, not FAISS), build_s and index_MB of the index, and
@@ -20,6 +26,7 @@
 // else ~/.cache/movierec-bench) so that reruns skip the minutes of building.
 // tests/bench/run_benchmarks.sh runs it and makes the tables and plots.
 #include <benchmark/benchmark.h>
+#include <faiss/IndexIVF.h>
 #include <omp.h>
 
 #include <chrono>
@@ -44,6 +51,7 @@
 #include "index/index_factory.h"
 #include "index/index_io.h"
 #include "tests/bench/synthetic.h"
+#include "util/blas.h"
 #include "util/random.h"
 
 ABSL_FLAG(std::string, sizes, "10000,100000,1000000",
@@ -69,6 +77,11 @@ ABSL_FLAG(int, wide_exclusion, 3000,
           "Random rows added to the seen movies in -wide variants (at most a "
           "quarter of the catalogue)");
 ABSL_FLAG(int, ivf_nlist, 0, "IVF cells; 0: round(2 * sqrt(movies))");
+ABSL_FLAG(int, batch_queries, 100,
+          "Queries per call of the batch/ benchmarks (0: none)");
+ABSL_FLAG(int, blas_threads, 0,
+          "OpenBLAS threads (0: its default, one per core, or "
+          "OPENBLAS_NUM_THREADS)");
 ABSL_FLAG(bool, smoke, false,
           "A seconds-long run for ctest: 2000 movies of dimension 8, 20 "
           "queries, one setting per kind (other size flags are ignored)");
@@ -393,6 +406,50 @@ void BM_FaissFlatSearch(benchmark::State& state, const Config& config) {
   state.SetLabel("faiss::IndexFlatIP::search, IDSelector");
 }
 
+// FAISS' own search of --batch_queries users in one call, no exclusion:
+// the flat storage (IndexFlatIP) or the IVF (its coarse quantizer and the
+// cells' scan), on one OpenMP thread as a server worker runs it.
+void BM_FaissBatchSearch(benchmark::State& state, const Config& config) {
+  const Dataset& data = GetDataset(config.n, config.d);
+  const Built& built = GetBuilt(config.n, config.d, config.options);
+  const auto* backed =
+      dynamic_cast<const internal::FaissIndex*>(built.index.get());
+  if (backed == nullptr) {
+    state.SkipWithError("the index is not FAISS-backed");
+    return;
+  }
+  const faiss::Index& index = backed->faiss_index();
+  const auto users = static_cast<int>(data.vectors.users.rows());
+  const int queries = std::min(absl::GetFlag(FLAGS_batch_queries), users);
+  std::vector<float> scores(static_cast<size_t>(queries) * kK);
+  std::vector<internal::faiss_idx_t> rows(scores.size());
+  faiss::SearchParametersIVF ivf_params;
+  ivf_params.nprobe = static_cast<size_t>(config.options.ivf_nprobe);
+  const faiss::SearchParameters* params =
+      config.options.kind == IndexKind::kIvf ? &ivf_params : nullptr;
+  internal::OneOpenMpThread one_thread;
+  for (auto _ : state) {
+    index.search(queries, data.vectors.users.data(), kK, scores.data(),
+                 rows.data(), params);
+    benchmark::DoNotOptimize(rows.data());
+  }
+  state.counters["queries_per_call"] = queries;
+  state.counters["us_per_query"] = benchmark::Counter(
+      static_cast<double>(queries) * state.iterations() / 1e6,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["build_s"] = built.build_seconds;
+  state.SetLabel(built.index->Describe());
+}
+
+void RegisterBatch(Config config, const std::string& setting) {
+  config.name =
+      absl::StrCat("batch/n:", config.n, "/d:", config.d, "/", setting,
+                   "/q:", absl::GetFlag(FLAGS_batch_queries));
+  benchmark::RegisterBenchmark(config.name.c_str(), BM_FaissBatchSearch, config)
+      ->Unit(benchmark::kMicrosecond)
+      ->UseRealTime();
+}
+
 void Register(Config config, const std::string& setting,
               const std::string& exclusion) {
   config.name = absl::StrCat("index/n:", config.n, "/d:", config.d, "/",
@@ -445,6 +502,9 @@ void RegisterAll() {
         }
         config.options.kind = IndexKind::kFlat;
         Register(config, "flat", exclusion);
+        const bool batch =
+            mode_name == "none" && absl::GetFlag(FLAGS_batch_queries) > 0;
+        if (batch) RegisterBatch(config, "flat");
         if (mode_name == "none" || mode_name == "selector") {
           Config baseline = config;
           baseline.name = absl::StrCat("index/n:", n, "/d:", d,
@@ -468,6 +528,9 @@ void RegisterAll() {
         for (const int64_t nprobe : nprobes) {
           config.options.ivf_nprobe = static_cast<int>(nprobe);
           Register(config, absl::StrCat("ivf/nprobe:", nprobe), exclusion);
+          if (batch) {
+            RegisterBatch(config, absl::StrCat("ivf/nprobe:", nprobe));
+          }
         }
       }
     }
@@ -480,9 +543,14 @@ void RegisterAll() {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   absl::ParseCommandLine(argc, argv);
+  if (const int threads = absl::GetFlag(FLAGS_blas_threads); threads > 0) {
+    movierec::SetBlasThreads(threads);
+  }
   movierec::bench::RegisterAll();
   benchmark::AddCustomContext("omp_max_threads",
                               std::to_string(omp_get_max_threads()));
+  benchmark::AddCustomContext(
+      "blas", movierec::BlasDescription(movierec::LoadedBlas()));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return movierec::bench::failures == 0 ? 0 : 1;

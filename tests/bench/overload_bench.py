@@ -39,27 +39,23 @@ import argparse
 import datetime
 import json
 import os
-import re
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import (  # noqa: E402
+    build_info, cpu_list, free_port, start_logged)
+
 RSS_INTERVAL_S = 0.1
 
 
 def log(message):
     print(f"overload_bench: {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_rss_mb(pid):
@@ -104,47 +100,6 @@ class RssSampler(threading.Thread):
         self.join()
 
 
-def build_info(binary):
-    """What is known of how `binary` was built: its CMake build directory's
-    type and flags, and the commit of the source it was built from."""
-    info = {"binary": os.path.abspath(binary)}
-    build_dir = os.path.dirname(os.path.dirname(os.path.abspath(binary)))
-    cache = os.path.join(build_dir, "CMakeCache.txt")
-    if not os.path.exists(cache):
-        return info
-    values = {}
-    with open(cache, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = re.match(r"^([A-Za-z_]+):[A-Z]+=(.*)$", line.rstrip("\n"))
-            if m:
-                values[m.group(1)] = m.group(2)
-    build_type = values.get("CMAKE_BUILD_TYPE", "")
-    flags = " ".join(x for x in [
-        values.get("CMAKE_CXX_FLAGS", ""),
-        values.get(f"CMAKE_CXX_FLAGS_{build_type.upper()}", ""),
-        "-march=native" if values.get("MOVIEREC_NATIVE") == "ON" else ""]
-        if x).strip()
-    info.update(build_type=build_type, cxx_flags=flags,
-                compiler=values.get("CMAKE_CXX_COMPILER", ""))
-    source = values.get("CMAKE_HOME_DIRECTORY")
-    if source:
-        try:
-            commit = subprocess.run(
-                ["git", "-C", source, "describe", "--always"],
-                check=True, capture_output=True, text=True).stdout.strip()
-            # Dirty only for changes outside what the benchmarks write
-            # (their results, plots and BENCHMARKS.md change during a run).
-            changes = subprocess.run(
-                ["git", "-C", source, "status", "--porcelain", "--", ".",
-                 ":!tests/bench/results", ":!tests/bench/plots",
-                 ":!tests/bench/BENCHMARKS.md"],
-                check=True, capture_output=True, text=True).stdout.strip()
-            info["commit"] = commit + ("-dirty" if changes else "")
-        except (subprocess.CalledProcessError, FileNotFoundError):
-            pass
-    return info
-
-
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -185,24 +140,12 @@ class Bench:
         http = (["--http_port", "-1"] if "--http_port" in help_text
                 else [])
         extra = shlex.split(self.args.server_flags.get(name, ""))
-        with open(log_path, "w", encoding="utf-8") as logf:
-            proc = subprocess.Popen(
-                ["taskset", "-c", self.args.server_cpus, binary,
-                 "--model_base", self.args.model_base, "--port", str(port),
-                 "--metrics_port", "-1", *http, "--poll_interval", "0",
-                 "--grace_period", "1s", *extra],
-                stdout=logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with open(log_path, encoding="utf-8", errors="replace") as f:
-                if "serving model version" in f.read():
-                    return proc
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        proc.kill()
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            sys.exit(f"{binary} did not start serving:\n{f.read()}")
+        return start_logged(
+            ["taskset", "-c", self.args.server_cpus, binary,
+             "--model_base", self.args.model_base, "--port", str(port),
+             "--metrics_port", "-1", *http, "--poll_interval", "0",
+             "--grace_period", "1s", *extra],
+            log_path, "serving model version", binary)
 
     def run_server(self, name, binary, reference_max_qps=None):
         args = self.args
@@ -338,14 +281,6 @@ class Bench:
             "rss_MB": [[round(t, 3), round(mb, 1)] for t, mb in
                        sampler.samples],
         }
-
-
-def cpu_list(text):
-    cpus = set()
-    for part in text.split(","):
-        first, _, last = part.partition("-")
-        cpus.update(range(int(first), int(last or first) + 1))
-    return cpus
 
 
 def main():

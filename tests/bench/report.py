@@ -7,7 +7,8 @@ and leaves every other line alone, so sections written by hand (and other
 benchmarks' sections) survive regeneration. Standard library only; plots
 are drawn by gnuplot. Called by run_benchmarks.sh:
 
-  report.py machine --doc BENCHMARKS.md --info machine.txt
+  report.py machine --doc BENCHMARKS.md --build_dir build
+                    --blas_binary build/bin/index_bench
   report.py index   --doc BENCHMARKS.md --json index_bench.json --plots DIR
   report.py startup --doc BENCHMARKS.md --runs startup.jsonl
   report.py train   --doc BENCHMARKS.md --json train_bench.json
@@ -15,16 +16,26 @@ are drawn by gnuplot. Called by run_benchmarks.sh:
   report.py overload --doc BENCHMARKS.md --json overload.json --plots DIR
                      --work DIR
   report.py transport --doc BENCHMARKS.md --json transport.json
+  report.py compare --doc BENCHMARKS.md --json compare.json
+
+Every subcommand also takes --code (the tree's `git describe`), --dirty (the
+tree had uncommitted changes: the block opens with a bold warning) and
+--load_before / --load_after (/proc/loadavg's first three fields around the
+section's benchmarks), which every generated block states first.
 """
 
 import argparse
 import collections
 import json
 import os
+import platform
 import re
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import build_flags, cmake_cache  # noqa: E402
 
 NAME = re.compile(r"^index/n:(\d+)/d:(\d+)/(flat|hnsw/ef:\d+|ivf/nprobe:\d+)"
                   r"/excl:([\w-]+)$")
@@ -32,8 +43,38 @@ REQUIRED_RECALL = 0.95
 REQUIRED_SPEEDUP = 10.0
 
 
+# The line(s) every generated block opens with (run_stamp), set by main()
+# from the common flags.
+STAMP = ""
+
+
+def run_stamp(code=None, dirty=False, load_before=None, load_after=None):
+    """What every block states first: the code it ran, in bold when the tree
+    was dirty, and the load average before and after its benchmarks."""
+    lines = []
+    if dirty:
+        lines.append(f"**Run from a dirty tree ({code or 'code unknown'}): "
+                     "uncommitted changes, so these figures belong to no "
+                     "commit.**")
+        lines.append("")
+    parts = []
+    if code and not dirty:
+        parts.append(f"Code {code}")
+    if load_before or load_after:
+        parts.append("load average (1, 5, 15 min) "
+                     f"{load_before or '?'} before this section's "
+                     f"benchmarks, {load_after or '?'} after")
+    if parts:
+        text = "; ".join(parts)
+        lines.append(text[0].upper() + text[1:] + ".")
+    return "\n".join(lines)
+
+
 def splice(doc_path, name, text):
-    """Replaces the generated block `name` of the document with `text`."""
+    """Replaces the generated block `name` of the document with `text`,
+    preceded by STAMP."""
+    if STAMP:
+        text = STAMP + "\n\n" + text
     with open(doc_path, encoding="utf-8") as f:
         doc = f.read()
     begin = f"<!-- BEGIN GENERATED {name} -->"
@@ -61,10 +102,206 @@ def fmt_us(value):
 # ---------------------------------------------------------------- machine
 
 
+def cpu_fields(cpuinfo):
+    """The first processor's fields of /proc/cpuinfo's text."""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            if fields:
+                break
+            continue
+        name, _, value = line.partition(":")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+def theoretical_peak(cpuinfo, cores, max_mhz=None):
+    """The CPU's single-precision peak from its clock and vector units:
+    {"per_core": GFLOP/s, "total": GFLOP/s, "how": the computation}.
+
+    clock x FMA pipes x lanes x 2 (an FMA is two FLOPs). The clock is
+    lscpu's "CPU max MHz" when known (`max_mhz`), else /proc/cpuinfo's "cpu
+    MHz" (in a VM the nominal clock: boost can exceed it). Two FMA pipes per
+    core (every x86 core with FMA since Haswell and Zen), each as wide as
+    the vectors the core executes at full rate: 512 bits with AVX-512
+    (16 floats), except on Zen 4 (AMD family 25, 256-bit units executing
+    AVX-512 in halves) and Zen 1 (family 23 below model 0x30, 128-bit
+    units); else 256 bits with AVX2 and FMA, 128 bits with SSE only.
+    Cores: as many as the process may use (with SMT, a logical core shares
+    its physical core's pipes, so this overstates)."""
+    f = cpu_fields(cpuinfo)
+    flags = set(f.get("flags", "").split())
+    vendor = f.get("vendor_id", "")
+    family = int(f.get("cpu family", "0") or 0)
+    model = int(f.get("model", "0") or 0)
+    amd = vendor == "AuthenticAMD"
+    if "avx512f" in flags and not (amd and family == 25):
+        bits = 512
+    elif "avx2" in flags or "avx512f" in flags:
+        bits = 256
+    else:
+        bits = 128
+    note = ""
+    if amd and family == 23 and model < 0x30:
+        bits, note = 128, " (Zen 1: 128-bit units)"
+    elif amd and family == 25 and "avx512f" in flags:
+        note = " (Zen 4: AVX-512 in two 256-bit halves)"
+    lanes = bits // 32
+    pipes = 2 if "fma" in flags else 1
+    mhz = max_mhz or float(f.get("cpu MHz", "0") or 0)
+    clock_from = ("lscpu's CPU max MHz" if max_mhz else
+                  "/proc/cpuinfo's cpu MHz")
+    per_cycle = pipes * lanes * 2
+    per_core = mhz / 1000.0 * per_cycle
+    how = (f"{mhz / 1000:.2f} GHz ({clock_from}) x {pipes} FMA pipe"
+           f"{'s' if pipes > 1 else ''} x {lanes} floats ({bits}-bit"
+           f"{note}) x 2 FLOPs per FMA = {per_core:.1f} GFLOP/s per core,"
+           f" x {cores} cores = {per_core * cores:.0f} GFLOP/s")
+    return {"per_core": per_core, "total": per_core * cores, "how": how,
+            "ghz": mhz / 1000.0, "lanes": lanes, "pipes": pipes}
+
+
+def lscpu_max_mhz():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True,
+                             check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    m = re.search(r"^CPU max MHz:\s*([0-9.]+)", out, re.M)
+    return float(m.group(1)) if m else None
+
+
+def read_text(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def command_output(cmd):
+    """The first line of `cmd`'s output, or "?"."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return out.splitlines()[0] if out else "?"
+
+
+def package_version(package):
+    return command_output(["dpkg-query", "-W", "-f=${Version}", package])
+
+
+def blas_from_ldd(ldd_output):
+    """The path libblas.so.3 resolves to in `ldd` output, or None."""
+    for line in ldd_output.splitlines():
+        m = re.match(r"\s*libblas\.so\.3 => (\S+)", line)
+        if m:
+            return m.group(1)
+    return None
+
+
+def blas_name(real_path):
+    """Which BLAS a libblas.so.3 (its real path) is."""
+    if "openblas" in real_path:
+        return "OpenBLAS"
+    if "blis" in real_path:
+        return "BLIS"
+    if "mkl" in real_path:
+        return "MKL"
+    if "/blas/" in real_path:
+        return "reference BLAS (Netlib)"
+    return "unknown BLAS"
+
+
+def describe_blas(binary):
+    """The BLAS `binary` loads (ldd, then the real path through Debian's
+    alternatives), its package and version, and its threads."""
+    try:
+        ldd = subprocess.run(["ldd", binary], capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return f"? (ldd {binary} failed)"
+    path = blas_from_ldd(ldd)
+    if path is None:
+        return f"none ({os.path.basename(binary)} loads no libblas.so.3)"
+    real = os.path.realpath(path)
+    owner = command_output(["dpkg", "-S", real]).split(":")[0]
+    text = (f"{blas_name(real)}, {real} ({owner} "
+            f"{package_version(owner) if owner != '?' else '?'})")
+    if "openblas" in real:
+        # OpenBLAS says at load which kernels it picked for this CPU.
+        try:
+            loaded = subprocess.run(
+                [binary, "--benchmark_list_tests=true", "--smoke"],
+                capture_output=True, text=True, timeout=60,
+                env=dict(os.environ, OPENBLAS_VERBOSE="2"))
+            core = re.search(r"^Core: (\S+)", loaded.stdout + loaded.stderr,
+                             re.M)
+        except (OSError, subprocess.TimeoutExpired):
+            core = None
+        text += f", {core.group(1) if core else '?'} kernels"
+        if os.environ.get("OPENBLAS_CORETYPE"):
+            text += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
+        threads = os.environ.get("OPENBLAS_NUM_THREADS")
+        text += (f"; OPENBLAS_NUM_THREADS={threads}" if threads else
+                 "; one thread per core in the benchmarks, 1 in "
+                 "movierec-server (util/blas.h)")
+    return text
+
+
+def compile_flags(build_dir):
+    """The C++ flags of the build's compile lines: from CMake's flags.make
+    of the server library (what the compiler really got), else from
+    CMakeCache.txt."""
+    flags_make = os.path.join(build_dir, "server", "CMakeFiles",
+                              "movierec_server.dir", "flags.make")
+    if os.path.exists(flags_make):
+        m = re.search(r"^CXX_FLAGS = (.*)$", read_text(flags_make), re.M)
+        if m:
+            return m.group(1).strip()
+    return build_flags(cmake_cache(build_dir))
+
+
+def machine_text(build_dir, blas_binary, code):
+    """The machine block: what the benchmarks ran on and were built with."""
+    cpuinfo = read_text("/proc/cpuinfo")
+    fields = cpu_fields(cpuinfo)
+    flags = set(fields.get("flags", "").split())
+    cores = len(os.sched_getaffinity(0))
+    peak = theoretical_peak(cpuinfo, cores, lscpu_max_mhz())
+    values = cmake_cache(build_dir)
+    compiler = values.get("CMAKE_CXX_COMPILER", "c++")
+    mem_kb = int(re.search(r"^MemTotal:\s*(\d+)",
+                           read_text("/proc/meminfo"), re.M).group(1))
+    os_name = re.search(r'^PRETTY_NAME="?(.*?)"?$',
+                        read_text("/etc/os-release"), re.M)
+
+    def yes(flag):
+        return "yes" if flag in flags else "no"
+    lines = [
+        f"CPU:       {fields.get('model name', '?')}, {cores} cores, "
+        f"{peak['ghz']:.2f} GHz",
+        f"           AVX2: {yes('avx2')}, FMA: {yes('fma')}, AVX-512: "
+        f"{yes('avx512f')}",
+        f"Peak:      {peak['how']} (single precision, theoretical)",
+        f"Memory:    {mem_kb / 1024 / 1024:.0f} GB",
+        f"OS:        {os_name.group(1) if os_name else '?'}, kernel "
+        f"{platform.release()}",
+        f"Compiler:  {compiler}: {command_output([compiler, '--version'])}",
+        f"Flags:     {values.get('CMAKE_BUILD_TYPE', '?')}: "
+        f"{compile_flags(build_dir)} ({build_dir})",
+        f"FAISS:     libfaiss-dev {package_version('libfaiss-dev')} (static, "
+        "generic x86-64 build)",
+        f"BLAS:      {describe_blas(blas_binary)}",
+        f"Benchmark: libbenchmark-dev {package_version('libbenchmark-dev')}",
+        f"Code:      {code or '?'}",
+    ]
+    return "\n".join(lines)
+
+
 def cmd_machine(args):
-    with open(args.info, encoding="utf-8") as f:
-        info = f.read().strip()
-    splice(args.doc, "machine", "```\n" + info + "\n```")
+    splice(args.doc, "machine", "```\n" +
+           machine_text(args.build_dir, args.blas_binary, args.code) +
+           "\n```")
 
 
 # ---------------------------------------------------------------- index
@@ -266,7 +503,8 @@ def cmd_index(args):
         f"Run of {context.get('date', '?')}; load average at the start "
         f"{load} (the 2 cores are shared with other work: wall times include "
         "waiting for a core, CPU times do not). Medians of "
-        f"{args.repetitions} repetitions.",
+        f"{args.repetitions} repetitions. BLAS: "
+        f"{context.get('blas', 'not recorded')}.",
         "",
         "**The 1M-movie requirement** (recall@100 >= 0.95 at >= 10x exact "
         "search's speed, same run):",
@@ -290,7 +528,46 @@ def cmd_index(args):
         "",
         exclusion_table(runs),
     ]
+    batch = batch_table(args.json)
+    if batch:
+        text += [
+            "",
+            "#### FAISS' search of a batch of queries in one call",
+            "",
+            "Computed through the BLAS (named above), one OpenMP thread, no "
+            "exclusion: what a batch of requests could cost per query.",
+            "",
+            batch]
     splice(args.doc, "index", "\n".join(text))
+
+
+BATCH_NAME = re.compile(r"^batch/n:(\d+)/d:(\d+)/(flat|ivf/nprobe:\d+)"
+                        r"/q:(\d+)$")
+
+
+def batch_table(path):
+    """The batch/ benchmarks of index_bench's JSON as a table ("" if
+    none): CPU and wall time per query."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    rows = []
+    for b in data["benchmarks"]:
+        if (b.get("run_type") == "aggregate" and
+                b["aggregate_name"] != "median"):
+            continue
+        m = BATCH_NAME.match(b["run_name"].removesuffix("/real_time"))
+        if not m or b.get("error_occurred"):
+            continue
+        n, d, setting, queries = m.groups()
+        q = int(queries)
+        rows.append((int(n), int(d), setting.replace("/", " ").replace(
+            ":", "="), q, b["cpu_time"] / q, b["real_time"] / q))
+    if not rows:
+        return ""
+    return table(["movies", "dim", "index", "queries per call",
+                  "CPU us/query", "wall us/query"],
+                 [[f"{n:,}", d, setting, q, fmt_us(cpu), fmt_us(wall)]
+                  for n, d, setting, q, cpu, wall in sorted(rows)])
 
 
 # ---------------------------------------------------------------- startup
@@ -791,6 +1068,176 @@ def cmd_transport(args):
     splice(args.doc, "transport", "\n".join(text))
 
 
+# ---------------------------------------------------------------- compare
+
+SERVER_NAMES = {
+    "empty": "empty call (plain gRPC, answered inline)",
+    "payload": "payload (plain gRPC, a fixed ten-movie answer inline)",
+    "movierec": "movierec-server",
+}
+REQUIRED_RECOMMEND_CPU_RATIO = 1.2
+AIM_RECOMMEND_CPU_RATIO = 1.1
+REQUIRED_BATCH_SHARE = 0.25
+
+
+def server_label(name):
+    return SERVER_NAMES.get(name, f"movierec-server ({name})")
+
+
+def span(value, bounds, digits=1):
+    """`value (low-high)` when the repetitions differ, else `value`."""
+    if value is None:
+        return "-"
+    low, high = bounds
+    text = f"{value:,.{digits}f}"
+    if f"{low:,.{digits}f}" != f"{high:,.{digits}f}":
+        text += f" ({low:,.{digits}f}-{high:,.{digits}f})"
+    return text
+
+
+def ratio(value):
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def compare_rows(result):
+    """The side-by-side table's rows: every method, every server."""
+    rows = []
+    batch = result["batch_size"]
+    for method, servers in result["summary"].items():
+        label = (f"RecommendBatch of {batch}" if method == "RecommendBatch"
+                 else method)
+        for name in result["servers"]:
+            row = servers.get(name)
+            if row is None:
+                continue
+            per_request = row.get("cpu_us_per_request")
+            rows.append([
+                label, server_label(name),
+                span(row["max_qps"], row["max_qps_range"], 0),
+                "/".join(str(c) for c in row["concurrency"]),
+                ms(row["p50_ms"], 3), ms(row["p99_ms"], 3),
+                ms(row.get("p50_ms_at_1"), 3),
+                span(row["cpu_us_per_call"], row["cpu_us_per_call_range"]),
+                "-" if per_request is None else f"{per_request:.2f}",
+                ratio(row.get("qps_over_empty")),
+                ratio(row.get("cpu_over_empty")),
+                row["errors"] or "-"])
+    return rows
+
+
+def compare_verdicts(result):
+    """The issue's requirements, judged on this run, for each movierec
+    server."""
+    lines = []
+    for name in result.get("movierec_servers", ["movierec"]):
+        lines += server_verdicts(result, name)
+    return lines
+
+
+def server_verdicts(result, name):
+    lines = []
+    summary = result["summary"]
+    who = "" if name == "movierec" else f"{server_label(name)}: "
+    single = summary.get("Recommend", {}).get(name)
+    if single and single.get("cpu_over_empty") is not None:
+        r = single["cpu_over_empty"]
+        lines.append(
+            f"- {who}Recommend's server CPU per call is **{r:.2f}x** the "
+            f"empty call's ({single['cpu_us_per_call']:.1f} against "
+            f"{summary['Recommend']['empty']['cpu_us_per_call']:.1f} us): "
+            f"required <= {REQUIRED_RECOMMEND_CPU_RATIO}x "
+            f"{verdict(r <= REQUIRED_RECOMMEND_CPU_RATIO)}, aim <= "
+            f"{AIM_RECOMMEND_CPU_RATIO}x "
+            f"{verdict(r <= AIM_RECOMMEND_CPU_RATIO)}.")
+    batch = summary.get("RecommendBatch", {}).get(name)
+    if batch and batch.get("cpu_per_request_over_recommend") is not None:
+        r = batch["cpu_per_request_over_recommend"]
+        lines.append(
+            f"- {who}{'a' if who else 'A'} request inside a RecommendBatch "
+            f"of {result['batch_size']}"
+            f" costs **{r:.2f}x** a single Recommend's server CPU "
+            f"({batch['cpu_us_per_request']:.2f} against "
+            f"{single['cpu_us_per_call']:.1f} us): required <= "
+            f"{REQUIRED_BATCH_SHARE}x {verdict(r <= REQUIRED_BATCH_SHARE)}.")
+    return lines
+
+
+def compare_level_rows(result):
+    rows = []
+    for run in result["runs"]:
+        for name in result["servers"]:
+            for lv in run["levels"].get(name, []):
+                errors = ", ".join(f"{code} x{n}" for code, n in
+                                   sorted(lv["errors"].items())) or "-"
+                cpu = lv.get("server_cpu_us_per_call")
+                rows.append([
+                    run["repetition"] + 1, run["method"], name,
+                    lv["concurrency"], f"{lv['ok_qps']:,.0f}",
+                    ms(lv["p50_ms"], 3), ms(lv["p99_ms"], 3),
+                    "-" if cpu is None else f"{cpu:.1f}",
+                    f"{(lv.get('server_cpu_share') or 0):.0%}", errors])
+    return rows
+
+
+def cmd_compare(args):
+    with open(args.json, encoding="utf-8") as f:
+        result = json.load(f)
+    load = ", ".join(f"{x:.2f}" for x in result.get("load_avg", []))
+    load_after = ", ".join(f"{x:.2f}" for x in
+                           result.get("load_avg_after", []))
+    builds = result["builds"]
+    movierec = result.get("movierec_servers", ["movierec"])
+    flags = (f", run with `{result['server_flags']}`"
+             if result.get("server_flags") else "")
+    server_builds = "; ".join(
+        f"{server_label(n)} {build_text({'build': builds[n]})}{flags}"
+        for n in movierec)
+    blas = "; ".join(
+        f"{server_label(n)}: " + (", ".join(
+            f"`{b}`" for b in result.get("blas", {}).get(n) or []) or "none")
+        for n in movierec)
+    text = [
+        f"Run of {result['date']}; load average {load} at the start, "
+        f"{load_after} at the end; model `{result['model']}`. Servers on "
+        f"core {result['server_cpus']}, movierec-loadgen on core "
+        f"{result['loadgen_cpus']} (taskset), each in its own process; "
+        f"closed loop, {result['level_seconds']:g} s per level after a "
+        f"{result['warmup_seconds']:g} s warm-up, the concurrency doubling "
+        f"from 1 until {result['flat_levels']} levels in a row add no more "
+        f"than {result['min_rise']:.0%} OK calls/s, the servers taking "
+        f"turns at each level; {result['repetitions']} "
+        f"repetition{'s' if result['repetitions'] != 1 else ''}, "
+        "medians (min-max in brackets) of each one's best level.",
+        "",
+        f"Builds: {server_builds}; empty_server "
+        f"{build_text({'build': builds['empty']})}; load generator "
+        f"{build_text({'build': builds['loadgen']})}. BLAS mapped into the "
+        f"servers: {blas}.",
+        "",
+        *compare_verdicts(result),
+        "",
+        table(["method", "server", "max OK calls/s", "in flight at max",
+               "p50 ms", "p99 ms", "p50 ms, 1 in flight",
+               "server CPU µs per call", "server CPU µs per request",
+               "QPS / empty", "CPU / empty", "errors"],
+              compare_rows(result)),
+        "",
+        "Server CPU: utime + stime of the server process (all threads, "
+        "/proc/PID/stat) over a level, divided by the level's OK calls, at "
+        "the level of most OK calls/s. Ratios are to the empty call of the "
+        "same method (the same requests).",
+        "",
+        "<details><summary>Every level, in the order run</summary>",
+        "",
+        table(["rep", "method", "server", "in flight", "OK calls/s",
+               "p50 ms", "p99 ms", "server CPU µs per call",
+               "server core busy", "errors"], compare_level_rows(result)),
+        "",
+        "</details>",
+    ]
+    splice(args.doc, args.section, "\n".join(text))
+
+
 def load_medians(path):
     """benchmark run name -> its median (or only) result."""
     with open(path, encoding="utf-8") as f:
@@ -804,8 +1251,20 @@ def load_medians(path):
                 continue
         elif b.get("repetitions", 1) > 1:
             continue
-        runs[b["run_name"].removesuffix("/real_time")] = b
+        name = b["run_name"].removesuffix("/real_time")
+        # MeasureProcessCPUTime: cpu_time is every thread's, not the main
+        # thread's alone.
+        b["process_cpu"] = name.endswith("/process_time")
+        runs[name.removesuffix("/process_time")] = b
     return data["context"], runs
+
+
+def gflop_per_cpu_second(b):
+    """GFLOP per CPU-second (all threads) of a benchmark, or None when its
+    CPU time is not the whole process'."""
+    if not b.get("process_cpu") or not b.get("cpu_time"):
+        return None
+    return b["GFLOPS"] * b["real_time"] / b["cpu_time"]
 
 
 def stage_rows(metrics):
@@ -835,6 +1294,12 @@ def cmd_train(args):
     share = tfrs["GFLOPS"] / peak["GFLOPS"]
     load = ", ".join(f"{x:.1f}" for x in context.get("load_avg", []))
     reps = next((b.get("repetitions", 1) for b in runs.values()), 1)
+    cores = context.get("num_cpus") or os.cpu_count()
+    if args.cpuinfo:
+        theory = theoretical_peak(read_text(args.cpuinfo), cores,
+                                  args.max_mhz)
+    else:
+        theory = None
     text = [
         f"Run of {context.get('date', '?')}; load average at the start {load}."
         f" Medians of {reps} repetitions, interleaved.",
@@ -845,6 +1310,27 @@ def cmd_train(args):
         f"({'met' if share >= REQUIRED_PEAK_SHARE else 'not met'}).",
         "",
     ]
+    tfrs_cpu, peak_cpu = gflop_per_cpu_second(tfrs), gflop_per_cpu_second(peak)
+    if tfrs_cpu and peak_cpu:
+        text += [
+            f"In CPU time (every thread's, so that other work on the "
+            f"machine does not lower it): the tfrs preset does "
+            f"{tfrs_cpu:.1f} GFLOP per CPU-second against the GEMM peak's "
+            f"{peak_cpu:.1f} (**{tfrs_cpu / peak_cpu:.0%}**).", ""]
+    if theory:
+        text += [
+            f"**The CPU's theoretical peak**: {theory['total']:.0f} GFLOP/s,"
+            f" {theory['per_core']:.1f} per core ({theory['how']}). The "
+            f"GEMM peak reaches {peak['GFLOPS'] / theory['total']:.0%} of "
+            f"it in wall time" +
+            (f", {peak_cpu / theory['per_core']:.0%} of a core's per "
+             "CPU-second" if peak_cpu else "") +
+            f"; the tfrs preset {tfrs['GFLOPS'] / theory['total']:.0%}" +
+            (f", {tfrs_cpu / theory['per_core']:.0%} per CPU-second"
+             if tfrs_cpu else "") + "." +
+            ("" if args.max_mhz else
+             " (The clock is the nominal one /proc/cpuinfo reports; a CPU "
+             "that boosts above it can pass 100%.)"), ""]
     rows = []
     def bench_order(name):
         base, _, arg = name.partition("/")
@@ -852,11 +1338,18 @@ def cmd_train(args):
     for name in sorted(runs, key=bench_order):
         b = runs[name]
         unit = b.get("time_unit", "ns")
-        rows.append([f"`{name}`", f"{b['real_time']:.3g} {unit}",
-                     f"{b['GFLOPS']:.1f}",
-                     f"{b['GFLOPS'] / peak['GFLOPS']:.0%}"])
-    text += [table(["benchmark", "wall time per iteration", "GFLOP/s",
-                    f"share of the peak ({peak_name})"], rows), ""]
+        per_cpu = gflop_per_cpu_second(b)
+        row = [f"`{name}`", f"{b['real_time']:.3g} {unit}",
+               f"{b['GFLOPS']:.1f}", "-" if per_cpu is None else
+               f"{per_cpu:.1f}", f"{b['GFLOPS'] / peak['GFLOPS']:.0%}"]
+        if theory:
+            row.append(f"{b['GFLOPS'] / theory['total']:.0%}")
+        rows.append(row)
+    header = ["benchmark", "wall time per iteration", "GFLOP/s (wall)",
+              "GFLOP per CPU-second", f"share of the peak ({peak_name})"]
+    if theory:
+        header.append("share of the theoretical peak")
+    text += [table(header, rows), ""]
     if args.scale_json:
         _, scale = load_medians(args.scale_json)
         b = scale.get("BM_ScaleSampledSoftmaxEpoch/iterations:1")
@@ -897,30 +1390,40 @@ def cmd_train(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # Flags of every subcommand: the stamp of the block (run_stamp).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--code", help="the tree's git describe")
+    common.add_argument("--dirty", action="store_true",
+                        help="the tree had uncommitted changes")
+    common.add_argument("--load_before", help="/proc/loadavg's first three "
+                        "fields before the section's benchmarks")
+    common.add_argument("--load_after", help="... and after them")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("machine")
+    p = sub.add_parser("machine", parents=[common])
     p.add_argument("--doc", required=True)
-    p.add_argument("--info", required=True)
+    p.add_argument("--build_dir", required=True)
+    p.add_argument("--blas_binary", required=True,
+                   help="a benchmark binary whose libblas.so.3 is named")
     p.set_defaults(func=cmd_machine)
-    p = sub.add_parser("index")
+    p = sub.add_parser("index", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)
     p.add_argument("--plots", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--repetitions", type=int, required=True)
     p.set_defaults(func=cmd_index)
-    p = sub.add_parser("startup")
+    p = sub.add_parser("startup", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--runs", required=True)
     p.set_defaults(func=cmd_startup)
-    p = sub.add_parser("serving")
+    p = sub.add_parser("serving", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)
     p.add_argument("--plots", required=True)
     p.add_argument("--work", required=True)
     p.add_argument("--date", required=True)
     p.set_defaults(func=cmd_serving)
-    p = sub.add_parser("overload")
+    p = sub.add_parser("overload", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)
     p.add_argument("--plots", required=True)
@@ -930,17 +1433,30 @@ def main():
     p.add_argument("--section", default="overload",
                    help="the generated block, and the plots' name prefix")
     p.set_defaults(func=cmd_overload)
-    p = sub.add_parser("transport")
+    p = sub.add_parser("transport", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)
     p.set_defaults(func=cmd_transport)
-    p = sub.add_parser("train")
+    p = sub.add_parser("compare", parents=[common])
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--section", default="compare",
+                   help="the generated block (e.g. one per catalogue size)")
+    p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("train", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)
     p.add_argument("--scale_json")
     p.add_argument("--metrics")
+    p.add_argument("--cpuinfo", help="/proc/cpuinfo (or a copy): the "
+                   "theoretical peak is computed from it")
+    p.add_argument("--max_mhz", type=float,
+                   help="lscpu's CPU max MHz, when it has one")
     p.set_defaults(func=cmd_train)
     args = parser.parse_args()
+    global STAMP
+    STAMP = run_stamp(args.code, args.dirty, args.load_before,
+                      args.load_after)
     args.func(args)
 
 

@@ -10,8 +10,18 @@
 #                                              "every section": it needs a
 #                                              baseline server binary)
 #   tests/bench/run_benchmarks.sh transport    gRPC against HTTP/JSON
+#   tests/bench/run_benchmarks.sh compare      movierec-server against a
+#                                              plain gRPC server's empty call
+#   tests/bench/run_benchmarks.sh --allow-dirty ...  run from a tree with
+#                                              uncommitted changes (refused
+#                                              otherwise); every generated
+#                                              block then says so in bold
 #
-# Sections: machine, index, train, startup, serving, overload, transport. To add one,
+# Every generated block opens with the code it ran and the load average
+# (1, 5, 15 min) before and after its section's benchmarks.
+#
+# Sections: machine, index, train, startup, serving, overload, transport,
+# compare. To add one,
 # write a section_<name> function below that runs its benchmark into
 # "$results" and fills its block of BENCHMARKS.md (report.py <name>, or its
 # own generator), add <name> to all_sections and its binaries to
@@ -65,12 +75,67 @@
 #                         (default 0 and 1)
 #   TRANSPORT_MODEL_BASE  transport: the model base to serve (default: the
 #                         real model, trained once from MOVIELENS_DIR)
+#   COMPARE_SECONDS       compare: seconds of each closed-loop level (5)
+#   COMPARE_WARMUP_SECONDS  compare: warm-up before each level (1)
+#   COMPARE_REPETITIONS   compare: repetitions of the whole sweep (3)
+#   COMPARE_CONCURRENCIES compare: the sweep, until QPS stops rising
+#                         (default 1,2,4,...,256)
+#   COMPARE_METHODS       compare: Recommend,SimilarMovies,RecommendBatch
+#   COMPARE_BATCH_SIZE    compare: requests per RecommendBatch (100)
+#   COMPARE_PAYLOAD       compare: 1 adds the plain server answering a fixed
+#                         ten-movie response
+#   COMPARE_SERVER_CPU, COMPARE_LOADGEN_CPU  compare: the cores the servers
+#                         and movierec-loadgen are pinned to (0 and 1)
+#   COMPARE_MODEL_BASE    compare: the model base movierec-server serves
+#                         (default: the real model)
+#   COMPARE_BASELINE_SERVER  compare: another movierec-server binary (e.g.
+#                         main's) run beside this tree's, named "main"
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-all_sections=(index train startup serving transport)
-sections=("$@")
+all_sections=(index train startup serving transport compare)
+allow_dirty=0
+sections=()
+for arg in "$@"; do
+  case $arg in
+    --allow-dirty) allow_dirty=1 ;;
+    -*) echo "unknown option $arg (known: --allow-dirty)" >&2; exit 2 ;;
+    *) sections+=("$arg") ;;
+  esac
+done
 ((${#sections[@]})) || sections=("${all_sections[@]}")
+
+# A run from a tree with uncommitted changes measures code no commit holds:
+# refused unless --allow-dirty, and then marked in every block. What the
+# benchmarks themselves write does not count.
+code=$(git describe --always --tags)
+dirty=()
+if [[ -n $(git status --porcelain -- . ':!tests/bench/results' \
+  ':!tests/bench/plots' ':!tests/bench/BENCHMARKS.md') ]]; then
+  if ((!allow_dirty)); then
+    echo "the tree has uncommitted changes (git status): commit them, or" \
+      "pass --allow-dirty to run anyway (every block is then marked)" >&2
+    exit 2
+  fi
+  code+="-dirty"
+  dirty=(--dirty)
+fi
+# OpenBLAS picks its kernels for the CPU unless this forces others (the
+# machine block names the ones used).
+if [[ -n ${OPENBLAS_CORETYPE:-} ]]; then
+  echo "run_benchmarks: warning: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE forces" \
+    "OpenBLAS's kernels; unset it to let OpenBLAS detect this CPU" >&2
+fi
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+load_before=$(loadavg)
+# report.py SUBCOMMAND ...: fills a block, stamped with the code and the
+# load average before the section ($load_before) and now.
+report() {
+  local command=$1
+  shift
+  python3 tests/bench/report.py "$command" --code "$code" "${dirty[@]}" \
+    --load_before "$load_before" --load_after "$(loadavg)" "$@"
+}
 
 build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-2}
@@ -105,13 +170,14 @@ fi
 
 # The binaries of the sections asked for, and no others.
 declare -A section_targets=(
-  [machine]=""
+  [machine]="index_bench"
   [index]="index_bench"
   [train]="train_bench movierec-train"
   [startup]="load_bench synthetic_model movierec-train"
   [serving]="serving_bench movierec-train"
   [overload]="movierec-server movierec-loadgen movierec-train synthetic_model"
   [transport]="movierec-server movierec-loadgen movierec-train"
+  [compare]="movierec-server movierec-loadgen empty_server movierec-train"
 )
 targets=()
 for section in "${sections[@]}"; do
@@ -123,21 +189,11 @@ if ((${#targets[@]})); then
   cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}"
 fi
 
+# What the run is on: CPU and its theoretical peak, compiler and the
+# build's real flags, the BLAS the benchmark binaries load (report.py).
 section_machine() {
-  {
-    echo "CPU:       $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
-    echo "           AVX2: $(grep -qw avx2 /proc/cpuinfo && echo yes || echo no)," \
-      "AVX-512: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)"
-    echo "Memory:    $(free -g | awk '/^Mem:/ {print $2}') GB"
-    echo "OS:        $(sed -n 's/^PRETTY_NAME="\(.*\)"$/\1/p' /etc/os-release), kernel $(uname -r)"
-    echo "Compiler:  $(c++ --version | head -1), -O3 -march=native (Release)"
-    echo "FAISS:     libfaiss-dev $(dpkg-query -W -f='${Version}' libfaiss-dev)" \
-      "(static, generic x86-64 build), BLAS: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo ?)"
-    echo "Benchmark: libbenchmark-dev $(dpkg-query -W -f='${Version}' libbenchmark-dev)"
-    echo "Code:      $(git describe --always --dirty --tags)"
-    echo "Load:      $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) when the run began"
-  } >"$results/machine.txt"
-  python3 $bench/report.py machine --doc "$doc" --info "$results/machine.txt"
+  report machine --doc "$doc" --build_dir "$build_dir" \
+    --blas_binary "$bin/index_bench"
 }
 
 section_index() {
@@ -150,7 +206,7 @@ section_index() {
     --benchmark_report_aggregates_only=true \
     --benchmark_out="$results/index_bench.json" \
     --benchmark_out_format=json ${INDEX_BENCH_ARGS:-}
-  python3 $bench/report.py index --doc "$doc" \
+  report index --doc "$doc" \
     --json "$results/index_bench.json" --plots "$bench/plots" \
     --work "$cache/plot-data" --repetitions "$repetitions"
 }
@@ -170,9 +226,9 @@ real_model() {
 section_train() {
   local real
   real=$(real_model)
-  log "train_bench: Eigen GEMM peak beside the tfrs preset's epochs"
+  log "train_bench: Eigen's and the BLAS's GEMM peaks beside the tfrs preset's epochs"
   "$bin/train_bench" \
-    --benchmark_filter='BM_EigenGemmPeak|BM_SoftmaxInBatch|BM_TfrsRetrievalEpochs' \
+    --benchmark_filter='BM_EigenGemmPeak|BM_BlasGemmPeak|BM_SoftmaxInBatch|BM_TfrsRetrievalEpochs' \
     --benchmark_repetitions="${TRAIN_REPETITIONS:-3}" \
     --benchmark_enable_random_interleaving=true \
     --benchmark_report_aggregates_only=true \
@@ -181,9 +237,12 @@ section_train() {
   "$bin/train_bench" --benchmark_filter=BM_ScaleSampledSoftmaxEpoch \
     --benchmark_out="$results/train_scale.json" --benchmark_out_format=json
   cp "$real/1/metrics.json" "$results/default_preset_metrics.json"
-  python3 $bench/report.py train --doc "$doc" \
+  local max_mhz
+  max_mhz=$(lscpu | sed -n 's/^CPU max MHz: *//p')
+  report train --doc "$doc" \
     --json "$results/train_bench.json" --scale_json "$results/train_scale.json" \
-    --metrics "$results/default_preset_metrics.json"
+    --metrics "$results/default_preset_metrics.json" --cpuinfo /proc/cpuinfo \
+    ${max_mhz:+--max_mhz "$max_mhz"}
 }
 
 # load_bench on `model_base` $repetitions times, each a fresh process; one
@@ -210,7 +269,7 @@ section_startup() {
     load_runs "MovieLens 100K (default preset)" "$real"
     load_runs "synthetic, 1M movies" "$synthetic"
   } >"$results/startup.jsonl"
-  python3 $bench/report.py startup --doc "$doc" --runs "$results/startup.jsonl"
+  report startup --doc "$doc" --runs "$results/startup.jsonl"
 }
 
 # Recommend against an empty RPC in one server (serving_bench), on the real
@@ -221,7 +280,7 @@ section_serving() {
   log "serving_bench on $real"
   "$build_dir/tests/bench/serving_bench" --model_base="$real" --duration=2s \
     --repetitions="$repetitions" --json="$results/serving.json"
-  python3 $bench/report.py serving --doc "$doc" --json "$results/serving.json" \
+  report serving --doc "$doc" --json "$results/serving.json" \
     --plots "$bench/plots" --work "$cache/plot-data" --date "$(date -u +%F)"
 }
 
@@ -248,7 +307,7 @@ run_overload() {
     --max_send_lag_ms "${OVERLOAD_MAX_SEND_LAG_MS:-1}" \
     --concurrencies "${OVERLOAD_CONCURRENCIES:-1,2,4,8,16,32,64,128}" \
     --json "$results/$section.json" --work "$cache/$section-work"
-  python3 $bench/report.py overload --doc "$doc" --section "$section" \
+  report overload --doc "$doc" --section "$section" \
     --json "$results/$section.json" --plots "$bench/plots" \
     --work "$cache/plot-data"
 }
@@ -285,16 +344,48 @@ section_transport() {
     --warmup_seconds "${TRANSPORT_WARMUP_SECONDS:-1}" \
     --concurrencies "${TRANSPORT_CONCURRENCIES:-1,2,4,8,16,32,64,128}" \
     --json "$results/transport.json" --work "$cache/transport-work"
-  python3 $bench/report.py transport --doc "$doc" \
+  report transport --doc "$doc" \
     --json "$results/transport.json"
 }
 
-section_machine
+# movierec-server against the floor of a unary gRPC call, each in its own
+# process on one core, movierec-loadgen on another: per method, the
+# concurrency doubling until QPS stops rising, the servers taking turns at
+# each level; QPS, p50/p99 and the server's CPU per call side by side
+# (tests/bench/serving_compare.py).
+section_compare() {
+  local model_base=${COMPARE_MODEL_BASE:-}
+  [[ -n $model_base ]] || model_base=$(real_model)
+  local payload=() baseline=()
+  [[ ${COMPARE_PAYLOAD:-0} == 1 ]] && payload=(--payload)
+  [[ -n ${COMPARE_BASELINE_SERVER:-} ]] &&
+    baseline=(--server "main=$COMPARE_BASELINE_SERVER")
+  log "compare: movierec-server against empty_server on $model_base"
+  python3 $bench/serving_compare.py \
+    --empty_server "$bin/empty_server" "${baseline[@]}" \
+    --server "$bin/movierec-server" \
+    --loadgen "$bin/movierec-loadgen" --model_base "$model_base" \
+    --server_cpus "${COMPARE_SERVER_CPU:-0}" \
+    --loadgen_cpus "${COMPARE_LOADGEN_CPU:-1}" \
+    --level_seconds "${COMPARE_SECONDS:-5}" \
+    --warmup_seconds "${COMPARE_WARMUP_SECONDS:-1}" \
+    --repetitions "${COMPARE_REPETITIONS:-3}" \
+    --concurrencies "${COMPARE_CONCURRENCIES:-1,2,4,8,16,32,64,128,256}" \
+    --methods "${COMPARE_METHODS:-Recommend,SimilarMovies,RecommendBatch}" \
+    --batch_size "${COMPARE_BATCH_SIZE:-100}" "${payload[@]}" \
+    --json "$results/compare.json" --work "$cache/compare-work"
+  report compare --doc "$doc" --json "$results/compare.json"
+}
+
 for section in "${sections[@]}"; do
   if ! declare -F "section_$section" >/dev/null; then
     echo "unknown section \"$section\"; known: ${all_sections[*]} overload" >&2
     exit 2
   fi
+done
+section_machine
+for section in "${sections[@]}"; do
+  load_before=$(loadavg)
   "section_$section"
 done
 log "updated $doc"

@@ -28,36 +28,19 @@ import argparse
 import datetime
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from overload_bench import build_info, cpu_list  # noqa: E402
+from bench_common import (  # noqa: E402
+    build_info, cpu_list, cpu_seconds, free_port, start_logged, stop)
 
-TICKS = os.sysconf("SC_CLK_TCK")
 TRANSPORTS = ("grpc", "http")
 
 
 def log(message):
     print(f"transport_bench: {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    """User + system CPU time of every thread of `pid` so far, seconds."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        # The command name (field 2) may hold spaces: split after its ")".
-        fields = f.read().rsplit(")", 1)[1].split()
-    # Fields 14 and 15 of the line (utime, stime) are 12 and 13 after ")".
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 class Bench:
@@ -69,28 +52,16 @@ class Bench:
         args = self.args
         self.grpc_port, self.http_port = free_port(), free_port()
         log_path = os.path.join(args.work, "server.log")
-        with open(log_path, "w", encoding="utf-8") as logf:
-            proc = subprocess.Popen(
-                ["taskset", "-c", args.server_cpus, args.server,
-                 "--model_base", args.model_base,
-                 "--port", str(self.grpc_port),
-                 "--http_port", str(self.http_port),
-                 "--http_threads", str(max(args.concurrencies)),
-                 "--worker_threads", str(len(cpu_list(args.server_cpus))),
-                 "--metrics_port", "-1", "--poll_interval", "0",
-                 "--grace_period", "1s"],
-                stdout=logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with open(log_path, encoding="utf-8", errors="replace") as f:
-                if "serving model version" in f.read():
-                    return proc
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        proc.kill()
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            sys.exit(f"{args.server} did not start serving:\n{f.read()}")
+        return start_logged(
+            ["taskset", "-c", args.server_cpus, args.server,
+             "--model_base", args.model_base,
+             "--port", str(self.grpc_port),
+             "--http_port", str(self.http_port),
+             "--http_threads", str(max(args.concurrencies)),
+             "--worker_threads", str(len(cpu_list(args.server_cpus))),
+             "--metrics_port", "-1", "--poll_interval", "0",
+             "--grace_period", "1s"],
+            log_path, "serving model version", args.server)
 
     def level(self, pid, transport, concurrency):
         """One closed-loop run; its figures."""
@@ -159,12 +130,7 @@ class Bench:
                 if not active:
                     break
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
         return levels
 
 
