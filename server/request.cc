@@ -105,6 +105,22 @@ absl::StatusOr<MovieFilter> ResolveFilter(
     const Snapshot& snapshot, const movierec::v1::MovieFilter& proto,
     absl::string_view path) {
   MovieFilter filter;
+  // A filter on a field the catalogue lacks (data without genres or
+  // years) would silently answer nothing: it is refused, saying why.
+  if (proto.genres_size() > 0 && snapshot.model().catalog.genre_names.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, "filter.genres: the catalogue of model version ",
+        snapshot.version(),
+        " has no genres (its data had none); drop the genre filter"));
+  }
+  if ((proto.min_release_year() > 0 || proto.max_release_year() > 0) &&
+      !snapshot.has_release_years()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, "filter.", proto.min_release_year() > 0 ? "min" : "max",
+        "_release_year: no movie in the catalogue of model version ",
+        snapshot.version(),
+        " has a release year (its data had none); drop the year filter"));
+  }
   for (int i = 0; i < proto.genres_size(); ++i) {
     const int genre = snapshot.GenreIndex(proto.genres(i));
     if (genre < 0) {

@@ -43,6 +43,7 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
   for (size_t i = 0; i < m.catalog.movies.size(); ++i) {
     movie_ids_.push_back(absl::StrCat(m.catalog.movies[i].id));
     movie_rows_.emplace(movie_ids_.back(), static_cast<int32_t>(i));
+    has_release_years_ |= m.catalog.movies[i].release_year > 0;
   }
   for (size_t g = 0; g < m.catalog.genre_names.size(); ++g) {
     genres_.emplace(m.catalog.genre_names[g], static_cast<int32_t>(g));

@@ -56,6 +56,10 @@ class Snapshot {
   // The API's id of the movie at `row` (0 <= row < movies): its MovieLens
   // id as text, made once per snapshot rather than once per answer.
   const std::string& MovieId(int row) const { return movie_ids_[row]; }
+  // Whether any movie of the catalogue has a release year (data without
+  // years, e.g. the generic format's items.csv without its year column,
+  // has none: a year filter then cannot be met).
+  bool has_release_years() const { return has_release_years_; }
 
  private:
   int64_t version_;
@@ -67,6 +71,7 @@ class Snapshot {
   absl::flat_hash_map<std::string, int32_t> movie_rows_;
   std::vector<std::string> movie_ids_;  // by row
   absl::flat_hash_map<std::string, int32_t> genres_;
+  bool has_release_years_ = false;
 };
 
 }  // namespace movierec

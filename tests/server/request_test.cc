@@ -330,5 +330,48 @@ TEST_F(RequestTest, ShapeIsCheckedBeforeTheModelIsNeeded) {
                       absl::StatusCode::kUnavailable));
 }
 
+// Data without genres or release years (the generic format's optional
+// columns): a filter on the missing field is refused with the reason, not
+// answered with an empty list.
+TEST(RequestMissingFieldsTest, FiltersOnFieldsTheCatalogueLacksAreRefused) {
+  MovieLens data = SmallMovieLens(5, 40, 6);
+  data.genre_names.clear();
+  for (Movie& movie : data.movies) {
+    movie.genres.clear();
+    movie.release_year = 0;
+  }
+  const auto snapshot = std::make_shared<const Snapshot>(
+      3, std::make_shared<const Model>(
+             MakeRandomModel(data, SmallRetrievalConfig(true), 2)));
+  const Recommender recommender([snapshot] { return snapshot; });
+  const auto call = [&](const std::function<void(v1::MovieFilter*)>& edit) {
+    v1::RecommendRequest request;
+    request.set_user_id("1");
+    edit(request.mutable_filter());
+    v1::RecommendResponse response;
+    return recommender.Recommend(request, &response);
+  };
+  EXPECT_TRUE(IsError(
+      call([](v1::MovieFilter* f) { f->add_genres("Comedy"); }),
+      absl::StatusCode::kFailedPrecondition,
+      {"filter.genres: the catalogue of model version 3 has no genres"}));
+  EXPECT_TRUE(IsError(
+      call([](v1::MovieFilter* f) { f->set_min_release_year(1990); }),
+      absl::StatusCode::kFailedPrecondition,
+      {"filter.min_release_year: no movie in the catalogue of model version "
+       "3 has a release year"}));
+  EXPECT_TRUE(IsError(
+      call([](v1::MovieFilter* f) { f->set_max_release_year(1990); }),
+      absl::StatusCode::kFailedPrecondition, {"filter.max_release_year"}));
+  // Without such a filter the catalogue serves as usual.
+  v1::RecommendRequest request;
+  request.set_user_id("1");
+  request.set_count(3);
+  v1::RecommendResponse response;
+  ASSERT_TRUE(recommender.Recommend(request, &response).ok());
+  EXPECT_EQ(response.movies_size(), 3);
+  EXPECT_EQ(response.movies(0).genres_size(), 0);
+}
+
 }  // namespace
 }  // namespace movierec
