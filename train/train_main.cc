@@ -40,6 +40,12 @@ ABSL_FLAG(std::string, model_base, "",
 ABSL_FLAG(uint64_t, seed, 42,
           "Seed of the random 80/20 split, the initialisation and the "
           "training order");
+ABSL_FLAG(std::optional<std::string>, split, std::nullopt,
+          "How the ratings are split into train and test: random (the "
+          "default: a seeded 80/20 permutation), temporal (the latest 20% by "
+          "timestamp are test) or leave_last_n=N (each user's last N are "
+          "test); the validation part of train follows the same kind. Not "
+          "with --train/--test");
 ABSL_FLAG(std::string, train, "",
           "Training ratings in u.data format; with --test, replaces the "
           "random split");
@@ -105,9 +111,25 @@ ABSL_FLAG(bool, testonly_kill_during_removal, false,
 namespace movierec {
 namespace {
 
+// The split of --split (random when unset); a usage error naming a bad
+// value or its combination with --train/--test.
+absl::StatusOr<SplitSpec> SplitFromFlags() {
+  const std::optional<std::string> split = absl::GetFlag(FLAGS_split);
+  if (!split) return SplitSpec();
+  if (!absl::GetFlag(FLAGS_train).empty() ||
+      !absl::GetFlag(FLAGS_test).empty()) {
+    return UsageError(absl::StrCat(
+        "--split=", *split,
+        " cannot be combined with --train/--test, which give the split as "
+        "files"));
+  }
+  return AsUsageError(Annotate(ParseSplitSpec(*split), "--split"));
+}
+
 absl::StatusOr<Dataset> LoadDataset(const std::string& data_dir,
                                     const std::string& train,
-                                    const std::string& test, uint64_t seed) {
+                                    const std::string& test,
+                                    const SplitSpec& split, uint64_t seed) {
   if (train.empty() != test.empty()) {
     return absl::InvalidArgumentError(
         "--train and --test must be given together");
@@ -117,7 +139,7 @@ absl::StatusOr<Dataset> LoadDataset(const std::string& data_dir,
     return MakeExplicitSplit(std::move(catalog), train, test);
   }
   MOVIEREC_ASSIGN_OR_RETURN(MovieLens data, LoadMovieLens(data_dir));
-  return MakeRandomSplit(std::move(data), seed);
+  return MakeSplit(std::move(data), split, seed);
 }
 
 void PrintEvaluation(const TrainOutput& output) {
@@ -138,6 +160,15 @@ void PrintEvaluation(const TrainOutput& output) {
                *e.pipeline);
   }
   if (e.rmse) std::printf("rating model: test RMSE %.4f\n", *e.rmse);
+  if (e.cold_users) {
+    std::printf("cold users (no training ratings, %lld test ratings):\n",
+                static_cast<long long>(e.cold_users->test_interactions));
+    print_list("  retrieval alone", e.cold_users->retrieval);
+    if (e.cold_users->pipeline) {
+      print_list("  served pipeline", *e.cold_users->pipeline);
+    }
+    print_list("  most popular (the fallback)", e.cold_users->popular);
+  }
 }
 
 // The index options of the flags; InvalidArgument naming a bad flag.
@@ -290,6 +321,7 @@ absl::Status Run() {
     return UsageError("--model_base is required (or pass --dry_run)");
   }
   MOVIEREC_ASSIGN_OR_RETURN(const TrainConfig config, ConfigFromFlags());
+  MOVIEREC_ASSIGN_OR_RETURN(const SplitSpec split, SplitFromFlags());
   if (config.threads > 0) {
     omp_set_num_threads(config.threads);
     // FAISS's k-means (the IVF index's training) multiplies matrices
@@ -316,21 +348,30 @@ absl::Status Run() {
   MOVIEREC_ASSIGN_OR_RETURN(
       Dataset dataset,
       Annotate(LoadDataset(data_dir, absl::GetFlag(FLAGS_train),
-                           absl::GetFlag(FLAGS_test), config.seed),
+                           absl::GetFlag(FLAGS_test), split, config.seed),
                "cannot load the data"));
   if (absl::GetFlag(FLAGS_evaluate_on_validation)) {
-    // Seeded apart from the trainer's own validation carve-out.
+    // Seeded apart from the trainer's own validation carve-out, and of the
+    // same kind as the test split.
+    const SplitSpec validation = ValidationSplitOf(dataset.split, 0.1);
     SplitParts parts =
-        RandomSplit(std::move(dataset.train), config.seed ^ 0x7e57, 0.1);
+        SplitBy(std::move(dataset.train), validation, config.seed ^ 0x7e57);
     dataset.train = std::move(parts.kept);
     dataset.test = std::move(parts.held_out);
-    spdlog::info("evaluating on a validation part of train, not on test");
+    dataset.split = validation;
+    spdlog::info("evaluating on a {} validation part of train, not on test",
+                 validation.Name());
   }
+  const SplitSummary summary = SummarizeSplit(dataset);
   spdlog::info(
-      "{} users, {} movies, {} train and {} test ratings; preset {}, "
+      "{} users, {} movies, {} train and {} test ratings ({} split; cold: "
+      "{} users with {} test ratings, {} movies with {}); preset {}, "
       "{} threads",
       dataset.num_users(), dataset.num_movies(), dataset.train.size(),
-      dataset.test.size(), config.preset, omp_get_max_threads());
+      dataset.test.size(), dataset.split.Name(), summary.cold_users,
+      summary.cold_user_test_interactions, summary.cold_movies,
+      summary.cold_movie_test_interactions, config.preset,
+      omp_get_max_threads());
   Progress progress = Progress::ForStderr();
   MOVIEREC_ASSIGN_OR_RETURN(
       const TrainOutput output,
@@ -375,7 +416,8 @@ int main(int argc, char** argv) {
       argc, argv,
       "Trains the movierec retrieval model on MovieLens 100K, evaluates it "
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
-      "--model_base DIR [--seed N] [--train F --test F] [--preset tfrs] "
+      "--model_base DIR [--seed N] [--split random|temporal|leave_last_n=N | "
+      "--train F --test F] [--preset tfrs] "
       "[--index_kind auto|flat|hnsw|ivf] [--min_ndcg_at_10 X] "
       "[--max_relative_regression X] [--force] [--keep_versions N "
       "[--protect V,...]]\n\nExit status: 0 published (or dry run passed), "

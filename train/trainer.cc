@@ -111,7 +111,53 @@ nlohmann::json MetricsJson(const Evaluation& evaluation) {
   metrics["protocol_b"] = ListJson(evaluation.protocol_b);
   if (evaluation.pipeline) metrics["pipeline"] = ListJson(*evaluation.pipeline);
   if (evaluation.rmse) metrics["ranking"]["rmse"] = *evaluation.rmse;
+  if (const auto& cold = evaluation.cold_users) {
+    nlohmann::json& json = metrics["cold_users"];
+    json["test_interactions"] = cold->test_interactions;
+    json["retrieval"] = ListJson(cold->retrieval);
+    if (cold->pipeline) json["pipeline"] = ListJson(*cold->pipeline);
+    json["popular"] = ListJson(cold->popular);
+  }
   return metrics;
+}
+
+nlohmann::json SplitJson(const Dataset& dataset, double validation_fraction) {
+  const SplitSpec& spec = dataset.split;
+  const SplitSummary summary = SummarizeSplit(dataset);
+  nlohmann::json json = {
+      {"kind", spec.Name()},
+      {"train", summary.train},
+      {"test", summary.test},
+      {"test_users", summary.test_users},
+      {"cold_users", summary.cold_users},
+      {"cold_user_test_interactions", summary.cold_user_test_interactions},
+      {"test_movies", summary.test_movies},
+      {"cold_movies", summary.cold_movies},
+      {"cold_movie_test_interactions", summary.cold_movie_test_interactions}};
+  switch (spec.kind) {
+    case SplitSpec::Kind::kRandom:
+      json["test_fraction"] = spec.holdout_fraction;
+      break;
+    case SplitSpec::Kind::kTemporal:
+      json["test_fraction"] = spec.holdout_fraction;
+      json["cut_timestamp"] = summary.cut_timestamp;
+      break;
+    case SplitSpec::Kind::kLeaveLastN:
+      json["n"] = spec.last_n;
+      json["users_held_out"] = summary.users_held_out;
+      json["users_all_in_train"] = summary.users_all_in_train;
+      break;
+    case SplitSpec::Kind::kExplicit:
+      break;
+  }
+  if (validation_fraction > 0) {
+    const SplitSpec validation = ValidationSplitOf(spec, validation_fraction);
+    json["validation"] = {{"kind", validation.Name()}};
+    if (validation.kind != SplitSpec::Kind::kLeaveLastN) {
+      json["validation"]["fraction"] = validation_fraction;
+    }
+  }
+  return json;
 }
 
 std::shared_ptr<const Model> PopularityModel(
@@ -180,6 +226,25 @@ Evaluation EvaluateModel(const std::shared_ptr<const Model>& model,
   if (model->rating) {
     evaluation.rmse = RatingRmse(*model->rating, model->seen, test);
   }
+  std::vector<Interaction> cold_test;
+  for (const Interaction& x : test) {
+    if (model->seen.Of(x.user).empty()) cold_test.push_back(x);
+  }
+  if (!cold_test.empty()) {
+    ColdUserEvaluation& cold = evaluation.cold_users.emplace();
+    cold.test_interactions = static_cast<int64_t>(cold_test.size());
+    cold.retrieval = EvaluateProtocolB(
+        model->num_users(), cold_test,
+        [&](int user) { return rows(scorer.Retrieve(user, 10)); });
+    if (scorer.ranks()) {
+      cold.pipeline = EvaluateProtocolB(
+          model->num_users(), cold_test,
+          [&](int user) { return rows(scorer.Recommend(user, 10)); });
+    }
+    cold.popular = EvaluateProtocolB(model->num_users(), cold_test, [&](int) {
+      return rows(scorer.Popular(10, {}));
+    });
+  }
   return evaluation;
 }
 
@@ -198,9 +263,13 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
                        Progress* progress, TrainOutput* output) {
   Tuned tuned{config.retrieval, config.rating, std::nullopt};
   const MovieLens& catalog = dataset.catalog;
-  const SplitParts parts = RandomSplit(
-      dataset.train, DeriveSeed(config.seed, SeedUse::kValidationSplit),
-      config.validation_fraction);
+  // The validation part is held out as the test part was (a temporal split's
+  // validation is the latest part of train), so choices face the same kind
+  // of held-out data.
+  const SplitParts parts =
+      SplitBy(dataset.train,
+              ValidationSplitOf(dataset.split, config.validation_fraction),
+              DeriveSeed(config.seed, SeedUse::kValidationSplit));
   StageTrainingResult tuning;
   RetrievalModel fit_retrieval =
       FitRetrieval(tuned.retrieval, catalog, parts.kept, &parts.held_out,
@@ -244,6 +313,7 @@ nlohmann::json MetricsOf(const TrainOutput& output, const TrainConfig& config,
   metrics["data"] = {{"train_ratings", dataset.train.size()},
                      {"test_ratings", dataset.test.size()},
                      {"fingerprint", EvaluationDataFingerprint(dataset)}};
+  metrics["split"] = SplitJson(dataset, config.validation_fraction);
   metrics["config"] = nlohmann::json(config);
   metrics["code_version"] = CodeVersion();
   return metrics;

@@ -21,11 +21,26 @@
 
 namespace movierec {
 
+// Protocol B over the cold users only: test users with no training
+// interaction (a temporal split's newcomers). `retrieval` and `pipeline` go
+// through the same Scorer path as every user (ForUser: a user row with no
+// history is encoded from its other features where the towers have them,
+// RetrievalModel::UserVectors); `popular` is the server's answer for a user
+// it cannot personalise (Scorer::Popular), the yardstick for the other two.
+struct ColdUserEvaluation {
+  int64_t test_interactions = 0;
+  ListMetrics retrieval;
+  std::optional<ListMetrics> pipeline;
+  ListMetrics popular;
+};
+
 struct Evaluation {
   std::map<int, double> protocol_a;     // K -> top-K accuracy
   ListMetrics protocol_b;               // retrieval alone
   std::optional<ListMetrics> pipeline;  // retrieval -> ranking -> top 10
   std::optional<double> rmse;           // the rating model on test
+  // Only when some test user has no training interaction.
+  std::optional<ColdUserEvaluation> cold_users;
 };
 
 struct TrainOutput {
@@ -66,6 +81,11 @@ std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
 
 // The evaluation part of metrics.json.
 nlohmann::json MetricsJson(const Evaluation& evaluation);
+
+// The "split" part of metrics.json: the kind and its parameters, the sizes,
+// the cold users and movies (SummarizeSplit) and, with validation_fraction
+// > 0, the validation split that the tuning used.
+nlohmann::json SplitJson(const Dataset& dataset, double validation_fraction);
 
 }  // namespace movierec
 

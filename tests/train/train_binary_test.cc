@@ -4,8 +4,9 @@
 // gate skipped for versions evaluated on other data or without a
 // fingerprint; retention with --keep_versions, --protect and the pin file,
 // including a trainer killed in the middle of a removal
-// (--testonly_kill_during_removal) and the next run finishing it; and
-// --help against docs/flags.md.
+// (--testonly_kill_during_removal) and the next run finishing it; --split
+// (bad values refused, the split recorded in metrics.json); and --help
+// against docs/flags.md.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -221,6 +222,67 @@ TEST_F(TrainBinaryTest, BadFlagValuesAreUsageErrorsNamingTheFlag) {
   refused({"--keep_versions=2"}, "PINNED:2: \"stable\" is not a version");
   // Nothing was trained or written.
   EXPECT_THAT(Versions(), ElementsAre(1));
+}
+
+TEST_F(TrainBinaryTest, BadSplitsAreUsageErrorsNamingTheFlag) {
+  const auto refused = [&](const std::vector<std::string>& flags,
+                           const std::string& message) {
+    const Result run = Train(flags);
+    EXPECT_EQ(run.exit_status, 2) << run.output;
+    EXPECT_THAT(run.output, HasSubstr(message));
+  };
+  refused({"--split=temporal2"},
+          "--split: unknown split \"temporal2\": expected random, temporal "
+          "or leave_last_n=N");
+  refused({"--split=leave_last_n=0"},
+          "--split: split \"leave_last_n=0\": N in leave_last_n=N must be an "
+          "integer >= 1, got \"0\"");
+  refused({"--split=leave_last_n=abc"}, "got \"abc\"");
+  test::WriteFile(dir_.File("u1.base"), "1\t1\t3\t5\n");
+  test::WriteFile(dir_.File("u1.test"), "1\t3\t3\t6\n");
+  refused({"--split=temporal", "--train=" + dir_.File("u1.base"),
+           "--test=" + dir_.File("u1.test")},
+          "--split=temporal cannot be combined with --train/--test");
+  refused({"--split=random", "--train=" + dir_.File("u1.base"),
+           "--test=" + dir_.File("u1.test")},
+          "--split=random cannot be combined with --train/--test");
+  EXPECT_TRUE(Versions().empty());
+}
+
+TEST_F(TrainBinaryTest, MetricsRecordTheSplit) {
+  ASSERT_EQ(Train({}).exit_status, 0);
+  nlohmann::json split = ReadMetrics(1)["split"];
+  EXPECT_EQ(split["kind"], "random");
+  EXPECT_EQ(split["test_fraction"], 0.2);
+  EXPECT_EQ(split["validation"]["kind"], "random");
+  EXPECT_EQ(split["train"].get<int>() + split["test"].get<int>(), 30 * 12);
+  EXPECT_EQ(split["test"], ReadMetrics(1)["data"]["test_ratings"]);
+
+  Result run = Train({"--split=temporal"});
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("temporal split; cold:"));
+  split = ReadMetrics(2)["split"];
+  EXPECT_EQ(split["kind"], "temporal");
+  EXPECT_EQ(split["test"], 72);  // 20% of 360
+  EXPECT_EQ(split["validation"]["kind"], "temporal");
+  EXPECT_EQ(split["validation"]["fraction"], 0.1);
+  for (const char* key :
+       {"cut_timestamp", "cold_users", "cold_user_test_interactions",
+        "cold_movies", "cold_movie_test_interactions", "test_users",
+        "test_movies"}) {
+    EXPECT_TRUE(split.contains(key)) << key;
+  }
+
+  run = Train({"--split=leave_last_n=2"});
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  split = ReadMetrics(3)["split"];
+  EXPECT_EQ(split["kind"], "leave_last_n=2");
+  EXPECT_EQ(split["n"], 2);
+  EXPECT_EQ(split["test"], 60);  // 30 users with 12 ratings each
+  EXPECT_EQ(split["users_held_out"], 30);
+  EXPECT_EQ(split["users_all_in_train"], 0);
+  EXPECT_EQ(split["cold_users"], 0);
+  EXPECT_EQ(split["validation"]["kind"], "leave_last_n=2");
 }
 
 TEST_F(TrainBinaryTest, KilledMidRemovalThenTheNextRunFinishes) {

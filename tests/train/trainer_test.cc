@@ -522,5 +522,67 @@ TEST(TrainModelTest, ColdMovieAndUserAreEncodedFromTheirFeatures) {
   EXPECT_EQ(scorer.Recommend(kColdUser, 10).size(), 10u);
 }
 
+// A temporal split's newcomers (the synthetic users' ratings are dated by
+// user row, so the last rows are only seen after the cut) are evaluated
+// through the served path, and metrics.json counts them and reports protocol
+// B over them alone beside the most-popular fallback.
+TEST(TrainModelTest, TemporalSplitReportsItsColdUsersAndMovies) {
+  SplitSpec temporal;
+  temporal.kind = SplitSpec::Kind::kTemporal;
+  ASSERT_OK_AND_ASSIGN(
+      const Dataset dataset,
+      MakeSplit(SmallMovieLens(30, 40, 12, /*seed=*/3), temporal, 3));
+  const SplitSummary summary = SummarizeSplit(dataset);
+  ASSERT_GT(summary.cold_users, 0);
+  const TrainOutput output =
+      Train(SmallConfig(Stages::kRatingAndReranker), dataset);
+  ASSERT_NE(output.model, nullptr);
+  const nlohmann::json& split = output.metrics["split"];
+  EXPECT_EQ(split["kind"], "temporal");
+  EXPECT_EQ(split["validation"]["kind"], "temporal");
+  EXPECT_EQ(split["train"], dataset.train.size());
+  EXPECT_EQ(split["test"], dataset.test.size());
+  EXPECT_EQ(split["cold_users"], summary.cold_users);
+  EXPECT_EQ(split["cold_user_test_interactions"],
+            summary.cold_user_test_interactions);
+  EXPECT_EQ(split["cold_movies"], summary.cold_movies);
+  EXPECT_EQ(split["cut_timestamp"], summary.cut_timestamp);
+
+  // Protocol B over the cold users: what the Scorer serves them, and the
+  // popular list, averaged over exactly those users.
+  const nlohmann::json& cold = output.metrics["cold_users"];
+  EXPECT_EQ(cold["test_interactions"], summary.cold_user_test_interactions);
+  const Scorer scorer(output.model);
+  std::vector<int32_t> popular;
+  for (const ScoredMovie& m : scorer.Popular(10, {})) {
+    popular.push_back(m.movie);
+  }
+  double served_ndcg = 0, popular_ndcg = 0;
+  int users = 0;
+  for (int u = 0; u < dataset.num_users(); ++u) {
+    const std::vector<int32_t> relevant = MoviesOf(dataset.test, u);
+    if (relevant.empty() || !output.model->seen.Of(u).empty()) continue;
+    ++users;
+    std::vector<int32_t> served;
+    for (const ScoredMovie& m : scorer.Recommend(u, 10)) {
+      served.push_back(m.movie);
+    }
+    served_ndcg += UserListMetrics(served, relevant).ndcg_at_10;
+    popular_ndcg += UserListMetrics(popular, relevant).ndcg_at_10;
+  }
+  ASSERT_EQ(users, summary.cold_users);
+  EXPECT_EQ(cold["pipeline"]["users"], users);
+  EXPECT_EQ(cold["popular"]["users"], users);
+  EXPECT_NEAR(cold["pipeline"]["ndcg_at_10"].get<double>(), served_ndcg / users,
+              1e-12);
+  EXPECT_NEAR(cold["popular"]["ndcg_at_10"].get<double>(), popular_ndcg / users,
+              1e-12);
+  EXPECT_TRUE(cold["retrieval"].contains("recall_at_10"));
+
+  // A split without cold users has no such section.
+  EXPECT_FALSE(Train(SmallConfig(Stages::kRetrievalOnly), SmallDataset())
+                   .metrics.contains("cold_users"));
+}
+
 }  // namespace
 }  // namespace movierec
