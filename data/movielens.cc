@@ -1,58 +1,24 @@
 #include "data/movielens.h"
 
 #include <cmath>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "util/file_util.h"
+#include "data/movielens_csv.h"
+#include "data/movielens_dat.h"
+#include "data/movielens_fields.h"
+#include "data/text_source.h"
 #include "util/status_macros.h"
 
 namespace movierec {
 namespace {
-
-// Walks the lines of a text file, remembering where it is for error messages.
-// Empty lines are skipped; a trailing '\r' is dropped.
-class LineReader {
- public:
-  LineReader(absl::string_view text, absl::string_view name)
-      : text_(text), name_(name) {}
-
-  bool Next(absl::string_view* line) {
-    while (pos_ < text_.size()) {
-      const size_t end = text_.find('\n', pos_);
-      const size_t stop = end == absl::string_view::npos ? text_.size() : end;
-      *line = text_.substr(pos_, stop - pos_);
-      pos_ = stop + 1;
-      ++line_number_;
-      absl::ConsumeSuffix(line, "\r");
-      if (!line->empty()) return true;
-    }
-    return false;
-  }
-
-  // An InvalidArgument error "<name>:<line>: <problem>".
-  template <typename... Args>
-  absl::Status Error(const Args&... problem) const {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name_, ":", line_number_, ": ", problem...));
-  }
-
- private:
-  absl::string_view text_;
-  std::string name_;
-  size_t pos_ = 0;
-  int line_number_ = 0;
-};
-
-std::string Quote(absl::string_view s) {
-  constexpr size_t kMax = 40;
-  if (s.size() > kMax) return absl::StrCat("\"", s.substr(0, kMax), "...\"");
-  return absl::StrCat("\"", s, "\"");
-}
 
 // Splits `line` on `sep` and checks the number of fields.
 absl::StatusOr<std::vector<absl::string_view>> Fields(const LineReader& reader,
@@ -71,21 +37,13 @@ absl::StatusOr<std::vector<absl::string_view>> Fields(const LineReader& reader,
 absl::StatusOr<int64_t> ParseInt(const LineReader& reader,
                                  absl::string_view field,
                                  absl::string_view what) {
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(field, &value)) {
-    return reader.Error(what, " ", Quote(field), " is not an integer");
-  }
-  return value;
+  return ParseIntField(reader, field, what);
 }
 
 absl::StatusOr<int32_t> ParseId(const LineReader& reader,
                                 absl::string_view field,
                                 absl::string_view what) {
-  MOVIEREC_ASSIGN_OR_RETURN(int64_t value, ParseInt(reader, field, what));
-  if (value <= 0 || value > INT32_MAX) {
-    return reader.Error(what, " ", value, " is not a positive 32-bit id");
-  }
-  return static_cast<int32_t>(value);
+  return ParseIdField(reader, field, what);
 }
 
 // "01-Jan-1995" -> 1995; "" -> 0.
@@ -96,20 +54,10 @@ absl::StatusOr<int32_t> ParseReleaseYear(const LineReader& reader,
   int32_t year = 0;
   if (parts.size() != 3 || !absl::SimpleAtoi(parts[2], &year) || year < 1800 ||
       year > 2100) {
-    return reader.Error("release date ", Quote(date),
+    return reader.Error("release date ", QuoteForError(date),
                         " is not of the form DD-Mon-YYYY");
   }
   return year;
-}
-
-absl::StatusOr<std::string> ReadNamedFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) {
-    return absl::Status(
-        text.status().code(),
-        absl::StrCat("MovieLens file: ", text.status().message()));
-  }
-  return text;
 }
 
 }  // namespace
@@ -140,9 +88,9 @@ std::string Latin1ToUtf8(absl::string_view latin1) {
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> ParseGenres(absl::string_view text,
-                                                     absl::string_view name) {
-  LineReader reader(text, name);
+namespace {
+
+absl::StatusOr<std::vector<std::string>> ParseGenresFrom(LineReader& reader) {
   std::vector<std::string> names;
   absl::string_view line;
   while (reader.Next(&line)) {
@@ -157,25 +105,20 @@ absl::StatusOr<std::vector<std::string>> ParseGenres(absl::string_view text,
     if (fields[0].empty()) return reader.Error("empty genre name");
     names.emplace_back(fields[0]);
   }
+  MOVIEREC_RETURN_IF_ERROR(reader.status());
   if (names.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": no genres"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.name(), ": no genres"));
   }
   return names;
 }
 
-absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path) {
-  MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  return ParseGenres(text, path);
-}
-
-absl::StatusOr<std::vector<Movie>> ParseMovies(absl::string_view text,
-                                               absl::string_view name,
-                                               int num_genres) {
+absl::StatusOr<std::vector<Movie>> ParseMoviesFrom(LineReader& reader,
+                                                   int num_genres) {
   if (num_genres < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": negative number of genres ", num_genres));
+    return absl::InvalidArgumentError(absl::StrCat(
+        reader.name(), ": negative number of genres ", num_genres));
   }
-  LineReader reader(text, name);
   std::vector<Movie> movies;
   absl::flat_hash_set<int32_t> ids;
   absl::string_view line;
@@ -202,27 +145,21 @@ absl::StatusOr<std::vector<Movie>> ParseMovies(absl::string_view text,
       if (flag == "1") {
         movie.genres.push_back(g);
       } else if (flag != "0") {
-        return reader.Error("genre flag ", g, " is ", Quote(flag),
+        return reader.Error("genre flag ", g, " is ", QuoteForError(flag),
                             ", not 0 or 1");
       }
     }
     movies.push_back(std::move(movie));
   }
+  MOVIEREC_RETURN_IF_ERROR(reader.status());
   if (movies.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": no movies"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.name(), ": no movies"));
   }
   return movies;
 }
 
-absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
-                                              int num_genres) {
-  MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  return ParseMovies(text, path, num_genres);
-}
-
-absl::StatusOr<std::vector<User>> ParseUsers(absl::string_view text,
-                                             absl::string_view name) {
-  LineReader reader(text, name);
+absl::StatusOr<std::vector<User>> ParseUsersFrom(LineReader& reader) {
   std::vector<User> users;
   absl::flat_hash_set<int32_t> ids;
   absl::string_view line;
@@ -244,28 +181,24 @@ absl::StatusOr<std::vector<User>> ParseUsers(absl::string_view text,
     user.age = static_cast<int32_t>(age);
     user.gender = std::string(fields[2]);
     if (user.gender != "M" && user.gender != "F") {
-      return reader.Error("gender ", Quote(user.gender), " is not M or F");
+      return reader.Error("gender ", QuoteForError(user.gender),
+                          " is not M or F");
     }
     if (fields[3].empty()) return reader.Error("empty occupation");
     user.occupation = std::string(fields[3]);
     user.zip_code = std::string(fields[4]);
     users.push_back(std::move(user));
   }
+  MOVIEREC_RETURN_IF_ERROR(reader.status());
   if (users.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": no users"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.name(), ": no users"));
   }
   return users;
 }
 
-absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path) {
-  MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  return ParseUsers(text, path);
-}
-
-absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
-                                                 absl::string_view name,
-                                                 const KnownIds& known) {
-  LineReader reader(text, name);
+absl::StatusOr<std::vector<Rating>> ParseRatingsFrom(LineReader& reader,
+                                                     const KnownIds& known) {
   std::vector<Rating> ratings;
   absl::string_view line;
   while (reader.Next(&line)) {
@@ -287,7 +220,8 @@ absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
     rating.movie_id = movie;
     if (!absl::SimpleAtof(fields[2], &rating.rating) ||
         !std::isfinite(rating.rating)) {
-      return reader.Error("rating ", Quote(fields[2]), " is not a number");
+      return reader.Error("rating ", QuoteForError(fields[2]),
+                          " is not a number");
     }
     if (rating.rating < 1 || rating.rating > 5) {
       return reader.Error("rating ", fields[2], " is outside 1-5");
@@ -297,19 +231,71 @@ absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
     rating.timestamp = timestamp;
     ratings.push_back(rating);
   }
+  MOVIEREC_RETURN_IF_ERROR(reader.status());
   if (ratings.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": no ratings"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.name(), ": no ratings"));
   }
   return ratings;
 }
 
-absl::StatusOr<std::vector<Rating>> ReadRatings(const std::string& path,
-                                                const KnownIds& known) {
-  MOVIEREC_ASSIGN_OR_RETURN(std::string text, ReadNamedFile(path));
-  return ParseRatings(text, path, known);
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ParseGenres(absl::string_view text,
+                                                     absl::string_view name) {
+  LineReader reader(TextSource::FromText(text, name));
+  return ParseGenresFrom(reader);
 }
 
-absl::StatusOr<MovieLens> LoadCatalog(const std::string& dir) {
+absl::StatusOr<std::vector<std::string>> ReadGenres(const std::string& path) {
+  MOVIEREC_ASSIGN_OR_RETURN(TextSource source, OpenMovieLensFile(path));
+  LineReader reader(std::move(source));
+  return ParseGenresFrom(reader);
+}
+
+absl::StatusOr<std::vector<Movie>> ParseMovies(absl::string_view text,
+                                               absl::string_view name,
+                                               int num_genres) {
+  LineReader reader(TextSource::FromText(text, name));
+  return ParseMoviesFrom(reader, num_genres);
+}
+
+absl::StatusOr<std::vector<Movie>> ReadMovies(const std::string& path,
+                                              int num_genres) {
+  MOVIEREC_ASSIGN_OR_RETURN(TextSource source, OpenMovieLensFile(path));
+  LineReader reader(std::move(source));
+  return ParseMoviesFrom(reader, num_genres);
+}
+
+absl::StatusOr<std::vector<User>> ParseUsers(absl::string_view text,
+                                             absl::string_view name) {
+  LineReader reader(TextSource::FromText(text, name));
+  return ParseUsersFrom(reader);
+}
+
+absl::StatusOr<std::vector<User>> ReadUsers(const std::string& path) {
+  MOVIEREC_ASSIGN_OR_RETURN(TextSource source, OpenMovieLensFile(path));
+  LineReader reader(std::move(source));
+  return ParseUsersFrom(reader);
+}
+
+absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
+                                                 absl::string_view name,
+                                                 const KnownIds& known) {
+  LineReader reader(TextSource::FromText(text, name));
+  return ParseRatingsFrom(reader, known);
+}
+
+absl::StatusOr<std::vector<Rating>> ReadRatings(const std::string& path,
+                                                const KnownIds& known) {
+  MOVIEREC_ASSIGN_OR_RETURN(TextSource source, OpenMovieLensFile(path));
+  LineReader reader(std::move(source));
+  return ParseRatingsFrom(reader, known);
+}
+
+namespace {
+
+absl::StatusOr<MovieLens> Load100K(const std::string& dir, bool ratings) {
   MovieLens data;
   MOVIEREC_ASSIGN_OR_RETURN(data.genre_names,
                             ReadGenres(absl::StrCat(dir, "/u.genre")));
@@ -318,15 +304,141 @@ absl::StatusOr<MovieLens> LoadCatalog(const std::string& dir) {
                               static_cast<int>(data.genre_names.size())));
   MOVIEREC_ASSIGN_OR_RETURN(data.users,
                             ReadUsers(absl::StrCat(dir, "/u.user")));
+  if (ratings) {
+    MOVIEREC_ASSIGN_OR_RETURN(
+        data.ratings,
+        ReadRatings(absl::StrCat(dir, "/u.data"), KnownIds::Of(data)));
+  }
   return data;
 }
 
-absl::StatusOr<MovieLens> LoadMovieLens(const std::string& dir) {
-  MOVIEREC_ASSIGN_OR_RETURN(MovieLens data, LoadCatalog(dir));
-  MOVIEREC_ASSIGN_OR_RETURN(
-      data.ratings,
-      ReadRatings(absl::StrCat(dir, "/u.data"), KnownIds::Of(data)));
+// 1M, 10M and the CSV releases. Without a users file, the ratings are read
+// even for the catalogue, to learn the user ids.
+absl::StatusOr<MovieLens> LoadLater(const std::string& dir,
+                                    MovieLensFormat format, bool ratings) {
+  const bool csv = format == MovieLensFormat::kCsv;
+  const std::string extension = csv ? ".csv" : ".dat";
+  const std::string movies_path = absl::StrCat(dir, "/movies", extension);
+  MOVIEREC_ASSIGN_OR_RETURN(MovieTable table, csv ? ReadCsvMovies(movies_path)
+                                                  : ReadDatMovies(movies_path));
+  MovieLens data;
+  data.genre_names = std::move(table.genre_names);
+  data.movies = std::move(table.movies);
+  if (format == MovieLensFormat::k1M) {
+    MOVIEREC_ASSIGN_OR_RETURN(data.users,
+                              ReadDatUsers(absl::StrCat(dir, "/users.dat")));
+    if (!ratings) return data;
+  }
+  const KnownIds known = KnownIds::Of(data);
+  const std::string ratings_path = absl::StrCat(dir, "/ratings", extension);
+  MOVIEREC_ASSIGN_OR_RETURN(data.ratings,
+                            csv ? ReadCsvRatings(ratings_path, known)
+                                : ReadDatRatings(ratings_path, known));
+  if (format != MovieLensFormat::k1M) data.users = UsersOfRatings(data.ratings);
+  if (!ratings) {
+    data.ratings.clear();
+    data.ratings.shrink_to_fit();
+  }
   return data;
+}
+
+absl::StatusOr<MovieLens> Load(const std::string& dir, MovieLensFormat format,
+                               bool ratings) {
+  if (format == MovieLensFormat::kAuto) {
+    MOVIEREC_ASSIGN_OR_RETURN(format, DetectMovieLensFormat(dir));
+  }
+  if (format == MovieLensFormat::k100K) return Load100K(dir, ratings);
+  return LoadLater(dir, format, ratings);
+}
+
+bool Exists(const std::string& dir, absl::string_view file) {
+  std::error_code error;
+  return std::filesystem::exists(absl::StrCat(dir, "/", file), error);
+}
+
+}  // namespace
+
+absl::StatusOr<MovieLensFormat> ParseMovieLensFormat(absl::string_view name) {
+  for (const MovieLensFormat format :
+       {MovieLensFormat::kAuto, MovieLensFormat::k100K, MovieLensFormat::k1M,
+        MovieLensFormat::k10M, MovieLensFormat::kCsv}) {
+    if (name == MovieLensFormatName(format)) return format;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("data format ", QuoteForError(name),
+                   " is not one of auto, ml-100k, ml-1m, ml-10m, ml-csv"));
+}
+
+std::string MovieLensFormatName(MovieLensFormat format) {
+  switch (format) {
+    case MovieLensFormat::kAuto:
+      return "auto";
+    case MovieLensFormat::k100K:
+      return "ml-100k";
+    case MovieLensFormat::k1M:
+      return "ml-1m";
+    case MovieLensFormat::k10M:
+      return "ml-10m";
+    case MovieLensFormat::kCsv:
+      return "ml-csv";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<MovieLensFormat> DetectMovieLensFormat(const std::string& dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    return absl::NotFoundError(
+        absl::StrCat("data directory ", dir, " does not exist"));
+  }
+  std::vector<MovieLensFormat> found;
+  std::vector<std::string> why;
+  if (Exists(dir, "u.data") || Exists(dir, "u.item")) {
+    found.push_back(MovieLensFormat::k100K);
+    why.push_back("u.data/u.item: ml-100k");
+  }
+  if (Exists(dir, "ratings.dat") || Exists(dir, "movies.dat")) {
+    const bool users = Exists(dir, "users.dat");
+    found.push_back(users ? MovieLensFormat::k1M : MovieLensFormat::k10M);
+    why.push_back(users ? "ratings.dat/movies.dat with users.dat: ml-1m"
+                        : "ratings.dat/movies.dat without users.dat: ml-10m");
+  }
+  if (Exists(dir, "ratings.csv") || Exists(dir, "movies.csv")) {
+    found.push_back(MovieLensFormat::kCsv);
+    why.push_back("ratings.csv/movies.csv: ml-csv");
+  }
+  if (found.empty()) {
+    return absl::NotFoundError(absl::StrCat(
+        "data directory ", dir,
+        " holds no MovieLens files (u.data and u.item for 100K; ratings.dat "
+        "and movies.dat for 1M and 10M; ratings.csv and movies.csv for 20M "
+        "and later)"));
+  }
+  if (found.size() > 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data directory ", dir, " holds the files of more than one format (",
+        absl::StrJoin(why, "; "), "): choose one with --format"));
+  }
+  return found[0];
+}
+
+absl::StatusOr<MovieLens> LoadCatalog(const std::string& dir,
+                                      MovieLensFormat format) {
+  return Load(dir, format, /*ratings=*/false);
+}
+
+absl::StatusOr<MovieLens> LoadMovieLens(const std::string& dir,
+                                        MovieLensFormat format) {
+  return Load(dir, format, /*ratings=*/true);
+}
+
+bool HasDemographics(const MovieLens& data) {
+  for (const User& user : data.users) {
+    if (!user.gender.empty() || !user.occupation.empty() || user.age != 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace movierec

@@ -1,10 +1,14 @@
-// Readers for the MovieLens 100K files: u.data (ratings), u.item (movies),
-// u.user (users) and u.genre (genre names).
+// The MovieLens data model (genres, movies, users, ratings), the readers of
+// the MovieLens 100K files (u.data, u.item, u.user, u.genre), and the loader
+// of a MovieLens folder in any release's format: 100K here, 1M and 10M in
+// movielens_dat.h, 20M, 25M, 32M and "latest" in movielens_csv.h (see
+// docs/data.md).
 //
-// Every reader validates each line and returns an error naming the file, the
-// 1-based line number and the problem (a short line, a non-number, a rating
-// outside 1-5, an unknown movie or user id, a missing file); none throws or
-// aborts on bad input. Titles in u.item are ISO-8859-1 and come out as UTF-8.
+// Every reader streams its file and validates each line, returning an error
+// naming the file, the 1-based line number and the problem (a short line, a
+// non-number, a rating outside 1-5, an unknown movie or user id, a missing
+// file); none throws or aborts on bad input. Titles in u.item are
+// ISO-8859-1 and come out as UTF-8.
 #ifndef MOVIEREC_DATA_MOVIELENS_H_
 #define MOVIEREC_DATA_MOVIELENS_H_
 
@@ -90,11 +94,43 @@ absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
                                                  absl::string_view name,
                                                  const KnownIds& known);
 
-// Reads u.genre, u.item and u.user from `dir`; `ratings` stays empty.
-absl::StatusOr<MovieLens> LoadCatalog(const std::string& dir);
+// The MovieLens releases' file formats.
+enum class MovieLensFormat {
+  kAuto,  // detect from the folder's files (DetectMovieLensFormat)
+  k100K,  // u.data, u.item, u.user, u.genre
+  k1M,    // ratings.dat, movies.dat, users.dat ("::"-separated)
+  k10M,   // ratings.dat, movies.dat; no users.dat
+  kCsv,   // ratings.csv, movies.csv: 20M, 25M, 32M and latest
+};
 
-// Reads u.genre, u.item, u.user and u.data from `dir`.
-absl::StatusOr<MovieLens> LoadMovieLens(const std::string& dir);
+// "auto", "ml-100k", "ml-1m", "ml-10m" or "ml-csv"; InvalidArgument naming
+// the value and the choices otherwise.
+absl::StatusOr<MovieLensFormat> ParseMovieLensFormat(absl::string_view name);
+// The name ParseMovieLensFormat reads.
+std::string MovieLensFormatName(MovieLensFormat format);
+
+// The format of the files in `dir`: u.data -> ml-100k; ratings.dat with
+// users.dat -> ml-1m, without -> ml-10m; ratings.csv -> ml-csv. NotFound
+// naming `dir` when it is no directory or holds none of these;
+// InvalidArgument when it holds more than one (choose with --format).
+absl::StatusOr<MovieLensFormat> DetectMovieLensFormat(const std::string& dir);
+
+// The movies, genres and users of `dir` in `format` (kAuto: detected);
+// `ratings` stays empty. Formats without a users file read the ratings to
+// learn the user ids.
+absl::StatusOr<MovieLens> LoadCatalog(
+    const std::string& dir, MovieLensFormat format = MovieLensFormat::k100K);
+
+// The whole dataset of `dir` in `format` (kAuto: detected). Movies and
+// ratings keep their files' order; users too, or, for formats without a
+// users file, are the ids of the ratings in ascending order, without
+// demographics.
+absl::StatusOr<MovieLens> LoadMovieLens(
+    const std::string& dir, MovieLensFormat format = MovieLensFormat::k100K);
+
+// Whether the users have demographics (gender, age, occupation): false for
+// the formats without a users file.
+bool HasDemographics(const MovieLens& data);
 
 // Converts ISO-8859-1 (Latin-1) bytes to UTF-8.
 std::string Latin1ToUtf8(absl::string_view latin1);

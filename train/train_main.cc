@@ -32,8 +32,11 @@
 #include "util/status_util.h"
 
 ABSL_FLAG(std::string, data_dir, "",
-          "MovieLens 100K directory (u.data, u.item, u.user, u.genre); "
-          "defaults to $MOVIELENS_DIR");
+          "MovieLens directory (100K, 1M, 10M, 20M/25M/32M/latest; see "
+          "--format); defaults to $MOVIELENS_DIR");
+ABSL_FLAG(std::string, format, "auto",
+          "Format of --data_dir: auto (detected from its files), ml-100k, "
+          "ml-1m, ml-10m or ml-csv (20M, 25M, 32M, latest); docs/data.md");
 ABSL_FLAG(std::string, model_base, "",
           "Directory of model versions; the new version is written as "
           "MODEL_BASE/<highest version + 1>/ (required)");
@@ -127,6 +130,7 @@ absl::StatusOr<SplitSpec> SplitFromFlags() {
 }
 
 absl::StatusOr<Dataset> LoadDataset(const std::string& data_dir,
+                                    MovieLensFormat format,
                                     const std::string& train,
                                     const std::string& test,
                                     const SplitSpec& split, uint64_t seed) {
@@ -135,10 +139,10 @@ absl::StatusOr<Dataset> LoadDataset(const std::string& data_dir,
         "--train and --test must be given together");
   }
   if (!train.empty()) {
-    MOVIEREC_ASSIGN_OR_RETURN(MovieLens catalog, LoadCatalog(data_dir));
+    MOVIEREC_ASSIGN_OR_RETURN(MovieLens catalog, LoadCatalog(data_dir, format));
     return MakeExplicitSplit(std::move(catalog), train, test);
   }
-  MOVIEREC_ASSIGN_OR_RETURN(MovieLens data, LoadMovieLens(data_dir));
+  MOVIEREC_ASSIGN_OR_RETURN(MovieLens data, LoadMovieLens(data_dir, format));
   return MakeSplit(std::move(data), split, seed);
 }
 
@@ -320,7 +324,11 @@ absl::Status Run() {
   if (model_base.empty() && !dry_run) {
     return UsageError("--model_base is required (or pass --dry_run)");
   }
-  MOVIEREC_ASSIGN_OR_RETURN(const TrainConfig config, ConfigFromFlags());
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const MovieLensFormat format,
+      AsUsageError(Annotate(ParseMovieLensFormat(absl::GetFlag(FLAGS_format)),
+                            "--format")));
+  MOVIEREC_ASSIGN_OR_RETURN(TrainConfig config, ConfigFromFlags());
   MOVIEREC_ASSIGN_OR_RETURN(const SplitSpec split, SplitFromFlags());
   if (config.threads > 0) {
     omp_set_num_threads(config.threads);
@@ -347,9 +355,20 @@ absl::Status Run() {
 
   MOVIEREC_ASSIGN_OR_RETURN(
       Dataset dataset,
-      Annotate(LoadDataset(data_dir, absl::GetFlag(FLAGS_train),
+      Annotate(LoadDataset(data_dir, format, absl::GetFlag(FLAGS_train),
                            absl::GetFlag(FLAGS_test), split, config.seed),
                "cannot load the data"));
+  if (!HasDemographics(dataset.catalog)) {
+    // 10M and the CSV releases have no users file.
+    spdlog::info("the users have no demographics: the user towers go without");
+    config.retrieval.model.features.user_demographics = false;
+    config.rating.model.features.user_demographics = false;
+  }
+  if (dataset.catalog.genre_names.empty()) {
+    spdlog::info("the movies have no genres: the movie towers go without");
+    config.retrieval.model.features.movie_genres = false;
+    config.rating.model.features.movie_genres = false;
+  }
   if (absl::GetFlag(FLAGS_evaluate_on_validation)) {
     // Seeded apart from the trainer's own validation carve-out, and of the
     // same kind as the test split.
@@ -414,8 +433,9 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   movierec::ParseCommandLine(
       argc, argv,
-      "Trains the movierec retrieval model on MovieLens 100K, evaluates it "
+      "Trains the movierec retrieval model on MovieLens, evaluates it "
       "and writes a new model version.\n\nUsage: movierec-train --data_dir DIR "
+      "[--format F] "
       "--model_base DIR [--seed N] [--split random|temporal|leave_last_n=N | "
       "--train F --test F] [--preset tfrs] "
       "[--index_kind auto|flat|hnsw|ivf] [--min_ndcg_at_10 X] "

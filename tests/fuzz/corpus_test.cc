@@ -76,6 +76,20 @@ TEST(FuzzCorpusTest, MovieLensSeeds) {
   });
 }
 
+TEST(FuzzCorpusTest, LaterMovieLensFormatSeeds) {
+  for (const auto& [target, format] :
+       {std::pair("movielens_1m", MovieLensFormat::k1M),
+        std::pair("movielens_10m", MovieLensFormat::k10M),
+        std::pair("movielens_csv", MovieLensFormat::kCsv)}) {
+    ExpectAcceptance(target, [format = format](const Seed& seed) {
+      const absl::Status status = fuzz::FuzzMovieLensFile(format, seed.bytes);
+      // A seed that names no file of the format would test nothing.
+      EXPECT_FALSE(absl::IsNotFound(status)) << seed.name << ": " << status;
+      return status;
+    });
+  }
+}
+
 TEST(FuzzCorpusTest, BundleSeeds) {
   ExpectAcceptance("bundle", [](const Seed& seed) {
     // The fuzzer tries both; a seed is valid when either decodes.

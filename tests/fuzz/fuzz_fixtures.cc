@@ -4,6 +4,12 @@
 
 #include <cstdint>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "data/movielens_csv.h"
+#include "data/movielens_dat.h"
+#include "data/movielens_fields.h"
 #include "model/bundle.h"
 #include "tests/test_util.h"
 
@@ -38,6 +44,114 @@ Model ServedModel() {
 }
 
 Model SeedModel() { return RankedModel(3, 5, 2); }
+
+namespace {
+
+void CheckMovies(const MovieTable& table) {
+  MOVIEREC_FUZZ_CHECK(!table.movies.empty(), "no movies accepted as OK");
+  const absl::flat_hash_set<std::string> names(table.genre_names.begin(),
+                                               table.genre_names.end());
+  MOVIEREC_FUZZ_CHECK(names.size() == table.genre_names.size(),
+                      "genre names repeat");
+  for (size_t g = 0; g < table.genre_names.size(); ++g) {
+    MOVIEREC_FUZZ_CHECK(
+        !table.genre_names[g].empty() && IsValidUtf8(table.genre_names[g]),
+        "genre name");
+    MOVIEREC_FUZZ_CHECK(table.genre_names[g] != "unknown" || g == 0,
+                        "unknown is not the first genre");
+  }
+  absl::flat_hash_set<int32_t> ids;
+  for (const Movie& m : table.movies) {
+    MOVIEREC_FUZZ_CHECK(m.id > 0 && ids.insert(m.id).second, "movie id");
+    MOVIEREC_FUZZ_CHECK(!m.title.empty() && IsValidUtf8(m.title), m.title);
+    MOVIEREC_FUZZ_CHECK(m.release_year == 0 ||
+                            (m.release_year >= 1800 && m.release_year <= 2100),
+                        "release year");
+    for (size_t i = 0; i < m.genres.size(); ++i) {
+      MOVIEREC_FUZZ_CHECK(
+          m.genres[i] >= 0 && m.genres[i] < static_cast<int32_t>(names.size()),
+          "genre index");
+      MOVIEREC_FUZZ_CHECK(i == 0 || m.genres[i - 1] < m.genres[i],
+                          "genres not sorted and distinct");
+    }
+  }
+}
+
+void CheckUsers(const std::vector<User>& users) {
+  MOVIEREC_FUZZ_CHECK(!users.empty(), "no users accepted as OK");
+  absl::flat_hash_set<int32_t> ids;
+  for (const User& u : users) {
+    MOVIEREC_FUZZ_CHECK(u.id > 0 && ids.insert(u.id).second, "user id");
+    MOVIEREC_FUZZ_CHECK(u.gender == "M" || u.gender == "F", "gender");
+    MOVIEREC_FUZZ_CHECK(IsMl1mAgeCode(u.age), "age");
+    MOVIEREC_FUZZ_CHECK(!u.occupation.empty(), "occupation");
+    MOVIEREC_FUZZ_CHECK(IsValidUtf8(u.zip_code), "zip code");
+  }
+}
+
+void CheckRatings(const std::vector<Rating>& ratings, const KnownIds& known,
+                  float min_stars) {
+  MOVIEREC_FUZZ_CHECK(!ratings.empty(), "no ratings accepted as OK");
+  for (const Rating& r : ratings) {
+    MOVIEREC_FUZZ_CHECK(r.user_id > 0, "user id");
+    MOVIEREC_FUZZ_CHECK(
+        known.user_row.empty() || known.user_row.contains(r.user_id),
+        "unknown user");
+    MOVIEREC_FUZZ_CHECK(known.movie_row.contains(r.movie_id), "unknown movie");
+    MOVIEREC_FUZZ_CHECK(r.rating >= min_stars && r.rating <= 5 &&
+                            2 * r.rating == static_cast<int>(2 * r.rating),
+                        "rating");
+  }
+}
+
+// Checks *result's properties, or that its error names `file`; its status.
+template <typename T, typename Check>
+absl::Status CheckResult(const absl::StatusOr<T>& result,
+                         absl::string_view file, Check check) {
+  if (!result.ok()) {
+    MOVIEREC_FUZZ_CHECK(absl::IsInvalidArgument(result.status()),
+                        result.status().ToString());
+    MOVIEREC_FUZZ_CHECK(
+        absl::StartsWith(result.status().message(), absl::StrCat(file, ":")),
+        result.status().ToString());
+    return result.status();
+  }
+  check(*result);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FuzzMovieLensFile(MovieLensFormat format,
+                               absl::string_view input) {
+  const size_t newline = input.find('\n');
+  if (newline == absl::string_view::npos) {
+    return absl::NotFoundError("no file name line");
+  }
+  const absl::string_view file = input.substr(0, newline);
+  const absl::string_view text = input.substr(newline + 1);
+  const bool csv = format == MovieLensFormat::kCsv;
+  const bool has_users = format == MovieLensFormat::k1M;
+  KnownIds known = Known();
+  if (!has_users) known.user_row.clear();
+  if (file == (csv ? "movies.csv" : "movies.dat")) {
+    return CheckResult(
+        csv ? ParseCsvMovies(text, file) : ParseDatMovies(text, file), file,
+        CheckMovies);
+  }
+  if (has_users && file == "users.dat") {
+    return CheckResult(ParseDatUsers(text, file), file, CheckUsers);
+  }
+  if (file == (csv ? "ratings.csv" : "ratings.dat")) {
+    return CheckResult(csv ? ParseCsvRatings(text, file, known)
+                           : ParseDatRatings(text, file, known),
+                       file, [&](const std::vector<Rating>& ratings) {
+                         CheckRatings(ratings, known, has_users ? 1.0f : 0.5f);
+                       });
+  }
+  return absl::NotFoundError(absl::StrCat("no file ", file, " in format ",
+                                          MovieLensFormatName(format)));
+}
 
 std::string FrameBundle(absl::string_view payload) {
   std::string bytes = "MRBUNDLE";

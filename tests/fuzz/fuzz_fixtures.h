@@ -42,6 +42,17 @@ Model ServedModel();
 // The small model of the bundle seeds: same shape, fewer users and movies.
 Model SeedModel();
 
+// The fuzz targets of the 1M, 10M and CSV formats (movielens_1m_fuzz,
+// movielens_10m_fuzz, movielens_csv_fuzz) take a file name on the input's
+// first line (movies.dat, users.dat (1M only), ratings.dat; movies.csv,
+// ratings.csv) and the file's bytes after it, so that one target and its
+// seeds cover every file of a format. Parses the file, checks the
+// properties of what is accepted (every string valid UTF-8, ids unique and
+// positive, genres and stars in range) and that an error is InvalidArgument
+// naming the file, and returns the parser's status; a first line that names
+// no file of the format gives NotFound.
+absl::Status FuzzMovieLensFile(MovieLensFormat format, absl::string_view input);
+
 // `payload` behind a valid model.bin header (magic, format version, CRC-32,
 // length), so that a fuzzed payload reaches the message validation.
 std::string FrameBundle(absl::string_view payload);

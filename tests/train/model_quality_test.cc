@@ -14,11 +14,14 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "data/dataset.h"
 #include "data/movielens.h"
@@ -57,12 +60,27 @@ bool SeedSelected(uint64_t seed) {
 
 class ModelQualityTest : public ::testing::TestWithParam<uint64_t> {
  protected:
-  // Logs `value` as a property of the test and on stdout.
+  // Logs `value` as a property of the test and on stdout, and keeps it for
+  // WriteReport.
   void Report(const std::string& name, double value) {
     RecordProperty(name, std::to_string(value));
     std::cout << "seed " << GetParam() << " " << name << " = " << value
               << std::endl;
+    absl::StrAppend(&report_, name, " ", absl::StrFormat("%.17g", value), "\n");
   }
+  // Writes the reported figures to MOVIEREC_TEST_OUT_DIR/
+  // model_quality_seed_<seed>.txt ("name value" lines), where other
+  // real-data tests compare against them instead of training again
+  // (ml1m_equivalence_test).
+  void WriteReport() {
+    std::filesystem::create_directories(MOVIEREC_TEST_OUT_DIR);
+    std::ofstream(absl::StrCat(MOVIEREC_TEST_OUT_DIR, "/model_quality_seed_",
+                               GetParam(), ".txt"))
+        << report_;
+  }
+
+ private:
+  std::string report_;
 };
 
 TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
@@ -99,6 +117,8 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
     Report(absl::StrCat(stage, "_epochs"),
            static_cast<double>(result.epochs.size()));
   }
+
+  WriteReport();
 
   EXPECT_GE(top100, kMinTop100);
   EXPECT_GE(e.pipeline->recall_at_10, kMinPipelineRecall);

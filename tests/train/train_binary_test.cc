@@ -25,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "model/bundle.h"
 #include "tests/e2e/subprocess.h"
 #include "tests/test_util.h"
@@ -218,6 +219,8 @@ TEST_F(TrainBinaryTest, BadFlagValuesAreUsageErrorsNamingTheFlag) {
           "--protect: version 9 is not in");
   refused({"--protect=1"}, "--protect needs --keep_versions");
   refused({"--keep_versions=2", "--dry_run"}, "not with --dry_run");
+  refused({"--format=ml-20m"},
+          "--format: data format \"ml-20m\" is not one of auto, ml-100k");
   test::WriteFile(base_ + "/PINNED", "1\nstable\n");
   refused({"--keep_versions=2"}, "PINNED:2: \"stable\" is not a version");
   // Nothing was trained or written.
@@ -283,6 +286,42 @@ TEST_F(TrainBinaryTest, MetricsRecordTheSplit) {
   EXPECT_EQ(split["users_all_in_train"], 0);
   EXPECT_EQ(split["cold_users"], 0);
   EXPECT_EQ(split["validation"]["kind"], "leave_last_n=2");
+}
+
+// The synthetic catalogue written as MovieLens 20M-style CSV (no users file,
+// so no demographics) is detected and trains, its user towers without the
+// demographic tables.
+TEST_F(TrainBinaryTest, TrainsOnTheCsvFormatWithoutDemographics) {
+  const MovieLens data = test::SmallMovieLens(30, 40, 12, 3);
+  const std::string csv = dir_.File("ml-csv");
+  fs::create_directories(csv);
+  std::string movies = "movieId,title,genres\r\n";
+  for (const Movie& movie : data.movies) {
+    std::vector<std::string> genres;
+    for (const int32_t g : movie.genres) genres.push_back(data.genre_names[g]);
+    absl::StrAppend(&movies, movie.id, ",\"", movie.title, ", The (",
+                    movie.release_year, ")\",", absl::StrJoin(genres, "|"),
+                    "\r\n");
+  }
+  test::WriteFile(csv + "/movies.csv", movies);
+  std::string ratings = "userId,movieId,rating,timestamp\n";
+  for (const Rating& r : data.ratings) {
+    absl::StrAppend(&ratings, r.user_id, ",", r.movie_id, ",",
+                    absl::StrFormat("%.1f", r.rating), ",", r.timestamp, "\n");
+  }
+  test::WriteFile(csv + "/ratings.csv", ratings);
+
+  const Result run =
+      RunBinary({MOVIEREC_TRAIN_BIN, "--data_dir=" + csv, "--dry_run",
+                 std::string("--config=") + kConfig, "--threads=1"});
+  EXPECT_EQ(run.exit_status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("the users have no demographics"));
+  EXPECT_THAT(run.output, HasSubstr("served pipeline"));
+  // --format names the reader; the wrong one names the missing file.
+  const Result wrong = RunBinary(
+      {MOVIEREC_TRAIN_BIN, "--data_dir=" + csv, "--format=ml-1m", "--dry_run"});
+  EXPECT_EQ(wrong.exit_status, 1) << wrong.output;
+  EXPECT_THAT(wrong.output, HasSubstr(csv + "/movies.dat"));
 }
 
 TEST_F(TrainBinaryTest, KilledMidRemovalThenTheNextRunFinishes) {
