@@ -8,7 +8,8 @@
 //   ranking:   each candidate scored by the reranker (or, without one, by
 //              the predicted rating), the list re-sorted, the top `count`.
 //
-// Recommend(user, ...) runs the three steps for a known user; callers that
+// Recommend(user, ...) runs the three steps for a known user, and
+// Recommend(context, ...) for any context (a visitor's); callers that
 // need to stop between stages (the server checks deadlines there) call
 // ForUser / ForVisitor, Excluded, RetrieveCandidates and Rank themselves.
 //
@@ -116,6 +117,13 @@ class Scorer {
   // The served pipeline for user row `user`: the top `count` movies the user
   // has not seen, best first.
   std::vector<ScoredMovie> Recommend(int user, int count,
+                                     StageTimes* times = nullptr) const;
+  // The served pipeline for `context` (ForUser or ForVisitor) with no
+  // filter: retrieval skipping the context's history, then ranking. A
+  // request with recent_movie_ids and no user id is answered by the same
+  // calls (server/recommender.cc makes them one by one, checking its
+  // deadline in between).
+  std::vector<ScoredMovie> Recommend(const UserContext& context, int count,
                                      StageTimes* times = nullptr) const;
 
   // Retrieval alone: the top `count` unseen movies by retrieval score.

@@ -62,6 +62,10 @@ struct RerankerTraining {
   // The epoch count is chosen by cross-validation over this many folds of
   // the lists' users.
   int folds = 4;
+  // Co-occurrence neighbours kept per movie for the item-affinity features
+  // (model/item_neighbors.h), saved in the version; chosen on validation
+  // (docs/models.md, "Item neighbours").
+  int item_neighbors = 50;
 };
 
 struct TrainConfig {

@@ -137,6 +137,18 @@ void PrintEvaluation(const TrainOutput& output) {
                *e.pipeline);
   }
   if (e.rmse) std::printf("rating model: test RMSE %.4f\n", *e.rmse);
+  for (const VisitorEvaluation& v : e.visitors) {
+    print_list(
+        absl::StrCat("visitor giving ", v.k, " recent movies, served pipeline")
+            .c_str(),
+        v.served);
+    if (v.ease.users > 0) {
+      print_list(absl::StrCat("visitor giving ", v.k,
+                              " recent movies, EASE^R (lambda 500)")
+                     .c_str(),
+                 v.ease);
+    }
+  }
 }
 
 // The index options of the flags; InvalidArgument naming a bad flag.

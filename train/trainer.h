@@ -18,6 +18,7 @@
 #include "train/evaluator.h"
 #include "train/progress.h"
 #include "train/train_config.h"
+#include "train/visitor_evaluation.h"
 
 namespace movierec {
 
@@ -26,6 +27,9 @@ struct Evaluation {
   ListMetrics protocol_b;               // retrieval alone
   std::optional<ListMetrics> pipeline;  // retrieval -> ranking -> top 10
   std::optional<double> rmse;           // the rating model on test
+  // Visitors giving their K most recent training movies, served and EASE^R
+  // (visitor_evaluation.h); empty when not measured.
+  std::vector<VisitorEvaluation> visitors;
 };
 
 struct TrainOutput {
@@ -37,7 +41,9 @@ struct TrainOutput {
   nlohmann::json metrics;  // what metrics.json holds
 };
 
-// Trains, evaluates on dataset.test and builds the model. Progress goes to
+// Trains, evaluates on dataset.test (visitors too, with EASE^R at
+// kVisitorEaseLambda as their reference up to kMaxEaseMovies movies) and
+// builds the model. Progress goes to
 // `progress`. The OpenMP thread count must already be set.
 absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
                                        const Dataset& dataset,
@@ -60,6 +66,10 @@ std::shared_ptr<const Model> PopularityModel(
 // user x movie matrix X of `train`; the user's vector is its row of X and the
 // movie's its column of B, so score = X_u B_m. Dense in the catalogue size:
 // a baseline for MovieLens-sized catalogues, not a serving model.
+// The largest catalogue TrainModel builds EASE^R for (its dense matrices are
+// several times movies^2 doubles).
+inline constexpr int kMaxEaseMovies = 4000;
+
 std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
                                        const std::vector<Interaction>& train,
                                        float lambda);
