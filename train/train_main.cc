@@ -138,15 +138,12 @@ void PrintEvaluation(const TrainOutput& output) {
   }
   if (e.rmse) std::printf("rating model: test RMSE %.4f\n", *e.rmse);
   for (const VisitorEvaluation& v : e.visitors) {
-    print_list(
-        absl::StrCat("visitor giving ", v.k, " recent movies, served pipeline")
-            .c_str(),
-        v.served);
+    std::printf(
+        "visitors giving %d recent movies (%d had fewer and gave all):\n", v.k,
+        v.fewer_than_k);
+    print_list("  served pipeline", v.served);
     if (v.ease.users > 0) {
-      print_list(absl::StrCat("visitor giving ", v.k,
-                              " recent movies, EASE^R (lambda 500)")
-                     .c_str(),
-                 v.ease);
+      print_list("  EASE^R (lambda 500), the same movies", v.ease);
     }
   }
 }

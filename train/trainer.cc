@@ -116,6 +116,7 @@ nlohmann::json MetricsJson(const Evaluation& evaluation) {
     nlohmann::json& json = metrics["visitor"][absl::StrCat("k", v.k)];
     json["served"] = ListJson(v.served);
     if (v.ease.users > 0) json["ease"] = ListJson(v.ease);
+    json["visitors_with_fewer_movies"] = v.fewer_than_k;
   }
   return metrics;
 }

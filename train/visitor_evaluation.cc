@@ -65,6 +65,12 @@ std::vector<VisitorEvaluation> EvaluateVisitors(
         RecentMovies(num_users, train, k);
     VisitorEvaluation evaluation;
     evaluation.k = k;
+    const UserMovies tested(num_users, test);
+    for (int u = 0; u < num_users; ++u) {
+      if (!tested.Of(u).empty() && static_cast<int>(recent[u].size()) < k) {
+        ++evaluation.fewer_than_k;
+      }
+    }
     evaluation.served = EvaluateProtocolB(num_users, test, [&](int user) {
       if (recent[user].empty()) return Rows(served.Popular(10, {}));
       return Rows(served.Recommend(served.ForVisitor(recent[user]), 10));

@@ -39,6 +39,9 @@ struct VisitorEvaluation {
   int k = 0;
   ListMetrics served;  // the served pipeline
   ListMetrics ease;    // the reference; users == 0 when not measured
+  // Visitors (users with test ratings) with fewer than k training movies,
+  // who gave all they had.
+  int fewer_than_k = 0;
 };
 
 // The visitors' top 10 through `served` (the served pipeline, as for a

@@ -120,6 +120,7 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
     Report(k + "_served_ndcg_at_10", v.served.ndcg_at_10);
     Report(k + "_ease_recall_at_10", v.ease.recall_at_10);
     Report(k + "_ease_ndcg_at_10", v.ease.ndcg_at_10);
+    Report(k + "_visitors_with_fewer_movies", v.fewer_than_k);
     ASSERT_GT(v.ease.users, 0) << k;
     EXPECT_GE(v.served.ndcg_at_10, v.ease.ndcg_at_10) << k;
   }

@@ -451,6 +451,11 @@ TEST_P(ServedVersusEvaluatedTest, MetricsHaveEveryKeyInRange) {
       EXPECT_EQ(list["users"].get<int>(), UsersWithRatings(dataset.test))
           << key << "." << source;
     }
+    const nlohmann::json& fewer =
+        metrics["visitor"][key]["visitors_with_fewer_movies"];
+    ASSERT_TRUE(fewer.is_number_integer()) << key;
+    EXPECT_GE(fewer.get<int>(), 0) << key;
+    EXPECT_LE(fewer.get<int>(), UsersWithRatings(dataset.test)) << key;
   }
   EXPECT_EQ(metrics["training"].contains("reranker"),
             GetParam() == Stages::kRatingAndReranker);

@@ -138,6 +138,11 @@ TEST(EvaluateVisitorsTest, ServedAndEaseListsOfEachVisitorsRecentMovies) {
           return EaseTop10ByHand(*ease_model, recent[user]);
         }));
     EXPECT_EQ(result[i].served.users, model->num_users());
+    int fewer = 0;
+    for (int u = 0; u < model->num_users(); ++u) {
+      fewer += static_cast<int>(recent[u].size()) < k;
+    }
+    EXPECT_EQ(result[i].fewer_than_k, fewer);
     EXPECT_GT(result[i].ease.ndcg_at_10, 0);
   }
   // A visitor's list leaves out the movies given and nothing else: with
