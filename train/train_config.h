@@ -15,6 +15,7 @@
 #include "model/rating_model.h"
 #include "model/reranker.h"
 #include "model/retrieval_model.h"
+#include "model/scorer.h"
 
 namespace movierec {
 
@@ -65,7 +66,7 @@ struct RerankerTraining {
   // Co-occurrence neighbours kept per movie for the item-affinity features
   // (model/item_neighbors.h), saved in the version; chosen on validation
   // (docs/models.md, "Item neighbours").
-  int item_neighbors = 50;
+  int item_neighbors = Scorer::kItemNeighbors;
 };
 
 struct TrainConfig {
