@@ -259,8 +259,20 @@ std::vector<ScoredMovie> Scorer::Recommend(int user, int count,
                                            StageTimes* times) const {
   StageTimes ignored;
   if (times == nullptr) times = &ignored;
-  auto start = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
   const UserContext context = ForUser(user);
+  const double context_seconds = SecondsSince(start);
+  std::vector<ScoredMovie> result = Recommend(context, count, times);
+  // Building the context is part of the retrieval stage.
+  times->retrieval_seconds += context_seconds;
+  return result;
+}
+
+std::vector<ScoredMovie> Scorer::Recommend(const UserContext& context,
+                                           int count, StageTimes* times) const {
+  StageTimes ignored;
+  if (times == nullptr) times = &ignored;
+  auto start = std::chrono::steady_clock::now();
   const std::vector<Candidate> candidates =
       RetrieveCandidates(context, context.history, NumToRetrieve(count));
   times->retrieval_seconds = SecondsSince(start);

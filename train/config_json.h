@@ -23,7 +23,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingTraining, enabled, model,
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerTraining, enabled,
                                                 model, list_size, epochs,
                                                 batch_lists, optimizer, l2,
-                                                rating_weighted, folds)
+                                                rating_weighted, folds,
+                                                item_neighbors)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, seed,
                                                 threads, validation_fraction,
                                                 retrieval, rating, reranker)

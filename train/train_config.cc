@@ -169,6 +169,11 @@ absl::Status ValidateRating(const RatingTraining& g) {
 
 absl::Status ValidateReranker(const RerankerTraining& k,
                               double validation_fraction) {
+  // Every model version holds the neighbour table, reranker or not.
+  if (k.item_neighbors < 1) {
+    return BadField("reranker.item_neighbors", k.item_neighbors,
+                    "must be >= 1");
+  }
   if (!k.enabled) return absl::OkStatus();
   if (validation_fraction <= 0) {
     return BadField("reranker.enabled", "true",

@@ -15,6 +15,7 @@
 #include "model/rating_model.h"
 #include "model/reranker.h"
 #include "model/retrieval_model.h"
+#include "model/scorer.h"
 
 namespace movierec {
 
@@ -62,6 +63,10 @@ struct RerankerTraining {
   // The epoch count is chosen by cross-validation over this many folds of
   // the lists' users.
   int folds = 4;
+  // Co-occurrence neighbours kept per movie for the item-affinity features
+  // (model/item_neighbors.h), saved in the version; chosen on validation
+  // (docs/models.md, "Item neighbours").
+  int item_neighbors = Scorer::kItemNeighbors;
 };
 
 struct TrainConfig {

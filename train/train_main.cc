@@ -173,6 +173,15 @@ void PrintEvaluation(const TrainOutput& output) {
     }
     print_list("  most popular (the fallback)", e.cold_users->popular);
   }
+  for (const VisitorEvaluation& v : e.visitors) {
+    std::printf(
+        "visitors giving %d recent movies (%d had fewer and gave all):\n", v.k,
+        v.fewer_than_k);
+    print_list("  served pipeline", v.served);
+    if (v.ease.users > 0) {
+      print_list("  EASE^R (lambda 500), the same movies", v.ease);
+    }
+  }
 }
 
 // The index options of the flags; InvalidArgument naming a bad flag.

@@ -64,7 +64,8 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
                                 const std::vector<Interaction>& train,
                                 RetrievalModel retrieval,
                                 std::optional<RatingModel> rating,
-                                std::optional<Reranker> reranker) {
+                                std::optional<Reranker> reranker,
+                                int item_neighbors) {
   auto model = std::make_shared<Model>();
   model->catalog = catalog;
   model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
@@ -76,8 +77,8 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
   model->retrieval.emplace(std::move(retrieval));
   model->rating = std::move(rating);
   model->reranker = std::move(reranker);
-  model->item_neighbors = ItemNeighbors::Build(model->seen, model->num_movies(),
-                                               Scorer::kItemNeighbors);
+  model->item_neighbors =
+      ItemNeighbors::Build(model->seen, model->num_movies(), item_neighbors);
   return model;
 }
 
@@ -117,6 +118,12 @@ nlohmann::json MetricsJson(const Evaluation& evaluation) {
     json["retrieval"] = ListJson(cold->retrieval);
     if (cold->pipeline) json["pipeline"] = ListJson(*cold->pipeline);
     json["popular"] = ListJson(cold->popular);
+  }
+  for (const VisitorEvaluation& v : evaluation.visitors) {
+    nlohmann::json& json = metrics["visitor"][absl::StrCat("k", v.k)];
+    json["served"] = ListJson(v.served);
+    if (v.ease.users > 0) json["ease"] = ListJson(v.ease);
+    json["visitors_with_fewer_movies"] = v.fewer_than_k;
   }
   return metrics;
 }
@@ -286,7 +293,8 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
   options.num_candidates = config.reranker.list_size;
   const Scorer fit_scorer(
       Assemble(catalog, parts.kept, std::move(fit_retrieval),
-               std::move(fit_rating), std::nullopt),
+               std::move(fit_rating), std::nullopt,
+               config.reranker.item_neighbors),
       options);
   const std::vector<RerankList> lists =
       BuildRerankLists(fit_scorer, parts.held_out, config.reranker.list_size,
@@ -299,6 +307,23 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
                     DeriveSeed(config.seed, SeedUse::kRerankerTraining),
                     &*tuned.reranker, progress);
   return tuned;
+}
+
+// The visitors' figures of `model` on dataset.test, through the served
+// pipeline and through EASE^R fitted to dataset.train.
+std::vector<VisitorEvaluation> EvaluateVisitorsWithEase(
+    const std::shared_ptr<const Model>& model, const Dataset& dataset,
+    const TrainConfig& config) {
+  if (dataset.test.empty()) return {};
+  ScorerOptions options;
+  options.num_candidates = config.reranker.list_size;
+  const Scorer served(model, options);
+  std::optional<Scorer> ease;
+  if (model->num_movies() <= kMaxEaseMovies) {
+    ease.emplace(EaseModel(dataset.catalog, dataset.train, kVisitorEaseLambda));
+  }
+  return EvaluateVisitors(served, ease ? &*ease : nullptr, dataset.train,
+                          dataset.test);
 }
 
 // metrics.json: the evaluation, each stage's training curve, the data's
@@ -345,11 +370,13 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
   }
   std::shared_ptr<Model> model =
       Assemble(catalog, dataset.train, std::move(retrieval), std::move(rating),
-               std::move(tuned.reranker));
+               std::move(tuned.reranker), config.reranker.item_neighbors);
   model->config_json = nlohmann::json(config).dump();
   output.model = model;
   output.evaluation =
       EvaluateModel(output.model, dataset.test, config.reranker.list_size);
+  output.evaluation.visitors =
+      EvaluateVisitorsWithEase(output.model, dataset, config);
   output.metrics = MetricsOf(output, config, dataset);
   return output;
 }

@@ -18,6 +18,7 @@
 #include "train/evaluator.h"
 #include "train/progress.h"
 #include "train/train_config.h"
+#include "train/visitor_evaluation.h"
 
 namespace movierec {
 
@@ -41,6 +42,9 @@ struct Evaluation {
   std::optional<double> rmse;           // the rating model on test
   // Only when some test user has no training interaction.
   std::optional<ColdUserEvaluation> cold_users;
+  // Visitors giving their K most recent training movies, served and EASE^R
+  // (visitor_evaluation.h); empty when not measured.
+  std::vector<VisitorEvaluation> visitors;
 };
 
 struct TrainOutput {
@@ -52,7 +56,9 @@ struct TrainOutput {
   nlohmann::json metrics;  // what metrics.json holds
 };
 
-// Trains, evaluates on dataset.test and builds the model. Progress goes to
+// Trains, evaluates on dataset.test (visitors too, with EASE^R at
+// kVisitorEaseLambda as their reference up to kMaxEaseMovies movies) and
+// builds the model. Progress goes to
 // `progress`. The OpenMP thread count must already be set.
 absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
                                        const Dataset& dataset,
@@ -75,6 +81,10 @@ std::shared_ptr<const Model> PopularityModel(
 // user x movie matrix X of `train`; the user's vector is its row of X and the
 // movie's its column of B, so score = X_u B_m. Dense in the catalogue size:
 // a baseline for MovieLens-sized catalogues, not a serving model.
+// The largest catalogue TrainModel builds EASE^R for (its dense matrices are
+// several times movies^2 doubles).
+inline constexpr int kMaxEaseMovies = 4000;
+
 std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
                                        const std::vector<Interaction>& train,
                                        float lambda);

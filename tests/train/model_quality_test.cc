@@ -2,8 +2,9 @@
 // $MOVIELENS_DIR; skipped when it is unset), one test per seed of the random
 // 80/20 split so that ctest can run them side by side. Each seed must clear
 // the bars below, which puts the mean over seeds 1, 2 and 3 above them too
-// (EVALUATION.md reports seed 42 and that mean). The measured figures go to
-// the test log and to the test's XML properties.
+// (EVALUATION.md reports seed 42 and that mean), and serve visitors (their K
+// most recent training movies) at least as well as EASE^R does, at each K.
+// The measured figures go to the test log and to the test's XML properties.
 //
 // MOVIEREC_QUALITY_SEEDS (comma-separated, e.g. "42") runs only those seeds
 // and skips the others, saying so: tests/run.sh --asan sets it to 42, because
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -29,6 +31,7 @@
 #include "train/progress.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
+#include "train/visitor_evaluation.h"
 
 namespace movierec {
 namespace {
@@ -126,6 +129,21 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
   EXPECT_LE(*e.rmse, kMaxRmse);
   // The ranking stage must not make the served list worse than retrieval's.
   EXPECT_GE(e.pipeline->ndcg_at_10, e.protocol_b.ndcg_at_10);
+
+  // A visitor giving their K most recent training movies is served at least
+  // as well as EASE^R (lambda 500) scoring the same K movies, both measured
+  // in this run (visitor_evaluation.h).
+  ASSERT_EQ(e.visitors.size(), std::size(kVisitorKs));
+  for (const VisitorEvaluation& v : e.visitors) {
+    const std::string k = absl::StrCat("visitor_k", v.k);
+    Report(k + "_served_recall_at_10", v.served.recall_at_10);
+    Report(k + "_served_ndcg_at_10", v.served.ndcg_at_10);
+    Report(k + "_ease_recall_at_10", v.ease.recall_at_10);
+    Report(k + "_ease_ndcg_at_10", v.ease.ndcg_at_10);
+    Report(k + "_visitors_with_fewer_movies", v.fewer_than_k);
+    ASSERT_GT(v.ease.users, 0) << k;
+    EXPECT_GE(v.served.ndcg_at_10, v.ease.ndcg_at_10) << k;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ModelQualityTest,

@@ -144,6 +144,7 @@ std::vector<BadField> BadFields() {
        [](C c) { c->reranker.optimizer.learning_rate = -0.1f; }},
       {"reranker.l2", [](C c) { c->reranker.l2 = kNaN; }},
       {"reranker.model.hidden", [](C c) { c->reranker.model.hidden = {-3}; }},
+      {"reranker.item_neighbors", [](C c) { c->reranker.item_neighbors = 0; }},
   };
 }
 
@@ -196,6 +197,12 @@ TEST(ValidateConfigTest, StageChecksApplyOnlyToEnabledStages) {
   config.reranker.folds = 0;
   config.validation_fraction = 0;
   EXPECT_OK(ValidateConfig(config));
+  // Every version holds the neighbour table, reranker or not.
+  config.reranker.item_neighbors = 0;
+  EXPECT_TRUE(IsError(ValidateConfig(config),
+                      absl::StatusCode::kInvalidArgument,
+                      {"config field reranker.item_neighbors "}));
+  config.reranker.item_neighbors = 50;
   // The bounds themselves are allowed.
   config = Preset("tfrs");
   config.threads = 1024;

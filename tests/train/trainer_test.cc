@@ -1,7 +1,8 @@
 // Tests of the whole offline run (train/trainer.h) on small synthetic data
 // with small, fast configurations derived from the default preset: explicit
 // splits, reproducibility, provenance, the agreement of the served top 10
-// with the evaluator's, the metrics' keys and ranges, and cold start.
+// (a known user's and a visitor's) with the evaluator's, the metrics' keys
+// and ranges, and cold start.
 #include "train/trainer.h"
 
 #include <google/protobuf/util/message_differencer.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -346,6 +348,52 @@ TEST_P(ServedVersusEvaluatedTest, ServedTopTenIsTheEvaluatorsTopTen) {
   EXPECT_EQ(served.hit_rate_at_10, evaluated.hit_rate_at_10);
 }
 
+// A visitor's figures are protocol B over what the server answers a request
+// with their K most recent training movies as recent_movie_ids and no
+// user_id, exactly.
+TEST_P(ServedVersusEvaluatedTest, VisitorFiguresAreTheServersAnswers) {
+  const Dataset dataset = SmallDataset();
+  const TrainConfig config = SmallConfig(GetParam());
+  const TrainOutput output = Train(config, dataset);
+  ASSERT_NE(output.model, nullptr);
+  ScopedTempDir dir;
+  ASSERT_OK_AND_ASSIGN(
+      const int64_t version,
+      WriteModelVersion(dir.path(), *output.model, output.metrics.dump()));
+  ASSERT_OK_AND_ASSIGN(const std::shared_ptr<const Snapshot> snapshot,
+                       Snapshot::Load(dir.path(), version));
+  const Recommender recommender([&snapshot] { return snapshot; });
+  const MovieLens& catalog = output.model->catalog;
+  ASSERT_EQ(output.evaluation.visitors.size(), std::size(kVisitorKs));
+  for (const VisitorEvaluation& v : output.evaluation.visitors) {
+    SCOPED_TRACE(testing::Message() << "K = " << v.k);
+    const std::vector<std::vector<int32_t>> recent =
+        RecentMovies(output.model->num_users(), dataset.train, v.k);
+    const ListMetrics served = EvaluateProtocolB(
+        output.model->num_users(), dataset.test, [&](int user) {
+          v1::RecommendRequest request;
+          for (const int32_t movie : recent[user]) {
+            request.add_recent_movie_ids(
+                absl::StrCat(catalog.movies[movie].id));
+          }
+          request.set_count(10);
+          v1::RecommendResponse response;
+          std::vector<int32_t> rows;
+          const absl::Status status = recommender.Recommend(request, &response);
+          EXPECT_TRUE(status.ok()) << status;
+          for (const v1::ScoredMovie& m : response.movies()) {
+            rows.push_back(snapshot->MovieRow(m.movie_id()));
+          }
+          return rows;
+        });
+    EXPECT_EQ(served.users, v.served.users);
+    EXPECT_EQ(served.recall_at_10, v.served.recall_at_10);
+    EXPECT_EQ(served.ndcg_at_10, v.served.ndcg_at_10);
+    EXPECT_EQ(served.hit_rate_at_10, v.served.hit_rate_at_10);
+    EXPECT_GT(v.ease.users, 0);
+  }
+}
+
 // Keys and ranges of the evaluation part of metrics.json.
 TEST_P(ServedVersusEvaluatedTest, MetricsHaveEveryKeyInRange) {
   const Dataset dataset = SmallDataset();
@@ -388,6 +436,26 @@ TEST_P(ServedVersusEvaluatedTest, MetricsHaveEveryKeyInRange) {
     EXPECT_GT(metrics["ranking"]["rmse"].get<double>(), 0);
     EXPECT_EQ(metrics["ranking"]["rmse"].get<double>(),
               output.evaluation.rmse.value_or(-1));
+  }
+  // The visitors' figures, served and EASE^R's, per K.
+  ASSERT_EQ(metrics["visitor"].size(), std::size(kVisitorKs));
+  for (const int k : kVisitorKs) {
+    const std::string key = absl::StrCat("k", k);
+    ASSERT_TRUE(metrics["visitor"].contains(key)) << key;
+    for (const char* source : {"served", "ease"}) {
+      const nlohmann::json& list = metrics["visitor"][key][source];
+      for (const char* name :
+           {"recall_at_10", "ndcg_at_10", "hit_rate_at_10"}) {
+        expect_share(list[name], absl::StrCat(key, ".", source, ".", name));
+      }
+      EXPECT_EQ(list["users"].get<int>(), UsersWithRatings(dataset.test))
+          << key << "." << source;
+    }
+    const nlohmann::json& fewer =
+        metrics["visitor"][key]["visitors_with_fewer_movies"];
+    ASSERT_TRUE(fewer.is_number_integer()) << key;
+    EXPECT_GE(fewer.get<int>(), 0) << key;
+    EXPECT_LE(fewer.get<int>(), UsersWithRatings(dataset.test)) << key;
   }
   EXPECT_EQ(metrics["training"].contains("reranker"),
             GetParam() == Stages::kRatingAndReranker);
