@@ -50,33 +50,15 @@ absl::Status CheckFieldCount(const CsvReader& reader,
 
 absl::StatusOr<MovieTable> ParseMoviesFrom(CsvReader& reader) {
   MOVIEREC_RETURN_IF_ERROR(ReadHeader(reader, {"movieId", "title", "genres"}));
-  MovieTable table;
-  GenreVocabulary vocabulary;
-  absl::flat_hash_set<int32_t> ids;
+  MovieTableBuilder table;
   std::vector<std::string> fields;
   while (reader.Next(&fields)) {
     MOVIEREC_RETURN_IF_ERROR(
         CheckFieldCount(reader, fields, 3, "movieId,title,genres"));
-    Movie movie;
-    MOVIEREC_ASSIGN_OR_RETURN(movie.id,
-                              ParseIdField(reader, fields[0], "movie id"));
-    if (!ids.insert(movie.id).second) {
-      return reader.Error("duplicate movie id ", movie.id);
-    }
-    if (fields[1].empty()) return reader.Error("empty title");
-    movie.title = ToUtf8(fields[1]);
-    movie.release_year = YearFromTitle(movie.title);
     MOVIEREC_RETURN_IF_ERROR(
-        ParseGenreList(reader, fields[2], &vocabulary, &movie.genres));
-    table.movies.push_back(std::move(movie));
+        table.Add(reader, fields[0], fields[1], fields[2]));
   }
-  MOVIEREC_RETURN_IF_ERROR(reader.status());
-  if (table.movies.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(reader.name(), ": no movies"));
-  }
-  table.genre_names = vocabulary.Finish(&table.movies);
-  return table;
+  return std::move(table).Finish(reader);
 }
 
 absl::StatusOr<std::vector<Rating>> ParseRatingsFrom(CsvReader& reader,

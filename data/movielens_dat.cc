@@ -24,34 +24,16 @@ absl::StatusOr<std::vector<absl::string_view>> DatFields(
 }
 
 absl::StatusOr<MovieTable> ParseMoviesFrom(LineReader& reader) {
-  MovieTable table;
-  GenreVocabulary vocabulary;
-  absl::flat_hash_set<int32_t> ids;
+  MovieTableBuilder table;
   absl::string_view line;
   while (reader.Next(&line)) {
     MOVIEREC_ASSIGN_OR_RETURN(
         std::vector<absl::string_view> fields,
         DatFields(reader, line, 3, "MovieID::Title::Genres"));
-    Movie movie;
-    MOVIEREC_ASSIGN_OR_RETURN(movie.id,
-                              ParseIdField(reader, fields[0], "movie id"));
-    if (!ids.insert(movie.id).second) {
-      return reader.Error("duplicate movie id ", movie.id);
-    }
-    if (fields[1].empty()) return reader.Error("empty title");
-    movie.title = ToUtf8(fields[1]);
-    movie.release_year = YearFromTitle(movie.title);
     MOVIEREC_RETURN_IF_ERROR(
-        ParseGenreList(reader, fields[2], &vocabulary, &movie.genres));
-    table.movies.push_back(std::move(movie));
+        table.Add(reader, fields[0], fields[1], fields[2]));
   }
-  MOVIEREC_RETURN_IF_ERROR(reader.status());
-  if (table.movies.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(reader.name(), ": no movies"));
-  }
-  table.genre_names = vocabulary.Finish(&table.movies);
-  return table;
+  return std::move(table).Finish(reader);
 }
 
 absl::StatusOr<std::vector<User>> ParseUsersFrom(LineReader& reader) {

@@ -25,15 +25,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "data/movielens.h"
+#include "data/movielens_fields.h"
 
 namespace movierec {
 
 // Movies and the genre vocabulary their files name (no u.genre): sorted, but
 // "unknown" first (GenreVocabulary in movielens_fields.h).
-struct MovieTable {
-  std::vector<std::string> genre_names;
-  std::vector<Movie> movies;  // in file order
-};
 
 // The 21 occupations of users.dat, by code.
 const std::vector<std::string>& Ml1mOccupations();

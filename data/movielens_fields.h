@@ -7,11 +7,14 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "data/movielens.h"
@@ -136,6 +139,59 @@ std::vector<User> UsersOfRatings(const std::vector<Rating>& ratings);
 
 // A "MovieLens file" error for a file that cannot be opened.
 absl::StatusOr<TextSource> OpenMovieLensFile(const std::string& path);
+
+// The movies of a movies file (1M/10M movies.dat, 20M+ movies.csv), as
+// their genre names came.
+struct MovieTable {
+  std::vector<std::string> genre_names;
+  std::vector<Movie> movies;  // in file order
+};
+
+// Reads a movies file row by row: each row's id, title and genre fields
+// (Add), then the table with its genre vocabulary ordered (Finish). The
+// same checks for every format: a unique positive id, a title, a genre
+// list; at least one movie.
+class MovieTableBuilder {
+ public:
+  template <typename Reader>
+  absl::Status Add(const Reader& reader, absl::string_view id,
+                   absl::string_view title, absl::string_view genres) {
+    Movie movie;
+    absl::StatusOr<int32_t> parsed = ParseIdField(reader, id, "movie id");
+    if (!parsed.ok()) return parsed.status();
+    movie.id = *parsed;
+    if (!ids_.insert(movie.id).second) {
+      return reader.Error("duplicate movie id ", movie.id);
+    }
+    if (title.empty()) return reader.Error("empty title");
+    movie.title = ToUtf8(title);
+    movie.release_year = YearFromTitle(movie.title);
+    if (absl::Status s =
+            ParseGenreList(reader, genres, &vocabulary_, &movie.genres);
+        !s.ok()) {
+      return s;
+    }
+    table_.movies.push_back(std::move(movie));
+    return absl::OkStatus();
+  }
+
+  // The table once `reader` is done (its status is the first error).
+  template <typename Reader>
+  absl::StatusOr<MovieTable> Finish(const Reader& reader) && {
+    if (!reader.status().ok()) return reader.status();
+    if (table_.movies.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(reader.name(), ": no movies"));
+    }
+    table_.genre_names = vocabulary_.Finish(&table_.movies);
+    return std::move(table_);
+  }
+
+ private:
+  absl::flat_hash_set<int32_t> ids_;
+  GenreVocabulary vocabulary_;
+  MovieTable table_;
+};
 
 }  // namespace movierec
 
