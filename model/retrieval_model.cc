@@ -29,7 +29,11 @@ void RetrievalModel::InitRandom(Rng& rng) {
   for (EmbeddingTable& table : movie_tower_.tables()) {
     table.InitUniform(config_.init_scale, rng);
     // Biases start at zero, as Keras' bias initialiser does.
-    if (config_.movie_bias) table.mutable_weights().rightCols(1).setZero();
+    // (An empty table, e.g. genres of a catalogue without any, has no
+    // column to take.)
+    if (config_.movie_bias && table.mutable_weights().size() > 0) {
+      table.mutable_weights().rightCols(1).setZero();
+    }
   }
 }
 

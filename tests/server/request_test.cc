@@ -340,9 +340,11 @@ TEST(RequestMissingFieldsTest, FiltersOnFieldsTheCatalogueLacksAreRefused) {
     movie.genres.clear();
     movie.release_year = 0;
   }
+  // As movierec-train builds it for such data: no genre table.
+  RetrievalConfig config = SmallRetrievalConfig(true);
+  config.features.movie_genres = false;
   const auto snapshot = std::make_shared<const Snapshot>(
-      3, std::make_shared<const Model>(
-             MakeRandomModel(data, SmallRetrievalConfig(true), 2)));
+      3, std::make_shared<const Model>(MakeRandomModel(data, config, 2)));
   const Recommender recommender([snapshot] { return snapshot; });
   const auto call = [&](const std::function<void(v1::MovieFilter*)>& edit) {
     v1::RecommendRequest request;
