@@ -4,6 +4,7 @@ CPU time and loaded BLAS read from /proc, and how a binary was built.
 Standard library only.
 """
 
+import json
 import os
 import re
 import socket
@@ -151,3 +152,24 @@ def build_info(binary):
         if commit:
             info["commit"] = commit + ("-dirty" if dirty else "")
     return info
+
+
+def add_run_arguments(parser):
+    """The flags every server benchmark takes: the load generator, the model,
+    where results and work files go, and the cores of server and generator."""
+    parser.add_argument("--loadgen", required=True)
+    parser.add_argument("--model_base", required=True)
+    parser.add_argument("--version", type=int, default=1)
+    parser.add_argument("--json", required=True)
+    parser.add_argument("--work", required=True)
+    parser.add_argument("--server_cpus", default="0")
+    parser.add_argument("--loadgen_cpus", default="1")
+
+
+def write_result(path, result):
+    """Writes a benchmark's result as indented JSON and says so."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
+        f.write("\n")
+    print(f"{os.path.basename(sys.argv[0]).removesuffix('.py')}: wrote "
+          f"{path}", file=sys.stderr, flush=True)

@@ -49,6 +49,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (  # noqa: E402
+    add_run_arguments, write_result,
     build_info, cpu_list, free_port, start_logged)
 
 RSS_INTERVAL_S = 0.1
@@ -299,13 +300,7 @@ def main():
                         help="NAME of a --server (run first): every server's "
                         "open-loop levels are fractions of that one's "
                         "closed-loop maximum (default: each its own)")
-    parser.add_argument("--loadgen", required=True)
-    parser.add_argument("--model_base", required=True)
-    parser.add_argument("--version", type=int, default=1)
-    parser.add_argument("--json", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--server_cpus", default="0")
-    parser.add_argument("--loadgen_cpus", default="1")
+    add_run_arguments(parser)
     parser.add_argument("--timeout", type=float, default=1.0,
                         help="deadline of every call, seconds")
     parser.add_argument("--concurrencies", default="8,16,32,64,128")
@@ -371,10 +366,7 @@ def main():
         if name == args.levels_from:
             reference = run["max_qps"]
         result["servers"].append(run)
-    with open(args.json, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    log(f"wrote {args.json}")
+    write_result(args.json, result)
 
 
 if __name__ == "__main__":

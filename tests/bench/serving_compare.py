@@ -47,6 +47,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (  # noqa: E402
+    add_run_arguments, write_result,
     build_info, cpu_list, cpu_seconds, free_port, loaded_blas, start_logged,
     stop)
 
@@ -244,13 +245,7 @@ def main():
                         help="a movierec-server binary, PATH (named "
                         "movierec) or NAME=PATH; repeated, several run "
                         "side by side")
-    parser.add_argument("--loadgen", required=True)
-    parser.add_argument("--model_base", required=True)
-    parser.add_argument("--version", type=int, default=1)
-    parser.add_argument("--json", required=True)
-    parser.add_argument("--work", required=True)
-    parser.add_argument("--server_cpus", default="0")
-    parser.add_argument("--loadgen_cpus", default="1")
+    add_run_arguments(parser)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--batch_size", type=int, default=100,
                         help="RecommendBatch: requests per batch")
@@ -332,10 +327,7 @@ def main():
         "summary": summarize(names, runs, args.batch_size,
                              [name for name, _ in args.servers]),
     }
-    with open(args.json, "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    log(f"wrote {args.json}")
+    write_result(args.json, result)
 
 
 if __name__ == "__main__":
