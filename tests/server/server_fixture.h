@@ -45,6 +45,11 @@ class ServerFixture : public ::testing::Test {
     options.metrics_port = metrics ? 0 : -1;
     options.http_port = -1;  // tests/server/http_test.cc turns it on
     options.worker_threads = 2;
+    // These servers test behaviour, not admission: under ThreadSanitizer on
+    // a busy 2-core machine a call can wait a quarter of a second for a
+    // worker, which the default 50 ms queue-wait budget would refuse. The
+    // admission tests set their own budget.
+    options.admission.max_queue_wait = absl::Minutes(1);
     options.model.model_base = base_;
     options.model.poll_interval = absl::Milliseconds(50);
     return options;
