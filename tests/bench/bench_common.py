@@ -154,6 +154,68 @@ def build_info(binary):
     return info
 
 
+class CpuQuota:
+    """A cgroup that caps its processes at a fraction of one core (a CFS
+    quota, as Kubernetes' resources.limits.cpu sets for a container): the
+    server of a benchmark gets a third of its core, say, so that a load
+    generator on a whole core can offer it three times what it can serve.
+    cgroup v2 (cpu.max) or v1 (cpu.cfs_quota_us); needs root."""
+
+    def __init__(self, fraction, period_us):
+        if not 0 < fraction <= 1:
+            sys.exit(f"CPU quota {fraction}: give a fraction of a core, "
+                     "in (0, 1]")
+        if period_us < 1000:
+            sys.exit(f"CPU quota period {period_us} us: at least 1000")
+        name = f"movierec-bench-{os.getpid()}"
+        quota_us = max(1000, round(fraction * period_us))
+        v2 = "/sys/fs/cgroup"
+        v1 = "/sys/fs/cgroup/cpu"
+        try:
+            if os.path.exists(os.path.join(v2, "cgroup.subtree_control")):
+                with open(os.path.join(v2, "cgroup.subtree_control"),
+                          "w", encoding="utf-8") as f:
+                    f.write("+cpu")
+                self.path = os.path.join(v2, name)
+                os.makedirs(self.path)
+                self._write("cpu.max", f"{quota_us} {period_us}")
+            elif os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+                self.path = os.path.join(v1, name)
+                os.makedirs(self.path)
+                self._write("cpu.cfs_period_us", str(period_us))
+                self._write("cpu.cfs_quota_us", str(quota_us))
+            else:
+                sys.exit("CPU quota: no cgroup v2 cpu.max or v1 "
+                         "cpu.cfs_quota_us under /sys/fs/cgroup")
+        except OSError as e:
+            sys.exit(f"CPU quota: cannot create a cgroup ({e}); it needs "
+                     "root and a writable /sys/fs/cgroup")
+        self.fraction = quota_us / period_us
+        self.period_us = period_us
+
+    def _write(self, name, value):
+        with open(os.path.join(self.path, name), "w", encoding="utf-8") as f:
+            f.write(value)
+
+    def add(self, pid):
+        """Moves the process `pid`, all its threads, into the cgroup."""
+        self._write("cgroup.procs", str(pid))
+
+    def throttled_seconds(self):
+        """The time the cgroup's processes were held back by the quota."""
+        with open(os.path.join(self.path, "cpu.stat"), encoding="utf-8") as f:
+            stat = dict(line.split() for line in f if line.strip())
+        if "throttled_usec" in stat:
+            return int(stat["throttled_usec"]) / 1e6
+        return int(stat.get("throttled_time", 0)) / 1e9
+
+    def remove(self):
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
 def add_run_arguments(parser):
     """The flags every server benchmark takes: the load generator, the model,
     where results and work files go, and the cores of server and generator."""

@@ -19,6 +19,11 @@ other, on the same model:
      calls, peak RSS during the level, and a single call's latency about
      1 s after the level's load stopped (the median of three calls).
 
+With --server_cpu_quota F, each server also runs under a CPU quota of F of
+its core (a cgroup, as a Kubernetes CPU limit of F cores would set), so
+that the generator's whole core can offer 3x the maximum of a server whose
+calls cost the generator about what they cost the server.
+
 A run may also name flags of the load generator (--loadgen_flags), e.g. the
 same server driven by callers that throttle themselves (--throttle_k): its
 refusals then split into the server's and the callers' own ("throttled").
@@ -49,7 +54,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (  # noqa: E402
-    add_run_arguments, write_result,
+    CpuQuota, add_run_arguments, write_result,
     build_info, cpu_list, free_port, start_logged)
 
 RSS_INTERVAL_S = 0.1
@@ -154,6 +159,13 @@ class Bench:
         log(f"{name}: starting {binary} on core(s) {args.server_cpus}")
         t0 = time.monotonic()
         proc = self.start_server(name, binary, port)
+        quota = None
+        if args.server_cpu_quota:
+            quota = CpuQuota(args.server_cpu_quota,
+                             round(args.cpu_quota_period_ms * 1000))
+            quota.add(proc.pid)
+            log(f"{name}: CPU quota {quota.fraction:g} of a core "
+                f"(period {args.cpu_quota_period_ms:g} ms)")
         callers = shlex.split(args.loadgen_flags.get(name, ""))
         sampler = RssSampler(proc.pid, t0)
         sampler.start()
@@ -201,6 +213,7 @@ class Bench:
             for fraction in args.fractions:
                 rate = fraction * max_qps
                 start = time.monotonic() - t0
+                throttled_before = quota.throttled_seconds() if quota else 0
                 r = self.loadgen(port, [
                     "--rate", f"{rate:.1f}", "--duration",
                     f"{args.level_seconds}s", "--warmup",
@@ -209,6 +222,8 @@ class Bench:
                     f"{name}-open-{fraction:g}")
                 stopped = time.monotonic()
                 end = stopped - t0
+                quota_throttled_s = (quota.throttled_seconds() -
+                                     throttled_before if quota else None)
                 phase(f"{fraction:g}x", start)
                 # The single call: 0.5 s of sleep, then the probe's 0.5 s
                 # warm-up (and its start-up): about 1 s after the load's end.
@@ -249,6 +264,7 @@ class Bench:
                     "peak_rss_MB": sampler.peak(start, end),
                     "after_ms": after_ms, "after_status": after_status,
                     "after_probe_s": after_s,
+                    "quota_throttled_s": quota_throttled_s,
                     "start_s": start, "end_s": end,
                     "loadgen": r,
                 }
@@ -270,6 +286,8 @@ class Bench:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            if quota:
+                quota.remove()
         return {
             "name": name, "build": build_info(binary),
             "flags": args.server_flags.get(name, ""),
@@ -308,6 +326,13 @@ def main():
     parser.add_argument("--closed_seconds", type=float, default=10)
     parser.add_argument("--level_seconds", type=float, default=30)
     parser.add_argument("--warmup_seconds", type=float, default=1)
+    parser.add_argument("--server_cpu_quota", type=float, default=0,
+                        help="run each server under a CPU quota of this "
+                        "fraction of its core (a cgroup; needs root); 0: "
+                        "none")
+    parser.add_argument("--cpu_quota_period_ms", type=float, default=5,
+                        help="the quota's period: the longest the quota "
+                        "holds a server back is (1 - fraction) of it")
     parser.add_argument("--max_send_lag_ms", type=float, default=1,
                         help="open loop: calls the generator cannot send "
                         "within this of their schedule are skipped")
@@ -350,6 +375,8 @@ def main():
         "level_seconds": args.level_seconds,
         "warmup_seconds": args.warmup_seconds,
         "max_send_lag_ms": args.max_send_lag_ms,
+        "server_cpu_quota": args.server_cpu_quota,
+        "cpu_quota_period_ms": args.cpu_quota_period_ms,
         "concurrencies": args.concurrencies, "fractions": args.fractions,
         "loadgen_build": build_info(args.loadgen),
         "levels_from": args.levels_from,

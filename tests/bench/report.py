@@ -918,8 +918,11 @@ def cmd_overload(args):
         rows.append(row)
     text = [
         f"Run of {result['date']}; load average at the start {load}; model "
-        f"`{result['model']}`. Server on core {result['server_cpus']}, "
-        f"movierec-loadgen on core {result['loadgen_cpus']} (taskset); every "
+        f"`{result['model']}`. Server on core {result['server_cpus']}" +
+        (f" under a CPU quota of {result['server_cpu_quota']:g} of it "
+         f"(cgroup, {result['cpu_quota_period_ms']:g} ms period)"
+         if result.get("server_cpu_quota") else "") +
+        f", movierec-loadgen on core {result['loadgen_cpus']} (taskset); every "
         f"call's deadline {result['timeout_seconds']:g} s; closed loop "
         f"{result['closed_seconds']:g} s at each concurrency "
         f"({', '.join(str(c) for c in result['concurrencies'])}), open-loop "

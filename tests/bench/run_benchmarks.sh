@@ -62,6 +62,9 @@
 #                         peaks at few in flight)
 #   OVERLOAD_RUNS         overload: which models, of "overload_large
 #                         overload" (default both)
+#   OVERLOAD_SERVER_CPU_QUOTA  overload: run each server under a CPU quota
+#                         of this fraction of its core (cgroup; default 0,
+#                         none)
 #   OVERLOAD_SERVER_CPU, OVERLOAD_LOADGEN_CPU  overload: the cores the
 #                         server and movierec-loadgen are pinned to
 #                         (default 0 and 1)
@@ -305,6 +308,7 @@ run_overload() {
     --closed_seconds "${OVERLOAD_CLOSED_SECONDS:-10}" \
     --warmup_seconds "${OVERLOAD_WARMUP_SECONDS:-1}" \
     --max_send_lag_ms "${OVERLOAD_MAX_SEND_LAG_MS:-1}" \
+    --server_cpu_quota "${OVERLOAD_SERVER_CPU_QUOTA:-0}" \
     --concurrencies "${OVERLOAD_CONCURRENCIES:-1,2,4,8,16,32,64,128}" \
     --json "$results/$section.json" --work "$cache/$section-work"
   report overload --doc "$doc" --section "$section" \
