@@ -55,6 +55,15 @@ class CandidateIndex {
   virtual std::vector<Candidate> Search(
       const float* query, int k, absl::Span<const int32_t> exclude) const = 0;
 
+  /// Search for each of a batch of queries: row q of `queries` (k.size()
+  /// rows of dim() floats) with k[q] and exclude[q] (k and exclude the same
+  /// size). The results are Search's for each query, in order. The exact
+  /// kind scores the batch in one pass over the vectors per few queries;
+  /// the others search the queries one by one.
+  virtual std::vector<std::vector<Candidate>> SearchBatch(
+      const float* queries, absl::Span<const int> k,
+      absl::Span<const absl::Span<const int32_t>> exclude) const;
+
   /// A second index over the same data (shared, not copied; it stays valid
   /// after this one is destroyed) that searches with the search-time fields
   /// of `options`: hnsw_ef_search, ivf_nprobe and exclusion. The other

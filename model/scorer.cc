@@ -245,6 +245,19 @@ std::vector<Candidate> Scorer::RetrieveCandidates(
   return RetrieveForQuery(context.query.data(), excluded, count);
 }
 
+std::vector<std::vector<Candidate>> Scorer::RetrieveCandidatesBatch(
+    absl::Span<const UserContext* const> contexts,
+    absl::Span<const absl::Span<const int32_t>> excluded,
+    absl::Span<const int> counts) const {
+  thread_local RowMatrix queries;
+  queries.resize(static_cast<Eigen::Index>(contexts.size()),
+                 model_->movie_vectors.cols());
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    queries.row(static_cast<Eigen::Index>(i)) = contexts[i]->query;
+  }
+  return index_->SearchBatch(queries.data(), counts, excluded);
+}
+
 std::vector<ScoredMovie> Scorer::Retrieve(int user, int count) const {
   std::vector<ScoredMovie> result;
   for (const Candidate& c :

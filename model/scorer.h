@@ -158,6 +158,14 @@ class Scorer {
                                             absl::Span<const int32_t> excluded,
                                             int count) const;
 
+  /// The retrieval stage of many contexts at once: RetrieveCandidates of
+  /// contexts[i], excluded[i] and counts[i] for each i (the same results),
+  /// as one batch search of the index.
+  std::vector<std::vector<Candidate>> RetrieveCandidatesBatch(
+      absl::Span<const UserContext* const> contexts,
+      absl::Span<const absl::Span<const int32_t>> excluded,
+      absl::Span<const int> counts) const;
+
   /// Ranking stage: the best `count` of `candidates` (retrieved for
   /// `context`, in retrieval order) by the ranking score; without a ranking
   /// stage, the first `count` by retrieval score.

@@ -45,47 +45,151 @@ void AddMovies(const Snapshot& snapshot, const std::vector<ScoredMovie>& movies,
   }
 }
 
+// One resolved Recommend request on its way through the stages.
+struct Pending {
+  ResolvedRecommend request;
+  v1::RecommendResponse* response = nullptr;
+  RecommendTrace* trace = nullptr;
+  bool answered = false;  // the popular fallback, answered by Prepare
+  UserContext context;
+  std::vector<int32_t> excluded;  // what retrieval skips
+  std::vector<Candidate> candidates;
+};
+
+// The first stage: a request with neither a known user nor recent movies is
+// answered with the popular list; the others get their context and what
+// retrieval must skip.
+void Prepare(const Snapshot& snapshot, Pending* p) {
+  const Scorer& scorer = snapshot.scorer();
+  ResolvedRecommend& request = p->request;
+  p->response->set_model_version(snapshot.version_string());
+  if (request.user < 0 && request.recent.empty()) {
+    p->trace->fallback = true;
+    p->response->set_fallback(true);
+    p->response->set_personalization(v1::PERSONALIZATION_POPULAR);
+    AddMovies(
+        snapshot,
+        scorer.Popular(request.count, scorer.Excluded({}, request.filter)),
+        p->response);
+    p->answered = true;
+    return;
+  }
+  if (request.user >= 0) {
+    // A known user's recent movies are only left out of the list.
+    p->context = scorer.ForUser(request.user);
+    request.filter.exclude.insert(request.filter.exclude.end(),
+                                  request.recent.begin(), request.recent.end());
+    p->response->set_personalization(v1::PERSONALIZATION_KNOWN_USER);
+  } else {
+    p->context = scorer.ForVisitor(request.recent);
+    p->response->set_personalization(v1::PERSONALIZATION_RECENT_MOVIES);
+  }
+  p->excluded = scorer.Excluded(p->context.history, request.filter);
+}
+
+// The last stage: the candidates ranked, the best into the response.
+void Finish(const Snapshot& snapshot, Pending* p) {
+  AddMovies(snapshot,
+            snapshot.scorer().Rank(p->context, p->candidates, p->request.count),
+            p->response);
+}
+
 // Answers one resolved Recommend request from `snapshot`.
 absl::Status Answer(const Snapshot& snapshot, ResolvedRecommend request,
                     const CallControl& control, v1::RecommendResponse* response,
                     RecommendTrace* trace) {
   MOVIEREC_RETURN_IF_ERROR(control.Check("retrieval"));
   const Scorer& scorer = snapshot.scorer();
-  response->set_model_version(snapshot.version_string());
-  if (request.user < 0 && request.recent.empty()) {
-    trace->fallback = true;
-    response->set_fallback(true);
-    response->set_personalization(v1::PERSONALIZATION_POPULAR);
-    AddMovies(
-        snapshot,
-        scorer.Popular(request.count, scorer.Excluded({}, request.filter)),
-        response);
-    return absl::OkStatus();
-  }
-
+  Pending p{std::move(request), response, trace};
   auto start = std::chrono::steady_clock::now();
-  UserContext context;
-  if (request.user >= 0) {
-    // A known user's recent movies are only left out of the list.
-    context = scorer.ForUser(request.user);
-    request.filter.exclude.insert(request.filter.exclude.end(),
-                                  request.recent.begin(), request.recent.end());
-    response->set_personalization(v1::PERSONALIZATION_KNOWN_USER);
-  } else {
-    context = scorer.ForVisitor(request.recent);
-    response->set_personalization(v1::PERSONALIZATION_RECENT_MOVIES);
-  }
-  const std::vector<Candidate> candidates = scorer.RetrieveCandidates(
-      context, scorer.Excluded(context.history, request.filter),
-      scorer.NumToRetrieve(request.count));
+  Prepare(snapshot, &p);
+  if (p.answered) return absl::OkStatus();
+  p.candidates = scorer.RetrieveCandidates(
+      p.context, p.excluded, scorer.NumToRetrieve(p.request.count));
   trace->retrieval_seconds = SecondsSince(start);
 
   if (scorer.ranks()) MOVIEREC_RETURN_IF_ERROR(control.Check("ranking"));
   start = std::chrono::steady_clock::now();
-  AddMovies(snapshot, scorer.Rank(context, candidates, request.count),
-            response);
+  Finish(snapshot, &p);
   if (scorer.ranks()) trace->ranking_seconds = SecondsSince(start);
   return absl::OkStatus();
+}
+
+// Answers the resolved requests of a batch stage by stage: the contexts of
+// all, then retrieval for kRetrievalGroup requests at a time as one search
+// (Scorer::RetrieveCandidatesBatch: the exact index scores a group's queries
+// together), then each request's ranking. The call's deadline and
+// cancellation are checked before each group and each ranking. Each request's
+// retrieval time is its share of its group's. *traces receives the traces of
+// the requests answered, in order, also when the batch stops early.
+absl::Status AnswerBatch(const Snapshot& snapshot,
+                         std::vector<ResolvedRecommend> requests,
+                         const CallControl& control,
+                         v1::RecommendBatchResponse* response,
+                         std::vector<RecommendTrace>* traces) {
+  constexpr size_t kRetrievalGroup = 16;
+  const Scorer& scorer = snapshot.scorer();
+  std::vector<RecommendTrace> all(requests.size());
+  std::vector<Pending> pending(requests.size());
+  std::vector<bool> answered(requests.size(), false);
+  const auto report = [&](absl::Status status) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (answered[i]) traces->push_back(std::move(all[i]));
+    }
+    return status;
+  };
+  MOVIEREC_RETURN_IF_ERROR(control.Check("retrieval"));
+  std::vector<size_t> personal;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    Pending& p = pending[i];
+    p.request = std::move(requests[i]);
+    p.response = response->add_responses();
+    p.trace = &all[i];
+    Prepare(snapshot, &p);
+    if (p.answered) {
+      answered[i] = true;
+    } else {
+      p.trace->retrieval_seconds = SecondsSince(start);
+      personal.push_back(i);
+    }
+  }
+  for (size_t begin = 0; begin < personal.size(); begin += kRetrievalGroup) {
+    if (begin > 0) {
+      const absl::Status status = control.Check("retrieval");
+      if (!status.ok()) return report(status);
+    }
+    const size_t end = std::min(personal.size(), begin + kRetrievalGroup);
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<const UserContext*> contexts;
+    std::vector<absl::Span<const int32_t>> excluded;
+    std::vector<int> counts;
+    for (size_t j = begin; j < end; ++j) {
+      const Pending& p = pending[personal[j]];
+      contexts.push_back(&p.context);
+      excluded.emplace_back(p.excluded);
+      counts.push_back(scorer.NumToRetrieve(p.request.count));
+    }
+    std::vector<std::vector<Candidate>> candidates =
+        scorer.RetrieveCandidatesBatch(contexts, excluded, counts);
+    const double share = SecondsSince(start) / static_cast<double>(end - begin);
+    for (size_t j = begin; j < end; ++j) {
+      Pending& p = pending[personal[j]];
+      p.candidates = std::move(candidates[j - begin]);
+      p.trace->retrieval_seconds += share;
+    }
+  }
+  for (const size_t i : personal) {
+    if (scorer.ranks()) {
+      const absl::Status status = control.Check("ranking");
+      if (!status.ok()) return report(status);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    Finish(snapshot, &pending[i]);
+    if (scorer.ranks()) pending[i].trace->ranking_seconds = SecondsSince(start);
+    answered[i] = true;
+  }
+  return report(absl::OkStatus());
 }
 
 // Whether `title` contains `query`, ASCII case ignored (an empty query is in
@@ -249,14 +353,16 @@ absl::Status Recommender::RecommendBatch(
     resolved.push_back(std::move(one));
   }
   response->set_model_version(snapshot->version_string());
-  for (ResolvedRecommend& one : resolved) {
-    RecommendTrace trace;
-    trace.version = served.metrics;
-    MOVIEREC_RETURN_IF_ERROR(Answer(*snapshot, std::move(one), control,
-                                    response->add_responses(), &trace));
-    if (traces != nullptr) traces->push_back(trace);
+  std::vector<RecommendTrace> answered;
+  const absl::Status status =
+      AnswerBatch(*snapshot, std::move(resolved), control, response, &answered);
+  if (traces != nullptr) {
+    for (RecommendTrace& trace : answered) {
+      trace.version = served.metrics;
+      traces->push_back(std::move(trace));
+    }
   }
-  return absl::OkStatus();
+  return status;
 }
 
 }  // namespace movierec

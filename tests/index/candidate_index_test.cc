@@ -326,6 +326,39 @@ TEST_P(CandidateIndexTest, WithSearchOptionsSharesTheDataAndOutlivesIt) {
                       absl::StatusCode::kInvalidArgument, {"ivf_nprobe", "0"}));
 }
 
+// A batch answers each query as Search does, bit for bit: rows, order and
+// scores, with each query's own k (0, a few, more than there are rows) and
+// exclusion, over batch sizes that are not multiples of the blocks the exact
+// kind scores at once.
+TEST_P(CandidateIndexTest, SearchBatchIsEachQuerysSearch) {
+  for (const int n : {1, 3, 5, 20}) {
+    std::vector<int> k;
+    std::vector<std::vector<int32_t>> exclusions;
+    for (int i = 0; i < n; ++i) {
+      k.push_back(std::vector<int>{10, 0, 100, 1, kRows + 5}[i % 5]);
+      exclusions.push_back(i % 2 == 0 ? HeavyExclusion(i)
+                                      : std::vector<int32_t>{});
+    }
+    const std::vector<absl::Span<const int32_t>> exclude(exclusions.begin(),
+                                                         exclusions.end());
+    const std::vector<std::vector<Candidate>> got =
+        index_->SearchBatch(query(0), k, exclude);
+    ASSERT_EQ(got.size(), static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      SCOPED_TRACE(testing::Message()
+                   << "batch of " << n << ", query " << i << ", k " << k[i]);
+      const std::vector<Candidate> want =
+          index_->Search(query(i), k[i], exclude[i]);
+      ASSERT_EQ(got[i].size(), want.size());
+      for (size_t j = 0; j < want.size(); ++j) {
+        ASSERT_EQ(got[i][j].row, want[j].row) << "position " << j;
+        ASSERT_EQ(got[i][j].score, want[j].score) << "position " << j;
+      }
+    }
+  }
+  EXPECT_THAT(index_->SearchBatch(query(0), {}, {}), IsEmpty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, CandidateIndexTest,
                          ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<KindCase>& info) {

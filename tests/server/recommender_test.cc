@@ -270,6 +270,45 @@ TEST_F(RecommenderTest, AllowListAppliesToEachRequestOfABatch) {
   }
 }
 
+// A batch is answered stage by stage over all its requests (one retrieval
+// search for the batch); each answer is still exactly the single call's:
+// known users, visitors, the popular fallback, filters and counts mixed.
+TEST_F(RecommenderTest, EachAnswerOfABatchIsTheSingleCallsAnswer) {
+  v1::RecommendBatchRequest batch;
+  for (int i = 0; i < 23; ++i) {
+    v1::RecommendRequest* request = batch.add_requests();
+    request->set_count(1 + i % 12);
+    switch (i % 4) {
+      case 0:
+        request->set_user_id(absl::StrCat(model_->catalog.users[i % 10].id));
+        break;
+      case 1:
+        request->add_recent_movie_ids(snapshot_->MovieId(i));
+        request->add_recent_movie_ids(snapshot_->MovieId(2 * i + 1));
+        break;
+      case 2:
+        request->set_user_id(absl::StrCat(model_->catalog.users[i % 10].id));
+        request->mutable_filter()->add_exclude_movie_ids(
+            snapshot_->MovieId(UnseenByScore(i % 10)[0]));
+        request->add_recent_movie_ids(snapshot_->MovieId(i + 5));
+        break;
+      default:
+        request->set_user_id("424242");  // unknown: the popular list
+    }
+  }
+  v1::RecommendBatchResponse response;
+  ASSERT_OK(recommender_.RecommendBatch(batch, &response));
+  ASSERT_EQ(response.responses_size(), batch.requests_size());
+  for (int i = 0; i < batch.requests_size(); ++i) {
+    v1::RecommendResponse single;
+    ASSERT_OK(recommender_.Recommend(batch.requests(i), &single));
+    EXPECT_EQ(response.responses(i).SerializeAsString(),
+              single.SerializeAsString())
+        << "request " << i << ": " << response.responses(i).DebugString()
+        << " against " << single.DebugString();
+  }
+}
+
 TEST_F(RecommenderTest, AllowListAppliesToSimilarMovies) {
   v1::SimilarMoviesRequest request;
   request.set_movie_id(snapshot_->MovieId(10));
