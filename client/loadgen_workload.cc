@@ -107,10 +107,10 @@ absl::Status LoadModelIds(const std::string& version_dir, Workload* workload) {
   workload->user_ids.clear();
   workload->movie_ids.clear();
   for (const User& user : model.catalog.users) {
-    workload->user_ids.push_back(absl::StrCat(user.id));
+    workload->user_ids.push_back(ExternalId(user));
   }
   for (const Movie& movie : model.catalog.movies) {
-    workload->movie_ids.push_back(absl::StrCat(movie.id));
+    workload->movie_ids.push_back(ExternalId(movie));
   }
   return absl::OkStatus();
 }

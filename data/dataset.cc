@@ -208,6 +208,12 @@ absl::StatusOr<Dataset> MakeSplit(MovieLens data, const SplitSpec& spec,
       return absl::InvalidArgumentError(
           "an explicit split is read from files (MakeExplicitSplit)");
   }
+  if (!data.has_timestamps && spec.kind != SplitSpec::Kind::kRandom) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the ", spec.Name(),
+        " split orders interactions by time, and the data has no timestamps "
+        "(interactions.csv has no timestamp column): use the random split"));
+  }
   MOVIEREC_ASSIGN_OR_RETURN(std::vector<Interaction> all,
                             ToInteractions(data.ratings, KnownIds::Of(data)));
   data.ratings.clear();
@@ -231,6 +237,14 @@ absl::StatusOr<Dataset> MakeRandomSplit(MovieLens data, uint64_t seed,
 absl::StatusOr<Dataset> MakeExplicitSplit(MovieLens catalog,
                                           const std::string& train_path,
                                           const std::string& test_path) {
+  for (const Movie& movie : catalog.movies) {
+    if (!movie.key.empty()) {
+      return absl::InvalidArgumentError(
+          "explicit train and test files (u.data format) name movies and "
+          "users by MovieLens integer ids, and this catalogue has string ids "
+          "(the generic format): split with --split instead");
+    }
+  }
   const KnownIds known = KnownIds::Of(catalog);
   MOVIEREC_ASSIGN_OR_RETURN(std::vector<Rating> train,
                             ReadRatings(train_path, known));

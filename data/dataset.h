@@ -126,6 +126,8 @@ SplitParts SplitBy(std::vector<Interaction> interactions, const SplitSpec& spec,
 SplitSpec ValidationSplitOf(const SplitSpec& split, double validation_fraction);
 
 // All of `data`'s ratings split as `spec` says (not kExplicit).
+// InvalidArgument for a temporal or leave-last-N split of data without
+// timestamps (MovieLens::has_timestamps).
 absl::StatusOr<Dataset> MakeSplit(MovieLens data, const SplitSpec& spec,
                                   uint64_t seed);
 
@@ -134,7 +136,8 @@ absl::StatusOr<Dataset> MakeRandomSplit(MovieLens data, uint64_t seed,
                                         double test_fraction = 0.2);
 
 // Train and test read from explicit u.data-format files, with the catalogue
-// (movies, users, genres) of `catalog`.
+// (movies, users, genres) of `catalog`. InvalidArgument when the catalogue
+// has string ids (Movie::key): u.data names integer ids.
 absl::StatusOr<Dataset> MakeExplicitSplit(MovieLens catalog,
                                           const std::string& train_path,
                                           const std::string& test_path);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "data/generic_format.h"
 #include "data/movielens_csv.h"
 #include "data/movielens_dat.h"
 #include "data/movielens_fields.h"
@@ -61,6 +62,14 @@ absl::StatusOr<int32_t> ParseReleaseYear(const LineReader& reader,
 }
 
 }  // namespace
+
+std::string ExternalId(const Movie& movie) {
+  return movie.key.empty() ? absl::StrCat(movie.id) : movie.key;
+}
+
+std::string ExternalId(const User& user) {
+  return user.key.empty() ? absl::StrCat(user.id) : user.key;
+}
 
 KnownIds KnownIds::Of(const MovieLens& data) {
   KnownIds known;
@@ -348,6 +357,7 @@ absl::StatusOr<MovieLens> Load(const std::string& dir, MovieLensFormat format,
     MOVIEREC_ASSIGN_OR_RETURN(format, DetectMovieLensFormat(dir));
   }
   if (format == MovieLensFormat::k100K) return Load100K(dir, ratings);
+  if (format == MovieLensFormat::kGeneric) return LoadGeneric(dir, ratings);
   return LoadLater(dir, format, ratings);
 }
 
@@ -361,12 +371,13 @@ bool Exists(const std::string& dir, absl::string_view file) {
 absl::StatusOr<MovieLensFormat> ParseMovieLensFormat(absl::string_view name) {
   for (const MovieLensFormat format :
        {MovieLensFormat::kAuto, MovieLensFormat::k100K, MovieLensFormat::k1M,
-        MovieLensFormat::k10M, MovieLensFormat::kCsv}) {
+        MovieLensFormat::k10M, MovieLensFormat::kCsv,
+        MovieLensFormat::kGeneric}) {
     if (name == MovieLensFormatName(format)) return format;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("data format ", QuoteForError(name),
-                   " is not one of auto, ml-100k, ml-1m, ml-10m, ml-csv"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "data format ", QuoteForError(name),
+      " is not one of auto, ml-100k, ml-1m, ml-10m, ml-csv, generic"));
 }
 
 std::string MovieLensFormatName(MovieLensFormat format) {
@@ -381,6 +392,8 @@ std::string MovieLensFormatName(MovieLensFormat format) {
       return "ml-10m";
     case MovieLensFormat::kCsv:
       return "ml-csv";
+    case MovieLensFormat::kGeneric:
+      return "generic";
   }
   return "unknown";
 }
@@ -407,12 +420,17 @@ absl::StatusOr<MovieLensFormat> DetectMovieLensFormat(const std::string& dir) {
     found.push_back(MovieLensFormat::kCsv);
     why.push_back("ratings.csv/movies.csv: ml-csv");
   }
+  if (Exists(dir, "interactions.csv") || Exists(dir, "items.csv")) {
+    found.push_back(MovieLensFormat::kGeneric);
+    why.push_back("interactions.csv/items.csv: generic");
+  }
   if (found.empty()) {
     return absl::NotFoundError(absl::StrCat(
         "data directory ", dir,
         " holds no MovieLens files (u.data and u.item for 100K; ratings.dat "
         "and movies.dat for 1M and 10M; ratings.csv and movies.csv for 20M "
-        "and later)"));
+        "and later; interactions.csv and items.csv for the generic "
+        "format)"));
   }
   if (found.size() > 1) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -36,6 +36,9 @@ struct Movie {
   std::string title;            // UTF-8
   int32_t release_year = 0;     // 0 when the release date is missing
   std::vector<int32_t> genres;  // indices into MovieLens::genre_names
+  // The external id the API spells (the generic format's item_id, e.g.
+  // "sku-9f3a"); empty: the decimal of `id` (MovieLens).
+  std::string key;
 };
 
 // One line of u.user.
@@ -45,7 +48,15 @@ struct User {
   std::string gender;      // "M" or "F"
   std::string occupation;  // as written in u.user
   std::string zip_code;
+  // The external id (the generic format's user_id, e.g. "u-abc"); empty:
+  // the decimal of `id` (MovieLens).
+  std::string key;
 };
+
+// The id the API spells for a movie or a user: its key, or the decimal of
+// its id when it has none.
+std::string ExternalId(const Movie& movie);
+std::string ExternalId(const User& user);
 
 // The whole dataset as read from a MovieLens 100K directory.
 struct MovieLens {
@@ -53,6 +64,11 @@ struct MovieLens {
   std::vector<Movie> movies;             // u.item, in file order
   std::vector<User> users;               // u.user, in file order
   std::vector<Rating> ratings;           // u.data, in file order
+  // False when the ratings carry no time (the generic format without its
+  // timestamp column: every timestamp is 0).
+  bool has_timestamps = true;
+  // Columns of the generic format's users.csv that the model does not use.
+  std::vector<std::string> unused_user_columns;
 };
 
 // Ids of the known movies and users, used to reject ratings that name others.
@@ -96,21 +112,23 @@ absl::StatusOr<std::vector<Rating>> ParseRatings(absl::string_view text,
 
 // The MovieLens releases' file formats.
 enum class MovieLensFormat {
-  kAuto,  // detect from the folder's files (DetectMovieLensFormat)
-  k100K,  // u.data, u.item, u.user, u.genre
-  k1M,    // ratings.dat, movies.dat, users.dat ("::"-separated)
-  k10M,   // ratings.dat, movies.dat; no users.dat
-  kCsv,   // ratings.csv, movies.csv: 20M, 25M, 32M and latest
+  kAuto,     // detect from the folder's files (DetectMovieLensFormat)
+  k100K,     // u.data, u.item, u.user, u.genre
+  k1M,       // ratings.dat, movies.dat, users.dat ("::"-separated)
+  k10M,      // ratings.dat, movies.dat; no users.dat
+  kCsv,      // ratings.csv, movies.csv: 20M, 25M, 32M and latest
+  kGeneric,  // interactions.csv, items.csv[, users.csv]: generic_format.h
 };
 
-// "auto", "ml-100k", "ml-1m", "ml-10m" or "ml-csv"; InvalidArgument naming
-// the value and the choices otherwise.
+// "auto", "ml-100k", "ml-1m", "ml-10m", "ml-csv" or "generic"; InvalidArgument
+// naming the value and the choices otherwise.
 absl::StatusOr<MovieLensFormat> ParseMovieLensFormat(absl::string_view name);
 // The name ParseMovieLensFormat reads.
 std::string MovieLensFormatName(MovieLensFormat format);
 
 // The format of the files in `dir`: u.data -> ml-100k; ratings.dat with
-// users.dat -> ml-1m, without -> ml-10m; ratings.csv -> ml-csv. NotFound
+// users.dat -> ml-1m, without -> ml-10m; ratings.csv -> ml-csv;
+// interactions.csv or items.csv -> generic. NotFound
 // naming `dir` when it is no directory or holds none of these;
 // InvalidArgument when it holds more than one (choose with --format).
 absl::StatusOr<MovieLensFormat> DetectMovieLensFormat(const std::string& dir);

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "data/movielens_fields.h"
 #include "model/tensor_proto.h"
 #include "movierec/model/v1/model_bundle.pb.h"
 #include "util/file_util.h"
@@ -74,6 +75,7 @@ model::v1::ModelBundle ToProto(const Model& model) {
     info->set_title(movie.title);
     info->mutable_genres()->Add(movie.genres.begin(), movie.genres.end());
     info->set_release_year(movie.release_year);
+    if (!movie.key.empty()) info->set_key(movie.key);
   }
   const std::vector<std::string> occupations =
       OccupationVocabulary(model.catalog.users);
@@ -89,6 +91,7 @@ model::v1::ModelBundle ToProto(const Model& model) {
         std::lower_bound(occupations.begin(), occupations.end(),
                          user.occupation) -
         occupations.begin()));
+    if (!user.key.empty()) info->set_key(user.key);
   }
   ToTensor(model.user_vectors, proto.mutable_user_vectors());
   ToTensor(model.movie_vectors, proto.mutable_movie_vectors());
@@ -119,6 +122,38 @@ absl::Status Invalid(absl::string_view name, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(name, ": ", problem));
 }
 
+// A movie's or user's key: empty, or at most 256 bytes of valid UTF-8 (the
+// generic format's ids, data/generic_format.h).
+absl::Status CheckKey(absl::string_view name, absl::string_view what,
+                      int32_t id, absl::string_view key) {
+  if (key.size() > 256 || !IsValidUtf8(key)) {
+    return Invalid(name, absl::StrCat(what, " ", id,
+                                      ": its key is not at most 256 bytes of "
+                                      "valid UTF-8"));
+  }
+  return absl::OkStatus();
+}
+
+// The ids the API spells (keys, or the decimal ids) are unique. Only
+// catalogues with keys need the check: the integer ids are checked unique.
+template <typename Row>
+absl::Status CheckUniqueExternalIds(const std::vector<Row>& rows,
+                                    absl::string_view what,
+                                    absl::string_view name) {
+  bool keyed = false;
+  for (const Row& row : rows) keyed |= !row.key.empty();
+  if (!keyed) return absl::OkStatus();
+  absl::flat_hash_set<std::string> seen;
+  seen.reserve(rows.size());
+  for (const Row& row : rows) {
+    if (!seen.insert(ExternalId(row)).second) {
+      return Invalid(name, absl::StrCat(what, " id \"", ExternalId(row),
+                                        "\" is not unique"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Rebuilds the catalogue and checks its vocabularies.
 absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
                                            absl::string_view name) {
@@ -134,6 +169,8 @@ absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
     }
     Movie movie;
     movie.id = info.id();
+    movie.key = info.key();
+    MOVIEREC_RETURN_IF_ERROR(CheckKey(name, "movie", info.id(), movie.key));
     movie.title = info.title();
     movie.release_year = info.release_year();
     for (const int32_t genre : info.genres()) {
@@ -159,12 +196,17 @@ absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
     }
     User user;
     user.id = info.id();
+    user.key = info.key();
+    MOVIEREC_RETURN_IF_ERROR(CheckKey(name, "user", info.id(), user.key));
     user.age = info.age();
     user.gender = info.gender();
     user.occupation = proto.occupations(info.occupation());
     catalog.users.push_back(std::move(user));
   }
   if (catalog.movies.empty()) return Invalid(name, "the catalogue is empty");
+  MOVIEREC_RETURN_IF_ERROR(
+      CheckUniqueExternalIds(catalog.movies, "movie", name));
+  MOVIEREC_RETURN_IF_ERROR(CheckUniqueExternalIds(catalog.users, "user", name));
   return catalog;
 }
 

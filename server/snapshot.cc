@@ -35,13 +35,12 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
   const Model& m = scorer_.model();
   user_rows_.reserve(m.catalog.users.size());
   for (size_t i = 0; i < m.catalog.users.size(); ++i) {
-    user_rows_.emplace(absl::StrCat(m.catalog.users[i].id),
-                       static_cast<int32_t>(i));
+    user_rows_.emplace(ExternalId(m.catalog.users[i]), static_cast<int32_t>(i));
   }
   movie_rows_.reserve(m.catalog.movies.size());
   movie_ids_.reserve(m.catalog.movies.size());
   for (size_t i = 0; i < m.catalog.movies.size(); ++i) {
-    movie_ids_.push_back(absl::StrCat(m.catalog.movies[i].id));
+    movie_ids_.push_back(ExternalId(m.catalog.movies[i]));
     movie_rows_.emplace(movie_ids_.back(), static_cast<int32_t>(i));
     has_release_years_ |= m.catalog.movies[i].release_year > 0;
   }

@@ -46,15 +46,17 @@ class Snapshot {
   // vectors, and the lookups. For the memory budget (server/memory_limit.h).
   int64_t model_bytes() const { return model_bytes_; }
 
-  // The row of a MovieLens user id as the API spells it ("138"), or -1 when
-  // the id is not a known user.
+  // The row of a user id as the API spells it (ExternalId: "138" for
+  // MovieLens, the generic format's string, e.g. "u-abc"), or -1 when the id
+  // is not a known user.
   int UserRow(const std::string& user_id) const;
-  // The row of a MovieLens movie id, or -1.
+  // The row of a movie id as the API spells it, or -1.
   int MovieRow(const std::string& movie_id) const;
   // The index of a genre name as in u.genre ("Comedy"; exact case), or -1.
   int GenreIndex(const std::string& name) const;
-  // The API's id of the movie at `row` (0 <= row < movies): its MovieLens
-  // id as text, made once per snapshot rather than once per answer.
+  // The API's id of the movie at `row` (0 <= row < movies): ExternalId
+  // (its MovieLens id as text, or its string id), made once per snapshot
+  // rather than once per answer.
   const std::string& MovieId(int row) const { return movie_ids_[row]; }
   // Whether any movie of the catalogue has a release year (data without
   // years, e.g. the generic format's items.csv without its year column,

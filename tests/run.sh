@@ -58,8 +58,8 @@ run_fuzzers() {
   local build=$1 seconds=${FUZZ_SECONDS:-30}
   local work target failed=0
   local targets=(movielens_ratings movielens_item movielens_user
-    movielens_genre movielens_1m movielens_10m movielens_csv bundle
-    recommend http)
+    movielens_genre movielens_1m movielens_10m movielens_csv generic_format
+    bundle recommend http)
   local -A pids=()
   work=$(mktemp -d)
   for target in "${targets[@]}"; do

@@ -32,11 +32,13 @@
 #include "util/status_util.h"
 
 ABSL_FLAG(std::string, data_dir, "",
-          "MovieLens directory (100K, 1M, 10M, 20M/25M/32M/latest; see "
-          "--format); defaults to $MOVIELENS_DIR");
+          "MovieLens directory (100K, 1M, 10M, 20M/25M/32M/latest) or a "
+          "folder in the generic format (see --format); defaults to "
+          "$MOVIELENS_DIR");
 ABSL_FLAG(std::string, format, "auto",
           "Format of --data_dir: auto (detected from its files), ml-100k, "
-          "ml-1m, ml-10m or ml-csv (20M, 25M, 32M, latest); docs/data.md");
+          "ml-1m, ml-10m, ml-csv (20M, 25M, 32M, latest) or generic "
+          "(interactions.csv, items.csv[, users.csv]); docs/data.md");
 ABSL_FLAG(std::string, model_base, "",
           "Directory of model versions; the new version is written as "
           "MODEL_BASE/<highest version + 1>/ (required)");
@@ -367,6 +369,12 @@ absl::Status Run() {
       Annotate(LoadDataset(data_dir, format, absl::GetFlag(FLAGS_train),
                            absl::GetFlag(FLAGS_test), split, config.seed),
                "cannot load the data"));
+  if (!dataset.catalog.unused_user_columns.empty()) {
+    spdlog::info(
+        "users.csv's columns {} are not used by the model yet (only age, "
+        "gender and occupation are features)",
+        absl::StrJoin(dataset.catalog.unused_user_columns, ", "));
+  }
   if (!HasDemographics(dataset.catalog)) {
     // 10M and the CSV releases have no users file.
     spdlog::info("the users have no demographics: the user towers go without");

@@ -14,10 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/loadgen_http.h"
 #include "client/loadgen_workload.h"
+#include "model/bundle.h"
 #include "nlohmann/json.hpp"
 #include "tests/server/server_fixture.h"
+#include "tests/test_util.h"
 
 namespace movierec::loadgen {
 namespace {
@@ -194,6 +197,30 @@ Workload SmallWorkload(double unknown_share) {
   w.recent_movies = 3;
   w.count = 7;
   return w;
+}
+
+// The ids a workload draws are those the API spells: the string ids of a
+// model trained on the generic format, the integer ids (as text) otherwise.
+TEST(LoadModelIdsTest, TakesTheModelsExternalIds) {
+  Model model = test::MakeRandomModel(test::SmallMovieLens(4, 6, 3),
+                                      test::SmallRetrievalConfig(false), 1);
+  test::ScopedTempDir dir;
+  ASSERT_OK(WriteModelVersion(dir.path(), model, "").status());
+  loadgen::Workload workload;
+  ASSERT_OK(loadgen::LoadModelIds(dir.path() + "/1", &workload));
+  ASSERT_EQ(workload.user_ids.size(), 4u);
+  EXPECT_EQ(workload.user_ids[0], absl::StrCat(model.catalog.users[0].id));
+  for (size_t i = 0; i < model.catalog.movies.size(); ++i) {
+    model.catalog.movies[i].key = absl::StrCat("sku-", i);
+  }
+  model.catalog.users[0].key = "u-abc";
+  ASSERT_OK(WriteModelVersion(dir.path(), model, "").status());
+  ASSERT_OK(loadgen::LoadModelIds(dir.path() + "/2", &workload));
+  ASSERT_EQ(workload.user_ids.size(), 4u);
+  EXPECT_EQ(workload.user_ids[0], "u-abc");
+  EXPECT_EQ(workload.user_ids[1], absl::StrCat(model.catalog.users[1].id));
+  ASSERT_EQ(workload.movie_ids.size(), 6u);
+  EXPECT_EQ(workload.movie_ids[5], "sku-5");
 }
 
 TEST(RequestSourceTest, DrawsKnownAndUnknownUsersInTheirShare) {

@@ -90,6 +90,14 @@ TEST(FuzzCorpusTest, LaterMovieLensFormatSeeds) {
   }
 }
 
+TEST(FuzzCorpusTest, GenericFormatSeeds) {
+  ExpectAcceptance("generic_format", [](const Seed& seed) {
+    const absl::Status status = fuzz::FuzzGenericFile(seed.bytes);
+    EXPECT_FALSE(absl::IsNotFound(status)) << seed.name << ": " << status;
+    return status;
+  });
+}
+
 TEST(FuzzCorpusTest, BundleSeeds) {
   ExpectAcceptance("bundle", [](const Seed& seed) {
     // The fuzzer tries both; a seed is valid when either decodes.

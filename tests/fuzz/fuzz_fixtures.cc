@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "data/generic_format.h"
 #include "data/movielens_csv.h"
 #include "data/movielens_dat.h"
 #include "data/movielens_fields.h"
@@ -151,6 +152,101 @@ absl::Status FuzzMovieLensFile(MovieLensFormat format,
   }
   return absl::NotFoundError(absl::StrCat("no file ", file, " in format ",
                                           MovieLensFormatName(format)));
+}
+
+namespace {
+
+// Ids of rows 0, 1, ...: row + 1, keys unique and valid.
+template <typename Row>
+void CheckKeyedRows(const std::vector<Row>& rows,
+                    const absl::flat_hash_map<std::string, int32_t>& index) {
+  MOVIEREC_FUZZ_CHECK(rows.size() == index.size(), "index size");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    MOVIEREC_FUZZ_CHECK(row.id == static_cast<int32_t>(i) + 1, "dense id");
+    MOVIEREC_FUZZ_CHECK(!row.key.empty() &&
+                            row.key.size() <= kMaxExternalIdBytes &&
+                            IsValidUtf8(row.key),
+                        row.key);
+    const auto it = index.find(row.key);
+    MOVIEREC_FUZZ_CHECK(
+        it != index.end() && it->second == static_cast<int32_t>(i),
+        "key not unique or not indexed");
+  }
+}
+
+}  // namespace
+
+absl::string_view GenericFuzzItemsText() {
+  return "item_id,title,genres\nm1,A,Drama\nsku-9f3a,\"B, The\",\nm 3,C,"
+         "Comedy|Drama\n";
+}
+
+absl::Status FuzzGenericFile(absl::string_view input) {
+  const size_t newline = input.find('\n');
+  if (newline == absl::string_view::npos) {
+    return absl::NotFoundError("no file name line");
+  }
+  const absl::string_view file = input.substr(0, newline);
+  const absl::string_view text = input.substr(newline + 1);
+  if (file == "items.csv") {
+    return CheckResult(ParseGenericItems(text, file), file,
+                       [](const GenericItems& items) {
+                         CheckMovies({items.genre_names, items.movies});
+                         CheckKeyedRows(items.movies, items.row);
+                       });
+  }
+  if (file == "users.csv") {
+    return CheckResult(
+        ParseGenericUsers(text, file), file, [](const GenericUsers& users) {
+          MOVIEREC_FUZZ_CHECK(!users.users.empty(), "no users accepted as OK");
+          CheckKeyedRows(users.users, users.row);
+          for (const User& u : users.users) {
+            MOVIEREC_FUZZ_CHECK(u.gender.empty()
+                                    ? u.age == 0 && u.occupation.empty()
+                                    : (u.gender == "M" || u.gender == "F") &&
+                                          u.age >= 1 && u.age <= 120 &&
+                                          !u.occupation.empty(),
+                                "demographics");
+            MOVIEREC_FUZZ_CHECK(
+                IsValidUtf8(u.occupation) && IsValidUtf8(u.zip_code), "text");
+          }
+          for (const std::string& column : users.unused_columns) {
+            MOVIEREC_FUZZ_CHECK(!column.empty() && IsValidUtf8(column),
+                                "column name");
+          }
+        });
+  }
+  if (file == "interactions.csv") {
+    absl::StatusOr<GenericItems> items =
+        ParseGenericItems(GenericFuzzItemsText(), "items.csv");
+    MOVIEREC_FUZZ_CHECK(items.ok(), items.status().ToString());
+    GenericUsers users;
+    return CheckResult(
+        ParseGenericInteractions(text, file, *items, &users,
+                                 /*users_fixed=*/false),
+        file, [&](const GenericInteractions& read) {
+          MOVIEREC_FUZZ_CHECK(!read.ratings.empty(),
+                              "no interactions accepted as OK");
+          CheckKeyedRows(users.users, users.row);
+          for (const Rating& r : read.ratings) {
+            MOVIEREC_FUZZ_CHECK(
+                r.user_id >= 1 &&
+                    r.user_id <= static_cast<int32_t>(users.users.size()),
+                "user id");
+            MOVIEREC_FUZZ_CHECK(
+                r.movie_id >= 1 &&
+                    r.movie_id <= static_cast<int32_t>(items->movies.size()),
+                "item id");
+            MOVIEREC_FUZZ_CHECK(r.rating >= 0.5f && r.rating <= 5, "rating");
+            MOVIEREC_FUZZ_CHECK(r.timestamp >= 0, "timestamp");
+            MOVIEREC_FUZZ_CHECK(read.has_timestamps || r.timestamp == 0,
+                                "timestamp without the column");
+          }
+        });
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no file ", file, " in the generic format"));
 }
 
 std::string FrameBundle(absl::string_view payload) {

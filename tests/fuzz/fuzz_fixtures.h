@@ -53,6 +53,20 @@ Model SeedModel();
 // no file of the format gives NotFound.
 absl::Status FuzzMovieLensFile(MovieLensFormat format, absl::string_view input);
 
+// The generic format's fuzz target (generic_format_fuzz): the input's first
+// line names the file (items.csv, users.csv or interactions.csv), the rest
+// is its bytes. interactions.csv is read against the items of
+// GenericFuzzItemsText() and without users.csv (its users are learnt).
+// Checks what is accepted (ids non-empty, unique, at most 256 bytes of
+// valid UTF-8; dense ids row + 1; strings valid UTF-8; genres sorted and in
+// range; ratings 0.5-5 of known rows) and that an error is InvalidArgument
+// naming the file; returns the parser's status (NotFound for a first line
+// that names no file of the format).
+absl::Status FuzzGenericFile(absl::string_view input);
+// The items.csv the interactions are read against: ids "m1", "sku-9f3a",
+// "m 3".
+absl::string_view GenericFuzzItemsText();
+
 // `payload` behind a valid model.bin header (magic, format version, CRC-32,
 // length), so that a fuzzed payload reaches the message validation.
 std::string FrameBundle(absl::string_view payload);

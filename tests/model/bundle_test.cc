@@ -65,6 +65,7 @@ void ExpectSameModel(const Model& a, const Model& b) {
     const Movie& x = a.catalog.movies[i];
     const Movie& y = b.catalog.movies[i];
     EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.key, y.key);
     EXPECT_EQ(x.title, y.title);
     EXPECT_EQ(x.release_year, y.release_year);
     EXPECT_EQ(x.genres, y.genres);
@@ -74,6 +75,7 @@ void ExpectSameModel(const Model& a, const Model& b) {
     const User& x = a.catalog.users[i];
     const User& y = b.catalog.users[i];
     EXPECT_EQ(x.id, y.id);
+    EXPECT_EQ(x.key, y.key);
     EXPECT_EQ(x.age, y.age);
     EXPECT_EQ(x.gender, y.gender);
     EXPECT_EQ(x.occupation, y.occupation);
@@ -178,6 +180,29 @@ TEST(BundleTest, RoundTripsIdsOnlyAndWithoutTowers) {
   model.retrieval.reset();
   ASSERT_OK_AND_ASSIGN(decoded, DecodeBundle(EncodeBundle(model), kName));
   ExpectSameModel(model, decoded);
+}
+
+// The generic format's string ids (Movie::key, User::key) are stored and
+// read back; a model without them stores none (its bytes are as before).
+TEST(BundleTest, RoundTripsStringIds) {
+  Model model = SmallModel();
+  const std::string plain = EncodeBundle(model);
+  for (size_t i = 0; i < model.catalog.movies.size(); ++i) {
+    model.catalog.movies[i].key = absl::StrCat("sku-", i, "f3a");
+  }
+  for (size_t i = 0; i < model.catalog.users.size(); ++i) {
+    model.catalog.users[i].key = absl::StrCat("u-", i, "-\xC3\xA9");
+  }
+  const std::string keyed = EncodeBundle(model);
+  EXPECT_GT(keyed.size(), plain.size());
+  ASSERT_OK_AND_ASSIGN(const Model decoded, DecodeBundle(keyed, kName));
+  ExpectSameModel(model, decoded);
+  EXPECT_EQ(ExternalId(decoded.catalog.movies[2]), "sku-2f3a");
+  EXPECT_EQ(ExternalId(decoded.catalog.users[1]), "u-1-\xC3\xA9");
+  ASSERT_OK_AND_ASSIGN(const Model old, DecodeBundle(plain, kName));
+  EXPECT_EQ(old.catalog.movies[2].key, "");
+  EXPECT_EQ(ExternalId(old.catalog.movies[2]),
+            absl::StrCat(old.catalog.movies[2].id));
 }
 
 TEST(BundleTest, HeaderIsAsDocumented) {
@@ -512,6 +537,26 @@ TEST(DecodeBundleTest, RejectsInvalidMessages) {
                       absl::StatusCode::kInvalidArgument,
                       {kName, "not positive or not unique"}));
   proto = Proto(SmallModel());
+  proto.mutable_movies(1)->set_key("sku-1");
+  proto.mutable_movies(3)->set_key("sku-1");
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "movie id \"sku-1\" is not unique"}));
+  // A key that spells another movie's integer id.
+  proto = Proto(SmallModel());
+  proto.mutable_movies(1)->set_key(absl::StrCat(proto.movies(3).id()));
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "is not unique"}));
+  proto = Proto(SmallModel());
+  // (Invalid UTF-8 in a string field fails the message's parse already.)
+  proto.mutable_users(2)->set_key(std::string(257, 'u'));
+  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "user ",
+                       "key is not at most 256 bytes of valid "
+                       "UTF-8"}));
+  proto = Proto(SmallModel());
   proto.mutable_movies(0)->add_genres(5);
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
                       absl::StatusCode::kInvalidArgument,
@@ -602,6 +647,10 @@ TEST(BundlePackageTest, AVersionWrittenUnderTheOldPackageLoadsByteForByte) {
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_FALSE(model->catalog.movies.empty());
   EXPECT_EQ(EncodeBundle(*model), old_bytes);
+  // It has no string ids: the API spells the integer ids.
+  for (const Movie& movie : model->catalog.movies) {
+    EXPECT_EQ(ExternalId(movie), absl::StrCat(movie.id));
+  }
 
   // And it loads as a version directory, as the server reads it.
   ScopedTempDir base;

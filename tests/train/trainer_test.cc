@@ -17,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "data/dataset.h"
 #include "data/features.h"
+#include "data/movielens.h"
 #include "model/bundle.h"
 #include "model/scorer.h"
 #include "server/recommender.h"
@@ -256,6 +259,121 @@ TEST(TrainModelTest, TheModelRecordsItsConfigAndCodeVersion) {
                        DecodeBundle(EncodeBundle(*output.model), "bundle"));
   EXPECT_EQ(decoded.config_json, output.model->config_json);
   EXPECT_EQ(decoded.code_version, output.model->code_version);
+}
+
+// `text` as an RFC 4180 field: quoted, its quotes doubled.
+std::string Quoted(absl::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+// A catalogue and its ratings written in the generic format with string ids
+// (user row 0 is "u-abc", the others "u<row>"; movies "sku-<hex of id>"),
+// trained, written as a version and served: the API speaks the string ids
+// only, in requests and in answers.
+TEST(GenericFormatTest, TrainedModelServesStringIds) {
+  const MovieLens data = SmallMovieLens(/*num_users=*/30, /*num_movies=*/40,
+                                        /*per_user=*/12, 5);
+  const auto item_key = [&](int32_t id) {
+    return absl::StrCat("sku-", absl::Hex(id * 40503 + 7, absl::kZeroPad4));
+  };
+  const auto user_key = [](size_t row) {
+    return row == 0 ? std::string("u-abc") : absl::StrCat("u", row);
+  };
+  std::map<int32_t, size_t> user_row;
+  std::string items = "item_id,title,genres,year\n";
+  for (const Movie& movie : data.movies) {
+    std::vector<std::string> genres;
+    for (const int32_t g : movie.genres) genres.push_back(data.genre_names[g]);
+    absl::StrAppend(&items, item_key(movie.id), ",", Quoted(movie.title), ",",
+                    absl::StrJoin(genres, "|"), ",",
+                    movie.release_year == 0 ? std::string()
+                                            : absl::StrCat(movie.release_year),
+                    "\n");
+  }
+  for (size_t u = 0; u < data.users.size(); ++u) user_row[data.users[u].id] = u;
+  std::string interactions = "user_id,item_id,rating,timestamp\n";
+  for (const Rating& r : data.ratings) {
+    absl::StrAppend(&interactions, user_key(user_row.at(r.user_id)), ",",
+                    item_key(r.movie_id), ",", r.rating, ",", r.timestamp,
+                    "\n");
+  }
+  ScopedTempDir dir;
+  test::WriteFile(dir.File("items.csv"), items);
+  test::WriteFile(dir.File("interactions.csv"), interactions);
+  ASSERT_OK_AND_ASSIGN(MovieLens read,
+                       LoadMovieLens(dir.path(), MovieLensFormat::kAuto));
+  ASSERT_EQ(read.movies.size(), data.movies.size());
+  ASSERT_OK_AND_ASSIGN(const Dataset dataset,
+                       MakeRandomSplit(std::move(read), 3));
+  // No users.csv: no demographics, as movierec-train then configures.
+  ASSERT_FALSE(HasDemographics(dataset.catalog));
+  TrainConfig config = SmallConfig(Stages::kRatingAndReranker);
+  config.retrieval.model.features.user_demographics = false;
+  config.rating.model.features.user_demographics = false;
+  const TrainOutput output = Train(config, dataset);
+  ASSERT_NE(output.model, nullptr);
+  const std::string base = dir.File("models");
+  ASSERT_OK_AND_ASSIGN(
+      const int64_t version,
+      WriteModelVersion(base, *output.model, output.metrics.dump()));
+  ASSERT_OK_AND_ASSIGN(const std::shared_ptr<const Snapshot> snapshot,
+                       Snapshot::Load(base, version));
+  const Recommender recommender([&snapshot] { return snapshot; });
+  const auto is_item = [&](const std::string& id) {
+    return absl::StartsWith(id, "sku-") && snapshot->MovieRow(id) >= 0;
+  };
+
+  v1::RecommendRequest request;
+  request.set_user_id("u-abc");
+  request.set_count(5);
+  v1::RecommendResponse response;
+  ASSERT_OK(recommender.Recommend(request, &response));
+  EXPECT_EQ(response.personalization(), v1::PERSONALIZATION_KNOWN_USER);
+  ASSERT_EQ(response.movies_size(), 5);
+  for (const v1::ScoredMovie& movie : response.movies()) {
+    EXPECT_TRUE(is_item(movie.movie_id())) << movie.movie_id();
+  }
+  // The internal integer ids are not the API's.
+  EXPECT_EQ(snapshot->UserRow("1"), -1);
+  EXPECT_EQ(snapshot->MovieRow("1"), -1);
+  EXPECT_EQ(snapshot->UserRow("u-abc"), 0);
+
+  // A visitor's recent movies, by string id.
+  v1::RecommendRequest visitor;
+  visitor.add_recent_movie_ids(response.movies(0).movie_id());
+  visitor.add_recent_movie_ids(item_key(data.movies[3].id));
+  visitor.set_count(5);
+  v1::RecommendResponse visited;
+  ASSERT_OK(recommender.Recommend(visitor, &visited));
+  EXPECT_EQ(visited.personalization(), v1::PERSONALIZATION_RECENT_MOVIES);
+  ASSERT_EQ(visited.movies_size(), 5);
+  for (const v1::ScoredMovie& movie : visited.movies()) {
+    EXPECT_TRUE(is_item(movie.movie_id())) << movie.movie_id();
+    EXPECT_NE(movie.movie_id(), item_key(data.movies[3].id));
+  }
+  visitor.add_recent_movie_ids("sku-nope");
+  EXPECT_TRUE(IsError(recommender.Recommend(visitor, &visited),
+                      absl::StatusCode::kNotFound, {"\"sku-nope\""}));
+
+  v1::SimilarMoviesRequest similar;
+  similar.set_movie_id(item_key(data.movies[0].id));
+  similar.set_count(4);
+  v1::SimilarMoviesResponse neighbours;
+  ASSERT_OK(recommender.SimilarMovies(similar, &neighbours));
+  ASSERT_EQ(neighbours.movies_size(), 4);
+  for (const v1::ScoredMovie& movie : neighbours.movies()) {
+    EXPECT_TRUE(is_item(movie.movie_id())) << movie.movie_id();
+    EXPECT_NE(movie.movie_id(), similar.movie_id());
+  }
+  similar.set_movie_id(absl::StrCat(data.movies[0].id));
+  EXPECT_TRUE(IsError(recommender.SimilarMovies(similar, &neighbours),
+                      absl::StatusCode::kNotFound,
+                      {"is not in the catalogue"}));
 }
 
 class ServedVersusEvaluatedTest : public ::testing::TestWithParam<Stages> {};
