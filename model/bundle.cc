@@ -62,7 +62,11 @@ void SetIndexFile(const SavedIndex& saved, model::v1::ModelBundle* proto) {
 
 model::v1::ModelBundle ToProto(const Model& model) {
   model::v1::ModelBundle proto;
-  proto.set_format_version(kBundleFormatVersion);
+  bool keyed = false;
+  for (const Movie& movie : model.catalog.movies) keyed |= !movie.key.empty();
+  for (const User& user : model.catalog.users) keyed |= !user.key.empty();
+  proto.set_format_version(keyed ? kKeysBundleFormatVersion
+                                 : kOldestBundleFormatVersion);
   proto.set_created_at(model.created_at);
   proto.set_code_version(model.code_version);
   proto.set_config_json(model.config_json);
@@ -134,6 +138,20 @@ absl::Status CheckKey(absl::string_view name, absl::string_view what,
   return absl::OkStatus();
 }
 
+// Keys (string ids) came with format version 2: a version-1 bundle has none.
+template <typename Row>
+absl::Status CheckKeyVersion(absl::string_view name, uint32_t format_version,
+                             absl::string_view what, const Row& row) {
+  if (row.key.empty() || format_version >= kKeysBundleFormatVersion) {
+    return absl::OkStatus();
+  }
+  return Invalid(name, absl::StrCat(what, " ", row.id,
+                                    " has a key (string id) in a format "
+                                    "version ",
+                                    format_version, " bundle (keys need ",
+                                    kKeysBundleFormatVersion, ")"));
+}
+
 // The ids the API spells (keys, or the decimal ids) are unique. Only
 // catalogues with keys need the check: the integer ids are checked unique.
 template <typename Row>
@@ -170,6 +188,8 @@ absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
     Movie movie;
     movie.id = info.id();
     movie.key = info.key();
+    MOVIEREC_RETURN_IF_ERROR(
+        CheckKeyVersion(name, proto.format_version(), "movie", movie));
     MOVIEREC_RETURN_IF_ERROR(CheckKey(name, "movie", info.id(), movie.key));
     movie.title = info.title();
     movie.release_year = info.release_year();
@@ -197,6 +217,8 @@ absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
     User user;
     user.id = info.id();
     user.key = info.key();
+    MOVIEREC_RETURN_IF_ERROR(
+        CheckKeyVersion(name, proto.format_version(), "user", user));
     MOVIEREC_RETURN_IF_ERROR(CheckKey(name, "user", info.id(), user.key));
     user.age = info.age();
     user.gender = info.gender();
@@ -265,10 +287,12 @@ absl::StatusOr<SavedIndex> SavedIndexFromProto(
 
 absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
                                 absl::string_view name) {
-  if (proto.format_version() != kBundleFormatVersion) {
+  if (proto.format_version() < kOldestBundleFormatVersion ||
+      proto.format_version() > kBundleFormatVersion) {
     return Invalid(
         name, absl::StrCat("bundle format version ", proto.format_version(),
-                           ", expected ", kBundleFormatVersion));
+                           ", expected ", kOldestBundleFormatVersion, " to ",
+                           kBundleFormatVersion));
   }
   Model model;
   model.created_at = proto.created_at();
@@ -367,7 +391,7 @@ std::string EncodeProto(model::v1::ModelBundle proto) {
     proto.SerializeToCodedStream(&coded);
   }
   std::string bytes(kMagic, sizeof(kMagic));
-  PutLittleEndian(kBundleFormatVersion, 4, &bytes);
+  PutLittleEndian(proto.format_version(), 4, &bytes);
   PutLittleEndian(Crc32(payload), 4, &bytes);
   PutLittleEndian(payload.size(), 8, &bytes);
   bytes += payload;
@@ -391,10 +415,11 @@ absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
     return Invalid(name, "not a movierec model bundle (bad magic)");
   }
   const uint64_t version = GetLittleEndian(bytes.substr(8, 4));
-  if (version != kBundleFormatVersion) {
-    return Invalid(name,
-                   absl::StrCat("bundle format version ", version,
-                                ", this reader reads ", kBundleFormatVersion));
+  if (version < kOldestBundleFormatVersion || version > kBundleFormatVersion) {
+    return Invalid(
+        name,
+        absl::StrCat("bundle format version ", version, ", this reader reads ",
+                     kOldestBundleFormatVersion, " to ", kBundleFormatVersion));
   }
   const auto crc = static_cast<uint32_t>(GetLittleEndian(bytes.substr(12, 4)));
   const uint64_t length = GetLittleEndian(bytes.substr(16, 8));
@@ -412,6 +437,11 @@ absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
   model::v1::ModelBundle proto;
   if (!proto.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
     return Invalid(name, "payload is not a valid ModelBundle message");
+  }
+  if (proto.format_version() != version) {
+    return Invalid(name,
+                   absl::StrCat("the header says format version ", version,
+                                ", the payload ", proto.format_version()));
   }
   return FromProto(proto, name);
 }

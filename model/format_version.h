@@ -7,9 +7,16 @@
 
 namespace movierec {
 
-// Written into every model.bin; a reader refuses a bundle of any other
-// version.
-inline constexpr uint32_t kBundleFormatVersion = 1;
+// The newest format: what a reader reads (and every older one), and what a
+// writer writes for a catalogue with string ids (Movie::key, User::key: the
+// generic data format). Version 1 has integer ids only; a catalogue without
+// keys is still written as version 1, so that servers older than the keys
+// keep loading it, while they refuse a version whose ids they would answer
+// with the wrong names.
+inline constexpr uint32_t kBundleFormatVersion = 2;
+inline constexpr uint32_t kOldestBundleFormatVersion = 1;
+// The first version with keys.
+inline constexpr uint32_t kKeysBundleFormatVersion = 2;
 
 }  // namespace movierec
 

@@ -388,11 +388,14 @@ TEST(DecodeBundleTest, RejectsBadMagic) {
 
 TEST(DecodeBundleTest, RejectsOtherFormatVersion) {
   std::string bytes = EncodeBundle(SmallModel());
-  bytes[8] = 2;
+  bytes[8] = 3;
   EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
                       absl::StatusCode::kInvalidArgument,
-                      {kName, "format version 2"}));
+                      {kName, "format version 3", "reads 1 to 2"}));
   bytes[8] = 0;
+  EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "format version 0"}));
   bytes[11] = 1;  // 2^24
   EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
                       absl::StatusCode::kInvalidArgument,
@@ -487,14 +490,16 @@ TEST(DecodeBundleTest, RejectsEmptyCatalogue) {
 
 // Rejections of hand-edited messages, re-framed with a valid checksum.
 
-std::string Frame(const std::string& payload) {
+// `payload` framed with a valid checksum as format `version`.
+std::string Frame(const std::string& payload,
+                  uint32_t version = kOldestBundleFormatVersion) {
   std::string bytes = "MRBUNDLE";
   const auto put = [&bytes](uint64_t value, int n) {
     for (int i = 0; i < n; ++i) {
       bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
     }
   };
-  put(kBundleFormatVersion, 4);
+  put(version, 4);
   put(crc32_z(0L, reinterpret_cast<const Bytef*>(payload.data()),
               payload.size()),
       4);
@@ -502,10 +507,11 @@ std::string Frame(const std::string& payload) {
   return bytes + payload;
 }
 
+// `proto` framed as the format version it names.
 std::string Frame(const model::v1::ModelBundle& proto) {
   std::string payload;
   proto.SerializeToString(&payload);
-  return Frame(payload);
+  return Frame(payload, proto.format_version());
 }
 
 model::v1::ModelBundle Proto(const Model& model) {
@@ -527,16 +533,18 @@ TEST(DecodeBundleTest, RejectsInvalidMessages) {
       DecodeBundle(Frame(std::string("\xff\xff\xff")), kName).status(),
       absl::StatusCode::kInvalidArgument, {kName, "not a valid ModelBundle"}));
   model::v1::ModelBundle proto = Proto(SmallModel());
-  proto.set_format_version(2);
-  EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
-                      absl::StatusCode::kInvalidArgument,
-                      {kName, "bundle format version 2"}));
+  proto.set_format_version(3);
+  EXPECT_TRUE(
+      IsError(DecodeBundle(Frame(proto.SerializeAsString()), kName).status(),
+              absl::StatusCode::kInvalidArgument,
+              {kName, "header says format version 1, the payload 3"}));
   proto = Proto(SmallModel());
   proto.mutable_movies(3)->set_id(proto.movies(1).id());
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
                       absl::StatusCode::kInvalidArgument,
                       {kName, "not positive or not unique"}));
   proto = Proto(SmallModel());
+  proto.set_format_version(kKeysBundleFormatVersion);
   proto.mutable_movies(1)->set_key("sku-1");
   proto.mutable_movies(3)->set_key("sku-1");
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
@@ -544,11 +552,13 @@ TEST(DecodeBundleTest, RejectsInvalidMessages) {
                       {kName, "movie id \"sku-1\" is not unique"}));
   // A key that spells another movie's integer id.
   proto = Proto(SmallModel());
+  proto.set_format_version(kKeysBundleFormatVersion);
   proto.mutable_movies(1)->set_key(absl::StrCat(proto.movies(3).id()));
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
                       absl::StatusCode::kInvalidArgument,
                       {kName, "is not unique"}));
   proto = Proto(SmallModel());
+  proto.set_format_version(kKeysBundleFormatVersion);
   // (Invalid UTF-8 in a string field fails the message's parse already.)
   proto.mutable_users(2)->set_key(std::string(257, 'u'));
   EXPECT_TRUE(IsError(DecodeBundle(Frame(proto), kName).status(),
@@ -652,6 +662,10 @@ TEST(BundlePackageTest, AVersionWrittenUnderTheOldPackageLoadsByteForByte) {
     EXPECT_EQ(ExternalId(movie), absl::StrCat(movie.id));
   }
 
+  // A catalogue without string ids is still written as format version 1,
+  // which servers older than the keys read.
+  EXPECT_EQ(old_bytes[8], 1);
+
   // And it loads as a version directory, as the server reads it.
   ScopedTempDir base;
   const std::string version_dir = base.path() + "/1";
@@ -660,6 +674,29 @@ TEST(BundlePackageTest, AVersionWrittenUnderTheOldPackageLoadsByteForByte) {
   absl::StatusOr<Model> loaded = ReadModelVersion(version_dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(EncodeBundle(*loaded), old_bytes);
+}
+
+// String ids came with format version 2: a catalogue with keys is written
+// as version 2 (so that a server that reads only version 1, and would answer
+// with the integer ids, refuses it), one without as version 1; a version-1
+// bundle with keys is refused naming the row.
+TEST(BundleFormatVersionTest, KeysNeedVersionTwo) {
+  Model model = SmallModel();
+  EXPECT_EQ(EncodeBundle(model)[8], 1);
+  model.catalog.movies[2].key = "sku-9f3a";
+  const std::string keyed = EncodeBundle(model);
+  EXPECT_EQ(keyed[8], 2);
+  ASSERT_OK_AND_ASSIGN(const Model decoded, DecodeBundle(keyed, kName));
+  EXPECT_EQ(decoded.catalog.movies[2].key, "sku-9f3a");
+
+  model::v1::ModelBundle proto = Proto(model);
+  ASSERT_EQ(proto.format_version(), 2u);
+  proto.set_format_version(1);
+  EXPECT_TRUE(IsError(
+      DecodeBundle(Frame(proto), kName).status(),
+      absl::StatusCode::kInvalidArgument,
+      {kName, absl::StrCat("movie ", model.catalog.movies[2].id),
+       "has a key (string id) in a format version 1 bundle (keys need 2)"}));
 }
 
 }  // namespace
