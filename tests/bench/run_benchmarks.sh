@@ -78,6 +78,10 @@
 #                         (default 0 and 1)
 #   TRANSPORT_MODEL_BASE  transport: the model base to serve (default: the
 #                         real model, trained once from MOVIELENS_DIR)
+#   COMPARE_SERVER_FLAGS  compare: more flags of movierec-server (default
+#                         "--max_queue_wait 1s": the sweep measures what a
+#                         call costs at the most calls in flight, which a
+#                         batch of 100 would otherwise meet as refusals)
 #   COMPARE_SECONDS       compare: seconds of each closed-loop level (5)
 #   COMPARE_WARMUP_SECONDS  compare: warm-up before each level (1)
 #   COMPARE_REPETITIONS   compare: repetitions of the whole sweep (3)
@@ -377,6 +381,7 @@ section_compare() {
     --concurrencies "${COMPARE_CONCURRENCIES:-1,2,4,8,16,32,64,128,256}" \
     --methods "${COMPARE_METHODS:-Recommend,SimilarMovies,RecommendBatch}" \
     --batch_size "${COMPARE_BATCH_SIZE:-100}" "${payload[@]}" \
+    --server_flags "${COMPARE_SERVER_FLAGS:---max_queue_wait 1s}" \
     --json "$results/compare.json" --work "$cache/compare-work"
   report compare --doc "$doc" --json "$results/compare.json"
 }
