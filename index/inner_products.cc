@@ -35,12 +35,46 @@ Floats8 Load8(const float* p) {
 
 }  // namespace
 
-// kLanes scores of each of kQueries queries live in registers while the
-// dimensions stream past; every score is acc = acc + q[d] * v[d] for d in
-// order, whatever kQueries is.
-template <int kQueries>
+// kChunks x kLanes scores of each of kQueries queries live in registers
+// while the dimensions stream past; every score is acc = acc + q[d] * v[d]
+// for d in order, whatever kQueries and kChunks are. One query scores four
+// chunks at once, so that eight multiply-adds are in flight rather than a
+// chain of two each waiting for the last (the latency of a multiply-add).
+template <int kQueries, int kChunks>
 void TransposedVectors::ScoreBlock(const float* queries, float* scores) const {
-  for (int64_t begin = 0; begin < stride_; begin += kLanes) {
+  constexpr int64_t kStep = kChunks * kLanes;
+  constexpr int64_t kVectors = kChunks * kHalves;
+  int64_t begin = 0;
+  for (; begin + kStep <= stride_; begin += kStep) {
+    Floats8 acc[kQueries][kVectors] = {};
+    const float* column = columns_.data() + begin;
+    for (int d = 0; d < dim_; ++d, column += stride_) {
+      Floats8 values[kVectors];
+      for (int64_t h = 0; h < kVectors; ++h) values[h] = Load8(column + 8 * h);
+      for (int q = 0; q < kQueries; ++q) {
+        const float weight = queries[q * dim_ + d];
+        for (int64_t h = 0; h < kVectors; ++h) {
+          acc[q][h] += weight * values[h];
+        }
+      }
+    }
+    for (int q = 0; q < kQueries; ++q) {
+      for (int64_t h = 0; h < kVectors; ++h) {
+        std::memcpy(scores + q * stride_ + begin + 8 * h, &acc[q][h],
+                    sizeof(Floats8));
+      }
+    }
+  }
+  if (begin < stride_) {
+    // The last chunks, fewer than kChunks: one at a time.
+    ScoreTail<kQueries>(queries, begin, scores);
+  }
+}
+
+template <int kQueries>
+void TransposedVectors::ScoreTail(const float* queries, int64_t begin,
+                                  float* scores) const {
+  for (; begin < stride_; begin += kLanes) {
     Floats8 acc[kQueries][kHalves] = {};
     const float* column = columns_.data() + begin;
     for (int d = 0; d < dim_; ++d, column += stride_) {
@@ -66,9 +100,11 @@ void TransposedVectors::Score(const float* queries, int64_t m,
                               float* scores) const {
   int64_t q = 0;
   for (; q + kBlock <= m; q += kBlock) {
-    ScoreBlock<kBlock>(queries + q * dim_, scores + q * stride_);
+    ScoreBlock<kBlock, 1>(queries + q * dim_, scores + q * stride_);
   }
-  for (; q < m; ++q) ScoreBlock<1>(queries + q * dim_, scores + q * stride_);
+  for (; q < m; ++q) {
+    ScoreBlock<1, 4>(queries + q * dim_, scores + q * stride_);
+  }
 }
 
 }  // namespace internal

@@ -40,8 +40,10 @@ class TransposedVectors {
   void Score(const float* queries, int64_t m, float* scores) const;
 
  private:
-  template <int kQueries>
+  template <int kQueries, int kChunks>
   void ScoreBlock(const float* queries, float* scores) const;
+  template <int kQueries>
+  void ScoreTail(const float* queries, int64_t begin, float* scores) const;
 
   int64_t n_;
   int dim_;
