@@ -35,17 +35,19 @@ Floats8 Load8(const float* p) {
 
 }  // namespace
 
-// kChunks x kLanes scores of each of kQueries queries live in registers
-// while the dimensions stream past; every score is acc = acc + q[d] * v[d]
-// for d in order, whatever kQueries and kChunks are. One query scores four
-// chunks at once, so that eight multiply-adds are in flight rather than a
-// chain of two each waiting for the last (the latency of a multiply-add).
+// The scores of kQueries queries for the vectors [begin, end) (a whole
+// number of kChunks x kLanes) into scores; returns end. kChunks x kLanes
+// scores of each query live in registers while the dimensions stream past;
+// every score is acc = acc + q[d] * v[d] for d in order, whatever kQueries
+// and kChunks are. One query scores four chunks at once, so that eight
+// multiply-adds are in flight rather than a chain of two each waiting for
+// the last (the latency of a multiply-add).
 template <int kQueries, int kChunks>
-void TransposedVectors::ScoreBlock(const float* queries, float* scores) const {
+int64_t TransposedVectors::ScoreBlock(const float* queries, int64_t begin,
+                                      int64_t end, float* scores) const {
   constexpr int64_t kStep = kChunks * kLanes;
   constexpr int64_t kVectors = kChunks * kHalves;
-  int64_t begin = 0;
-  for (; begin + kStep <= stride_; begin += kStep) {
+  for (; begin + kStep <= end; begin += kStep) {
     Floats8 acc[kQueries][kVectors] = {};
     const float* column = columns_.data() + begin;
     for (int d = 0; d < dim_; ++d, column += stride_) {
@@ -65,45 +67,21 @@ void TransposedVectors::ScoreBlock(const float* queries, float* scores) const {
       }
     }
   }
-  if (begin < stride_) {
-    // The last chunks, fewer than kChunks: one at a time.
-    ScoreTail<kQueries>(queries, begin, scores);
-  }
-}
-
-template <int kQueries>
-void TransposedVectors::ScoreTail(const float* queries, int64_t begin,
-                                  float* scores) const {
-  for (; begin < stride_; begin += kLanes) {
-    Floats8 acc[kQueries][kHalves] = {};
-    const float* column = columns_.data() + begin;
-    for (int d = 0; d < dim_; ++d, column += stride_) {
-      Floats8 values[kHalves];
-      for (int64_t h = 0; h < kHalves; ++h) values[h] = Load8(column + 8 * h);
-      for (int q = 0; q < kQueries; ++q) {
-        const float weight = queries[q * dim_ + d];
-        for (int64_t h = 0; h < kHalves; ++h) {
-          acc[q][h] += weight * values[h];
-        }
-      }
-    }
-    for (int q = 0; q < kQueries; ++q) {
-      for (int64_t h = 0; h < kHalves; ++h) {
-        std::memcpy(scores + q * stride_ + begin + 8 * h, &acc[q][h],
-                    sizeof(Floats8));
-      }
-    }
-  }
+  return begin;
 }
 
 void TransposedVectors::Score(const float* queries, int64_t m,
                               float* scores) const {
   int64_t q = 0;
   for (; q + kBlock <= m; q += kBlock) {
-    ScoreBlock<kBlock, 1>(queries + q * dim_, scores + q * stride_);
+    ScoreBlock<kBlock, 1>(queries + q * dim_, 0, stride_, scores + q * stride_);
   }
   for (; q < m; ++q) {
-    ScoreBlock<1, 4>(queries + q * dim_, scores + q * stride_);
+    const float* query = queries + q * dim_;
+    float* out = scores + q * stride_;
+    // Four chunks at a time, then the last few one at a time.
+    ScoreBlock<1, 1>(query, ScoreBlock<1, 4>(query, 0, stride_, out), stride_,
+                     out);
   }
 }
 

@@ -41,9 +41,8 @@ class TransposedVectors {
 
  private:
   template <int kQueries, int kChunks>
-  void ScoreBlock(const float* queries, float* scores) const;
-  template <int kQueries>
-  void ScoreTail(const float* queries, int64_t begin, float* scores) const;
+  int64_t ScoreBlock(const float* queries, int64_t begin, int64_t end,
+                     float* scores) const;
 
   int64_t n_;
   int dim_;
