@@ -43,6 +43,7 @@
 #include "data/movielens_dat.h"
 #include "data/movielens_fields.h"
 #include "tests/test_util.h"
+#include "tests/train/seed42_equivalence.h"
 #include "train/progress.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -51,8 +52,6 @@ namespace movierec {
 namespace {
 
 namespace fs = std::filesystem;
-using Metrics = std::map<std::string, double>;
-
 std::vector<std::string> Lines(const std::string& path) {
   std::vector<std::string> lines;
   for (absl::string_view line :
@@ -118,49 +117,6 @@ void ConvertTo1m(const std::string& dir100k, const MovieLens& native,
   test::WriteFile(out + "/ratings.dat", ratings);
 }
 
-// The compared metrics of one training.
-Metrics Train(MovieLens data) {
-  Metrics metrics;
-  absl::StatusOr<Dataset> dataset = MakeRandomSplit(std::move(data), 42);
-  EXPECT_TRUE(test::IsOk(dataset));
-  if (!dataset.ok()) return metrics;
-  absl::StatusOr<TrainConfig> config = PresetConfig("default");
-  EXPECT_TRUE(test::IsOk(config));
-  config->seed = 42;
-  Progress progress = Progress::Silent();
-  absl::StatusOr<TrainOutput> output = TrainModel(*config, *dataset, &progress);
-  EXPECT_TRUE(test::IsOk(output));
-  if (!output.ok()) return metrics;
-  const Evaluation& e = output->evaluation;
-  metrics["protocol_a_top_100"] = e.protocol_a.at(100);
-  metrics["retrieval_recall_at_10"] = e.protocol_b.recall_at_10;
-  metrics["retrieval_ndcg_at_10"] = e.protocol_b.ndcg_at_10;
-  if (e.pipeline) {
-    metrics["pipeline_recall_at_10"] = e.pipeline->recall_at_10;
-    metrics["pipeline_ndcg_at_10"] = e.pipeline->ndcg_at_10;
-  }
-  if (e.rmse) metrics["ranking_rmse"] = *e.rmse;
-  return metrics;
-}
-
-// model_quality_test's seed-42 metrics, when written after its binary was
-// built; empty otherwise.
-Metrics NativeMetricsFromQualityTest() {
-  const fs::path file =
-      fs::path(MOVIEREC_TEST_OUT_DIR) / "model_quality_seed_42.txt";
-  std::error_code error;
-  const auto written = fs::last_write_time(file, error);
-  if (error) return {};
-  const auto built = fs::last_write_time(MOVIEREC_QUALITY_TEST_BIN, error);
-  if (error || written < built) return {};
-  Metrics metrics;
-  std::ifstream in(file);
-  std::string name;
-  double value = 0;
-  while (in >> name >> value) metrics[name] = value;
-  return metrics;
-}
-
 TEST(Ml1mEquivalenceTest, HundredKIn1mFormatTrainsToTheSameMetrics) {
   const std::string dir = test::MovieLensDirFromEnv();
   if (dir.empty()) GTEST_SKIP() << "MOVIELENS_DIR is not set";
@@ -218,24 +174,8 @@ TEST(Ml1mEquivalenceTest, HundredKIn1mFormatTrainsToTheSameMetrics) {
         << "rating " << i;
   }
 
-  Metrics expected = NativeMetricsFromQualityTest();
-  if (expected.empty()) {
-    std::cout << "no fresh model_quality_test seed-42 metrics in "
-              << MOVIEREC_TEST_OUT_DIR << ": training the native reader's data"
-              << std::endl;
-    expected = Train(std::move(native));
-  } else {
-    std::cout << "native metrics from model_quality_test seed 42" << std::endl;
-  }
-  const Metrics got = Train(std::move(converted));
-  ASSERT_EQ(got.size(), 6u);
-  for (const auto& [name, value] : got) {
-    ASSERT_TRUE(expected.count(name)) << name;
-    std::cout << name << ": native " << expected.at(name) << ", 1M format "
-              << value << std::endl;
-    RecordProperty(name, std::to_string(value));
-    EXPECT_NEAR(value, expected.at(name), 5e-5) << name;
-  }
+  test::ExpectNativeSeed42Metrics(std::move(native), std::move(converted),
+                                  "1M format");
 }
 
 }  // namespace
