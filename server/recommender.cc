@@ -100,7 +100,10 @@ absl::Status Answer(const Snapshot& snapshot, ResolvedRecommend request,
                     RecommendTrace* trace) {
   MOVIEREC_RETURN_IF_ERROR(control.Check("retrieval"));
   const Scorer& scorer = snapshot.scorer();
-  Pending p{std::move(request), response, trace};
+  Pending p;
+  p.request = std::move(request);
+  p.response = response;
+  p.trace = trace;
   auto start = std::chrono::steady_clock::now();
   Prepare(snapshot, &p);
   if (p.answered) return absl::OkStatus();
