@@ -254,9 +254,14 @@ absl::StatusOr<GenericUsers> ParseUsersFrom(CsvReader& reader) {
 
 enum InteractionColumn { kIUserId, kIItemId, kRating, kTimestamp };
 
+// Exactly one of `fixed_items` and `learned_items` is given: with the first,
+// an item id not among them is refused; with the second, each new item id is
+// appended to it, titled with its id.
 absl::StatusOr<GenericInteractions> ParseInteractionsFrom(
-    CsvReader& reader, const GenericItems& items, GenericUsers* users,
-    bool users_fixed) {
+    CsvReader& reader, const GenericItems* fixed_items,
+    GenericItems* learned_items, GenericUsers* users, bool users_fixed) {
+  const GenericItems& items =
+      fixed_items != nullptr ? *fixed_items : *learned_items;
   MOVIEREC_ASSIGN_OR_RETURN(const Header header,
                             ReadHeader(reader,
                                        {{"user_id", true},
@@ -280,11 +285,22 @@ absl::StatusOr<GenericInteractions> ParseInteractionsFrom(
     const absl::string_view item = FieldOf(fields, header, kIItemId);
     MOVIEREC_RETURN_IF_ERROR(CheckId(reader, item, "item id"));
     const auto item_it = items.row.find(item);
-    if (item_it == items.row.end()) {
+    if (item_it != items.row.end()) {
+      rating.movie_id = item_it->second + 1;
+    } else if (fixed_items != nullptr) {
       return reader.Error("unknown item id ", QuoteForError(item),
                           " (not in items.csv)");
+    } else {
+      const auto row = static_cast<int32_t>(learned_items->movies.size());
+      if (row == INT32_MAX - 1) return reader.Error("too many items");
+      learned_items->row.emplace(std::string(item), row);
+      Movie added;
+      added.id = row + 1;
+      added.key = std::string(item);
+      added.title = std::string(item);
+      learned_items->movies.push_back(std::move(added));
+      rating.movie_id = row + 1;
     }
-    rating.movie_id = item_it->second + 1;
     const auto user_it = users->row.find(user);
     if (user_it != users->row.end()) {
       rating.user_id = user_it->second + 1;
@@ -361,20 +377,33 @@ absl::StatusOr<GenericInteractions> ParseGenericInteractions(
     absl::string_view text, absl::string_view name, const GenericItems& items,
     GenericUsers* users, bool users_fixed) {
   CsvReader reader(TextSource::FromText(text, name));
-  return ParseInteractionsFrom(reader, items, users, users_fixed);
+  return ParseInteractionsFrom(reader, &items, nullptr, users, users_fixed);
+}
+
+absl::StatusOr<GenericInteractions> ParseGenericInteractionsAndItems(
+    absl::string_view text, absl::string_view name, GenericItems* items,
+    GenericUsers* users, bool users_fixed) {
+  CsvReader reader(TextSource::FromText(text, name));
+  return ParseInteractionsFrom(reader, nullptr, items, users, users_fixed);
 }
 
 absl::StatusOr<GenericInteractions> ReadGenericInteractions(
-    const std::string& path, const GenericItems& items, GenericUsers* users,
-    bool users_fixed) {
+    const std::string& path, GenericItems* items, bool items_fixed,
+    GenericUsers* users, bool users_fixed) {
   MOVIEREC_ASSIGN_OR_RETURN(TextSource source, OpenDataFile(path));
   CsvReader reader(std::move(source));
-  return ParseInteractionsFrom(reader, items, users, users_fixed);
+  return ParseInteractionsFrom(reader, items_fixed ? items : nullptr,
+                               items_fixed ? nullptr : items, users,
+                               users_fixed);
 }
 
 absl::StatusOr<MovieLens> LoadGeneric(const std::string& dir, bool ratings) {
-  MOVIEREC_ASSIGN_OR_RETURN(GenericItems items,
-                            ReadGenericItems(absl::StrCat(dir, "/items.csv")));
+  const std::string items_path = absl::StrCat(dir, "/items.csv");
+  const bool items_file = Exists(items_path);
+  GenericItems items;
+  if (items_file) {
+    MOVIEREC_ASSIGN_OR_RETURN(items, ReadGenericItems(items_path));
+  }
   const std::string users_path = absl::StrCat(dir, "/users.csv");
   const bool users_file = Exists(users_path);
   GenericUsers users;
@@ -382,11 +411,11 @@ absl::StatusOr<MovieLens> LoadGeneric(const std::string& dir, bool ratings) {
     MOVIEREC_ASSIGN_OR_RETURN(users, ReadGenericUsers(users_path));
   }
   MovieLens data;
-  if (ratings || !users_file) {
+  if (ratings || !users_file || !items_file) {
     MOVIEREC_ASSIGN_OR_RETURN(
         GenericInteractions interactions,
-        ReadGenericInteractions(absl::StrCat(dir, "/interactions.csv"), items,
-                                &users, users_file));
+        ReadGenericInteractions(absl::StrCat(dir, "/interactions.csv"), &items,
+                                items_file, &users, users_file));
     data.has_timestamps = interactions.has_timestamps;
     if (ratings) data.ratings = std::move(interactions.ratings);
   }

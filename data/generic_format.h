@@ -2,7 +2,9 @@
 // folder of RFC 4180 CSV files with a header line, columns found by name.
 //
 //   interactions.csv  user_id,item_id,rating[,timestamp]
-//   items.csv         item_id,title[,genres][,year]
+//   items.csv         item_id,title[,genres][,year]   (optional: without it
+//                     the items are the interactions' item ids, titled
+//                     with their ids)
 //   users.csv         user_id[,age,gender,occupation][,zip_code][,others]
 //                     (optional)
 //
@@ -76,13 +78,21 @@ struct GenericInteractions {
 absl::StatusOr<GenericInteractions> ParseGenericInteractions(
     absl::string_view text, absl::string_view name, const GenericItems& items,
     GenericUsers* users, bool users_fixed);
+// Without items.csv: each new item id of the interactions is appended to
+// *items (first-seen order, id = row + 1, titled with its item id, no genres
+// or year).
+absl::StatusOr<GenericInteractions> ParseGenericInteractionsAndItems(
+    absl::string_view text, absl::string_view name, GenericItems* items,
+    GenericUsers* users, bool users_fixed);
+// The file `path`: with `items_fixed` as ParseGenericInteractions, otherwise
+// as ParseGenericInteractionsAndItems.
 absl::StatusOr<GenericInteractions> ReadGenericInteractions(
-    const std::string& path, const GenericItems& items, GenericUsers* users,
-    bool users_fixed);
+    const std::string& path, GenericItems* items, bool items_fixed,
+    GenericUsers* users, bool users_fixed);
 
 // The dataset of the generic folder `dir`; without `ratings`, the catalogue
-// only (interactions.csv is still read when there is no users.csv, to learn
-// the users).
+// only (interactions.csv is still read when there is no users.csv or no
+// items.csv, to learn the users or the items).
 absl::StatusOr<MovieLens> LoadGeneric(const std::string& dir, bool ratings);
 
 }  // namespace movierec

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -376,6 +377,47 @@ TEST_F(GenericDirTest, ExplicitSplitFilesAreRefusedForStringIds) {
                                 dir_.File("test.data"))
                   .status(),
               absl::StatusCode::kInvalidArgument, {"string ids"}));
+}
+
+// What the trainer needs at least: interactions.csv alone. The items are
+// then its item ids in first-seen order, titled with their ids, without
+// genres or years; the catalogue alone (LoadCatalog) learns them too.
+TEST_F(GenericDirTest, InteractionsAloneAreEnough) {
+  WriteFile(dir_.File("interactions.csv"), kInteractions);
+  ASSERT_OK_AND_ASSIGN(const MovieLensFormat format,
+                       DetectMovieLensFormat(dir_.path()));
+  EXPECT_EQ(format, MovieLensFormat::kGeneric);
+  ASSERT_OK_AND_ASSIGN(const MovieLens data,
+                       LoadMovieLens(dir_.path(), MovieLensFormat::kAuto));
+  std::vector<std::string> keys;
+  for (const Movie& movie : data.movies) {
+    EXPECT_EQ(movie.title, movie.key);
+    EXPECT_THAT(movie.genres, IsEmpty());
+    EXPECT_EQ(movie.release_year, 0);
+    EXPECT_EQ(movie.id, static_cast<int32_t>(keys.size()) + 1);
+    keys.push_back(movie.key);
+  }
+  std::vector<std::string> first_seen;
+  for (const Rating& r : data.ratings) {
+    const std::string& key = data.movies[r.movie_id - 1].key;
+    if (std::find(first_seen.begin(), first_seen.end(), key) ==
+        first_seen.end()) {
+      first_seen.push_back(key);
+    }
+  }
+  EXPECT_EQ(keys, first_seen);
+  EXPECT_THAT(data.genre_names, IsEmpty());
+  EXPECT_EQ(data.ratings.size(), 4u);
+  ASSERT_OK_AND_ASSIGN(const MovieLens catalog,
+                       LoadCatalog(dir_.path(), MovieLensFormat::kAuto));
+  EXPECT_EQ(catalog.movies.size(), data.movies.size());
+  EXPECT_THAT(catalog.ratings, IsEmpty());
+  // items.csv, when there, is still the whole catalogue.
+  WriteFile(dir_.File("items.csv"), "item_id,title\nm50,Fifty\n");
+  EXPECT_TRUE(
+      IsError(LoadMovieLens(dir_.path(), MovieLensFormat::kAuto).status(),
+              absl::StatusCode::kInvalidArgument,
+              {"interactions.csv:2:", "not in items.csv"}));
 }
 
 TEST_F(GenericDirTest, ErrorsNameThePath) {
