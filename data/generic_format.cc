@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -269,13 +270,11 @@ absl::StatusOr<GenericInteractions> ParseInteractionsFrom(
                                         {"rating", false},
                                         {"timestamp", false}},
                                        /*others_allowed=*/false));
-  if (header.position[kRating] < 0) {
-    return reader.Error(
-        "header: no rating column: implicit data (interactions without "
-        "ratings) is not supported yet; add a rating column (0.5-5)");
-  }
   GenericInteractions out;
   out.has_timestamps = header.position[kTimestamp] >= 0;
+  out.has_ratings = header.position[kRating] >= 0;
+  // Implicit data: the (user row, item row) pairs seen so far.
+  absl::flat_hash_set<uint64_t> seen_pairs;
   std::vector<std::string> fields;
   while (reader.Next(&fields)) {
     MOVIEREC_RETURN_IF_ERROR(CheckFieldCount(reader, fields, header));
@@ -317,13 +316,19 @@ absl::StatusOr<GenericInteractions> ParseInteractionsFrom(
       users->users.push_back(std::move(added));
       rating.user_id = row + 1;
     }
-    const absl::string_view stars = FieldOf(fields, header, kRating);
-    if (!absl::SimpleAtof(stars, &rating.rating) ||
-        !std::isfinite(rating.rating)) {
-      return reader.Error("rating ", QuoteForError(stars), " is not a number");
-    }
-    if (rating.rating < 0.5f || rating.rating > 5) {
-      return reader.Error("rating ", QuoteForError(stars), " is outside 0.5-5");
+    if (out.has_ratings) {
+      const absl::string_view stars = FieldOf(fields, header, kRating);
+      if (!absl::SimpleAtof(stars, &rating.rating) ||
+          !std::isfinite(rating.rating)) {
+        return reader.Error("rating ", QuoteForError(stars),
+                            " is not a number");
+      }
+      if (rating.rating < 0.5f || rating.rating > 5) {
+        return reader.Error("rating ", QuoteForError(stars),
+                            " is outside 0.5-5");
+      }
+    } else {
+      rating.rating = kImplicitRating;
     }
     if (out.has_timestamps) {
       const absl::string_view time = FieldOf(fields, header, kTimestamp);
@@ -331,6 +336,14 @@ absl::StatusOr<GenericInteractions> ParseInteractionsFrom(
         return reader.Error("timestamp ", QuoteForError(time),
                             " is not a non-negative integer (seconds)");
       }
+    }
+    if (!out.has_ratings &&
+        !seen_pairs
+             .insert(static_cast<uint64_t>(rating.user_id) << 32 |
+                     static_cast<uint32_t>(rating.movie_id))
+             .second) {
+      ++out.repeats_dropped;
+      continue;
     }
     out.ratings.push_back(rating);
   }
@@ -417,6 +430,8 @@ absl::StatusOr<MovieLens> LoadGeneric(const std::string& dir, bool ratings) {
         ReadGenericInteractions(absl::StrCat(dir, "/interactions.csv"), &items,
                                 items_file, &users, users_file));
     data.has_timestamps = interactions.has_timestamps;
+    data.has_ratings = interactions.has_ratings;
+    data.implicit_repeats_dropped = interactions.repeats_dropped;
     if (ratings) data.ratings = std::move(interactions.ratings);
   }
   data.genre_names = std::move(items.genre_names);

@@ -15,8 +15,9 @@
 // users.csv, the users are the distinct user ids of interactions.csv in the
 // order they first appear.
 //
-// A rating column is required for now: implicit data (interactions without
-// stars) is refused with an error saying so. Without a timestamp column every
+// Without a rating column the data is implicit: every interaction is a
+// positive (kImplicitRating), repeats of a (user, item) pair count once, and
+// the trainer fits no rating model. Without a timestamp column every
 // timestamp is 0 and MovieLens::has_timestamps is false (a temporal or
 // leave-last-N split is then refused: data/dataset.h). Without a year column
 // no movie has a year; without a genres column none has genres. users.csv's
@@ -71,9 +72,14 @@ absl::StatusOr<GenericUsers> ReadGenericUsers(const std::string& path);
 // The ratings of interactions.csv, with the dense ids of `items` and
 // `*users`. With `users_fixed` (users.csv was read) a user id not in *users
 // is refused; otherwise each new user id is appended to *users.
+// Without a rating column (implicit data) every interaction has rating
+// kImplicitRating, and a (user, item) pair that repeats counts once, at its
+// first row.
 struct GenericInteractions {
   std::vector<Rating> ratings;
   bool has_timestamps = false;
+  bool has_ratings = false;
+  int64_t repeats_dropped = 0;  // implicit data: rows of a pair seen before
 };
 absl::StatusOr<GenericInteractions> ParseGenericInteractions(
     absl::string_view text, absl::string_view name, const GenericItems& items,

@@ -58,6 +58,9 @@ struct User {
 std::string ExternalId(const Movie& movie);
 std::string ExternalId(const User& user);
 
+// The rating every interaction of implicit data carries.
+inline constexpr float kImplicitRating = 1.0f;
+
 // The whole dataset as read from a MovieLens 100K directory.
 struct MovieLens {
   std::vector<std::string> genre_names;  // u.genre, in index order
@@ -67,6 +70,12 @@ struct MovieLens {
   // False when the ratings carry no time (the generic format without its
   // timestamp column: every timestamp is 0).
   bool has_timestamps = true;
+  // False for implicit data (the generic format without its rating column):
+  // every interaction is a positive of rating kImplicitRating, and the
+  // trainer fits no rating model.
+  bool has_ratings = true;
+  // Implicit data: interactions dropped as repeats of a (user, movie) pair.
+  int64_t implicit_repeats_dropped = 0;
   // Columns of the generic format's users.csv that the model does not use.
   std::vector<std::string> unused_user_columns;
 };

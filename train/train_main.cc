@@ -381,6 +381,15 @@ absl::Status Run() {
     config.retrieval.model.features.user_demographics = false;
     config.rating.model.features.user_demographics = false;
   }
+  if (!dataset.catalog.has_ratings) {
+    spdlog::info(
+        "the interactions have no ratings (implicit data; {} repeats of a "
+        "(user, item) pair counted once): no rating model, the reranker ranks "
+        "without predicted stars",
+        dataset.catalog.implicit_repeats_dropped);
+    config.rating.enabled = false;
+    config.reranker.rating_weighted = false;
+  }
   if (dataset.catalog.genre_names.empty()) {
     spdlog::info("the movies have no genres: the movie towers go without");
     config.retrieval.model.features.movie_genres = false;

@@ -167,6 +167,35 @@ TEST(GenericInteractionsTest, ReadsStringIdsUsersInFirstSeenOrder) {
   EXPECT_EQ(read.ratings[3].movie_id, 2);
 }
 
+// Implicit data: no rating column. Every interaction is a positive of
+// kImplicitRating, and a repeated (user, item) pair counts once, at its first
+// row (its timestamp).
+TEST(GenericInteractionsTest, WithoutRatingsTheDataIsImplicit) {
+  const GenericItems items = Items();
+  GenericUsers users;
+  ASSERT_OK_AND_ASSIGN(
+      const GenericInteractions read,
+      ParseGenericInteractions("user_id,item_id,timestamp\n"
+                               "u1,m50,10\nu1,sku-9f3a,11\nu1,m50,12\n"
+                               "u2,m50,13\nu1,m50,14\n",
+                               "interactions.csv", items, &users, false));
+  EXPECT_FALSE(read.has_ratings);
+  EXPECT_EQ(read.repeats_dropped, 2);
+  ASSERT_EQ(read.ratings.size(), 3u);
+  for (const Rating& r : read.ratings) EXPECT_EQ(r.rating, kImplicitRating);
+  EXPECT_EQ(read.ratings[0].timestamp, 10);
+  EXPECT_EQ(read.ratings[1].timestamp, 11);
+  EXPECT_EQ(read.ratings[2].timestamp, 13);
+  EXPECT_EQ(read.ratings[2].user_id, 2);
+  // With ratings, every row stays (and says so).
+  ASSERT_OK_AND_ASSIGN(
+      const GenericInteractions rated,
+      ParseGenericInteractions("user_id,item_id,rating\nu1,m50,4\nu1,m50,5\n",
+                               "interactions.csv", items, &users, false));
+  EXPECT_TRUE(rated.has_ratings);
+  EXPECT_EQ(rated.ratings.size(), 2u);
+}
+
 TEST(GenericInteractionsTest, TimestampIsOptional) {
   const GenericItems items = Items();
   GenericUsers users;
@@ -190,9 +219,6 @@ TEST(GenericInteractionsTest, RefusesBadFilesNamingTheLineAndTheReason) {
       {"", {"interactions.csv", "empty file"}},
       {"user_id,rating\nu1,4\n", {"interactions.csv:1:", "no item_id column"}},
       {"item_id,rating\nm50,4\n", {"interactions.csv:1:", "no user_id column"}},
-      {"user_id,item_id,timestamp\nu1,m50,1\n",
-       {"interactions.csv:1:", "no rating column",
-        "implicit data (interactions without ratings) is not supported yet"}},
       {"user_id,item_id,rating,weight\nu1,m50,4,1\n",
        {"interactions.csv:1:", "unknown column \"weight\""}},
       {absl::StrCat(kHead, ",m50,4,1\n"),
