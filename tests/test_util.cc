@@ -189,6 +189,15 @@ std::vector<Interaction> InteractionsOf(const MovieLens& data) {
   return *std::move(interactions);
 }
 
+std::string CsvQuoted(absl::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
 std::string Utf8ToLatin1(absl::string_view utf8) {
   std::string out;
   for (size_t i = 0; i < utf8.size(); ++i) {

@@ -108,6 +108,9 @@ void WriteMovieLensFiles(const MovieLens& data, const std::string& dir);
 // not fit its catalogue).
 std::vector<Interaction> InteractionsOf(const MovieLens& data);
 
+// `text` as an RFC 4180 CSV field: quoted, its quotes doubled.
+std::string CsvQuoted(absl::string_view text);
+
 // UTF-8 -> ISO-8859-1 for code points below 256 (the inverse of
 // Latin1ToUtf8).
 std::string Utf8ToLatin1(absl::string_view utf8);

@@ -21,8 +21,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -41,17 +39,6 @@
 namespace movierec {
 namespace {
 
-namespace fs = std::filesystem;
-// `text` as an RFC 4180 field: quoted, its quotes doubled.
-std::string Quoted(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  return out + "\"";
-}
-
 // Writes `native` (MovieLens 100K as read) into `out` in the generic format.
 void ConvertToGeneric(const MovieLens& native, const std::string& out) {
   std::string items = "item_id,title,genres,year\n";
@@ -60,8 +47,8 @@ void ConvertToGeneric(const MovieLens& native, const std::string& out) {
     for (const int32_t g : movie.genres) {
       genres.push_back(native.genre_names[g]);
     }
-    absl::StrAppend(&items, "m", movie.id, ",", Quoted(movie.title), ",",
-                    absl::StrJoin(genres, "|"), ",",
+    absl::StrAppend(&items, "m", movie.id, ",", test::CsvQuoted(movie.title),
+                    ",", absl::StrJoin(genres, "|"), ",",
                     movie.release_year == 0 ? std::string()
                                             : absl::StrCat(movie.release_year),
                     "\n");
@@ -70,7 +57,8 @@ void ConvertToGeneric(const MovieLens& native, const std::string& out) {
   std::string users = "user_id,age,gender,occupation,zip_code\n";
   for (const User& user : native.users) {
     absl::StrAppend(&users, "u", user.id, ",", user.age, ",", user.gender, ",",
-                    Quoted(user.occupation), ",", Quoted(user.zip_code), "\n");
+                    test::CsvQuoted(user.occupation), ",",
+                    test::CsvQuoted(user.zip_code), "\n");
   }
   test::WriteFile(out + "/users.csv", users);
   std::string interactions = "user_id,item_id,rating,timestamp\n";

@@ -261,16 +261,6 @@ TEST(TrainModelTest, TheModelRecordsItsConfigAndCodeVersion) {
   EXPECT_EQ(decoded.code_version, output.model->code_version);
 }
 
-// `text` as an RFC 4180 field: quoted, its quotes doubled.
-std::string Quoted(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    out += c;
-    if (c == '"') out += '"';
-  }
-  return out + "\"";
-}
-
 // A catalogue and its ratings written in the generic format with string ids
 // (user row 0 is "u-abc", the others "u<row>"; movies "sku-<hex of id>"),
 // trained, written as a version and served: the API speaks the string ids
@@ -289,7 +279,8 @@ TEST(GenericFormatTest, TrainedModelServesStringIds) {
   for (const Movie& movie : data.movies) {
     std::vector<std::string> genres;
     for (const int32_t g : movie.genres) genres.push_back(data.genre_names[g]);
-    absl::StrAppend(&items, item_key(movie.id), ",", Quoted(movie.title), ",",
+    absl::StrAppend(&items, item_key(movie.id), ",",
+                    test::CsvQuoted(movie.title), ",",
                     absl::StrJoin(genres, "|"), ",",
                     movie.release_year == 0 ? std::string()
                                             : absl::StrCat(movie.release_year),
