@@ -100,6 +100,25 @@ void Featurizer::UserBag(int user, absl::Span<const int32_t> history,
   }
 }
 
+void Featurizer::SampledUserBag(int user, absl::Span<const int32_t> history,
+                                int exclude, int sample, Rng& rng,
+                                Bag* bag) const {
+  size_t count = history.size();
+  for (const int32_t movie : history) count -= movie == exclude;
+  if (history_ < 0 || sample <= 0 || count <= static_cast<size_t>(sample)) {
+    UserBag(user, history, exclude, bag);
+    return;
+  }
+  UserBag(user, {}, exclude, bag);
+  const float weight =
+      std::sqrt(static_cast<float>(count)) / static_cast<float>(sample);
+  for (int i = 0; i < sample; ++i) {
+    int32_t movie = exclude;
+    while (movie == exclude) movie = history[rng.Uniform(history.size())];
+    bag->push_back({history_, movie, weight});
+  }
+}
+
 void Featurizer::MovieBag(int movie, Bag* bag, bool with_id) const {
   if (movie_id_ >= 0 && with_id) bag->push_back({movie_id_, movie, 1.0f});
   if (genre_ >= 0 && !movie_genres_[movie].empty()) {

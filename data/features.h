@@ -15,6 +15,7 @@
 
 #include "absl/types/span.h"
 #include "data/movielens.h"
+#include "util/random.h"
 
 namespace movierec {
 
@@ -57,6 +58,14 @@ class Featurizer {
   // of the history (pass the training target; -1 for none). Appends to *bag.
   void UserBag(int user, absl::Span<const int32_t> history, int exclude,
                Bag* bag, bool with_id = true) const;
+
+  // Training's cheaper estimate of UserBag for long histories: when more
+  // than `sample` history movies remain after `exclude`, `sample` of them
+  // drawn uniformly with replacement, each weighted count / sample times
+  // UserBag's history weight, so that the bag's expected encoding (and its
+  // L2 penalty) is UserBag's. Otherwise, or with `sample` <= 0, UserBag.
+  void SampledUserBag(int user, absl::Span<const int32_t> history, int exclude,
+                      int sample, Rng& rng, Bag* bag) const;
 
   // The bag of movie row `movie`. Appends to *bag. Without `with_id`, the
   // movie's id row is left out (see ColdMovieFromFeatures).

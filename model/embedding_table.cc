@@ -55,7 +55,14 @@ float EmbeddingTable::AccumulateGradientWithDecay(int row, const float* grad,
 }
 
 void EmbeddingTable::ApplyAdagrad(const AdagradOptions& options) {
-  for (const int r : touched_) {
+  // Rows update independently, so threads split them without changing a
+  // bit of the result; below a few thousand rows a team costs more than
+  // it saves.
+  constexpr size_t kParallelRows = 4096;
+  const auto n = static_cast<int64_t>(touched_.size());
+#pragma omp parallel for schedule(static) if (touched_.size() >= kParallelRows)
+  for (int64_t i = 0; i < n; ++i) {
+    const int r = touched_[i];
     if (!has_accumulator_[r]) {
       accumulator_.row(r).setConstant(options.initial_accumulator);
       has_accumulator_[r] = 1;

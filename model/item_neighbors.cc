@@ -27,16 +27,20 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
   {
     std::vector<int32_t> counts(static_cast<size_t>(num_movies), 0);
     std::vector<int32_t> touched;
+    // Every co-occurring movie's score, of which only k are kept: scratch
+    // reused across movies, so a large catalogue's lists do not each keep
+    // the capacity of all their co-occurrences.
+    std::vector<std::pair<float, int32_t>> scored;
 #pragma omp for schedule(dynamic, 64)
     for (int32_t i = 0; i < num_movies; ++i) {
       touched.clear();
+      scored.clear();
       for (const int32_t u : users_of[i]) {
         for (const int32_t j : seen.Of(u)) {
           if (j == i) continue;
           if (counts[j]++ == 0) touched.push_back(j);
         }
       }
-      std::vector<std::pair<float, int32_t>>& scored = lists[i];
       for (const int32_t j : touched) {
         const double norm = std::sqrt(static_cast<double>(users_of[i].size()) *
                                       static_cast<double>(users_of[j].size()));
@@ -50,10 +54,10 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
                           return a.first != b.first ? a.first > b.first
                                                     : a.second < b.second;
                         });
-      scored.resize(keep);
-      std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
-        return a.second < b.second;
-      });
+      lists[i].assign(scored.begin(), scored.begin() + keep);
+      std::sort(
+          lists[i].begin(), lists[i].end(),
+          [](const auto& a, const auto& b) { return a.second < b.second; });
     }
   }
   ItemNeighbors result;

@@ -16,10 +16,11 @@ namespace movierec {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RetrievalTraining, model,
                                                 softmax, sampled_negatives,
                                                 batch_size, epochs, optimizer,
-                                                l2, patience, block_rows)
+                                                l2, patience, block_rows,
+                                                history_sample)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingTraining, enabled, model,
                                                 batch_size, epochs, optimizer,
-                                                l2, patience)
+                                                l2, patience, history_sample)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerTraining, enabled,
                                                 model, list_size, epochs,
                                                 batch_lists, optimizer, l2,
@@ -27,6 +28,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerTraining, enabled,
                                                 item_neighbors)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, seed,
                                                 threads, validation_fraction,
+                                                refit, evaluation_users,
                                                 retrieval, rating, reranker)
 
 // Applies `patch` (a JSON object, RFC 7386 merge patch) to *config, e.g.

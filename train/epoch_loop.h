@@ -35,6 +35,8 @@ struct EpochLoopOptions {
   int patience = 1;
   // Whether a higher validation score is better (NDCG) or lower (RMSE).
   bool higher_is_better = true;
+  // Called after each epoch whose validation score is the best so far.
+  std::function<void()> on_best;
 };
 
 // Runs the loop over `examples`. `step(batch, &flops)` trains on one batch
@@ -86,6 +88,7 @@ StageTrainingResult RunEpochs(
         result.best_validation = report.validation;
         result.best_epochs = epoch;
         without_gain = 0;
+        if (options.on_best) options.on_best();
       } else {
         ++without_gain;
       }

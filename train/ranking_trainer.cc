@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "train/evaluator.h"
@@ -13,7 +14,8 @@ namespace movierec {
 double AccumulateRatingGradients(const RatingTraining& config,
                                  absl::Span<const Interaction> batch,
                                  const UserMovies& history, RatingModel* model,
-                                 RatingWorkspace* work, double* flops) {
+                                 RatingWorkspace* work, double* flops,
+                                 Rng* history_rng) {
   const auto rows = static_cast<Eigen::Index>(batch.size());
   const int dim = model->tower_dim();
   const Featurizer& featurizer = model->featurizer();
@@ -27,7 +29,12 @@ double AccumulateRatingGradients(const RatingTraining& config,
     Bag& movie_bag = work->movie_bags[i];
     user_bag.clear();
     movie_bag.clear();
-    featurizer.UserBag(x.user, history.Of(x.user), x.movie, &user_bag);
+    if (config.history_sample > 0) {
+      featurizer.SampledUserBag(x.user, history.Of(x.user), x.movie,
+                                config.history_sample, *history_rng, &user_bag);
+    } else {
+      featurizer.UserBag(x.user, history.Of(x.user), x.movie, &user_bag);
+    }
     featurizer.MovieBag(x.movie, &movie_bag);
     model->user_tower().Encode(user_bag, work->users.row(i).data());
     model->movie_tower().Encode(movie_bag, work->movies.row(i).data());
@@ -99,7 +106,7 @@ StageTrainingResult TrainRating(const RatingTraining& config,
                                 const std::vector<Interaction>& train,
                                 const std::vector<Interaction>* validation,
                                 uint64_t seed, RatingModel* model,
-                                Progress* progress) {
+                                Progress* progress, bool restore_best) {
   double sum = 0;
   for (const Interaction& x : train) sum += x.rating;
   model->set_global_mean(
@@ -116,7 +123,7 @@ StageTrainingResult TrainRating(const RatingTraining& config,
   const std::function<double(absl::Span<const Interaction>, double*)> step =
       [&](absl::Span<const Interaction> batch, double* flops) {
         const double loss = AccumulateRatingGradients(
-            config, batch, train_history, model, &work, flops);
+            config, batch, train_history, model, &work, flops, &rng);
         model->ApplyAdagrad(config.optimizer);
         // The loss is a batch mean; the loop sums per-example losses.
         return loss * static_cast<double>(batch.size());
@@ -125,7 +132,12 @@ StageTrainingResult TrainRating(const RatingTraining& config,
   if (validation != nullptr) {
     validate = [&] { return RatingRmse(*model, train_history, *validation); };
   }
-  return RunEpochs<Interaction>(options, train, rng, step, validate, progress);
+  std::optional<RatingModel> best;
+  if (restore_best && validate) options.on_best = [&] { best = *model; };
+  StageTrainingResult result =
+      RunEpochs<Interaction>(options, train, rng, step, validate, progress);
+  if (best) *model = std::move(*best);
+  return result;
 }
 
 std::vector<RerankList> BuildRerankLists(

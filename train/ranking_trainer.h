@@ -28,11 +28,14 @@ struct RatingWorkspace {
 
 // Computes the mean squared error of `batch` (plus the L2 penalty) and
 // accumulates its gradients into `model`, without applying them. Each user's
-// history leaves the example's own movie out.
+// history leaves the example's own movie out; with config.history_sample
+// > 0 it is sampled from `history_rng` (Featurizer::SampledUserBag), which
+// must then be set.
 double AccumulateRatingGradients(const RatingTraining& config,
                                  absl::Span<const Interaction> batch,
                                  const UserMovies& history, RatingModel* model,
-                                 RatingWorkspace* work, double* flops);
+                                 RatingWorkspace* work, double* flops,
+                                 Rng* history_rng = nullptr);
 
 // Root mean squared error of `model` on `test`, users encoded with `history`.
 double RatingRmse(const RatingModel& model, const UserMovies& history,
@@ -40,12 +43,14 @@ double RatingRmse(const RatingModel& model, const UserMovies& history,
 
 // Trains `model` (initialised) for config.epochs epochs; with `validation`,
 // reports its RMSE after each epoch and stops after config.patience epochs
-// without improvement. The global mean is set from `train`.
+// without improvement (the weights then those of the last epoch run, or
+// with `restore_best` of the best-scoring one). The global mean is set from
+// `train`.
 StageTrainingResult TrainRating(const RatingTraining& config,
                                 const std::vector<Interaction>& train,
                                 const std::vector<Interaction>* validation,
                                 uint64_t seed, RatingModel* model,
-                                Progress* progress);
+                                Progress* progress, bool restore_best = false);
 
 // One user's retrieved candidates, their raw features and labels.
 struct RerankList {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "index/candidate_index.h"
@@ -106,8 +107,14 @@ double AccumulateBatchGradients(const RetrievalTraining& config,
   for (int i = 0; i < batch_size; ++i) {
     Bag& bag = work->user_bags[i];
     bag.clear();
-    featurizer.UserBag(batch[i].user, history.Of(batch[i].user), batch[i].movie,
-                       &bag);
+    if (config.history_sample > 0) {
+      featurizer.SampledUserBag(batch[i].user, history.Of(batch[i].user),
+                                batch[i].movie, config.history_sample, rng,
+                                &bag);
+    } else {
+      featurizer.UserBag(batch[i].user, history.Of(batch[i].user),
+                         batch[i].movie, &bag);
+    }
     model->EncodeUser(bag, work->queries.row(i).data());
   }
   BuildCandidates(config, batch, sampler, rng, *model, work);
@@ -164,7 +171,7 @@ StageTrainingResult TrainRetrieval(const RetrievalTraining& config,
                                    const std::vector<Interaction>& train,
                                    const std::vector<Interaction>* validation,
                                    uint64_t seed, RetrievalModel* model,
-                                   Progress* progress) {
+                                   Progress* progress, bool restore_best) {
   Rng rng(seed);
   const UserMovies history(model->num_users(), train);
   std::unique_ptr<NegativeSampler> sampler;
@@ -190,7 +197,12 @@ StageTrainingResult TrainRetrieval(const RetrievalTraining& config,
   if (validation != nullptr) {
     validate = [&] { return ValidationNdcg(*model, history, *validation); };
   }
-  return RunEpochs<Interaction>(options, train, rng, step, validate, progress);
+  std::optional<RetrievalModel> best;
+  if (restore_best && validate) options.on_best = [&] { best = *model; };
+  StageTrainingResult result =
+      RunEpochs<Interaction>(options, train, rng, step, validate, progress);
+  if (best) *model = std::move(*best);
+  return result;
 }
 
 }  // namespace movierec

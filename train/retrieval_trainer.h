@@ -60,12 +60,13 @@ double AccumulateBatchGradients(const RetrievalTraining& config,
 // Trains `model` (already initialised) on `train`. With `validation`, scores
 // NDCG@10 on it after every epoch (movies of `train` excluded) and stops after
 // config.patience epochs without improvement; the weights are those of the
-// last epoch run. `num_users` sizes the history index.
+// last epoch run, or with `restore_best` of the best-scoring epoch.
 StageTrainingResult TrainRetrieval(const RetrievalTraining& config,
                                    const std::vector<Interaction>& train,
                                    const std::vector<Interaction>* validation,
                                    uint64_t seed, RetrievalModel* model,
-                                   Progress* progress);
+                                   Progress* progress,
+                                   bool restore_best = false);
 
 // The mean NDCG@10 of `model` on `test`, leaving out each user's movies in
 // `history` (the evaluation of early stopping and hyper-parameter choice).

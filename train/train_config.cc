@@ -87,6 +87,44 @@ absl::StatusOr<TrainConfig> PresetConfig(absl::string_view name) {
                    "\"; known presets: ", absl::StrJoin(PresetNames(), ", ")));
 }
 
+std::vector<std::string> AdaptToScale(const DataScale& scale,
+                                      TrainConfig* config) {
+  std::vector<std::string> changes;
+  if (config->preset != "default") return changes;
+  if (scale.movies > kFullSoftmaxMaxMovies &&
+      config->retrieval.softmax == "full") {
+    config->retrieval.softmax = "sampled";
+    changes.push_back(absl::StrCat(
+        scale.movies, " movies (> ", kFullSoftmaxMaxMovies,
+        "): retrieval.softmax = sampled, with ",
+        config->retrieval.sampled_negatives,
+        " negatives drawn by popularity, instead of a full softmax"));
+  }
+  if (scale.train_interactions > kLargeDataInteractions) {
+    // One epoch of 20M interactions takes minutes, and a validation part
+    // of 5% is a million of them: a few epochs, the validation fits kept
+    // as the final stages, long histories sampled, and the figures over a
+    // sample of users.
+    config->validation_fraction = 0.05;
+    config->refit = false;
+    config->evaluation_users = 20'000;
+    config->retrieval.epochs = 3;
+    config->retrieval.patience = 1;
+    config->retrieval.history_sample = 32;
+    config->rating.epochs = 3;
+    config->rating.patience = 1;
+    config->rating.history_sample = 32;
+    changes.push_back(absl::StrCat(
+        scale.train_interactions, " training interactions (> ",
+        kLargeDataInteractions,
+        "): validation_fraction = 0.05, refit = false (the validation fits, "
+        "at their best epochs, are the final stages), evaluation_users = "
+        "20000, at most 3 epochs of retrieval and rating (patience 1), "
+        "history_sample = 32"));
+  }
+  return changes;
+}
+
 namespace {
 
 // InvalidArgument naming a config field, its value and what it must be.
@@ -141,6 +179,10 @@ absl::Status ValidateRetrieval(const RetrievalTraining& r) {
     return BadField("retrieval.epochs", r.epochs, "must be >= 1");
   MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("retrieval", r.optimizer));
   if (!(r.l2 >= 0)) return BadField("retrieval.l2", r.l2, "must be >= 0");
+  if (r.history_sample < 0) {
+    return BadField("retrieval.history_sample", r.history_sample,
+                    "must be >= 0");
+  }
   return absl::OkStatus();
 }
 
@@ -164,6 +206,9 @@ absl::Status ValidateRating(const RatingTraining& g) {
   }
   if (!(g.l2 >= 0)) return BadField("rating.l2", g.l2, "must be >= 0");
   if (g.patience < 1) return BadField("rating.patience", g.patience, ">= 1");
+  if (g.history_sample < 0) {
+    return BadField("rating.history_sample", g.history_sample, "must be >= 0");
+  }
   return absl::OkStatus();
 }
 
@@ -202,6 +247,15 @@ absl::Status ValidateConfig(const TrainConfig& config) {
   if (!(config.validation_fraction >= 0 && config.validation_fraction < 1)) {
     return BadField("validation_fraction", config.validation_fraction,
                     "must be in [0, 1)");
+  }
+  if (config.evaluation_users < 0) {
+    return BadField("evaluation_users", config.evaluation_users,
+                    "must be >= 0");
+  }
+  if (!config.refit && config.validation_fraction <= 0) {
+    return BadField("refit", "false",
+                    "the final stages are then the validation fits: set "
+                    "validation_fraction > 0");
   }
   if (config.retrieval.patience < 1) {
     return BadField("retrieval.patience", config.retrieval.patience, ">= 1");

@@ -35,6 +35,10 @@ struct RetrievalTraining {
   // stops after `patience` epochs without a better validation NDCG@10.
   int patience = 2;
   int block_rows = 128;  // see SoftmaxOptions
+  // > 0: each example's user bag holds at most this many of the user's
+  // history movies, drawn at random (Featurizer::SampledUserBag); the
+  // towers still encode the whole history when serving. 0: all of it.
+  int history_sample = 0;
 };
 
 // The rating model: mean squared error on the star rating.
@@ -44,8 +48,9 @@ struct RatingTraining {
   int batch_size = 8192;
   int epochs = 3;
   AdagradOptions optimizer;
-  float l2 = 0;      // per bag entry and example, and on the MLP kernels
-  int patience = 2;  // epochs without a better validation RMSE
+  float l2 = 0;            // per bag entry and example, and on the MLP kernels
+  int patience = 2;        // epochs without a better validation RMSE
+  int history_sample = 0;  // as RetrievalTraining::history_sample
 };
 
 // The reranker, trained listwise on the retrieval candidates of the
@@ -78,6 +83,15 @@ struct TrainConfig {
   // epoch counts (early stopping) and to train the reranker; every stage is
   // then retrained on all of train for its chosen epochs.
   double validation_fraction = 0;
+  // With a validation part: whether every stage is retrained on all of train
+  // for its chosen epochs (true), or the validation fits, each at its best
+  // epoch, are the final stages (false: half the training, at the price of
+  // the validation part's interactions, for data where that part is large).
+  bool refit = true;
+  // > 0: the test and validation figures are computed over a seeded sample
+  // of this many of their users (and the reranker's lists drawn from as
+  // many validation users); 0: over all of them.
+  int evaluation_users = 0;
   RetrievalTraining retrieval;
   RatingTraining rating;
   RerankerTraining reranker;
@@ -85,6 +99,25 @@ struct TrainConfig {
 
 // The configuration of preset `name`: "tfrs" or "default".
 absl::StatusOr<TrainConfig> PresetConfig(absl::string_view name);
+
+// The size of the data a run trains on.
+struct DataScale {
+  int64_t train_interactions = 0;
+  int movies = 0;
+};
+
+// Above this many movies the default preset's retrieval samples its
+// softmax's negatives: a full softmax costs each example the whole catalogue.
+inline constexpr int kFullSoftmaxMaxMovies = 10'000;
+// Above this many training interactions the default preset trains for data
+// where one epoch is most of the budget (docs/models.md, "At scale").
+inline constexpr int64_t kLargeDataInteractions = 5'000'000;
+
+// The default preset adapted to the data's scale: the changes it made, each
+// a line for the log (none for other presets or small data). Applied before
+// --config, which can undo any of them.
+std::vector<std::string> AdaptToScale(const DataScale& scale,
+                                      TrainConfig* config);
 
 // Names of the presets PresetConfig knows.
 std::vector<std::string> PresetNames();

@@ -27,6 +27,7 @@
 #include "train/trainer.h"
 #include "util/blas.h"
 #include "util/command_line.h"
+#include "util/file_util.h"
 #include "util/log_flags.h"
 #include "util/status_macros.h"
 #include "util/status_util.h"
@@ -109,6 +110,10 @@ ABSL_FLAG(std::optional<int>, keep_versions, std::nullopt,
 ABSL_FLAG(std::string, protect, "",
           "Retention: comma-separated versions never removed, e.g. 3,7 (each "
           "must exist)");
+ABSL_FLAG(std::string, stage_report, "",
+          "Write each stage's wall time and peak resident memory, and each "
+          "training stage's examples/s, to this JSON file (the scale "
+          "benchmark's input)");
 ABSL_FLAG(bool, testonly_kill_during_removal, false,
           "For tests only: SIGKILL the trainer itself after the first file of "
           "the first version under removal is deleted");
@@ -220,12 +225,18 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
   return index;
 }
 
-// The training config of --preset, --config, --seed and --threads; a usage
-// error naming the flag.
-absl::StatusOr<TrainConfig> ConfigFromFlags() {
+// The training config of --preset (adapted to `scale` when set, with each
+// change logged), --config, --seed and --threads; a usage error naming the
+// flag.
+absl::StatusOr<TrainConfig> ConfigFromFlags(const DataScale* scale) {
   absl::StatusOr<TrainConfig> config =
       PresetConfig(absl::GetFlag(FLAGS_preset));
   if (!config.ok()) return AsUsageError(Annotate(config.status(), "--preset"));
+  if (scale != nullptr) {
+    for (const std::string& change : AdaptToScale(*scale, &*config)) {
+      spdlog::info("preset {} at this scale: {}", config->preset, change);
+    }
+  }
   if (const std::string patch = absl::GetFlag(FLAGS_config); !patch.empty()) {
     MOVIEREC_RETURN_IF_ERROR(
         AsUsageError(Annotate(MergeConfigJson(patch, &*config), "--config")));
@@ -339,7 +350,9 @@ absl::Status Run() {
       const MovieLensFormat format,
       AsUsageError(Annotate(ParseMovieLensFormat(absl::GetFlag(FLAGS_format)),
                             "--format")));
-  MOVIEREC_ASSIGN_OR_RETURN(TrainConfig config, ConfigFromFlags());
+  StageMeter meter;
+  // Checked before the data is read; built again for the data's scale.
+  MOVIEREC_ASSIGN_OR_RETURN(TrainConfig config, ConfigFromFlags(nullptr));
   MOVIEREC_ASSIGN_OR_RETURN(const SplitSpec split, SplitFromFlags());
   if (config.threads > 0) {
     omp_set_num_threads(config.threads);
@@ -369,6 +382,9 @@ absl::Status Run() {
       Annotate(LoadDataset(data_dir, format, absl::GetFlag(FLAGS_train),
                            absl::GetFlag(FLAGS_test), split, config.seed),
                "cannot load the data"));
+  const DataScale scale{static_cast<int64_t>(dataset.train.size()),
+                        dataset.num_movies()};
+  MOVIEREC_ASSIGN_OR_RETURN(config, ConfigFromFlags(&scale));
   if (!dataset.catalog.unused_user_columns.empty()) {
     spdlog::info(
         "users.csv's columns {} are not used by the model yet (only age, "
@@ -417,23 +433,41 @@ absl::Status Run() {
       summary.cold_user_test_interactions, summary.cold_movies,
       summary.cold_movie_test_interactions, config.preset,
       omp_get_max_threads());
+  meter.End("load and split");
   Progress progress = Progress::ForStderr();
   MOVIEREC_ASSIGN_OR_RETURN(
       const TrainOutput output,
-      Annotate(TrainModel(config, dataset, &progress), "training failed"));
+      Annotate(TrainModel(config, dataset, &progress, &meter),
+               "training failed"));
   PrintEvaluation(output);
+  const auto write_stage_report = [&]() -> absl::Status {
+    const std::string path = absl::GetFlag(FLAGS_stage_report);
+    if (path.empty()) return absl::OkStatus();
+    nlohmann::json report = meter.Json();
+    report["training"] = output.metrics["training"];
+    report["config"] = output.metrics["config"];
+    report["data"] = {{"users", dataset.num_users()},
+                      {"movies", dataset.num_movies()},
+                      {"train_interactions", dataset.train.size()},
+                      {"test_interactions", dataset.test.size()}};
+    return Annotate(WriteFileDurably(path, report.dump(2) + "\n"),
+                    "--stage_report");
+  };
   MOVIEREC_RETURN_IF_ERROR(
       ApplyQualityGate(output.metrics, model_base, gate_options));
-  if (dry_run) return absl::OkStatus();
+  if (dry_run) return write_stage_report();
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<CandidateIndex> index,
       Annotate(BuildSavedIndex(*output.model, index_options),
                "cannot build the index"));
+  meter.End("index");
   MOVIEREC_ASSIGN_OR_RETURN(
       const int64_t version,
       Annotate(WriteModelVersion(model_base, *output.model,
                                  output.metrics.dump(2) + "\n", index.get()),
                "cannot write the model"));
+  meter.End("write");
+  MOVIEREC_RETURN_IF_ERROR(write_stage_report());
   std::printf("wrote model version %lld to %s/%lld\n",
               static_cast<long long>(version), model_base.c_str(),
               static_cast<long long>(version));

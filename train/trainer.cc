@@ -1,8 +1,11 @@
 #include "train/trainer.h"
 
 #include <Eigen/Cholesky>
+#include <algorithm>
+#include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "model/scorer.h"
 #include "train/config_json.h"
@@ -25,6 +28,7 @@ enum class SeedUse : uint64_t {
   kRatingTraining,
   kRerankerInit,
   kRerankerTraining,
+  kEvaluationSample,
 };
 
 uint64_t DeriveSeed(uint64_t seed, SeedUse use) {
@@ -36,27 +40,57 @@ RetrievalModel FitRetrieval(const RetrievalTraining& training,
                             const std::vector<Interaction>& train,
                             const std::vector<Interaction>* validation,
                             uint64_t seed, Progress* progress,
-                            StageTrainingResult* result) {
+                            StageTrainingResult* result,
+                            bool restore_best = false) {
   RetrievalModel model(training.model, catalog);
   Rng init(DeriveSeed(seed, SeedUse::kRetrievalInit));
   model.InitRandom(init);
   *result = TrainRetrieval(training, train, validation,
                            DeriveSeed(seed, SeedUse::kRetrievalTraining),
-                           &model, progress);
+                           &model, progress, restore_best);
   return model;
 }
 
 RatingModel FitRating(const RatingTraining& training, const MovieLens& catalog,
                       const std::vector<Interaction>& train,
                       const std::vector<Interaction>* validation, uint64_t seed,
-                      Progress* progress, StageTrainingResult* result) {
+                      Progress* progress, StageTrainingResult* result,
+                      bool restore_best = false) {
   RatingModel model(training.model, catalog);
   Rng init(DeriveSeed(seed, SeedUse::kRatingInit));
   model.InitRandom(init);
-  *result =
-      TrainRating(training, train, validation,
-                  DeriveSeed(seed, SeedUse::kRatingTraining), &model, progress);
+  *result = TrainRating(training, train, validation,
+                        DeriveSeed(seed, SeedUse::kRatingTraining), &model,
+                        progress, restore_best);
   return model;
+}
+
+// `interactions` itself, or with max_users > 0 and more users than that,
+// the interactions of max_users of its users drawn with `seed`, kept in
+// *sample.
+const std::vector<Interaction>& OfSampledUsers(
+    const std::vector<Interaction>& interactions, int max_users, uint64_t seed,
+    std::vector<Interaction>* sample) {
+  if (max_users <= 0) return interactions;
+  std::vector<int32_t> users;
+  for (const Interaction& x : interactions) users.push_back(x.user);
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  if (users.size() <= static_cast<size_t>(max_users)) return interactions;
+  Rng rng(seed);
+  Shuffle(users, rng);
+  users.resize(static_cast<size_t>(max_users));
+  const absl::flat_hash_set<int32_t> kept(users.begin(), users.end());
+  sample->clear();
+  for (const Interaction& x : interactions) {
+    if (kept.contains(x.user)) sample->push_back(x);
+  }
+  return *sample;
+}
+
+// Ends `meter`'s running stage as `stage`, if there is a meter.
+void EndStage(StageMeter* meter, const std::string& stage) {
+  if (meter != nullptr) meter->End(stage);
 }
 
 // A model of the given stages, with `train` as every user's seen movies.
@@ -264,11 +298,16 @@ struct Tuned {
   RetrievalTraining retrieval;
   RatingTraining rating;
   std::optional<Reranker> reranker;
+  // Without config.refit: the validation fits, the final stages.
+  std::optional<RetrievalModel> retrieval_model;
+  std::optional<RatingModel> rating_model;
 };
 
 Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
-                       Progress* progress, TrainOutput* output) {
-  Tuned tuned{config.retrieval, config.rating, std::nullopt};
+                       Progress* progress, StageMeter* meter,
+                       TrainOutput* output) {
+  Tuned tuned{config.retrieval, config.rating, std::nullopt, std::nullopt,
+              std::nullopt};
   const MovieLens& catalog = dataset.catalog;
   // The validation part is held out as the test part was (a temporal split's
   // validation is the latest part of train), so choices face the same kind
@@ -277,16 +316,30 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
       SplitBy(dataset.train,
               ValidationSplitOf(dataset.split, config.validation_fraction),
               DeriveSeed(config.seed, SeedUse::kValidationSplit));
+  std::vector<Interaction> sample;
+  const std::vector<Interaction>& held_out = OfSampledUsers(
+      parts.held_out, config.evaluation_users,
+      DeriveSeed(config.seed, SeedUse::kEvaluationSample), &sample);
   StageTrainingResult tuning;
   RetrievalModel fit_retrieval =
-      FitRetrieval(tuned.retrieval, catalog, parts.kept, &parts.held_out,
-                   config.seed, progress, &tuning);
+      FitRetrieval(tuned.retrieval, catalog, parts.kept, &held_out, config.seed,
+                   progress, &tuning, !config.refit);
   tuned.retrieval.epochs = tuning.best_epochs;
+  if (!config.refit) {
+    tuned.retrieval_model = fit_retrieval;
+    output->stages["retrieval"] = tuning;
+  }
+  EndStage(meter, "retrieval, validation fit");
   std::optional<RatingModel> fit_rating;
   if (tuned.rating.enabled) {
-    fit_rating = FitRating(tuned.rating, catalog, parts.kept, &parts.held_out,
-                           config.seed, progress, &tuning);
+    fit_rating = FitRating(tuned.rating, catalog, parts.kept, &held_out,
+                           config.seed, progress, &tuning, !config.refit);
     tuned.rating.epochs = tuning.best_epochs;
+    if (!config.refit) {
+      tuned.rating_model = *fit_rating;
+      output->stages["rating"] = tuning;
+    }
+    EndStage(meter, "rating, validation fit");
   }
   if (!config.reranker.enabled) return tuned;
   ScorerOptions options;
@@ -297,8 +350,9 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
                config.reranker.item_neighbors),
       options);
   const std::vector<RerankList> lists =
-      BuildRerankLists(fit_scorer, parts.held_out, config.reranker.list_size,
+      BuildRerankLists(fit_scorer, held_out, config.reranker.list_size,
                        config.reranker.rating_weighted);
+  EndStage(meter, "reranker lists");
   tuned.reranker.emplace(config.reranker.model);
   Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
   tuned.reranker->InitRandom(init);
@@ -306,6 +360,7 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
       TrainReranker(config.reranker, lists,
                     DeriveSeed(config.seed, SeedUse::kRerankerTraining),
                     &*tuned.reranker, progress);
+  EndStage(meter, "reranker training");
   return tuned;
 }
 
@@ -313,8 +368,8 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
 // pipeline and through EASE^R fitted to dataset.train.
 std::vector<VisitorEvaluation> EvaluateVisitorsWithEase(
     const std::shared_ptr<const Model>& model, const Dataset& dataset,
-    const TrainConfig& config) {
-  if (dataset.test.empty()) return {};
+    const std::vector<Interaction>& test, const TrainConfig& config) {
+  if (test.empty()) return {};
   ScorerOptions options;
   options.num_candidates = config.reranker.list_size;
   const Scorer served(model, options);
@@ -322,8 +377,7 @@ std::vector<VisitorEvaluation> EvaluateVisitorsWithEase(
   if (model->num_movies() <= kMaxEaseMovies) {
     ease.emplace(EaseModel(dataset.catalog, dataset.train, kVisitorEaseLambda));
   }
-  return EvaluateVisitors(served, ease ? &*ease : nullptr, dataset.train,
-                          dataset.test);
+  return EvaluateVisitors(served, ease ? &*ease : nullptr, dataset.train, test);
 }
 
 // metrics.json: the evaluation, each stage's training curve, the data's
@@ -348,35 +402,49 @@ nlohmann::json MetricsOf(const TrainOutput& output, const TrainConfig& config,
 
 absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
                                        const Dataset& dataset,
-                                       Progress* progress) {
+                                       Progress* progress, StageMeter* meter) {
   MOVIEREC_RETURN_IF_ERROR(ValidateConfig(config));
   if (dataset.train.empty()) {
     return absl::InvalidArgumentError("the training set is empty");
   }
   TrainOutput output;
-  Tuned tuned{config.retrieval, config.rating, std::nullopt};
+  Tuned tuned{config.retrieval, config.rating, std::nullopt, std::nullopt,
+              std::nullopt};
   if (config.validation_fraction > 0) {
-    tuned = TuneOnValidation(config, dataset, progress, &output);
+    tuned = TuneOnValidation(config, dataset, progress, meter, &output);
   }
-  // Every stage refit on all of train for its chosen epochs.
+  // Every stage refit on all of train for its chosen epochs, unless the
+  // validation fits are final (config.refit).
   const MovieLens& catalog = dataset.catalog;
-  RetrievalModel retrieval =
-      FitRetrieval(tuned.retrieval, catalog, dataset.train, nullptr,
-                   config.seed, progress, &output.stages["retrieval"]);
-  std::optional<RatingModel> rating;
-  if (tuned.rating.enabled) {
+  std::optional<RetrievalModel> retrieval = std::move(tuned.retrieval_model);
+  if (!retrieval) {
+    retrieval =
+        FitRetrieval(tuned.retrieval, catalog, dataset.train, nullptr,
+                     config.seed, progress, &output.stages["retrieval"]);
+    EndStage(meter, "retrieval, refit");
+  }
+  std::optional<RatingModel> rating = std::move(tuned.rating_model);
+  if (tuned.rating.enabled && !rating) {
     rating = FitRating(tuned.rating, catalog, dataset.train, nullptr,
                        config.seed, progress, &output.stages["rating"]);
+    EndStage(meter, "rating, refit");
   }
   std::shared_ptr<Model> model =
-      Assemble(catalog, dataset.train, std::move(retrieval), std::move(rating),
+      Assemble(catalog, dataset.train, std::move(*retrieval), std::move(rating),
                std::move(tuned.reranker), config.reranker.item_neighbors);
   model->config_json = nlohmann::json(config).dump();
   output.model = model;
+  EndStage(meter, "assemble");
+  std::vector<Interaction> sample;
+  const std::vector<Interaction>& test = OfSampledUsers(
+      dataset.test, config.evaluation_users,
+      DeriveSeed(config.seed, SeedUse::kEvaluationSample), &sample);
   output.evaluation =
-      EvaluateModel(output.model, dataset.test, config.reranker.list_size);
+      EvaluateModel(output.model, test, config.reranker.list_size);
+  EndStage(meter, "evaluation");
   output.evaluation.visitors =
-      EvaluateVisitorsWithEase(output.model, dataset, config);
+      EvaluateVisitorsWithEase(output.model, dataset, test, config);
+  EndStage(meter, "visitor evaluation");
   output.metrics = MetricsOf(output, config, dataset);
   return output;
 }

@@ -17,6 +17,7 @@
 #include "train/epoch_loop.h"
 #include "train/evaluator.h"
 #include "train/progress.h"
+#include "train/stage_meter.h"
 #include "train/train_config.h"
 #include "train/visitor_evaluation.h"
 
@@ -58,11 +59,13 @@ struct TrainOutput {
 
 // Trains, evaluates on dataset.test (visitors too, with EASE^R at
 // kVisitorEaseLambda as their reference up to kMaxEaseMovies movies) and
-// builds the model. Progress goes to
-// `progress`. The OpenMP thread count must already be set.
+// builds the model. Progress goes to `progress`, and each stage's wall time
+// and peak memory to `meter` when set. The OpenMP thread count must already
+// be set.
 absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
                                        const Dataset& dataset,
-                                       Progress* progress);
+                                       Progress* progress,
+                                       StageMeter* meter = nullptr);
 
 // Evaluates a built model on `test` through the serving code path (Scorer),
 // with `num_candidates` retrieved before ranking.

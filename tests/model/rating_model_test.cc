@@ -586,5 +586,30 @@ TEST(TrainRatingTest, EarlyStoppingKeepsItsDocumentedRelations) {
   }
 }
 
+// With restore_best the model ends at its best epoch's weights, whose RMSE
+// is the best validation score, however many epochs ran past it; the same
+// holds with the history sampled.
+TEST(TrainRatingTest, RestoreBestEndsAtTheBestEpoch) {
+  const MovieLens catalog = SmallCatalog(40, 30);
+  const std::vector<Interaction> train = KindRatings(40, 0, 15);
+  const std::vector<Interaction> validation = KindRatings(40, 15, 2);
+  for (const int history_sample : {0, 3}) {
+    RatingTraining config = SmallRatingTraining();
+    config.epochs = 40;
+    config.patience = 3;
+    config.history_sample = history_sample;
+    RatingModel model(config.model, catalog);
+    Rng init(1);
+    model.InitRandom(init);
+    Progress silent = Progress::Silent();
+    const StageTrainingResult result =
+        TrainRating(config, train, &validation, 7, &model, &silent,
+                    /*restore_best=*/true);
+    const UserMovies history(model.num_users(), train);
+    EXPECT_EQ(RatingRmse(model, history, validation), result.best_validation)
+        << history_sample;
+  }
+}
+
 }  // namespace
 }  // namespace movierec

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -279,6 +280,105 @@ TEST(TrainRetrievalTest, LowersTheLossAndIsDeterministic) {
     const UserMovies history(a.model->num_users(), {});
     EXPECT_EQ(a.model->UserVectors(history), b.model->UserVectors(history))
         << softmax;
+  }
+}
+
+// SampledUserBag: the whole bag when the history is short enough; otherwise
+// the user's other entries and exactly `sample` history movies, never the
+// excluded one, weighted so that each movie's expected weight is UserBag's.
+bool SameEntry(const BagEntry& a, const BagEntry& b) {
+  return a.table == b.table && a.row == b.row && a.weight == b.weight;
+}
+
+bool SameBag(const Bag& a, const Bag& b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), SameEntry);
+}
+
+TEST(SampledUserBagTest, ShortHistoriesAreWholeLongOnesUnbiasedSamples) {
+  const MovieLens data = SmallMovieLens(4, 30, 20, 3);
+  const Featurizer featurizer(
+      SmallRetrievalConfig(/*all_features=*/true).features, data);
+  std::vector<int32_t> history(20);
+  for (int i = 0; i < 20; ++i) history[i] = i;
+  Rng rng(11);
+  Bag whole, sampled;
+  featurizer.UserBag(1, history, /*exclude=*/4, &whole);
+  featurizer.SampledUserBag(1, history, 4, /*sample=*/19, rng, &sampled);
+  EXPECT_TRUE(SameBag(sampled, whole));
+  // The history's entries come last; the id's and demographics' first.
+  const int history_table = whole.back().table;
+  const auto others = static_cast<size_t>(std::count_if(
+      whole.begin(), whole.end(),
+      [&](const BagEntry& e) { return e.table != history_table; }));
+  ASSERT_EQ(whole.size(), others + 19);
+  const float full_weight = whole.back().weight;  // 1 / sqrt(19)
+  constexpr int kSample = 5;
+  constexpr int kDraws = 20000;
+  std::vector<double> weight_sum(20, 0);
+  for (int draw = 0; draw < kDraws; ++draw) {
+    sampled.clear();
+    featurizer.SampledUserBag(1, history, 4, kSample, rng, &sampled);
+    ASSERT_EQ(sampled.size(), others + kSample);
+    for (size_t i = 0; i < others; ++i) {
+      EXPECT_TRUE(SameEntry(sampled[i], whole[i]));
+    }
+    for (size_t i = others; i < sampled.size(); ++i) {
+      ASSERT_EQ(sampled[i].table, history_table);
+      ASSERT_NE(sampled[i].row, 4);
+      EXPECT_FLOAT_EQ(sampled[i].weight, std::sqrt(19.0f) / kSample);
+      weight_sum[sampled[i].row] += sampled[i].weight;
+    }
+  }
+  EXPECT_EQ(weight_sum[4], 0);
+  for (int movie = 0; movie < 20; ++movie) {
+    if (movie == 4) continue;
+    EXPECT_NEAR(weight_sum[movie] / kDraws, full_weight, 0.05 * full_weight)
+        << "movie " << movie;
+  }
+  // A sample of 0 means the whole history.
+  sampled.clear();
+  featurizer.SampledUserBag(1, history, 4, 0, rng, &sampled);
+  EXPECT_TRUE(SameBag(sampled, whole));
+}
+
+// With a validation set and restore_best, the model ends at its best
+// epoch's weights: its validation NDCG is the best score, even when later
+// epochs ran; history sampling trains deterministically too.
+TEST(TrainRetrievalTest, RestoreBestEndsAtTheBestEpoch) {
+  const MovieLens data = SmallMovieLens(40, 50, 14, 6);
+  absl::StatusOr<std::vector<Interaction>> all =
+      ToInteractions(data.ratings, KnownIds::Of(data));
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::vector<Interaction> train, validation;
+  for (size_t i = 0; i < all->size(); ++i) {
+    (i % 5 == 0 ? validation : train).push_back((*all)[i]);
+  }
+  for (const int history_sample : {0, 4}) {
+    RetrievalTraining config;
+    config.model = SmallRetrievalConfig(/*all_features=*/true);
+    config.model.init_scale = 0.05f;
+    config.softmax = "sampled";
+    config.sampled_negatives = 8;
+    config.batch_size = 32;
+    config.epochs = 12;
+    config.patience = 12;
+    config.history_sample = history_sample;
+    const auto train_once = [&](RetrievalModel* model) {
+      Rng init(7);
+      model->InitRandom(init);
+      Progress silent = Progress::Silent();
+      return TrainRetrieval(config, train, &validation, 5, model, &silent,
+                            /*restore_best=*/true);
+    };
+    RetrievalModel a(config.model, data), b(config.model, data);
+    const StageTrainingResult result = train_once(&a);
+    train_once(&b);
+    ASSERT_EQ(result.epochs.size(), 12u);
+    const UserMovies history(a.num_users(), train);
+    EXPECT_EQ(ValidationNdcg(a, history, validation), result.best_validation)
+        << history_sample;
+    EXPECT_EQ(a.MovieVectors(), b.MovieVectors()) << history_sample;
   }
 }
 

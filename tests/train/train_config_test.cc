@@ -4,6 +4,7 @@
 // round trip.
 #include "train/train_config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,6 +21,7 @@ namespace movierec {
 namespace {
 
 using ::movierec::test::IsError;
+using ::testing::HasSubstr;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
@@ -145,6 +147,15 @@ std::vector<BadField> BadFields() {
       {"reranker.l2", [](C c) { c->reranker.l2 = kNaN; }},
       {"reranker.model.hidden", [](C c) { c->reranker.model.hidden = {-3}; }},
       {"reranker.item_neighbors", [](C c) { c->reranker.item_neighbors = 0; }},
+      {"retrieval.history_sample",
+       [](C c) { c->retrieval.history_sample = -1; }},
+      {"rating.history_sample", [](C c) { c->rating.history_sample = -32; }},
+      {"evaluation_users", [](C c) { c->evaluation_users = -1; }},
+      {"refit",
+       [](C c) {
+         c->refit = false;
+         c->validation_fraction = 0;
+       }},
   };
 }
 
@@ -384,6 +395,56 @@ TEST(ConfigJsonTest, ParseRefusesNamingWhatWasParsed) {
   EXPECT_TRUE(IsError(
       ParseConfigJson<TrainConfig>("not json", "bundle config").status(),
       absl::StatusCode::kInvalidArgument, {"bundle config"}));
+}
+
+TEST(AdaptToScaleTest, MovieLensSizedDataKeepsThePreset) {
+  for (const DataScale scale :
+       {DataScale{80'000, 1'682}, DataScale{800'000, 3'706},
+        DataScale{kLargeDataInteractions, 10'000}}) {
+    TrainConfig config = Preset("default");
+    EXPECT_TRUE(AdaptToScale(scale, &config).empty());
+    EXPECT_EQ(nlohmann::json(config), nlohmann::json(Preset("default")));
+  }
+}
+
+TEST(AdaptToScaleTest, ALargeCatalogueSamplesTheSoftmax) {
+  TrainConfig config = Preset("default");
+  const std::vector<std::string> changes =
+      AdaptToScale({800'000, 10'001}, &config);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_THAT(changes[0], HasSubstr("retrieval.softmax = sampled"));
+  EXPECT_EQ(config.retrieval.softmax, "sampled");
+  EXPECT_TRUE(config.refit);
+  EXPECT_EQ(config.evaluation_users, 0);
+  EXPECT_OK(ValidateConfig(config));
+}
+
+TEST(AdaptToScaleTest, LargeDataTrainsForItsBudget) {
+  TrainConfig config = Preset("default");
+  const std::vector<std::string> changes =
+      AdaptToScale({20'000'076, 59'047}, &config);
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_THAT(changes[1], HasSubstr("refit = false"));
+  EXPECT_EQ(config.retrieval.softmax, "sampled");
+  EXPECT_FALSE(config.refit);
+  EXPECT_GT(config.validation_fraction, 0);
+  EXPECT_GT(config.evaluation_users, 0);
+  EXPECT_GT(config.retrieval.history_sample, 0);
+  EXPECT_GT(config.rating.history_sample, 0);
+  EXPECT_LE(config.retrieval.epochs, 3);
+  EXPECT_LE(config.rating.epochs, 3);
+  EXPECT_OK(ValidateConfig(config));
+  // --config is merged afterwards and can undo any of it.
+  ASSERT_OK(
+      MergeConfigJson(R"({"refit": true, "evaluation_users": 0})", &config));
+  EXPECT_TRUE(config.refit);
+  EXPECT_EQ(config.evaluation_users, 0);
+}
+
+TEST(AdaptToScaleTest, TheTfrsReplicaIsNeverChanged) {
+  TrainConfig config = Preset("tfrs");
+  EXPECT_TRUE(AdaptToScale({20'000'076, 59'047}, &config).empty());
+  EXPECT_EQ(nlohmann::json(config), nlohmann::json(Preset("tfrs")));
 }
 
 }  // namespace

@@ -200,6 +200,50 @@ nlohmann::json WithoutTimings(nlohmann::json metrics) {
   return metrics;
 }
 
+// The large-data configuration (AdaptToScale): without a refit, the final
+// stages are the validation fits (their epochs are the stages' reports);
+// the figures are over the sampled users only; every stage is metered.
+TEST(TrainModelTest, WithoutRefitTheValidationFitsAreFinal) {
+  TrainConfig config = SmallConfig(Stages::kRatingAndReranker);
+  config.refit = false;
+  config.evaluation_users = 5;
+  config.retrieval.history_sample = 3;
+  config.rating.history_sample = 3;
+  const Dataset dataset = SmallDataset();
+  Progress silent = Progress::Silent();
+  StageMeter meter;
+  absl::StatusOr<TrainOutput> output =
+      TrainModel(config, dataset, &silent, &meter);
+  ASSERT_TRUE(output.ok()) << output.status();
+  // Validation scores are recorded only for runs on the validation part.
+  EXPECT_GT(output->stages.at("retrieval").best_validation, 0);
+  EXPECT_GT(output->stages.at("rating").best_validation, 0);
+  EXPECT_LE(output->evaluation.protocol_b.users, 5);
+  ASSERT_TRUE(output->evaluation.pipeline.has_value());
+  EXPECT_LE(output->evaluation.pipeline->users, 5);
+  std::vector<std::string> stages;
+  for (const StageCost& cost : meter.stages()) {
+    stages.push_back(cost.stage);
+    EXPECT_GE(cost.seconds, 0) << cost.stage;
+    EXPECT_GT(cost.peak_rss_bytes, 0) << cost.stage;
+  }
+  EXPECT_EQ(stages, (std::vector<std::string>{
+                        "retrieval, validation fit", "rating, validation fit",
+                        "reranker lists", "reranker training", "assemble",
+                        "evaluation", "visitor evaluation"}));
+  const nlohmann::json json = meter.Json();
+  EXPECT_EQ(json["stages"].size(), stages.size());
+  EXPECT_GT(json["peak_rss_mb"].get<double>(), 0);
+  // With a refit the same run meters the refits as well, and its final
+  // stages carry no validation score.
+  config.refit = true;
+  StageMeter refit_meter;
+  output = TrainModel(config, dataset, &silent, &refit_meter);
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->stages.at("retrieval").best_validation, 0);
+  EXPECT_EQ(refit_meter.stages().size(), stages.size() + 2);
+}
+
 TEST(TrainModelTest, SameSeedGivesTheSameBundleAndMetrics) {
   const ScopedEnv epoch("SOURCE_DATE_EPOCH", "1700000000");
   const Dataset dataset = SmallDataset();
