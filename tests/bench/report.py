@@ -1391,6 +1391,135 @@ def cmd_train(args):
     splice(args.doc, "train", "\n".join(text))
 
 
+# ---------------------------------------------------------------- scale
+
+REQUIRED_SCALE_SECONDS = 45 * 60
+AIM_SCALE_SECONDS = 20 * 60
+REQUIRED_SCALE_RSS_MB = 8000
+AIM_SCALE_RSS_MB = 4000
+
+
+def scale_plot(runs, plots_dir, work_dir):
+    """Wall time and peak memory of the whole run against training
+    interactions, log-log."""
+    os.makedirs(plots_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)
+    path = os.path.join(work_dir, "scale.dat")
+    with open(path, "w", encoding="utf-8") as f:
+        for run in runs:
+            report = run["report"]
+            f.write(f"{report['data']['train_interactions']} "
+                    f"{run['wall_seconds'] / 60} {report['peak_rss_mb']} "
+                    f"{run['shape']}\n")
+    png = os.path.join(plots_dir, "train_scale.png")
+    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+          f"set output '{png}'",
+          "set title 'movierec-train, default preset, synthetic data "
+          "(2 cores)'",
+          "set grid", "set key top left", "set logscale xy",
+          "set xlabel 'training interactions (log)'",
+          "set ylabel 'wall time, minutes (log)'",
+          "set y2label 'peak resident memory, MB (log)'",
+          "set logscale y2", "set y2tics", "set ytics nomirror",
+          f"plot '{path}' using 1:2 with linespoints lw 2 pt 7 "
+          "lc rgb '#1f77b4' title 'wall time', "
+          f"'{path}' using 1:3 axes x1y2 with linespoints lw 2 pt 5 "
+          "lc rgb '#d62728' title 'peak RSS', "
+          f"'{path}' using 1:2:4 with labels offset 0,1 notitle"]
+    script = os.path.join(work_dir, "scale.gp")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(gp) + "\n")
+    subprocess.run(["gnuplot", script], check=True)
+    return png
+
+
+def examples_per_second(report, stage):
+    epochs = report.get("training", {}).get(stage)
+    if not epochs or not epochs.get("seconds"):
+        return "-"
+    # The stage's epochs over its seconds: metrics.json records the count
+    # and the seconds; the examples are the run's training interactions
+    # (or the validation fit's share of them).
+    share = 1 - report["config"].get("validation_fraction", 0) \
+        if not report["config"].get("refit", True) else 1
+    examples = report["data"]["train_interactions"] * share
+    return f"{examples * epochs['epochs'] / epochs['seconds']:,.0f}"
+
+
+def cmd_scale(args):
+    with open(args.json, encoding="utf-8") as f:
+        result = json.load(f)
+    runs = result["runs"]
+    overview = []
+    for run in runs:
+        report = run["report"]
+        data = report["data"]
+        config = report["config"]
+        pipeline = run.get("pipeline") or {}
+        overview.append([
+            run["shape"], f"{data['train_interactions']:,}",
+            f"{data['users']:,}", f"{data['movies']:,}",
+            config["retrieval"]["softmax"],
+            "yes" if config.get("refit", True) else "no",
+            f"{config.get('evaluation_users', 0):,}" if config.get(
+                "evaluation_users") else "all",
+            f"{run['wall_seconds'] / 60:.1f}",
+            f"{report['peak_rss_mb']:,.0f}",
+            examples_per_second(report, "retrieval"),
+            examples_per_second(report, "rating"),
+            f"{pipeline.get('ndcg_at_10', 0):.4f}"])
+    text = [table(["shape", "train interactions", "users", "movies",
+                   "softmax", "refit", "evaluation users", "wall min",
+                   "peak RSS MB", "retrieval examples/s",
+                   "rating examples/s", "served NDCG@10"], overview)]
+    largest = runs[-1]
+    report = largest["report"]
+    minutes = largest["wall_seconds"] / 60
+    rss = report["peak_rss_mb"]
+    text.append("")
+    text.append(
+        f"**{largest['shape']}**: {minutes:.1f} min wall (required <= "
+        f"{REQUIRED_SCALE_SECONDS // 60}, aim <= {AIM_SCALE_SECONDS // 60}: "
+        f"{'met' if largest['wall_seconds'] <= REQUIRED_SCALE_SECONDS else 'NOT met'}"
+        f", aim {'met' if largest['wall_seconds'] <= AIM_SCALE_SECONDS else 'not met'}"
+        f"), peak resident memory {rss:,.0f} MB (required <= "
+        f"{REQUIRED_SCALE_RSS_MB:,}, aim <= {AIM_SCALE_RSS_MB:,}: "
+        f"{'met' if rss <= REQUIRED_SCALE_RSS_MB else 'NOT met'}"
+        f", aim {'met' if rss <= AIM_SCALE_RSS_MB else 'not met'}).")
+    text.append("")
+    names = []  # every run's stages, in the order they ran
+    for run in runs:
+        names += [s["stage"] for s in run["report"]["stages"]
+                  if s["stage"] not in names]
+    rows = []
+    for name in names:
+        row = [name]
+        for run in runs:
+            cost = next((s for s in run["report"]["stages"]
+                         if s["stage"] == name), None)
+            row.append("-" if cost is None else
+                       f"{cost['seconds']:,.1f} s, {cost['peak_rss_mb']:,.0f} MB")
+        rows.append(row)
+    text.append("Each stage's wall time and peak resident memory (the "
+                "high-water mark reset at the stage's start):")
+    text.append("")
+    text.append(table(["stage"] + [r["shape"] for r in runs], rows))
+    served = result["served"]
+    text.append("")
+    text.append(
+        f"**Served**: movierec-server loaded the {served['shape']} version "
+        f"and served in {served['seconds_to_serve']:.1f} s, resident "
+        f"{served['rss_mb']:,.0f} MB; `movierec-client --user "
+        f"{served['user']}` answered in {served['client_ms']:.0f} ms "
+        f"(a new process and channel) with {len(served['answer'])} lines, "
+        f"the first: `{served['answer'][0] if served['answer'] else ''}`.")
+    png = scale_plot(runs, args.plots, args.work)
+    text.append("")
+    text.append(f"![wall time and peak memory against training "
+                f"interactions](plots/{os.path.basename(png)})")
+    splice(args.doc, "scale", "\n".join(text))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Flags of every subcommand: the stamp of the block (run_stamp).
@@ -1446,6 +1575,12 @@ def main():
     p.add_argument("--section", default="compare",
                    help="the generated block (e.g. one per catalogue size)")
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("scale", parents=[common])
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--plots", required=True)
+    p.add_argument("--work", required=True)
+    p.set_defaults(func=cmd_scale)
     p = sub.add_parser("train", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)

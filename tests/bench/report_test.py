@@ -267,5 +267,69 @@ class TrainTest(unittest.TestCase):
                       "100% | 29% |", text)
 
 
+
+class ScaleTest(unittest.TestCase):
+    @staticmethod
+    def run_of(shape, interactions, wall, stages, refit=True):
+        return {"shape": shape, "wall_seconds": wall,
+                "pipeline": {"ndcg_at_10": 0.25},
+                "report": {
+                    "stages": [{"stage": name, "seconds": sec,
+                                "peak_rss_mb": mb}
+                               for name, sec, mb in stages],
+                    "peak_rss_mb": max(mb for _, _, mb in stages),
+                    "data": {"train_interactions": interactions,
+                             "users": 10, "movies": 20},
+                    "config": {"retrieval": {"softmax": "full"},
+                               "refit": refit, "validation_fraction": 0.05,
+                               "evaluation_users": 0 if refit else 20000},
+                    "training": {"retrieval": {"epochs": 2,
+                                               "seconds": 10.0}}}}
+
+    def test_verdicts_stage_table_and_served_line(self):
+        result = {
+            "runs": [
+                self.run_of("small", 1000, 60,
+                            [("load and split", 1.0, 50),
+                             ("retrieval, refit", 5.0, 80)]),
+                self.run_of("large", 20_000_000, 30 * 60,
+                            [("load and split", 20.0, 1500),
+                             ("retrieval, validation fit", 900.0, 3000)],
+                            refit=False)],
+            "served": {"shape": "large", "user": "u1",
+                       "seconds_to_serve": 4.2, "rss_mb": 900,
+                       "client_ms": 35, "answer": ["1. m5 (0.9)"]}}
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = os.path.join(tmp, "doc.md")
+            path = os.path.join(tmp, "scale.json")
+            with open(doc, "w", encoding="utf-8") as f:
+                f.write("<!-- BEGIN GENERATED scale -->\n"
+                        "<!-- END GENERATED scale -->\n")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(result, f)
+            plot = report.scale_plot
+            report.scale_plot = lambda runs, plots, work: "train_scale.png"
+            try:
+                report.cmd_scale(argparse.Namespace(
+                    doc=doc, json=path, plots=tmp, work=tmp))
+            finally:
+                report.scale_plot = plot
+            with open(doc, encoding="utf-8") as f:
+                text = f.read()
+        self.assertIn("**large**: 30.0 min wall (required <= 45, aim <= 20: "
+                      "met, aim not met), peak resident memory 3,000 MB "
+                      "(required <= 8,000, aim <= 4,000: met, aim met)", text)
+        # Stages either run lacks are dashes.
+        self.assertIn("| retrieval, validation fit | - | 900.0 s, 3,000 MB |",
+                      text)
+        self.assertIn("| load and split | 1.0 s, 50 MB | 20.0 s, 1,500 MB |",
+                      text)
+        self.assertIn("| retrieval, refit | 5.0 s, 80 MB | - |", text)
+        # The validation fit trains on 95% of the interactions: 2 epochs of
+        # 19M in 10 s.
+        self.assertIn("| large | 20,000,000 | 10 | 20 | full | no | 20,000 | "
+                      "30.0 | 3,000 | 3,800,000 | - | 0.2500 |", text)
+        self.assertIn("served in 4.2 s, resident 900 MB", text)
+
 if __name__ == "__main__":
     unittest.main()

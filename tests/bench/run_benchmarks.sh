@@ -12,6 +12,10 @@
 #   tests/bench/run_benchmarks.sh transport    gRPC against HTTP/JSON
 #   tests/bench/run_benchmarks.sh compare      movierec-server against a
 #                                              plain gRPC server's empty call
+#   tests/bench/run_benchmarks.sh scale        movierec-train end to end on
+#                                              synthetic 100K, 1M and 25M
+#                                              sets (not in "every section":
+#                                              about 35 minutes)
 #   tests/bench/run_benchmarks.sh --allow-dirty ...  run from a tree with
 #                                              uncommitted changes (refused
 #                                              otherwise); every generated
@@ -21,7 +25,7 @@
 # (1, 5, 15 min) before and after its section's benchmarks.
 #
 # Sections: machine, index, train, startup, serving, overload, transport,
-# compare. To add one,
+# compare, scale. To add one,
 # write a section_<name> function below that runs its benchmark into
 # "$results" and fills its block of BENCHMARKS.md (report.py <name>, or its
 # own generator), add <name> to all_sections and its binaries to
@@ -97,6 +101,8 @@
 #                         (default: the real model)
 #   COMPARE_BASELINE_SERVER  compare: another movierec-server binary (e.g.
 #                         main's) run beside this tree's, named "main"
+#   SCALE_SHAPES          scale: the synthetic sets, smallest first (default
+#                         ml-100k,ml-1m,ml-25m; the last is served)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -185,6 +191,7 @@ declare -A section_targets=(
   [overload]="movierec-server movierec-loadgen movierec-train synthetic_model"
   [transport]="movierec-server movierec-loadgen movierec-train"
   [compare]="movierec-server movierec-loadgen empty_server movierec-train"
+  [scale]="movierec-train movierec-server movierec-client synthetic_dataset"
 )
 targets=()
 for section in "${sections[@]}"; do
@@ -250,6 +257,20 @@ section_train() {
     --json "$results/train_bench.json" --scale_json "$results/train_scale.json" \
     --metrics "$results/default_preset_metrics.json" --cpuinfo /proc/cpuinfo \
     ${max_mhz:+--max_mhz "$max_mhz"}
+}
+
+# Training at scale: movierec-train's default preset on synthetic sets of
+# the shapes of MovieLens 100K, 1M and 25M, each stage timed and metered,
+# then the largest version served and asked for a user's top 10
+# (tests/bench/scale_bench.py). The data sets are written once into the
+# cache (about 700 MB for 25M).
+section_scale() {
+  python3 "$bench/scale_bench.py" --bin "$bin" \
+    --shapes "${SCALE_SHAPES:-ml-100k,ml-1m,ml-25m}" \
+    --data_cache "$cache/scale-data" --work "$cache/scale-work" \
+    --json "$results/scale.json"
+  report scale --doc "$doc" --json "$results/scale.json" \
+    --plots "$bench/plots" --work "$cache/plot-data"
 }
 
 # load_bench on `model_base` $repetitions times, each a fresh process; one
@@ -388,7 +409,7 @@ section_compare() {
 
 for section in "${sections[@]}"; do
   if ! declare -F "section_$section" >/dev/null; then
-    echo "unknown section \"$section\"; known: ${all_sections[*]} overload" >&2
+    echo "unknown section \"$section\"; known: ${all_sections[*]} overload scale" >&2
     exit 2
   fi
 done
