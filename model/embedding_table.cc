@@ -17,11 +17,11 @@ void EmbeddingTable::InitUniform(float scale, Rng& rng) {
   }
 }
 
-void EmbeddingTable::AccumulateGradient(int row, const float* grad,
-                                        float scale) {
+void EmbeddingTable::AccumulateGradient(int row, const float* grad, float scale,
+                                        std::vector<int>* touched) {
   if (!touched_flag_[row]) {
     touched_flag_[row] = 1;
-    touched_.push_back(row);
+    (touched != nullptr ? touched : &touched_)->push_back(row);
   }
   // A plain loop: rows are short (tens of floats), where Eigen's dynamic-size
   // expression setup costs more than the arithmetic.
@@ -31,10 +31,11 @@ void EmbeddingTable::AccumulateGradient(int row, const float* grad,
 }
 
 float EmbeddingTable::AccumulateGradientWithDecay(int row, const float* grad,
-                                                  float scale, float decay) {
+                                                  float scale, float decay,
+                                                  std::vector<int>* touched) {
   if (!touched_flag_[row]) {
     touched_flag_[row] = 1;
-    touched_.push_back(row);
+    (touched != nullptr ? touched : &touched_)->push_back(row);
   }
   const int n = dim();
   float* out = gradient_.data() + static_cast<Eigen::Index>(row) * n;

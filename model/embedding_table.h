@@ -4,8 +4,9 @@
 // which is exactly Keras' Adagrad on an embedding's IndexedSlices gradient:
 // a row with no gradient keeps its weights and its accumulator.
 //
-// Not thread-safe: accumulate gradients from one thread (the trainers reduce
-// per-thread results first), which also keeps training deterministic.
+// Not thread-safe, except that threads may accumulate gradients into
+// disjoint sets of rows when each passes its own `touched` list and the lists
+// are appended (AppendTouched) afterwards (Tower::BackwardBatch).
 #ifndef MOVIEREC_MODEL_EMBEDDING_TABLE_H_
 #define MOVIEREC_MODEL_EMBEDDING_TABLE_H_
 
@@ -33,14 +34,23 @@ class EmbeddingTable {
   RowMatrix& mutable_weights() { return weights_; }
   const float* row(int r) const { return weights_.row(r).data(); }
 
-  // gradient[row] += scale * grad[0 .. dim).
-  void AccumulateGradient(int row, const float* grad, float scale = 1.0f);
+  // gradient[row] += scale * grad[0 .. dim). A row touched for the first
+  // time since the last step is listed in `touched` when set, else in the
+  // table's own list.
+  void AccumulateGradient(int row, const float* grad, float scale = 1.0f,
+                          std::vector<int>* touched = nullptr);
 
   // gradient[row] += scale * grad + decay * weights[row], in one pass (grad
   // may be null: the decay alone). Returns |weights[row]|^2, so that callers
   // can add the L2 penalty to their loss without another pass.
   float AccumulateGradientWithDecay(int row, const float* grad, float scale,
-                                    float decay);
+                                    float decay,
+                                    std::vector<int>* touched = nullptr);
+
+  // Adds rows listed by accumulations given their own `touched` list.
+  void AppendTouched(const std::vector<int>& rows) {
+    touched_.insert(touched_.end(), rows.begin(), rows.end());
+  }
 
   // Applies one Adagrad step to every row with a gradient, then clears the
   // gradients. Rows without a gradient are untouched.

@@ -1,5 +1,7 @@
 #include "model/tower.h"
 
+#include <omp.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,56 @@ double Tower::Backward(const Bag& bag, const float* grad, float l2) {
                                                    2 * l2 * e.weight);
     } else {
       table.AccumulateGradient(e.row, grad, e.weight);
+    }
+  }
+  return penalty;
+}
+
+double Tower::BackwardBatch(const std::vector<Bag>& bags, const float* grads,
+                            int64_t grad_stride, float l2) {
+  // Below a few thousand entries a team costs more than it saves.
+  size_t entries = 0;
+  for (const Bag& bag : bags) entries += bag.size();
+  const int threads = entries >= 4096 ? omp_get_max_threads() : 1;
+  if (threads == 1) {
+    double penalty = 0;
+    for (size_t i = 0; i < bags.size(); ++i) {
+      penalty += Backward(bags[i], grads + i * grad_stride, l2);
+    }
+    return penalty;
+  }
+  std::vector<double> penalties(static_cast<size_t>(threads), 0);
+  // touched[t][k]: rows of table k first touched by thread t.
+  std::vector<std::vector<std::vector<int>>> touched(
+      static_cast<size_t>(threads),
+      std::vector<std::vector<int>>(tables_.size()));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int team = omp_get_num_threads();
+    double penalty = 0;
+    for (size_t i = 0; i < bags.size(); ++i) {
+      const float* grad = grads + i * grad_stride;
+      for (const BagEntry& e : bags[i]) {
+        if (e.row % team != t) continue;
+        EmbeddingTable& table = tables_[e.table];
+        std::vector<int>* rows = &touched[t][e.table];
+        if (l2 > 0) {
+          penalty += l2 * e.weight *
+                     table.AccumulateGradientWithDecay(e.row, grad, e.weight,
+                                                       2 * l2 * e.weight, rows);
+        } else {
+          table.AccumulateGradient(e.row, grad, e.weight, rows);
+        }
+      }
+    }
+    penalties[t] = penalty;
+  }
+  double penalty = 0;
+  for (int t = 0; t < threads; ++t) {
+    penalty += penalties[t];
+    for (size_t k = 0; k < tables_.size(); ++k) {
+      tables_[k].AppendTouched(touched[t][k]);
     }
   }
   return penalty;

@@ -3,7 +3,7 @@
 // are Towers.
 //
 // Thread safety: Encode is const and may run concurrently; Backward,
-// BackwardL2 and ApplyAdagrad need exclusive access.
+// BackwardBatch, BackwardL2 and ApplyAdagrad need exclusive access.
 #ifndef MOVIEREC_MODEL_TOWER_H_
 #define MOVIEREC_MODEL_TOWER_H_
 
@@ -32,6 +32,14 @@ class Tower {
   // of the bag and, with l2 > 0, that of the penalty l2 * weight * |row|^2
   // of every entry. Returns that penalty (0 without l2).
   double Backward(const Bag& bag, const float* grad, float l2 = 0);
+
+  // Backward of bags[i] with the gradient at grads + i * grad_stride, for
+  // every i, over the OpenMP threads: each table row belongs to one thread,
+  // which adds its contributions in bag order, so the gradients are bit for
+  // bit those of Backward called in a loop (the returned penalty may differ
+  // in its last bits: its partial sums are added per thread).
+  double BackwardBatch(const std::vector<Bag>& bags, const float* grads,
+                       int64_t grad_stride, float l2 = 0);
 
   // The penalty's part alone: accumulates its gradient and returns it.
   double BackwardL2(const Bag& bag, float l2);

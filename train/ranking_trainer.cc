@@ -36,8 +36,15 @@ double AccumulateRatingGradients(const RatingTraining& config,
       featurizer.UserBag(x.user, history.Of(x.user), x.movie, &user_bag);
     }
     featurizer.MovieBag(x.movie, &movie_bag);
-    model->user_tower().Encode(user_bag, work->users.row(i).data());
-    model->movie_tower().Encode(movie_bag, work->movies.row(i).data());
+  }
+  // The bags drew from the rng in order above; their encodings are
+  // independent rows, computed by the threads.
+  const Tower& user_tower = model->user_tower();
+  const Tower& movie_tower = model->movie_tower();
+#pragma omp parallel for schedule(static) if (rows >= 128)
+  for (Eigen::Index i = 0; i < rows; ++i) {
+    user_tower.Encode(work->user_bags[i], work->users.row(i).data());
+    movie_tower.Encode(work->movie_bags[i], work->movies.row(i).data());
   }
   model->PredictBatch(work->users, work->movies, &work->predictions,
                       &work->activations);
@@ -55,12 +62,10 @@ double AccumulateRatingGradients(const RatingTraining& config,
                        &work->d_movies);
   // The penalty is per example, like the loss: l2 / rows per bag entry.
   const float l2 = config.l2 * inv_rows;
-  for (Eigen::Index i = 0; i < rows; ++i) {
-    loss += model->user_tower().Backward(work->user_bags[i],
-                                         work->d_users.row(i).data(), l2);
-    loss += model->movie_tower().Backward(work->movie_bags[i],
-                                          work->d_movies.row(i).data(), l2);
-  }
+  loss += model->user_tower().BackwardBatch(
+      work->user_bags, work->d_users.data(), work->d_users.cols(), l2);
+  loss += model->movie_tower().BackwardBatch(
+      work->movie_bags, work->d_movies.data(), work->d_movies.cols(), l2);
   if (config.l2 > 0 && model->config().mlp) {
     for (const DenseLayer& layer : model->mlp().layers()) {
       loss += config.l2 * layer.kernel.squaredNorm();

@@ -53,6 +53,8 @@ void BuildCandidates(const RetrievalTraining& config,
   const int n = static_cast<int>(movies.size());
   work->candidates.resize(n, model.dim());
   work->movie_bags.resize(static_cast<size_t>(n));
+  // Each row is its own bag's encoding: threads change no bit of it.
+#pragma omp parallel for schedule(static)
   for (int j = 0; j < n; ++j) {
     Bag& bag = work->movie_bags[j];
     bag.clear();
@@ -115,7 +117,12 @@ double AccumulateBatchGradients(const RetrievalTraining& config,
       featurizer.UserBag(batch[i].user, history.Of(batch[i].user),
                          batch[i].movie, &bag);
     }
-    model->EncodeUser(bag, work->queries.row(i).data());
+  }
+  // The bags drew from `rng` in order above; their encodings are
+  // independent rows, computed by the threads.
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < batch_size; ++i) {
+    model->EncodeUser(work->user_bags[i], work->queries.row(i).data());
   }
   BuildCandidates(config, batch, sampler, rng, *model, work);
 
@@ -130,15 +137,11 @@ double AccumulateBatchGradients(const RetrievalTraining& config,
   // Tower::Backward reads the tower's own width, so the user vector's
   // constant bias coordinate, which has no parameters, gets no gradient.
   // The L2 penalty covers each example's user bag and positive movie's bag.
-  double penalty = 0;
-  for (int i = 0; i < batch_size; ++i) {
-    penalty += model->user_tower().Backward(
-        work->user_bags[i], work->d_queries.row(i).data(), config.l2);
-  }
-  for (size_t j = 0; j < work->movie_bags.size(); ++j) {
-    model->movie_tower().Backward(work->movie_bags[j],
-                                  work->d_candidates.row(j).data());
-  }
+  double penalty =
+      model->user_tower().BackwardBatch(work->user_bags, work->d_queries.data(),
+                                        work->d_queries.cols(), config.l2);
+  model->movie_tower().BackwardBatch(
+      work->movie_bags, work->d_candidates.data(), work->d_candidates.cols());
   if (config.l2 > 0) {
     Bag movie_bag;
     for (int i = 0; i < batch_size; ++i) {
