@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace movierec {
 
@@ -11,15 +13,44 @@ std::map<int, double> EvaluateProtocolA(const RowMatrix& user_vectors,
   std::map<int, double> accuracy;
   for (const int k : kProtocolAKs) accuracy[k] = 0;
   if (test.empty()) return accuracy;
-  const RowMatrix scores = user_vectors * movie_vectors.transpose();
+  // The test's (user, movie) pairs by user, scored a chunk of users at a
+  // time: never the whole users x movies matrix (38 GB at ML-25M's size).
+  std::vector<std::pair<int32_t, int32_t>> pairs;
+  pairs.reserve(test.size());
+  for (const Interaction& x : test) pairs.emplace_back(x.user, x.movie);
+  std::sort(pairs.begin(), pairs.end());
+  constexpr Eigen::Index kChunkUsers = 256;
   std::vector<int64_t> hits(std::size(kProtocolAKs), 0);
-  for (const Interaction& x : test) {
-    const auto row = scores.row(x.user).array();
-    const float target = row(x.movie);
-    const int64_t rank = (row > target).count();
-    for (size_t i = 0; i < std::size(kProtocolAKs); ++i) {
-      hits[i] += rank < kProtocolAKs[i];
+  RowMatrix users(kChunkUsers, user_vectors.cols());
+  RowMatrix scores;
+  std::vector<size_t> starts;  // each chunk user's first pair
+  for (size_t begin = 0; begin < pairs.size();) {
+    starts.clear();
+    size_t end = begin;
+    while (end < pairs.size() &&
+           (static_cast<Eigen::Index>(starts.size()) < kChunkUsers ||
+            pairs[end].first == pairs[starts.back()].first)) {
+      if (starts.empty() || pairs[end].first != pairs[starts.back()].first) {
+        users.row(static_cast<Eigen::Index>(starts.size())) =
+            user_vectors.row(pairs[end].first);
+        starts.push_back(end);
+      }
+      ++end;
     }
+    const auto n = static_cast<Eigen::Index>(starts.size());
+    scores.noalias() = users.topRows(n) * movie_vectors.transpose();
+    for (Eigen::Index u = 0; u < n; ++u) {
+      const auto row = scores.row(u).array();
+      const size_t last = u + 1 < n ? starts[u + 1] : end;
+      for (size_t i = starts[u]; i < last; ++i) {
+        const float target = row(pairs[i].second);
+        const int64_t rank = (row > target).count();
+        for (size_t k = 0; k < std::size(kProtocolAKs); ++k) {
+          hits[k] += rank < kProtocolAKs[k];
+        }
+      }
+    }
+    begin = end;
   }
   for (size_t i = 0; i < std::size(kProtocolAKs); ++i) {
     accuracy[kProtocolAKs[i]] =

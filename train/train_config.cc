@@ -114,13 +114,14 @@ std::vector<std::string> AdaptToScale(const DataScale& scale,
     config->rating.epochs = 3;
     config->rating.patience = 1;
     config->rating.history_sample = 32;
+    config->rating.batch_size = 1024;
     changes.push_back(absl::StrCat(
         scale.train_interactions, " training interactions (> ",
         kLargeDataInteractions,
         "): validation_fraction = 0.05, refit = false (the validation fits, "
         "at their best epochs, are the final stages), evaluation_users = "
         "20000, at most 3 epochs of retrieval and rating (patience 1), "
-        "history_sample = 32"));
+        "rating.batch_size = 1024, history_sample = 32"));
   }
   return changes;
 }

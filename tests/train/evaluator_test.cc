@@ -7,7 +7,10 @@
 
 #include <atomic>
 #include <cmath>
+#include <map>
 #include <vector>
+
+#include "util/random.h"
 
 namespace movierec {
 namespace {
@@ -137,6 +140,32 @@ TEST_F(ProtocolATest, EmptyTestScoresZero) {
   const std::map<int, double> a = EvaluateProtocolA(users_, movies_, {});
   ASSERT_EQ(a.size(), 5u);
   for (const int k : kProtocolAKs) EXPECT_EQ(a.at(k), 0.0);
+}
+
+// Users are scored in chunks; the accuracy is the whole score matrix's,
+// whatever the users' order in the test and however they fall into chunks.
+TEST(ProtocolAChunksTest, MatchesTheWholeScoreMatrix) {
+  Rng rng(5);
+  const int users = 700, movies = 90;
+  RowMatrix u(users, 4), m(movies, 4);
+  for (Eigen::Index i = 0; i < u.size(); ++i) u.data()[i] = rng.UniformFloat();
+  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = rng.UniformFloat();
+  std::vector<Interaction> test;
+  for (int n = 0; n < 3000; ++n) {
+    test.push_back({static_cast<int32_t>(rng.Uniform(users)),
+                    static_cast<int32_t>(rng.Uniform(movies)), 4.0f, 0});
+  }
+  const RowMatrix scores = u * m.transpose();
+  std::map<int, double> expected;
+  for (const int k : kProtocolAKs) {
+    int64_t hits = 0;
+    for (const Interaction& x : test) {
+      const auto row = scores.row(x.user).array();
+      hits += (row > row(x.movie)).count() < k;
+    }
+    expected[k] = static_cast<double>(hits) / test.size();
+  }
+  EXPECT_EQ(EvaluateProtocolA(u, m, test), expected);
 }
 
 TEST(ProtocolBTest, AveragesOverUsersWithTestRatings) {
