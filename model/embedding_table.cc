@@ -71,8 +71,10 @@ void EmbeddingTable::ApplyAdagrad(const AdagradOptions& options) {
     AdagradUpdate(options, weights_.row(r), accumulator_.row(r),
                   gradient_.row(r));
     gradient_.row(r).setZero();
-    touched_flag_[r] = 0;
   }
+  // Apart: a flag is a byte, and threads writing neighbouring ones would
+  // share their cache lines.
+  for (const int r : touched_) touched_flag_[r] = 0;
   touched_.clear();
 }
 

@@ -39,12 +39,18 @@ double Tower::Backward(const Bag& bag, const float* grad, float l2) {
   return penalty;
 }
 
+namespace {
+constexpr int32_t kOwnedRows = 64;
+}  // namespace
+
 double Tower::BackwardBatch(const std::vector<Bag>& bags, const float* grads,
                             int64_t grad_stride, float l2) {
-  // Below a few thousand entries a team costs more than it saves.
+  // A team pays for itself on large batches only: on the rating model's
+  // batches of 256 it made the stage 1.9x slower (MovieLens-1M-shaped data).
   size_t entries = 0;
   for (const Bag& bag : bags) entries += bag.size();
-  const int threads = entries >= 4096 ? omp_get_max_threads() : 1;
+  const int threads =
+      bags.size() >= 512 && entries >= 4096 ? omp_get_max_threads() : 1;
   if (threads == 1) {
     double penalty = 0;
     for (size_t i = 0; i < bags.size(); ++i) {
@@ -65,7 +71,9 @@ double Tower::BackwardBatch(const std::vector<Bag>& bags, const float* grads,
     for (size_t i = 0; i < bags.size(); ++i) {
       const float* grad = grads + i * grad_stride;
       for (const BagEntry& e : bags[i]) {
-        if (e.row % team != t) continue;
+        // Rows are owned in blocks of kOwnedRows, so that the touched flags
+        // (a byte a row) of a cache line are written by one thread.
+        if ((e.row / kOwnedRows) % team != t) continue;
         EmbeddingTable& table = tables_[e.table];
         std::vector<int>* rows = &touched[t][e.table];
         if (l2 > 0) {

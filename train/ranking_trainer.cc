@@ -41,7 +41,7 @@ double AccumulateRatingGradients(const RatingTraining& config,
   // independent rows, computed by the threads.
   const Tower& user_tower = model->user_tower();
   const Tower& movie_tower = model->movie_tower();
-#pragma omp parallel for schedule(static) if (rows >= 128)
+#pragma omp parallel for schedule(static) if (rows >= 512)
   for (Eigen::Index i = 0; i < rows; ++i) {
     user_tower.Encode(work->user_bags[i], work->users.row(i).data());
     movie_tower.Encode(work->movie_bags[i], work->movies.row(i).data());
