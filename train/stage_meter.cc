@@ -34,7 +34,6 @@ double Megabytes(int64_t bytes) { return static_cast<double>(bytes) / 1e6; }
 }  // namespace
 
 int64_t PeakRssBytes() { return StatusKilobytes("VmHWM:"); }
-int64_t CurrentRssBytes() { return StatusKilobytes("VmRSS:"); }
 
 StageMeter::StageMeter() { Start(); }
 

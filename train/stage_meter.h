@@ -44,10 +44,9 @@ class StageMeter {
   bool per_stage_peaks_ = true;
 };
 
-// The process's peak resident set (VmHWM) and current one (VmRSS), in
-// bytes; 0 where /proc/self/status cannot be read.
+// The process's peak resident set (VmHWM) in bytes; 0 where
+// /proc/self/status cannot be read.
 int64_t PeakRssBytes();
-int64_t CurrentRssBytes();
 
 }  // namespace movierec
 

@@ -39,6 +39,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def read_rss_mb(pid):
+    """The process' resident set (VmRSS) in MB, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
 def loaded_blas(pid):
     """The BLAS libraries mapped into process `pid` (real paths, from
     /proc/PID/maps): e.g. [".../openblas-pthread/libblas.so.3",

@@ -55,25 +55,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (  # noqa: E402
     CpuQuota, add_run_arguments, write_result,
-    build_info, cpu_list, free_port, start_logged)
+    build_info, cpu_list, free_port, read_rss_mb, start_logged)
 
 RSS_INTERVAL_S = 0.1
 
 
 def log(message):
     print(f"overload_bench: {message}", file=sys.stderr, flush=True)
-
-
-def read_rss_mb(pid):
-    """The process' resident set (VmRSS) in MB, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None
 
 
 class RssSampler(threading.Thread):

@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 
-from bench_common import free_port, start_logged, stop, write_result
+from bench_common import (free_port, read_rss_mb, start_logged, stop,
+                          write_result)
 
 
 def log(message):
@@ -72,14 +73,6 @@ def train(args, shape, data):
         "rmse": metrics.get("ranking", {}).get("rmse")}
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
-
-
 def serve(args, model_base, data):
     """movierec-server on `model_base`: seconds until it serves, its RSS,
     and a user's top 10 from movierec-client."""
@@ -96,7 +89,7 @@ def serve(args, model_base, data):
         args.server, timeout_s=600)
     ready = time.monotonic() - start
     try:
-        rss = rss_mb(server.pid)
+        rss = read_rss_mb(server.pid)
         call = time.monotonic()
         answer = subprocess.run(
             [args.client, "--target", f"127.0.0.1:{port}", "--user", user],
