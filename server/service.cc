@@ -97,6 +97,15 @@ void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
     done(std::move(status));
   };
   const absl::Time deadline = call.deadline;
+  if (deadline <= absl::Now()) {
+    // Over before it arrived (a deadline of microseconds, or a clock ahead
+    // of ours): the caller's own deadline, not our capacity, ended it, so
+    // it is answered as such rather than as an admission refusal.
+    finish(absl::DeadlineExceededError(
+               "the call's deadline had passed when it reached the server"),
+           CallResult());
+    return;
+  }
   const Admission admission = pool_->TrySubmit(
       deadline,
       [this, call = std::move(call), finish, work = std::move(work),

@@ -377,6 +377,37 @@ TEST(OverloadStatusTest, IsResourceExhaustedSayingWhy) {
             std::string::npos);
 }
 
+TEST(CallDispatcherTest, ACallPastItsDeadlineOnArrivalIsDeadlineExceeded) {
+  ServerMetrics metrics;
+  WorkerPool pool(1);
+  const CallDispatcher dispatcher(nullptr, &metrics, &pool);
+  for (const absl::Duration before :
+       {absl::ZeroDuration(), absl::Microseconds(1), absl::Seconds(5)}) {
+    CallInfo call;
+    call.deadline = absl::Now() - before;
+    bool worked = false;
+    std::promise<absl::Status> answered;
+    dispatcher.Dispatch(
+        call,
+        [&worked](const CallControl&, CallResult*) {
+          worked = true;
+          return absl::OkStatus();
+        },
+        [&answered](absl::Status status) { answered.set_value(status); });
+    // Answered at once, on this thread, without the work or admission
+    // control's RESOURCE_EXHAUSTED (a 1-microsecond deadline must not read
+    // as an overloaded server).
+    auto answer = answered.get_future();
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(0)),
+              std::future_status::ready);
+    const absl::Status status = answer.get();
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+    EXPECT_NE(status.message().find("had passed"), absl::string_view::npos);
+    EXPECT_FALSE(worked);
+  }
+  EXPECT_EQ(pool.queued(), 0u);
+}
+
 TEST_F(GrpcServerTest, VisitorWithRecentMoviesGetsPersonalResults) {
   WriteVersion();
   StartServer();
