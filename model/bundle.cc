@@ -12,10 +12,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "data/movielens_fields.h"
@@ -58,6 +60,66 @@ void SetIndexFile(const SavedIndex& saved, model::v1::ModelBundle* proto) {
   index->set_size_bytes(saved.file.size_bytes);
   index->set_crc32(saved.file.crc32);
   index->set_description(saved.description);
+}
+
+void TableToProto(const ItemNeighbors& neighbors,
+                  model::v1::ItemNeighborTable* table) {
+  table->mutable_offsets()->Add(neighbors.offsets().begin(),
+                                neighbors.offsets().end());
+  table->mutable_neighbor_rows()->Add(neighbors.rows().begin(),
+                                      neighbors.rows().end());
+  table->mutable_similarities()->Add(neighbors.all_similarities().begin(),
+                                     neighbors.all_similarities().end());
+}
+
+// A cosine table (similarities in (0, 1]) or, with `signed_weights`, an
+// EASE^R one (any finite weight but 0).
+absl::StatusOr<ItemNeighbors> TableFromProto(
+    const model::v1::ItemNeighborTable& table, int num_movies,
+    bool signed_weights) {
+  return ItemNeighbors::FromParts(
+      {table.offsets().begin(), table.offsets().end()},
+      {table.neighbor_rows().begin(), table.neighbor_rows().end()},
+      {table.similarities().begin(), table.similarities().end()}, num_movies,
+      signed_weights ? std::numeric_limits<float>::max() : 1.0f,
+      signed_weights);
+}
+
+absl::StatusOr<CandidateSources> SourcesFromProto(
+    const model::v1::CandidateSources& proto, int num_movies) {
+  CandidateSources sources;
+  const auto budget = [](const char* field, int32_t value) -> absl::Status {
+    if (value >= 0 && value <= kMaxNumCandidates) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sources.", field, " is ", value, ", not in 0-", kMaxNumCandidates));
+  };
+  MOVIEREC_RETURN_IF_ERROR(budget("popular_budget", proto.popular_budget()));
+  sources.popular_budget = proto.popular_budget();
+  if (proto.item_kind().empty()) {
+    if (proto.has_item_table() || proto.item_budget() != 0) {
+      return absl::InvalidArgumentError(
+          "sources: an item table or budget without its item_kind");
+    }
+    return sources;
+  }
+  if (proto.item_kind() != "ease" && proto.item_kind() != "cooccurrence") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sources.item_kind is \"",
+                     absl::CHexEscape(proto.item_kind().substr(0, 32)),
+                     "\", expected \"ease\" or \"cooccurrence\""));
+  }
+  MOVIEREC_RETURN_IF_ERROR(budget("item_budget", proto.item_budget()));
+  sources.item_kind = proto.item_kind();
+  sources.item_budget = proto.item_budget();
+  absl::StatusOr<ItemNeighbors> table =
+      TableFromProto(proto.item_table(), num_movies,
+                     /*signed_weights=*/sources.item_kind == "ease");
+  if (!table.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sources.item_table: ", table.status().message()));
+  }
+  sources.item_table = *std::move(table);
+  return sources;
 }
 
 model::v1::ModelBundle ToProto(const Model& model) {
@@ -110,14 +172,16 @@ model::v1::ModelBundle ToProto(const Model& model) {
   if (model.reranker) *proto.mutable_reranker() = model.reranker->ToProto();
   if (model.saved_index) SetIndexFile(*model.saved_index, &proto);
   if (model.item_neighbors) {
-    model::v1::ItemNeighborTable* table = proto.mutable_item_neighbors();
-    const ItemNeighbors& neighbors = *model.item_neighbors;
-    table->mutable_offsets()->Add(neighbors.offsets().begin(),
-                                  neighbors.offsets().end());
-    table->mutable_neighbor_rows()->Add(neighbors.rows().begin(),
-                                        neighbors.rows().end());
-    table->mutable_similarities()->Add(neighbors.all_similarities().begin(),
-                                       neighbors.all_similarities().end());
+    TableToProto(*model.item_neighbors, proto.mutable_item_neighbors());
+  }
+  if (model.sources) {
+    model::v1::CandidateSources* sources = proto.mutable_sources();
+    if (model.sources->has_item_source()) {
+      TableToProto(model.sources->item_table, sources->mutable_item_table());
+      sources->set_item_kind(model.sources->item_kind);
+      sources->set_item_budget(model.sources->item_budget);
+    }
+    sources->set_popular_budget(model.sources->popular_budget);
   }
   return proto;
 }
@@ -351,13 +415,16 @@ absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
                               SavedIndexFromProto(proto.index(), name));
   }
   if (proto.has_item_neighbors()) {
-    const model::v1::ItemNeighborTable& table = proto.item_neighbors();
-    absl::StatusOr<ItemNeighbors> neighbors = ItemNeighbors::FromParts(
-        {table.offsets().begin(), table.offsets().end()},
-        {table.neighbor_rows().begin(), table.neighbor_rows().end()},
-        {table.similarities().begin(), table.similarities().end()}, num_movies);
+    absl::StatusOr<ItemNeighbors> neighbors =
+        TableFromProto(proto.item_neighbors(), num_movies, false);
     if (!neighbors.ok()) return prefixed(neighbors.status());
     model.item_neighbors.emplace(*std::move(neighbors));
+  }
+  if (proto.has_sources()) {
+    absl::StatusOr<CandidateSources> sources =
+        SourcesFromProto(proto.sources(), num_movies);
+    if (!sources.ok()) return prefixed(sources.status());
+    model.sources.emplace(*std::move(sources));
   }
   return model;
 }

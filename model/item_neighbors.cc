@@ -74,7 +74,8 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
 
 absl::StatusOr<ItemNeighbors> ItemNeighbors::FromParts(
     std::vector<int64_t> offsets, std::vector<int32_t> rows,
-    std::vector<float> sims, int num_movies) {
+    std::vector<float> sims, int num_movies, float max_similarity,
+    bool signed_weights) {
   const auto invalid = [](auto&&... parts) {
     return absl::InvalidArgumentError(
         absl::StrCat("item neighbours: ", parts...));
@@ -98,10 +99,10 @@ absl::StatusOr<ItemNeighbors> ItemNeighbors::FromParts(
                        " is row ", rows[i],
                        ": not another movie in increasing order");
       }
-      // Cosine similarities of rating sets lie in (0, 1].
-      if (!(sims[i] > 0 && sims[i] <= 1)) {
+      const float magnitude = signed_weights ? std::abs(sims[i]) : sims[i];
+      if (!(magnitude > 0 && magnitude <= max_similarity)) {
         return invalid("similarity ", i - offsets[m], " of movie row ", m,
-                       " is ", sims[i], ", outside (0, 1]");
+                       " is ", sims[i], ", outside (0, ", max_similarity, "]");
       }
     }
   }

@@ -30,11 +30,15 @@ class ItemNeighbors {
 
   // A table read back from a model version (the parts below): every list
   // is checked, so a corrupt table is refused with InvalidArgument naming
-  // the first bad entry, never served.
+  // the first bad entry, never served. Similarities must lie in
+  // (0, max_similarity] (cosines: (0, 1]), or with `signed_weights` their
+  // magnitudes must (EASE^R weights, model/ease.h: any finite value but 0).
   static absl::StatusOr<ItemNeighbors> FromParts(std::vector<int64_t> offsets,
                                                  std::vector<int32_t> rows,
                                                  std::vector<float> sims,
-                                                 int num_movies);
+                                                 int num_movies,
+                                                 float max_similarity = 1.0f,
+                                                 bool signed_weights = false);
 
   // The whole table in CSR form: the neighbours of movie m are
   // rows()[offsets()[m] .. offsets()[m + 1]), with all_similarities() beside.

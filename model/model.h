@@ -30,6 +30,25 @@ struct SavedIndex {
   std::string description;
 };
 
+// The most candidates a Scorer retrieves before ranking (and a source
+// adds).
+inline constexpr int kMaxNumCandidates = 10000;
+
+// The candidate sources of a version beside retrieval (model/scorer.h),
+// each with its budget: how many candidates it adds at most.
+struct CandidateSources {
+  // Item-to-item: a user's score of movie i is the sum of the weights
+  // towards i of the movies in their history, here indexed by i
+  // (model/ease.h); empty: no item-to-item source.
+  ItemNeighbors item_table;
+  std::string item_kind;  // "ease" or "cooccurrence"; "" without the source
+  int item_budget = 0;
+  // Popularity: the most-rated movies the user has not seen.
+  int popular_budget = 0;
+
+  bool has_item_source() const { return !item_kind.empty(); }
+};
+
 struct Model {
   // Genres, movies and users (catalog.ratings is empty). Row i of every
   // per-movie (per-user) field below describes catalog.movies[i] (users[i]).
@@ -54,6 +73,9 @@ struct Model {
   // The reranker's co-rating neighbours of every movie, built by the
   // trainer from `seen`; absent (older versions): the Scorer builds them.
   std::optional<ItemNeighbors> item_neighbors;
+  // The sources besides retrieval that give the ranking stage candidates
+  // (Scorer::RetrieveCandidates); absent (older versions): retrieval alone.
+  std::optional<CandidateSources> sources;
 
   // Provenance.
   std::string created_at;

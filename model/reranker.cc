@@ -8,8 +8,8 @@
 namespace movierec {
 namespace {
 
-std::vector<int> Widths(const RerankerConfig& config) {
-  std::vector<int> widths = {kNumRerankFeatures};
+std::vector<int> Widths(const RerankerConfig& config, int inputs) {
+  std::vector<int> widths = {inputs};
   widths.insert(widths.end(), config.hidden.begin(), config.hidden.end());
   widths.push_back(1);
   return widths;
@@ -17,11 +17,12 @@ std::vector<int> Widths(const RerankerConfig& config) {
 
 }  // namespace
 
-Reranker::Reranker(const RerankerConfig& config)
+Reranker::Reranker(const RerankerConfig& config, int inputs)
     : config_(config),
-      mlp_(Widths(config)),
-      mean_(RowVector::Zero(kNumRerankFeatures)),
-      inv_scale_(RowVector::Ones(kNumRerankFeatures)) {}
+      inputs_(inputs),
+      mlp_(Widths(config, inputs)),
+      mean_(RowVector::Zero(inputs)),
+      inv_scale_(RowVector::Ones(inputs)) {}
 
 void Reranker::InitRandom(Rng& rng) { mlp_.InitGlorot(rng); }
 
@@ -32,14 +33,16 @@ void Reranker::SetStandardization(const RowVector& mean,
 }
 
 RowMatrix Reranker::Standardize(const RowMatrix& raw) const {
-  return (raw.rowwise() - mean_).array().rowwise() * inv_scale_.array();
+  return (raw.leftCols(inputs_).rowwise() - mean_).array().rowwise() *
+         inv_scale_.array();
 }
 
 void Reranker::Score(const RowMatrix& raw, Vector* out) const {
   // Per-thread scratch: a serving call allocates neither.
   thread_local RowMatrix standardized;
   thread_local RowMatrix scores;
-  standardized = (raw.rowwise() - mean_).array().rowwise() * inv_scale_.array();
+  standardized = (raw.leftCols(inputs_).rowwise() - mean_).array().rowwise() *
+                 inv_scale_.array();
   mlp_.Forward(standardized, &scores);
   *out = scores.col(0);
 }
@@ -71,15 +74,24 @@ absl::StatusOr<Reranker> Reranker::FromProto(
           absl::StrCat("reranker hidden width ", width, " is not in 1-65536"));
     }
   }
-  Reranker reranker(config);
-  const auto read = [&proto](const char* name, RowVector* out) -> absl::Status {
+  // Its input count is its feature_mean's length: the current features, or
+  // those of a version written before the candidate sources (a prefix).
+  int inputs = kNumRerankFeatures;
+  if (const auto it = proto.tensors().find("feature_mean");
+      it != proto.tensors().end() && it->second.shape_size() == 1 &&
+      it->second.shape(0) == kNumRerankFeaturesBeforeSources) {
+    inputs = kNumRerankFeaturesBeforeSources;
+  }
+  Reranker reranker(config, inputs);
+  const auto read = [&proto, inputs](const char* name,
+                                     RowVector* out) -> absl::Status {
     const auto it = proto.tensors().find(name);
     if (it == proto.tensors().end()) {
       return absl::InvalidArgumentError(
           absl::StrCat("tensor ", name, " is missing"));
     }
-    MOVIEREC_ASSIGN_OR_RETURN(
-        Vector v, VectorFromTensor(it->second, name, kNumRerankFeatures));
+    MOVIEREC_ASSIGN_OR_RETURN(Vector v,
+                              VectorFromTensor(it->second, name, inputs));
     *out = v.transpose();
     return absl::OkStatus();
   };

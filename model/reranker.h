@@ -41,6 +41,15 @@ enum RerankFeature {
   kReleaseYear,         // (year - 1990) / 10, clipped to [-6, 1]; 0 if unknown
   kYearDistance,        // |year - the user's mean year| / 10; 0 if unknown
   kPopularityActivity,  // kRelativePopularity * kLogUserActivity
+  // Versions before the candidate sources had the features above only.
+  kNumRerankFeaturesBeforeSources,
+  // The item-to-item source's score (model/ease.h): the history's weights
+  // towards the movie, summed, over sqrt(history size); 0 without it.
+  kItemSourceScore = kNumRerankFeaturesBeforeSources,
+  kItemSourceZ,    // the same, standardised within the list
+  kFromRetrieval,  // 1: among retrieval's candidates, else 0
+  kFromItems,      // 1: among the item-to-item source's, else 0
+  kFromPopular,    // 1: among the popularity source's, else 0
   kNumRerankFeatures
 };
 
@@ -52,9 +61,14 @@ struct RerankerConfig {
 
 class Reranker {
  public:
-  explicit Reranker(const RerankerConfig& config);
+  // A reranker of the first `inputs` features (kNumRerankFeatures; a
+  // version written before the candidate sources has fewer).
+  explicit Reranker(const RerankerConfig& config,
+                    int inputs = kNumRerankFeatures);
 
   const RerankerConfig& config() const { return config_; }
+  // How many of the raw features (the first ones) it reads.
+  int inputs() const { return inputs_; }
   Mlp& mlp() { return mlp_; }
 
   void InitRandom(Rng& rng);
@@ -64,7 +78,8 @@ class Reranker {
   // Standardised features of raw rows.
   RowMatrix Standardize(const RowMatrix& raw) const;
 
-  // Scores of raw feature rows, into *out.
+  // Scores of raw feature rows (kNumRerankFeatures columns, of which it
+  // reads the first inputs()), into *out.
   void Score(const RowMatrix& raw, Vector* out) const;
 
   movierec::model::v1::ParameterSet ToProto() const;
@@ -75,6 +90,7 @@ class Reranker {
 
  private:
   RerankerConfig config_;
+  int inputs_;
   Mlp mlp_;
   RowVector mean_;
   RowVector inv_scale_;

@@ -104,6 +104,26 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
   } else if (model_->reranker) {
     neighbors();  // an older version: built at load, not in the first call
   }
+  if (model_->sources && model_->sources->has_item_source()) {
+    // The item table's transpose: each movie's weights towards others.
+    const ItemNeighbors& table = model_->sources->item_table;
+    const int movies = table.num_movies();
+    item_offsets_.assign(static_cast<size_t>(movies) + 1, 0);
+    for (const int32_t j : table.rows()) ++item_offsets_[j + 1];
+    for (int m = 0; m < movies; ++m) item_offsets_[m + 1] += item_offsets_[m];
+    item_targets_.resize(table.rows().size());
+    item_weights_.resize(table.rows().size());
+    std::vector<int64_t> next(item_offsets_.begin(), item_offsets_.end() - 1);
+    for (int32_t i = 0; i < movies; ++i) {
+      const absl::Span<const int32_t> from = table.neighbors(i);
+      const absl::Span<const float> weights = table.similarities(i);
+      for (size_t e = 0; e < from.size(); ++e) {
+        const int64_t at = next[from[e]]++;
+        item_targets_[at] = i;
+        item_weights_[at] = weights[e];
+      }
+    }
+  }
   double ratings = 0;
   for (const int32_t count : model_->popularity) ratings += count;
   log_mean_popularity_ = static_cast<float>(
@@ -239,13 +259,103 @@ std::vector<Candidate> Scorer::RetrieveForQuery(
   return index_->Search(query, count, exclude);
 }
 
-std::vector<Candidate> Scorer::RetrieveCandidates(
-    const UserContext& context, absl::Span<const int32_t> excluded,
-    int count) const {
-  return RetrieveForQuery(context.query.data(), excluded, count);
+CandidateSet Scorer::RetrieveCandidates(const UserContext& context,
+                                        absl::Span<const int32_t> excluded,
+                                        int count) const {
+  return AddSourceCandidates(
+      context, excluded,
+      RetrieveForQuery(context.query.data(), excluded, count));
 }
 
-std::vector<std::vector<Candidate>> Scorer::RetrieveCandidatesBatch(
+CandidateSet Scorer::AddSourceCandidates(
+    const UserContext& context, absl::Span<const int32_t> excluded,
+    std::vector<Candidate> retrieved) const {
+  CandidateSet set;
+  set.movies = std::move(retrieved);
+  set.retrieved = static_cast<int>(set.movies.size());
+  set.sources.assign(set.movies.size(), kSourceRetrieval);
+  set.item_scores.assign(set.movies.size(), 0.0f);
+  if (!model_->sources) return set;
+  const CandidateSources& sources = *model_->sources;
+  const size_t num_movies = model_->popularity.size();
+  // Per movie, 0 between calls: the item source's score, and 1 + the
+  // movie's place in the set. Only entries this call touched are reset.
+  thread_local std::vector<float> item_score;
+  thread_local std::vector<int32_t> place;
+  thread_local std::vector<char> item_touched;
+  thread_local std::vector<int32_t> touched;
+  thread_local std::vector<std::pair<float, int32_t>> best;
+  if (item_score.size() < num_movies) {
+    item_score.assign(num_movies, 0.0f);
+    place.assign(num_movies, 0);
+    item_touched.assign(num_movies, 0);
+  }
+  for (size_t i = 0; i < set.movies.size(); ++i) {
+    place[set.movies[i].row] = static_cast<int32_t>(i) + 1;
+  }
+  const auto excluded_movie = [&excluded](int32_t movie) {
+    return std::binary_search(excluded.begin(), excluded.end(), movie);
+  };
+  // Proposes `movie` for `bit`: marks it if the set holds it, else appends.
+  const auto propose = [&](int32_t movie, CandidateSourceBit bit) {
+    if (place[movie] > 0) {
+      set.sources[place[movie] - 1] |= bit;
+      return;
+    }
+    set.movies.push_back(
+        {movie, model_->movie_vectors.row(movie).dot(context.query)});
+    set.sources.push_back(bit);
+    set.item_scores.push_back(0.0f);
+    place[movie] = static_cast<int32_t>(set.movies.size());
+  };
+  touched.clear();
+  if (!item_offsets_.empty()) {
+    // The history's weights, summed per movie they point to (all > 0, so a
+    // movie is touched when its score leaves 0).
+    for (const int32_t j : context.history) {
+      for (int64_t e = item_offsets_[j]; e < item_offsets_[j + 1]; ++e) {
+        const int32_t target = item_targets_[e];
+        if (!item_touched[target]) {
+          item_touched[target] = 1;
+          touched.push_back(target);
+        }
+        item_score[target] += item_weights_[e];
+      }
+    }
+    best.clear();
+    for (const int32_t movie : touched) {
+      if (!excluded_movie(movie)) best.emplace_back(item_score[movie], movie);
+    }
+    // Highest score first, lower row on ties: deterministic.
+    const size_t keep =
+        std::min(best.size(), static_cast<size_t>(sources.item_budget));
+    std::partial_sort(best.begin(), best.begin() + keep, best.end(),
+                      [](const auto& a, const auto& b) {
+                        return a.first != b.first ? a.first > b.first
+                                                  : a.second < b.second;
+                      });
+    for (size_t i = 0; i < keep; ++i) propose(best[i].second, kSourceItems);
+  }
+  int popular = 0;
+  for (const int32_t movie : by_popularity_) {
+    if (popular >= sources.popular_budget) break;
+    if (excluded_movie(movie)) continue;
+    propose(movie, kSourcePopular);
+    ++popular;
+  }
+  for (size_t i = 0; i < set.movies.size(); ++i) {
+    const int32_t movie = set.movies[i].row;
+    set.item_scores[i] = item_score[movie];
+    place[movie] = 0;
+  }
+  for (const int32_t movie : touched) {
+    item_score[movie] = 0;
+    item_touched[movie] = 0;
+  }
+  return set;
+}
+
+std::vector<CandidateSet> Scorer::RetrieveCandidatesBatch(
     absl::Span<const UserContext* const> contexts,
     absl::Span<const absl::Span<const int32_t>> excluded,
     absl::Span<const int> counts) const {
@@ -255,7 +365,15 @@ std::vector<std::vector<Candidate>> Scorer::RetrieveCandidatesBatch(
   for (size_t i = 0; i < contexts.size(); ++i) {
     queries.row(static_cast<Eigen::Index>(i)) = contexts[i]->query;
   }
-  return index_->SearchBatch(queries.data(), counts, excluded);
+  std::vector<std::vector<Candidate>> retrieved =
+      index_->SearchBatch(queries.data(), counts, excluded);
+  std::vector<CandidateSet> sets;
+  sets.reserve(retrieved.size());
+  for (size_t i = 0; i < retrieved.size(); ++i) {
+    sets.push_back(AddSourceCandidates(*contexts[i], excluded[i],
+                                       std::move(retrieved[i])));
+  }
+  return sets;
 }
 
 std::vector<ScoredMovie> Scorer::Retrieve(int user, int count) const {
@@ -286,7 +404,7 @@ std::vector<ScoredMovie> Scorer::Recommend(const UserContext& context,
   StageTimes ignored;
   if (times == nullptr) times = &ignored;
   auto start = std::chrono::steady_clock::now();
-  const std::vector<Candidate> candidates =
+  const CandidateSet candidates =
       RetrieveCandidates(context, context.history, NumToRetrieve(count));
   times->retrieval_seconds = SecondsSince(start);
   if (!ranks()) return Rank(context, candidates, count);
@@ -297,8 +415,9 @@ std::vector<ScoredMovie> Scorer::Recommend(const UserContext& context,
 }
 
 std::vector<ScoredMovie> Scorer::Rank(const UserContext& context,
-                                      const std::vector<Candidate>& candidates,
+                                      const CandidateSet& set,
                                       int count) const {
+  const std::vector<Candidate>& candidates = set.movies;
   const size_t keep =
       std::min(candidates.size(), static_cast<size_t>(std::max(count, 0)));
   if (!ranks()) {
@@ -318,7 +437,7 @@ std::vector<ScoredMovie> Scorer::Rank(const UserContext& context,
   thread_local std::vector<ScoredMovie> ranked;
   scores.resize(n);
   if (model_->reranker) {
-    CandidateFeatures(context, candidates, &features);
+    CandidateFeatures(context, set, &features);
     model_->reranker->Score(features, &scores);
   } else {
     rows.resize(candidates.size());
@@ -344,20 +463,17 @@ std::vector<ScoredMovie> Scorer::Rank(const UserContext& context,
   return std::vector<ScoredMovie>(ranked.begin(), ranked.begin() + keep);
 }
 
-void Scorer::CandidateFeatures(int user, absl::Span<const Candidate> candidates,
-                               RowMatrix* features) const {
-  CandidateFeatures(ForUser(user), candidates, features);
-}
-
 void Scorer::CandidateFeatures(const UserContext& context,
-                               absl::Span<const Candidate> candidates,
+                               const CandidateSet& set,
                                RowMatrix* features) const {
+  const std::vector<Candidate>& candidates = set.movies;
   const auto n = static_cast<Eigen::Index>(candidates.size());
   features->setZero(n, kNumRerankFeatures);
   if (n == 0) return;
   // Per-thread scratch: a serving call allocates none of these.
   thread_local Vector retrieval;
   thread_local Vector predicted;
+  thread_local Vector item_source;
   thread_local std::vector<int32_t> rows;
   thread_local std::vector<ItemNeighbors::Affinity> affinities;
   retrieval.resize(n);
@@ -376,6 +492,19 @@ void Scorer::CandidateFeatures(const UserContext& context,
   const float mean_predicted = predicted.mean();
   const absl::Span<const int32_t> history = context.history;
   const float activity = std::log1p(static_cast<float>(history.size()));
+  // The item source's scores, per sqrt(history) like kItemAffinity.
+  item_source.resize(n);
+  const float per_history =
+      history.empty() ? 0.0f
+                      : 1.0f / std::sqrt(static_cast<float>(history.size()));
+  for (Eigen::Index i = 0; i < n; ++i) {
+    item_source(i) = set.item_scores[i] * per_history;
+  }
+  const float item_mean = item_source.mean();
+  const float item_deviation = std::max(
+      1e-6f, std::sqrt((item_source.array() - item_mean).square().mean()));
+  const float log_beyond_retrieval =
+      std::log1p(static_cast<float>(set.retrieved));
   affinities.resize(candidates.size());
   neighbors().AffinitiesTo(rows, history, affinities.data());
   for (Eigen::Index i = 0; i < n; ++i) {
@@ -384,7 +513,8 @@ void Scorer::CandidateFeatures(const UserContext& context,
     auto f = features->row(i);
     f(kRetrievalZ) = (c.score - mean) / deviation;
     f(kRetrievalGap) = (c.score - best) / deviation;
-    f(kLogRank) = static_cast<size_t>(i) < log_rank_.size()
+    f(kLogRank) = i >= set.retrieved ? log_beyond_retrieval
+                  : static_cast<size_t>(i) < log_rank_.size()
                       ? log_rank_[i]
                       : std::log1p(static_cast<float>(i));
     f(kPredictedRating) = predicted(i);
@@ -408,6 +538,11 @@ void Scorer::CandidateFeatures(const UserContext& context,
       }
     }
     f(kPopularityActivity) = f(kRelativePopularity) * activity;
+    f(kItemSourceScore) = item_source(i);
+    f(kItemSourceZ) = (item_source(i) - item_mean) / item_deviation;
+    f(kFromRetrieval) = (set.sources[i] & kSourceRetrieval) ? 1.0f : 0.0f;
+    f(kFromItems) = (set.sources[i] & kSourceItems) ? 1.0f : 0.0f;
+    f(kFromPopular) = (set.sources[i] & kSourcePopular) ? 1.0f : 0.0f;
   }
 }
 

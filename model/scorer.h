@@ -3,8 +3,12 @@
 //
 //   context:   who the list is for (UserContext): a user row the model
 //              knows, or a visitor described by the movies they watched;
-//   retrieval: the context's query vector -> index top N, the context's
-//              history and any filtered-out movie left out;
+//   candidates: the context's query vector -> index top N (retrieval), the
+//              context's history and any filtered-out movie left out; then
+//              the version's other sources (model.h, CandidateSources),
+//              each adding its best few: item-to-item (the history's EASE^R
+//              weights) and popularity. Merged without duplicates, each
+//              candidate marked with its sources and scores (CandidateSet);
 //   ranking:   each candidate scored by the reranker (or, without one, by
 //              the predicted rating), the list re-sorted, the top `count`.
 //
@@ -35,8 +39,28 @@ struct ScoredMovie {
   float retrieval_score = 0;  // the retrieval model's inner product
 };
 
-// The most candidates a Scorer retrieves before ranking.
-inline constexpr int kMaxNumCandidates = 10000;
+// Where a candidate came from: bits of CandidateSet::sources.
+enum CandidateSourceBit : uint8_t {
+  kSourceRetrieval = 1,
+  kSourceItems = 2,
+  kSourcePopular = 4,
+};
+
+// The ranking stage's candidates: retrieval's, in its order, then those the
+// other sources add, each movie once.
+struct CandidateSet {
+  // .score: the retrieval model's inner product, for every candidate.
+  std::vector<Candidate> movies;
+  // Per movie: the sources that proposed it (CandidateSourceBit).
+  std::vector<uint8_t> sources;
+  // Per movie: the item-to-item source's score, the sum of the history's
+  // weights towards it (0 without that source).
+  std::vector<float> item_scores;
+  // movies[0, retrieved) are retrieval's.
+  int retrieved = 0;
+
+  size_t size() const { return movies.size(); }
+};
 
 struct ScorerOptions {
   // Candidates retrieved before ranking (the server's --num_candidates),
@@ -152,25 +176,36 @@ class Scorer {
   /// How many candidates the retrieval stage fetches for a list of `count`.
   int NumToRetrieve(int count) const;
 
-  /// Retrieval stage: the top `count` movies by inner product with the
-  /// context's query, skipping `excluded` (sorted), best first.
-  std::vector<Candidate> RetrieveCandidates(const UserContext& context,
-                                            absl::Span<const int32_t> excluded,
-                                            int count) const;
+  /// Candidate stage: the top `count` movies by inner product with the
+  /// context's query, skipping `excluded` (sorted), best first; then, when
+  /// the model ranks, what its other sources add (AddSourceCandidates).
+  CandidateSet RetrieveCandidates(const UserContext& context,
+                                  absl::Span<const int32_t> excluded,
+                                  int count) const;
 
-  /// The retrieval stage of many contexts at once: RetrieveCandidates of
+  /// The candidate stage of many contexts at once: RetrieveCandidates of
   /// contexts[i], excluded[i] and counts[i] for each i (the same results),
-  /// as one batch search of the index.
-  std::vector<std::vector<Candidate>> RetrieveCandidatesBatch(
+  /// retrieval as one batch search of the index.
+  std::vector<CandidateSet> RetrieveCandidatesBatch(
       absl::Span<const UserContext* const> contexts,
       absl::Span<const absl::Span<const int32_t>> excluded,
       absl::Span<const int> counts) const;
 
-  /// Ranking stage: the best `count` of `candidates` (retrieved for
-  /// `context`, in retrieval order) by the ranking score; without a ranking
-  /// stage, the first `count` by retrieval score.
+  /// Retrieval's `retrieved` (for `context`, skipping `excluded`, in its
+  /// order) as a CandidateSet, with what the model's other sources add:
+  /// the item-to-item source's best item_budget and the popularity source's
+  /// popular_budget movies not in `excluded`, those retrieval did not
+  /// propose appended in that order. Retrieval's alone when the model has
+  /// no other sources (the trainer gives them to models with a reranker).
+  CandidateSet AddSourceCandidates(const UserContext& context,
+                                   absl::Span<const int32_t> excluded,
+                                   std::vector<Candidate> retrieved) const;
+
+  /// Ranking stage: the best `count` of `candidates` (RetrieveCandidates
+  /// for `context`) by the ranking score; without a ranking stage, the
+  /// first `count` by retrieval score.
   std::vector<ScoredMovie> Rank(const UserContext& context,
-                                const std::vector<Candidate>& candidates,
+                                const CandidateSet& candidates,
                                 int count) const;
 
   // The top `count` movies by retrieval score for a query vector
@@ -179,12 +214,11 @@ class Scorer {
                                           absl::Span<const int32_t> exclude,
                                           int count) const;
 
-  // The reranker's raw features (reranker.h) of `candidates`, retrieved for
-  // `context` (or user row `user`) in this order, as rows of *features.
+  // The reranker's raw features (reranker.h) of `candidates`
+  // (RetrieveCandidates for `context`), in this order, as rows of
+  // *features.
   void CandidateFeatures(const UserContext& context,
-                         absl::Span<const Candidate> candidates,
-                         RowMatrix* features) const;
-  void CandidateFeatures(int user, absl::Span<const Candidate> candidates,
+                         const CandidateSet& candidates,
                          RowMatrix* features) const;
 
   // The `count` most popular movies (most training ratings first, then lower
@@ -197,6 +231,13 @@ class Scorer {
   std::unique_ptr<CandidateIndex> index_;
   ScorerOptions options_;
   std::vector<int32_t> by_popularity_;
+  // The item-to-item source's weights by the movie they come from (the
+  // transpose of CandidateSources::item_table): movie j's are
+  // item_targets_[item_offsets_[j] .. item_offsets_[j + 1]), beside
+  // item_weights_.
+  std::vector<int64_t> item_offsets_;
+  std::vector<int32_t> item_targets_;
+  std::vector<float> item_weights_;
   // Serving caches of the ranking stage.
   RowMatrix rating_users_;      // rating-model user vectors
   RowMatrix rating_movies_;     // rating-model movie vectors

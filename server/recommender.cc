@@ -53,7 +53,7 @@ struct Pending {
   bool answered = false;  // the popular fallback, answered by Prepare
   UserContext context;
   std::vector<int32_t> excluded;  // what retrieval skips
-  std::vector<Candidate> candidates;
+  CandidateSet candidates;
 };
 
 // The first stage: a request with neither a known user nor recent movies is
@@ -173,7 +173,7 @@ absl::Status AnswerBatch(const Snapshot& snapshot,
       excluded.emplace_back(p.excluded);
       counts.push_back(scorer.NumToRetrieve(p.request.count));
     }
-    std::vector<std::vector<Candidate>> candidates =
+    std::vector<CandidateSet> candidates =
         scorer.RetrieveCandidatesBatch(contexts, excluded, counts);
     const double share = SecondsSince(start) / static_cast<double>(end - begin);
     for (size_t j = begin; j < end; ++j) {

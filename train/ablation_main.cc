@@ -75,7 +75,12 @@ std::vector<Step> Steps() {
                     no_ranking, "}")},
       {"+ feature towers (history, demographics, genres, year)", "default",
        absl::StrCat("{", no_ranking, "}")},
-      {"+ ranking stage = `default` preset", "default", ""},
+      {"+ ranking stage (rating model, reranker), retrieval's candidates",
+       "default",
+       R"({"reranker": {"sources": {"item": false, "popular": false}}})"},
+      {"+ item-to-item source (EASE^R weights: candidates, features)",
+       "default", R"({"reranker": {"sources": {"popular": false}}})"},
+      {"+ popularity source = `default` preset", "default", ""},
   };
 }
 

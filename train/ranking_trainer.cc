@@ -156,20 +156,21 @@ std::vector<RerankList> BuildRerankLists(
   std::vector<RerankList> lists;
   for (int user = 0; user < model.num_users(); ++user) {
     if (truth[user].empty()) continue;
-    const std::vector<Candidate> candidates = scorer.RetrieveForQuery(
-        model.user_vectors.row(user).data(), model.seen.Of(user), list_size);
+    const UserContext context = scorer.ForUser(user);
+    const CandidateSet candidates =
+        scorer.RetrieveCandidates(context, context.history, list_size);
     RerankList list;
     list.user = user;
     list.gains.resize(candidates.size(), 0.0f);
     bool any = false;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      const auto it = truth[user].find(candidates[i].row);
+      const auto it = truth[user].find(candidates.movies[i].row);
       if (it == truth[user].end()) continue;
       list.gains[i] = rating_weighted ? it->second : 1.0f;
       any = true;
     }
     if (!any) continue;
-    scorer.CandidateFeatures(user, candidates, &list.features);
+    scorer.CandidateFeatures(context, candidates, &list.features);
     lists.push_back(std::move(list));
   }
   return lists;

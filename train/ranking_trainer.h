@@ -60,7 +60,9 @@ struct RerankList {
 };
 
 // The candidate lists of every user with movies in `held_out`: the top
-// `list_size` of `scorer` (a model that has not seen `held_out`), labelled by
+// `list_size` of `scorer`'s retrieval and what its other sources add
+// (Scorer::RetrieveCandidates; a model that has not seen `held_out`),
+// labelled by
 // `held_out` (gain = 1, or the star rating when `rating_weighted`). Users
 // whose list holds no held-out movie are skipped.
 std::vector<RerankList> BuildRerankLists(

@@ -235,6 +235,23 @@ absl::Status ValidateReranker(const RerankerTraining& k,
   }
   MOVIEREC_RETURN_IF_ERROR(CheckAdagrad("reranker", k.optimizer));
   if (!(k.l2 >= 0)) return BadField("reranker.l2", k.l2, "must be >= 0");
+  const SourcesTraining& s = k.sources;
+  if (s.item_budget < 0 || s.item_budget > kMaxNumCandidates) {
+    return BadField("reranker.sources.item_budget", s.item_budget,
+                    absl::StrCat("must be in 0-", kMaxNumCandidates));
+  }
+  if (s.popular_budget < 0 || s.popular_budget > kMaxNumCandidates) {
+    return BadField("reranker.sources.popular_budget", s.popular_budget,
+                    absl::StrCat("must be in 0-", kMaxNumCandidates));
+  }
+  if (s.item_weights < 1) {
+    return BadField("reranker.sources.item_weights", s.item_weights,
+                    "must be >= 1");
+  }
+  if (!(s.ease_lambda > 0) || !std::isfinite(s.ease_lambda)) {
+    return BadField("reranker.sources.ease_lambda", s.ease_lambda,
+                    "must be > 0");
+  }
   return CheckHidden("reranker.model.hidden", k.model.hidden);
 }
 

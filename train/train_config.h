@@ -53,6 +53,21 @@ struct RatingTraining {
   int history_sample = 0;  // as RetrievalTraining::history_sample
 };
 
+// The candidate sources merged with retrieval's for the reranker
+// (model/scorer.h), saved in the version. A source adds at most its budget
+// of candidates; its features are there whether or not it adds any.
+struct SourcesTraining {
+  // Item-to-item: EASE^R (model/ease.h) up to kMaxEaseMovies movies, above
+  // that co-occurrence neighbours (model/item_neighbors.h).
+  bool item = true;
+  int item_budget = 50;
+  int item_weights = 100;   // weights kept per movie
+  float ease_lambda = 500;  // EASE^R's L2 penalty
+  // Popularity: the most-rated movies the user has not seen.
+  bool popular = true;
+  int popular_budget = 10;
+};
+
 // The reranker, trained listwise on the retrieval candidates of the
 // validation part (so it needs validation_fraction > 0).
 struct RerankerTraining {
@@ -72,6 +87,7 @@ struct RerankerTraining {
   // (model/item_neighbors.h), saved in the version; chosen on validation
   // (docs/models.md, "Item neighbours").
   int item_neighbors = Scorer::kItemNeighbors;
+  SourcesTraining sources;
 };
 
 struct TrainConfig {

@@ -170,6 +170,10 @@ void PrintEvaluation(const TrainOutput& output) {
     print_list("protocol B, retrieval -> ranking (served pipeline)",
                *e.pipeline);
   }
+  if (e.ease) {
+    print_list("protocol B, EASE^R (lambda 500) on the same training data",
+               *e.ease);
+  }
   if (e.rmse) std::printf("rating model: test RMSE %.4f\n", *e.rmse);
   if (e.cold_users) {
     std::printf("cold users (no training ratings, %lld test ratings):\n",

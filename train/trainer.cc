@@ -1,12 +1,12 @@
 #include "train/trainer.h"
 
-#include <Eigen/Cholesky>
 #include <algorithm>
 #include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "model/ease.h"
 #include "model/scorer.h"
 #include "train/config_json.h"
 #include "train/quality_gate.h"
@@ -93,13 +93,36 @@ void EndStage(StageMeter* meter, const std::string& stage) {
   if (meter != nullptr) meter->End(stage);
 }
 
-// A model of the given stages, with `train` as every user's seen movies.
+// The candidate sources `config` asks for, built from `seen`.
+CandidateSources BuildSources(const SourcesTraining& config,
+                              const UserMovies& seen, int num_movies) {
+  CandidateSources sources;
+  if (config.item) {
+    if (num_movies <= kMaxEaseMovies) {
+      sources.item_kind = "ease";
+      sources.item_table = EaseNeighbors(seen, num_movies, config.ease_lambda,
+                                         config.item_weights);
+    } else {
+      // Cosine similarity is symmetric: the table is its own transpose.
+      sources.item_kind = "cooccurrence";
+      sources.item_table =
+          ItemNeighbors::Build(seen, num_movies, config.item_weights);
+    }
+    sources.item_budget = config.item_budget;
+  }
+  if (config.popular) sources.popular_budget = config.popular_budget;
+  return sources;
+}
+
+// A model of the given stages, with `train` as every user's seen movies;
+// with a ranking stage (`ranking` enabled), the candidate sources it asks
+// for.
 std::shared_ptr<Model> Assemble(const MovieLens& catalog,
                                 const std::vector<Interaction>& train,
                                 RetrievalModel retrieval,
                                 std::optional<RatingModel> rating,
                                 std::optional<Reranker> reranker,
-                                int item_neighbors) {
+                                const RerankerTraining& ranking) {
   auto model = std::make_shared<Model>();
   model->catalog = catalog;
   model->seen = UserMovies(static_cast<int>(catalog.users.size()), train);
@@ -111,8 +134,12 @@ std::shared_ptr<Model> Assemble(const MovieLens& catalog,
   model->retrieval.emplace(std::move(retrieval));
   model->rating = std::move(rating);
   model->reranker = std::move(reranker);
-  model->item_neighbors =
-      ItemNeighbors::Build(model->seen, model->num_movies(), item_neighbors);
+  model->item_neighbors = ItemNeighbors::Build(model->seen, model->num_movies(),
+                                               ranking.item_neighbors);
+  if (ranking.enabled) {
+    model->sources =
+        BuildSources(ranking.sources, model->seen, model->num_movies());
+  }
   return model;
 }
 
@@ -146,6 +173,7 @@ nlohmann::json MetricsJson(const Evaluation& evaluation) {
   metrics["protocol_b"] = ListJson(evaluation.protocol_b);
   if (evaluation.pipeline) metrics["pipeline"] = ListJson(*evaluation.pipeline);
   if (evaluation.rmse) metrics["ranking"]["rmse"] = *evaluation.rmse;
+  if (evaluation.ease) metrics["ease"] = ListJson(*evaluation.ease);
   if (const auto& cold = evaluation.cold_users) {
     nlohmann::json& json = metrics["cold_users"];
     json["test_interactions"] = cold->test_interactions;
@@ -228,15 +256,9 @@ std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
   for (int u = 0; u < users; ++u) {
     for (const int32_t m : model->seen.Of(u)) x(u, m) = 1;
   }
-  Eigen::MatrixXd gram = (x.transpose() * x).cast<double>();
-  gram.diagonal().array() += lambda;
-  const Eigen::MatrixXd p =
-      gram.ldlt().solve(Eigen::MatrixXd::Identity(movies, movies));
-  Eigen::MatrixXd b = -p * p.diagonal().cwiseInverse().asDiagonal();
-  b.diagonal().setZero();
   model->user_vectors = std::move(x);
   // Row m of movie_vectors is column m of B.
-  model->movie_vectors = b.transpose().cast<float>();
+  model->movie_vectors = EaseWeights(model->seen, movies, lambda).transpose();
   model->config_json =
       absl::StrCat(R"({"preset": "ease", "lambda": )", lambda, "}");
   return model;
@@ -346,8 +368,7 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
   options.num_candidates = config.reranker.list_size;
   const Scorer fit_scorer(
       Assemble(catalog, parts.kept, std::move(fit_retrieval),
-               std::move(fit_rating), std::nullopt,
-               config.reranker.item_neighbors),
+               std::move(fit_rating), std::nullopt, config.reranker),
       options);
   const std::vector<RerankList> lists =
       BuildRerankLists(fit_scorer, held_out, config.reranker.list_size,
@@ -364,20 +385,29 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
   return tuned;
 }
 
-// The visitors' figures of `model` on dataset.test, through the served
-// pipeline and through EASE^R fitted to dataset.train.
-std::vector<VisitorEvaluation> EvaluateVisitorsWithEase(
-    const std::shared_ptr<const Model>& model, const Dataset& dataset,
-    const std::vector<Interaction>& test, const TrainConfig& config) {
-  if (test.empty()) return {};
+// EASE^R fitted to dataset.train, and the visitors' figures of `model`, on
+// `test`: protocol B of EASE^R's lists into evaluation->ease, and the
+// visitors through the served pipeline and through EASE^R into
+// evaluation->visitors.
+void EvaluateAgainstEase(const std::shared_ptr<const Model>& model,
+                         const Dataset& dataset,
+                         const std::vector<Interaction>& test,
+                         const TrainConfig& config, Evaluation* evaluation) {
+  if (test.empty()) return;
   ScorerOptions options;
   options.num_candidates = config.reranker.list_size;
   const Scorer served(model, options);
   std::optional<Scorer> ease;
   if (model->num_movies() <= kMaxEaseMovies) {
     ease.emplace(EaseModel(dataset.catalog, dataset.train, kVisitorEaseLambda));
+    evaluation->ease = EvaluateProtocolB(model->num_users(), test, [&](int u) {
+      std::vector<int32_t> top;
+      for (const ScoredMovie& m : ease->Retrieve(u, 10)) top.push_back(m.movie);
+      return top;
+    });
   }
-  return EvaluateVisitors(served, ease ? &*ease : nullptr, dataset.train, test);
+  evaluation->visitors =
+      EvaluateVisitors(served, ease ? &*ease : nullptr, dataset.train, test);
 }
 
 // metrics.json: the evaluation, each stage's training curve, the data's
@@ -431,7 +461,7 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
   }
   std::shared_ptr<Model> model =
       Assemble(catalog, dataset.train, std::move(*retrieval), std::move(rating),
-               std::move(tuned.reranker), config.reranker.item_neighbors);
+               std::move(tuned.reranker), config.reranker);
   model->config_json = nlohmann::json(config).dump();
   output.model = model;
   EndStage(meter, "assemble");
@@ -442,8 +472,7 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
   output.evaluation =
       EvaluateModel(output.model, test, config.reranker.list_size);
   EndStage(meter, "evaluation");
-  output.evaluation.visitors =
-      EvaluateVisitorsWithEase(output.model, dataset, test, config);
+  EvaluateAgainstEase(output.model, dataset, test, config, &output.evaluation);
   EndStage(meter, "visitor evaluation");
   output.metrics = MetricsOf(output, config, dataset);
   return output;

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "data/dataset.h"
+#include "model/ease.h"
 #include "model/model.h"
 #include "train/epoch_loop.h"
 #include "train/evaluator.h"
@@ -46,6 +47,10 @@ struct Evaluation {
   // Visitors giving their K most recent training movies, served and EASE^R
   // (visitor_evaluation.h); empty when not measured.
   std::vector<VisitorEvaluation> visitors;
+  // EASE^R (kVisitorEaseLambda) fitted to the same training data, protocol
+  // B on the same test users: the baseline the served lists are measured
+  // against; absent above kMaxEaseMovies movies.
+  std::optional<ListMetrics> ease;
 };
 
 struct TrainOutput {
@@ -84,9 +89,7 @@ std::shared_ptr<const Model> PopularityModel(
 // user x movie matrix X of `train`; the user's vector is its row of X and the
 // movie's its column of B, so score = X_u B_m. Dense in the catalogue size:
 // a baseline for MovieLens-sized catalogues, not a serving model.
-// The largest catalogue TrainModel builds EASE^R for (its dense matrices are
-// several times movies^2 doubles).
-inline constexpr int kMaxEaseMovies = 4000;
+// Built for catalogues up to kMaxEaseMovies (model/ease.h).
 
 std::shared_ptr<const Model> EaseModel(const MovieLens& catalog,
                                        const std::vector<Interaction>& train,

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "model/ease.h"
 #include "model/retrieval_model.h"
 #include "movierec/model/v1/model_bundle.pb.h"
 #include "tests/test_util.h"
@@ -129,6 +130,16 @@ void ExpectSameModel(const Model& a, const Model& b) {
     EXPECT_EQ(a.item_neighbors->all_similarities(),
               b.item_neighbors->all_similarities());
   }
+  ASSERT_EQ(a.sources.has_value(), b.sources.has_value());
+  if (a.sources) {
+    EXPECT_EQ(a.sources->item_kind, b.sources->item_kind);
+    EXPECT_EQ(a.sources->item_budget, b.sources->item_budget);
+    EXPECT_EQ(a.sources->popular_budget, b.sources->popular_budget);
+    EXPECT_EQ(a.sources->item_table.offsets(), b.sources->item_table.offsets());
+    EXPECT_EQ(a.sources->item_table.rows(), b.sources->item_table.rows());
+    EXPECT_EQ(a.sources->item_table.all_similarities(),
+              b.sources->item_table.all_similarities());
+  }
   ASSERT_EQ(a.reranker.has_value(), b.reranker.has_value());
   if (a.reranker) {
     EXPECT_TRUE(MessageDifferencer::Equals(a.reranker->ToProto(),
@@ -170,6 +181,31 @@ TEST(BundleTest, RoundTripsTheItemNeighbourTable) {
   ASSERT_FALSE(model.item_neighbors->rows().empty());
   ASSERT_OK_AND_ASSIGN(Model decoded, DecodeBundle(EncodeBundle(model), kName));
   ExpectSameModel(model, decoded);
+}
+
+// A model with both candidate sources: an EASE^R table (signed weights)
+// with its budgets, and popularity alone.
+Model ModelWithSources() {
+  Model model = SmallModel();
+  AddRankingStage(&model, /*with_reranker=*/true, 4);
+  CandidateSources& sources = model.sources.emplace();
+  sources.item_kind = "ease";
+  sources.item_table = EaseNeighbors(model.seen, model.num_movies(), 2.0f, 4);
+  sources.item_budget = 7;
+  sources.popular_budget = 3;
+  return model;
+}
+
+TEST(BundleTest, RoundTripsTheCandidateSources) {
+  Model model = ModelWithSources();
+  ASSERT_FALSE(model.sources->item_table.rows().empty());
+  ASSERT_OK_AND_ASSIGN(Model decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+  // Popularity alone: no item table.
+  model.sources.emplace().popular_budget = 5;
+  ASSERT_OK_AND_ASSIGN(decoded, DecodeBundle(EncodeBundle(model), kName));
+  ExpectSameModel(model, decoded);
+  EXPECT_FALSE(decoded.sources->has_item_source());
 }
 
 TEST(BundleTest, RoundTripsIdsOnlyAndWithoutTowers) {
@@ -626,6 +662,49 @@ TEST(DecodeBundleTest, RejectsACorruptItemNeighbourTable) {
   EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
                       absl::StatusCode::kInvalidArgument,
                       {kName, "item neighbours", "offsets"}));
+}
+
+TEST(DecodeBundleTest, RejectsCorruptCandidateSources) {
+  const model::v1::ModelBundle good = Proto(ModelWithSources());
+  ASSERT_GT(good.sources().item_table().neighbor_rows_size(), 0);
+  const auto expect_refused =
+      [](const model::v1::ModelBundle& bad,
+         std::initializer_list<absl::string_view> words) {
+        const absl::Status status = DecodeBundle(Frame(bad), kName).status();
+        EXPECT_TRUE(
+            IsError(status, absl::StatusCode::kInvalidArgument, {kName}));
+        for (const absl::string_view word : words) {
+          EXPECT_THAT(std::string(status.message()),
+                      ::testing::HasSubstr(word));
+        }
+      };
+  model::v1::ModelBundle bad = good;
+  bad.mutable_sources()->set_item_kind("magic");
+  expect_refused(bad, {"sources.item_kind", "magic"});
+  bad = good;
+  bad.mutable_sources()->set_item_budget(-1);
+  expect_refused(bad, {"sources.item_budget", "-1"});
+  bad = good;
+  bad.mutable_sources()->set_popular_budget(kMaxNumCandidates + 1);
+  expect_refused(bad, {"sources.popular_budget"});
+  bad = good;
+  bad.mutable_sources()->clear_item_kind();
+  expect_refused(bad, {"item_kind"});
+  bad = good;
+  bad.mutable_sources()->mutable_item_table()->set_similarities(0, 0.0f);
+  expect_refused(bad, {"sources.item_table", "similarity"});
+  bad = good;
+  bad.mutable_sources()->mutable_item_table()->set_similarities(0,
+                                                                std::nanf(""));
+  expect_refused(bad, {"sources.item_table", "similarity"});
+  bad = good;
+  bad.mutable_sources()->mutable_item_table()->set_neighbor_rows(0, -1);
+  expect_refused(bad, {"sources.item_table", "movie row"});
+  // Cosine tables keep their (0, 1] bound: an EASE^R weight is not one.
+  bad = good;
+  bad.mutable_sources()->set_item_kind("cooccurrence");
+  bad.mutable_sources()->mutable_item_table()->set_similarities(0, -0.5f);
+  expect_refused(bad, {"sources.item_table", "similarity"});
 }
 
 // A model.bin written before the format left the API package (package

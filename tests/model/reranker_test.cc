@@ -195,6 +195,32 @@ TEST_F(RerankerProtoTest, RoundTripScoresIdentically) {
   EXPECT_EQ(a, b);
 }
 
+// A reranker saved before the candidate sources reads the first
+// kNumRerankFeaturesBeforeSources features: it loads as such and scores the
+// current feature rows on those columns alone.
+TEST_F(RerankerProtoTest, AReRankerFromBeforeTheSourcesReadsItsFeaturesOnly) {
+  Rng rng(9);
+  Reranker old(RerankerConfig{}, kNumRerankFeaturesBeforeSources);
+  old.InitRandom(rng);
+  ASSERT_OK_AND_ASSIGN(const Reranker read, Reranker::FromProto(old.ToProto()));
+  EXPECT_EQ(read.inputs(), kNumRerankFeaturesBeforeSources);
+  EXPECT_EQ(reranker_.inputs(), kNumRerankFeatures);
+  RowMatrix raw = RandomMatrix(6, kNumRerankFeatures, 2.0f, rng);
+  Vector before, after;
+  read.Score(raw, &before);
+  raw.rightCols(kNumRerankFeatures - kNumRerankFeaturesBeforeSources)
+      .setConstant(100);
+  read.Score(raw, &after);
+  EXPECT_EQ(before, after);
+  Vector original;
+  old.Score(raw, &original);
+  EXPECT_EQ(after, original);
+  // Any other width is refused.
+  model::v1::ParameterSet proto = old.ToProto();
+  (*proto.mutable_tensors())["feature_mean"].set_shape(0, 5);
+  EXPECT_FALSE(Reranker::FromProto(proto).ok());
+}
+
 TEST_F(RerankerProtoTest, RefusesAnotherKind) {
   model::v1::ParameterSet proto = proto_;
   proto.set_kind("rating_towers_mlp_v1");
@@ -425,11 +451,11 @@ TEST_F(BuildRerankListsTest, LabelsExactlyTheHeldOutCandidates) {
     // The features are the scorer's for the same candidates in the same
     // order.
     for (const RerankList& list : lists) {
-      const std::vector<Candidate> candidates =
-          scorer_.RetrieveForQuery(model_->user_vectors.row(list.user).data(),
-                                   model_->seen.Of(list.user), kListSize);
+      const UserContext context = scorer_.ForUser(list.user);
+      const CandidateSet candidates =
+          scorer_.RetrieveCandidates(context, context.history, kListSize);
       RowMatrix features;
-      scorer_.CandidateFeatures(list.user, candidates, &features);
+      scorer_.CandidateFeatures(context, candidates, &features);
       EXPECT_EQ(list.features, features) << "user " << list.user;
     }
   }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "model/ease.h"
 #include "model/movie_similarity.h"
 #include "model/reranker.h"
 #include "tests/test_util.h"
@@ -46,12 +47,6 @@ TEST_P(ScorerStagesTest, RecommendIsTheStagesComposed) {
                                               scorer.NumToRetrieve(9)),
                     9);
     EXPECT_EQ(MovieRows(scorer.Recommend(user, 9)), MovieRows(staged));
-    RowMatrix by_row, by_context;
-    const std::vector<Candidate> candidates =
-        scorer.RetrieveForQuery(context.query.data(), context.history, 20);
-    scorer.CandidateFeatures(user, candidates, &by_row);
-    scorer.CandidateFeatures(context, candidates, &by_context);
-    EXPECT_EQ(by_row, by_context);
   }
 }
 
@@ -75,10 +70,11 @@ TEST(ScorerTest, CandidateFeaturesFollowTheCatalogueExactly) {
   int two_genres = 0;
   for (int user = 0; user < shared->num_users(); ++user) {
     const UserContext context = scorer.ForUser(user);
-    const std::vector<Candidate> candidates =
-        scorer.RetrieveForQuery(context.query.data(), context.history, 40);
+    const CandidateSet set =
+        scorer.RetrieveCandidates(context, context.history, 40);
+    const std::vector<Candidate>& candidates = set.movies;
     RowMatrix features;
-    scorer.CandidateFeatures(context, candidates, &features);
+    scorer.CandidateFeatures(context, set, &features);
     ASSERT_EQ(features.rows(), static_cast<Eigen::Index>(candidates.size()));
     const float activity =
         std::log1p(static_cast<float>(context.history.size()));
@@ -183,6 +179,190 @@ TEST(ScorerTest, AVisitorWithAUsersHistoryIsThatUser) {
           8));
     };
     EXPECT_EQ(list(visitor), list(known)) << "user row " << user;
+  }
+}
+
+// A small model with a reranker and both other candidate sources: an
+// EASE^R table of `weights` per movie.
+std::shared_ptr<const Model> ModelWithSources(int item_budget,
+                                              int popular_budget) {
+  Model model =
+      MakeRandomModel(SmallMovieLens(8, 60, 15), SmallRetrievalConfig(true), 5);
+  AddRankingStage(&model, /*with_reranker=*/true, 6);
+  CandidateSources& sources = model.sources.emplace();
+  sources.item_kind = "ease";
+  sources.item_table = EaseNeighbors(model.seen, model.num_movies(), 5.0f, 6);
+  sources.item_budget = item_budget;
+  sources.popular_budget = popular_budget;
+  return std::make_shared<const Model>(std::move(model));
+}
+
+// The item source's score of `movie`, from the table as saved (by target).
+float ItemScore(const ItemNeighbors& table, int32_t movie,
+                absl::Span<const int32_t> history) {
+  float sum = 0;
+  const absl::Span<const int32_t> from = table.neighbors(movie);
+  for (size_t e = 0; e < from.size(); ++e) {
+    if (std::binary_search(history.begin(), history.end(), from[e])) {
+      sum += table.similarities(movie)[e];
+    }
+  }
+  return sum;
+}
+
+// The candidate set is retrieval's list, unchanged and first, then the best
+// item_budget movies by the history's summed EASE^R weights and the
+// popular_budget most popular ones, each movie once, none excluded, each
+// marked with every source that proposed it; the features say the same.
+TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
+  constexpr int kItems = 4;
+  constexpr int kPopular = 3;
+  const auto model = ModelWithSources(kItems, kPopular);
+  const Scorer scorer(model);
+  const ItemNeighbors& table = model->sources->item_table;
+  int appended = 0;
+  int shared = 0;
+  for (int user = 0; user < model->num_users(); ++user) {
+    SCOPED_TRACE(testing::Message() << "user " << user);
+    const UserContext context = scorer.ForUser(user);
+    MovieFilter filter;
+    filter.exclude = {1, 7};
+    const std::vector<int32_t> excluded =
+        scorer.Excluded(context.history, filter);
+    const CandidateSet set = scorer.RetrieveCandidates(context, excluded, 10);
+    const std::vector<Candidate> retrieved =
+        scorer.RetrieveForQuery(context.query.data(), excluded, 10);
+    ASSERT_EQ(set.retrieved, static_cast<int>(retrieved.size()));
+    ASSERT_EQ(set.sources.size(), set.size());
+    ASSERT_EQ(set.item_scores.size(), set.size());
+    std::vector<int32_t> rows;
+    for (size_t i = 0; i < set.size(); ++i) {
+      const int32_t movie = set.movies[i].row;
+      rows.push_back(movie);
+      EXPECT_FALSE(std::binary_search(excluded.begin(), excluded.end(), movie));
+      EXPECT_NEAR(set.item_scores[i], ItemScore(table, movie, context.history),
+                  1e-5f);
+      EXPECT_NEAR(set.movies[i].score,
+                  model->movie_vectors.row(movie).dot(context.query), 1e-4f);
+      if (i < retrieved.size()) {
+        EXPECT_EQ(movie, retrieved[i].row);
+        EXPECT_EQ(set.movies[i].score, retrieved[i].score);
+        EXPECT_TRUE(set.sources[i] & kSourceRetrieval);
+        if (set.sources[i] != kSourceRetrieval) ++shared;
+      } else {
+        EXPECT_FALSE(set.sources[i] & kSourceRetrieval);
+        EXPECT_NE(set.sources[i], 0);
+        ++appended;
+      }
+    }
+    std::vector<int32_t> distinct = rows;
+    std::sort(distinct.begin(), distinct.end());
+    EXPECT_EQ(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    // What each source should have proposed, computed from the model.
+    std::vector<std::pair<float, int32_t>> by_item;
+    std::vector<int32_t> by_popularity;
+    for (int32_t m = 0; m < model->num_movies(); ++m) {
+      if (std::binary_search(excluded.begin(), excluded.end(), m)) continue;
+      const float score = ItemScore(table, m, context.history);
+      if (score > 0) by_item.emplace_back(-score, m);
+      by_popularity.push_back(m);
+    }
+    std::sort(by_item.begin(), by_item.end());
+    std::stable_sort(by_popularity.begin(), by_popularity.end(),
+                     [&](int32_t a, int32_t b) {
+                       return model->popularity[a] > model->popularity[b];
+                     });
+    std::vector<int32_t> want_items, want_popular, got_items, got_popular;
+    for (size_t i = 0; i < by_item.size() && i < kItems; ++i) {
+      want_items.push_back(by_item[i].second);
+    }
+    want_popular.assign(by_popularity.begin(),
+                        by_popularity.begin() + kPopular);
+    for (size_t i = 0; i < set.size(); ++i) {
+      if (set.sources[i] & kSourceItems) got_items.push_back(rows[i]);
+      if (set.sources[i] & kSourcePopular) got_popular.push_back(rows[i]);
+    }
+    std::sort(want_items.begin(), want_items.end());
+    std::sort(got_items.begin(), got_items.end());
+    std::sort(want_popular.begin(), want_popular.end());
+    std::sort(got_popular.begin(), got_popular.end());
+    EXPECT_EQ(got_items, want_items);
+    EXPECT_EQ(got_popular, want_popular);
+    // The features carry the sources, and a movie retrieval did not propose
+    // ranks just past retrieval's list.
+    RowMatrix features;
+    scorer.CandidateFeatures(context, set, &features);
+    const float per_history =
+        1.0f / std::sqrt(static_cast<float>(context.history.size()));
+    for (size_t i = 0; i < set.size(); ++i) {
+      const auto f = features.row(static_cast<Eigen::Index>(i));
+      EXPECT_EQ(f(kFromRetrieval), (set.sources[i] & kSourceRetrieval) ? 1 : 0);
+      EXPECT_EQ(f(kFromItems), (set.sources[i] & kSourceItems) ? 1 : 0);
+      EXPECT_EQ(f(kFromPopular), (set.sources[i] & kSourcePopular) ? 1 : 0);
+      EXPECT_FLOAT_EQ(f(kItemSourceScore), set.item_scores[i] * per_history);
+      if (static_cast<int>(i) >= set.retrieved) {
+        EXPECT_FLOAT_EQ(f(kLogRank),
+                        std::log1p(static_cast<float>(set.retrieved)));
+      }
+    }
+    // Ranking reads the whole set.
+    const std::vector<ScoredMovie> ranked = scorer.Rank(context, set, 5);
+    ASSERT_EQ(ranked.size(), 5u);
+    for (const ScoredMovie& m : ranked) {
+      EXPECT_NE(std::find(rows.begin(), rows.end(), m.movie), rows.end());
+    }
+  }
+  // The sources did add movies, and proposed some retrieval had.
+  EXPECT_GT(appended, 0);
+  EXPECT_GT(shared, 0);
+}
+
+// Budgets of 0 add nothing (the item scores stay, as features); a model
+// without sources is retrieval alone; a batch gives each context's set.
+TEST(ScorerSourcesTest, ZeroBudgetsNoSourcesAndBatchesAgree) {
+  const auto model = ModelWithSources(0, 0);
+  const Scorer scorer(model);
+  Model plain_model = *model;
+  plain_model.sources.reset();
+  const Scorer plain(std::make_shared<const Model>(std::move(plain_model)));
+  const auto full = ModelWithSources(5, 2);
+  const Scorer with_sources(full);
+  std::vector<UserContext> contexts;
+  std::vector<CandidateSet> one_by_one;
+  float item_total = 0;
+  for (int user = 0; user < model->num_users(); ++user) {
+    const UserContext context = scorer.ForUser(user);
+    const CandidateSet set =
+        scorer.RetrieveCandidates(context, context.history, 8);
+    EXPECT_EQ(set.retrieved, static_cast<int>(set.size()));
+    for (const float score : set.item_scores) item_total += score;
+    const CandidateSet alone =
+        plain.RetrieveCandidates(context, context.history, 8);
+    EXPECT_EQ(alone.size(), set.size());
+    for (const float score : alone.item_scores) EXPECT_EQ(score, 0);
+    contexts.push_back(with_sources.ForUser(user));
+    one_by_one.push_back(with_sources.RetrieveCandidates(
+        contexts.back(), contexts.back().history, 8));
+  }
+  EXPECT_GT(item_total, 0);
+  std::vector<const UserContext*> pointers;
+  std::vector<absl::Span<const int32_t>> excluded;
+  std::vector<int> counts;
+  for (const UserContext& c : contexts) {
+    pointers.push_back(&c);
+    excluded.emplace_back(c.history);
+    counts.push_back(8);
+  }
+  const std::vector<CandidateSet> batch =
+      with_sources.RetrieveCandidatesBatch(pointers, excluded, counts);
+  ASSERT_EQ(batch.size(), one_by_one.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    ASSERT_EQ(batch[i].size(), one_by_one[i].size());
+    EXPECT_EQ(batch[i].sources, one_by_one[i].sources);
+    EXPECT_EQ(batch[i].item_scores, one_by_one[i].item_scores);
+    for (size_t j = 0; j < batch[i].size(); ++j) {
+      EXPECT_EQ(batch[i].movies[j].row, one_by_one[i].movies[j].row);
+    }
   }
 }
 

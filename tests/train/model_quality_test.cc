@@ -2,8 +2,9 @@
 // $MOVIELENS_DIR; skipped when it is unset), one test per seed of the random
 // 80/20 split so that ctest can run them side by side. Each seed must clear
 // the bars below, which puts the mean over seeds 1, 2 and 3 above them too
-// (EVALUATION.md reports seed 42 and that mean), and serve visitors (their K
-// most recent training movies) at least as well as EASE^R does, at each K.
+// (EVALUATION.md reports seed 42 and that mean), beat EASE^R fitted in the
+// same run by kMinRatioToEase, and serve visitors (their K most recent
+// training movies) at least as well as EASE^R does, at each K.
 // The measured figures go to the test log and to the test's XML properties.
 //
 // MOVIEREC_QUALITY_SEEDS (comma-separated, e.g. "42") runs only those seeds
@@ -42,6 +43,12 @@ constexpr double kMinTop100 = 0.33;          // protocol A, retrieval
 constexpr double kMinPipelineRecall = 0.22;  // protocol B, served top 10
 constexpr double kMinPipelineNdcg = 0.40;
 constexpr double kMaxRmse = 0.95;  // the rating model on test
+// The served top 10 against EASE^R (lambda 500) fitted to the same training
+// ratings in the same run: recall@10 and NDCG@10 each at least this ratio.
+// Issue 20 asks for 1.03; measured at the candidate sources' commit, the
+// lowest seed was 1.031 on recall@10 (seed 1) and 1.024 on NDCG@10 (seed 1;
+// seed 42 1.025), so the bar guards what is reached, not yet the goal.
+constexpr double kMinRatioToEase = 1.02;
 
 // Whether MOVIEREC_QUALITY_SEEDS (unset or empty: every seed) selects `seed`;
 // a test failure if it holds something other than seeds.
@@ -116,6 +123,14 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
   Report("pipeline_ndcg_at_10", e.pipeline->ndcg_at_10);
   Report("pipeline_hit_rate_at_10", e.pipeline->hit_rate_at_10);
   Report("ranking_rmse", *e.rmse);
+  ASSERT_TRUE(e.ease.has_value());
+  ASSERT_EQ(e.ease->users, e.pipeline->users);
+  Report("ease_recall_at_10", e.ease->recall_at_10);
+  Report("ease_ndcg_at_10", e.ease->ndcg_at_10);
+  Report("pipeline_to_ease_recall_at_10",
+         e.pipeline->recall_at_10 / e.ease->recall_at_10);
+  Report("pipeline_to_ease_ndcg_at_10",
+         e.pipeline->ndcg_at_10 / e.ease->ndcg_at_10);
   for (const auto& [stage, result] : output.stages) {
     Report(absl::StrCat(stage, "_epochs"),
            static_cast<double>(result.epochs.size()));
@@ -129,6 +144,9 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
   EXPECT_LE(*e.rmse, kMaxRmse);
   // The ranking stage must not make the served list worse than retrieval's.
   EXPECT_GE(e.pipeline->ndcg_at_10, e.protocol_b.ndcg_at_10);
+  // The two-stage system beats the strongest simple baseline, clearly.
+  EXPECT_GE(e.pipeline->recall_at_10, kMinRatioToEase * e.ease->recall_at_10);
+  EXPECT_GE(e.pipeline->ndcg_at_10, kMinRatioToEase * e.ease->ndcg_at_10);
 
   // A visitor giving their K most recent training movies is served at least
   // as well as EASE^R (lambda 500) scoring the same K movies, both measured
