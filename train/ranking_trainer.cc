@@ -145,9 +145,14 @@ StageTrainingResult TrainRating(const RatingTraining& config,
   return result;
 }
 
-std::vector<RerankList> BuildRerankLists(
+namespace {
+
+// The lists of the users with movies in `held_out` for whom `context_of`
+// gives a context (others: nullopt), labelled by `held_out`.
+std::vector<RerankList> LabelledLists(
     const Scorer& scorer, const std::vector<Interaction>& held_out,
-    int list_size, bool rating_weighted) {
+    int list_size, bool rating_weighted,
+    const std::function<std::optional<UserContext>(int)>& context_of) {
   const Model& model = scorer.model();
   // Each user's held-out movies and their ratings.
   std::vector<absl::flat_hash_map<int32_t, float>> truth(
@@ -156,7 +161,9 @@ std::vector<RerankList> BuildRerankLists(
   std::vector<RerankList> lists;
   for (int user = 0; user < model.num_users(); ++user) {
     if (truth[user].empty()) continue;
-    const UserContext context = scorer.ForUser(user);
+    const std::optional<UserContext> given = context_of(user);
+    if (!given) continue;
+    const UserContext& context = *given;
     const CandidateSet candidates =
         scorer.RetrieveCandidates(context, context.history, list_size);
     RerankList list;
@@ -174,6 +181,33 @@ std::vector<RerankList> BuildRerankLists(
     lists.push_back(std::move(list));
   }
   return lists;
+}
+
+}  // namespace
+
+std::vector<RerankList> BuildRerankLists(
+    const Scorer& scorer, const std::vector<Interaction>& held_out,
+    int list_size, bool rating_weighted) {
+  return LabelledLists(
+      scorer, held_out, list_size, rating_weighted,
+      [&scorer](int user) -> std::optional<UserContext> {
+        return scorer.ForUser(user);
+      });
+}
+
+std::vector<RerankList> BuildVisitorRerankLists(
+    const Scorer& scorer, const std::vector<Interaction>& held_out,
+    const std::vector<std::vector<int32_t>>& recent, int list_size,
+    bool rating_weighted) {
+  return LabelledLists(
+      scorer, held_out, list_size, rating_weighted,
+      [&](int user) -> std::optional<UserContext> {
+        if (static_cast<size_t>(user) >= recent.size() ||
+            recent[user].empty()) {
+          return std::nullopt;
+        }
+        return scorer.ForVisitor(recent[user]);
+      });
 }
 
 double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,

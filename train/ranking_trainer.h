@@ -69,6 +69,16 @@ std::vector<RerankList> BuildRerankLists(
     const Scorer& scorer, const std::vector<Interaction>& held_out,
     int list_size, bool rating_weighted);
 
+// The same lists for the users as visitors: each user with movies in
+// `held_out` comes as a visitor who gives recent[user] (their most recent
+// movies the scorer's model saw: RecentMovies), as the server answers a
+// request with recent_movie_ids and no user id (Scorer::ForVisitor; only
+// the movies given are left out). Users who give nothing are skipped.
+std::vector<RerankList> BuildVisitorRerankLists(
+    const Scorer& scorer, const std::vector<Interaction>& held_out,
+    const std::vector<std::vector<int32_t>>& recent, int list_size,
+    bool rating_weighted);
+
 // The listwise loss of one list's scores and its gradient:
 //   loss = -sum_j g_j log softmax(s)_j / sum_j g_j.
 double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,

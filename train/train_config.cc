@@ -244,6 +244,11 @@ absl::Status ValidateReranker(const RerankerTraining& k,
     return BadField("reranker.sources.popular_budget", s.popular_budget,
                     absl::StrCat("must be in 0-", kMaxNumCandidates));
   }
+  for (const int given : k.visitor_lists) {
+    if (given < 1) {
+      return BadField("reranker.visitor_lists", given, "each must be >= 1");
+    }
+  }
   if (s.item_weights < 1) {
     return BadField("reranker.sources.item_weights", s.item_weights,
                     "must be >= 1");

@@ -88,6 +88,11 @@ struct RerankerTraining {
   // (docs/models.md, "Item neighbours").
   int item_neighbors = Scorer::kItemNeighbors;
   SourcesTraining sources;
+  // Besides each validation user's list, one per K here as a visitor who
+  // gives their K most recent movies (the server's recent_movie_ids
+  // requests), so that the reranker learns how features weaken with a short
+  // history.
+  std::vector<int> visitor_lists;
 };
 
 struct TrainConfig {

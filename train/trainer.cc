@@ -370,9 +370,17 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
       Assemble(catalog, parts.kept, std::move(fit_retrieval),
                std::move(fit_rating), std::nullopt, config.reranker),
       options);
-  const std::vector<RerankList> lists =
+  std::vector<RerankList> lists =
       BuildRerankLists(fit_scorer, held_out, config.reranker.list_size,
                        config.reranker.rating_weighted);
+  for (const int k : config.reranker.visitor_lists) {
+    std::vector<RerankList> visitors = BuildVisitorRerankLists(
+        fit_scorer, held_out,
+        RecentMovies(fit_scorer.model().num_users(), parts.kept, k),
+        config.reranker.list_size, config.reranker.rating_weighted);
+    lists.insert(lists.end(), std::make_move_iterator(visitors.begin()),
+                 std::make_move_iterator(visitors.end()));
+  }
   EndStage(meter, "reranker lists");
   tuned.reranker.emplace(config.reranker.model);
   Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));

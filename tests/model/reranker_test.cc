@@ -461,6 +461,52 @@ TEST_F(BuildRerankListsTest, LabelsExactlyTheHeldOutCandidates) {
   }
 }
 
+// A visitor's list is the server's for their movies: candidates of
+// ForVisitor(recent), only those movies left out, and its features; labelled
+// by the same held-out movies. Users who give nothing are skipped.
+TEST_F(BuildRerankListsTest, VisitorListsAreTheServersForTheMoviesGiven) {
+  constexpr int kListSize = 12;
+  std::vector<Interaction> held_out;
+  std::vector<std::vector<int32_t>> recent(
+      static_cast<size_t>(model_->num_users()));
+  for (int user = 0; user < model_->num_users(); ++user) {
+    const absl::Span<const int32_t> seen = model_->seen.Of(user);
+    // Two of the user's movies, unsorted: the rest of their history may be
+    // proposed, as it is to a visitor.
+    if (user != 2) recent[user] = {seen[1], seen[0]};
+    // Positives the visitor's candidates hold: its first and third.
+    const CandidateSet set = scorer_.RetrieveCandidates(
+        scorer_.ForVisitor(recent[user]),
+        scorer_.ForVisitor(recent[user]).history, kListSize);
+    held_out.push_back({user, set.movies[0].row, 5, 0});
+    held_out.push_back({user, set.movies[2].row, 3, 0});
+  }
+  const std::vector<RerankList> lists =
+      BuildVisitorRerankLists(scorer_, held_out, recent, kListSize, false);
+  ASSERT_EQ(lists.size(), static_cast<size_t>(model_->num_users() - 1));
+  for (const RerankList& list : lists) {
+    SCOPED_TRACE(testing::Message() << "user " << list.user);
+    EXPECT_NE(list.user, 2);
+    const UserContext visitor = scorer_.ForVisitor(recent[list.user]);
+    const CandidateSet set =
+        scorer_.RetrieveCandidates(visitor, visitor.history, kListSize);
+    RowMatrix features;
+    scorer_.CandidateFeatures(visitor, set, &features);
+    EXPECT_EQ(list.features, features);
+    ASSERT_EQ(list.gains.size(), set.size());
+    for (size_t i = 0; i < set.size(); ++i) {
+      EXPECT_EQ(list.gains[i], (i == 0 || i == 2) ? 1.0f : 0.0f) << i;
+    }
+    // Not the user's own list: a visitor knows two movies.
+    RowMatrix as_user;
+    const UserContext known = scorer_.ForUser(list.user);
+    scorer_.CandidateFeatures(
+        known, scorer_.RetrieveCandidates(known, known.history, kListSize),
+        &as_user);
+    EXPECT_NE(list.features, as_user);
+  }
+}
+
 TEST_F(BuildRerankListsTest, NothingHeldOutGivesNoLists) {
   EXPECT_TRUE(BuildRerankLists(scorer_, {}, 10, false).empty());
 }
