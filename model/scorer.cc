@@ -278,25 +278,35 @@ CandidateSet Scorer::AddSourceCandidates(
   if (!model_->sources) return set;
   const CandidateSources& sources = *model_->sources;
   const size_t num_movies = model_->popularity.size();
-  // Per movie, 0 between calls: the item source's score, and 1 + the
-  // movie's place in the set. Only entries this call touched are reset.
-  thread_local std::vector<float> item_score;
-  thread_local std::vector<int32_t> place;
-  thread_local std::vector<char> item_touched;
-  thread_local std::vector<int32_t> touched;
+  // Per-thread tables of one entry per movie, left all 0 between calls (a
+  // call resets only the entries it set, so it costs O(what it touches),
+  // not O(catalogue)): the item source's score; whether the score was
+  // touched; the movie's place in the set + 1, or -1 when excluded. The
+  // loops below read them through plain pointers: through the thread_local
+  // vectors themselves the compiler reloaded each one's address on every
+  // weight (the top of a Recommend profile).
+  thread_local std::vector<float> item_score_table;
+  thread_local std::vector<int32_t> place_table;
+  thread_local std::vector<char> touched_table;
+  thread_local std::vector<int32_t> touched_list;
   thread_local std::vector<std::pair<float, int32_t>> best;
-  if (item_score.size() < num_movies) {
-    item_score.assign(num_movies, 0.0f);
-    place.assign(num_movies, 0);
-    item_touched.assign(num_movies, 0);
+  if (item_score_table.size() < num_movies) {
+    item_score_table.assign(num_movies, 0.0f);
+    place_table.assign(num_movies, 0);
+    touched_table.assign(num_movies, 0);
+    touched_list.resize(num_movies + 1);  // one past: the branchless append
   }
+  float* const item_score = item_score_table.data();
+  int32_t* const place = place_table.data();
+  char* const is_touched = touched_table.data();
+  int32_t* const touched = touched_list.data();
+  size_t num_touched = 0;
+  for (const int32_t movie : excluded) place[movie] = -1;
   for (size_t i = 0; i < set.movies.size(); ++i) {
     place[set.movies[i].row] = static_cast<int32_t>(i) + 1;
   }
-  const auto excluded_movie = [&excluded](int32_t movie) {
-    return std::binary_search(excluded.begin(), excluded.end(), movie);
-  };
-  // Proposes `movie` for `bit`: marks it if the set holds it, else appends.
+  // Proposes `movie` (not excluded) for `bit`: marks it if the set holds
+  // it, else appends it.
   const auto propose = [&](int32_t movie, CandidateSourceBit bit) {
     if (place[movie] > 0) {
       set.sources[place[movie] - 1] |= bit;
@@ -308,38 +318,42 @@ CandidateSet Scorer::AddSourceCandidates(
     set.item_scores.push_back(0.0f);
     place[movie] = static_cast<int32_t>(set.movies.size());
   };
-  touched.clear();
   if (!item_offsets_.empty()) {
-    // The history's weights, summed per movie they point to (all > 0, so a
-    // movie is touched when its score leaves 0).
+    // The history's weights, summed per movie they point to.
+    const int32_t* const targets = item_targets_.data();
+    const float* const weights = item_weights_.data();
     for (const int32_t j : context.history) {
-      for (int64_t e = item_offsets_[j]; e < item_offsets_[j + 1]; ++e) {
-        const int32_t target = item_targets_[e];
-        if (!item_touched[target]) {
-          item_touched[target] = 1;
-          touched.push_back(target);
-        }
-        item_score[target] += item_weights_[e];
+      const int64_t end = item_offsets_[j + 1];
+      for (int64_t e = item_offsets_[j]; e < end; ++e) {
+        const int32_t target = targets[e];
+        touched[num_touched] = target;
+        num_touched += is_touched[target] == 0;
+        is_touched[target] = 1;
+        item_score[target] += weights[e];
       }
     }
     best.clear();
-    for (const int32_t movie : touched) {
-      if (!excluded_movie(movie)) best.emplace_back(item_score[movie], movie);
+    for (size_t t = 0; t < num_touched; ++t) {
+      const int32_t movie = touched[t];
+      if (place[movie] >= 0) best.emplace_back(item_score[movie], movie);
     }
     // Highest score first, lower row on ties: deterministic.
+    const auto better = [](const std::pair<float, int32_t>& a,
+                           const std::pair<float, int32_t>& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    };
     const size_t keep =
         std::min(best.size(), static_cast<size_t>(sources.item_budget));
-    std::partial_sort(best.begin(), best.begin() + keep, best.end(),
-                      [](const auto& a, const auto& b) {
-                        return a.first != b.first ? a.first > b.first
-                                                  : a.second < b.second;
-                      });
+    if (keep < best.size()) {
+      std::nth_element(best.begin(), best.begin() + keep, best.end(), better);
+    }
+    std::sort(best.begin(), best.begin() + keep, better);
     for (size_t i = 0; i < keep; ++i) propose(best[i].second, kSourceItems);
   }
   int popular = 0;
   for (const int32_t movie : by_popularity_) {
     if (popular >= sources.popular_budget) break;
-    if (excluded_movie(movie)) continue;
+    if (place[movie] < 0) continue;
     propose(movie, kSourcePopular);
     ++popular;
   }
@@ -348,9 +362,10 @@ CandidateSet Scorer::AddSourceCandidates(
     set.item_scores[i] = item_score[movie];
     place[movie] = 0;
   }
-  for (const int32_t movie : touched) {
-    item_score[movie] = 0;
-    item_touched[movie] = 0;
+  for (const int32_t movie : excluded) place[movie] = 0;
+  for (size_t t = 0; t < num_touched; ++t) {
+    item_score[touched[t]] = 0;
+    is_touched[touched[t]] = 0;
   }
   return set;
 }
