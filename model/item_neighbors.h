@@ -3,6 +3,10 @@
 // sets. A feature of the reranker: how strongly a candidate is tied to what
 // the user already watched (the signal item-item models such as EASE use).
 //
+// The same CSR table also holds the item-to-item candidate source's EASE^R
+// weights (model/ease.h: signed, any magnitude), which only the Scorer's
+// own accumulation reads.
+//
 // Immutable after Build; safe to share between threads.
 #ifndef MOVIEREC_MODEL_ITEM_NEIGHBORS_H_
 #define MOVIEREC_MODEL_ITEM_NEIGHBORS_H_

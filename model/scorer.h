@@ -177,8 +177,8 @@ class Scorer {
   int NumToRetrieve(int count) const;
 
   /// Candidate stage: the top `count` movies by inner product with the
-  /// context's query, skipping `excluded` (sorted), best first; then, when
-  /// the model ranks, what its other sources add (AddSourceCandidates).
+  /// context's query, skipping `excluded` (sorted), best first; then what
+  /// the model's other sources add (AddSourceCandidates).
   CandidateSet RetrieveCandidates(const UserContext& context,
                                   absl::Span<const int32_t> excluded,
                                   int count) const;
