@@ -188,26 +188,24 @@ std::vector<RerankList> LabelledLists(
 std::vector<RerankList> BuildRerankLists(
     const Scorer& scorer, const std::vector<Interaction>& held_out,
     int list_size, bool rating_weighted) {
-  return LabelledLists(
-      scorer, held_out, list_size, rating_weighted,
-      [&scorer](int user) -> std::optional<UserContext> {
-        return scorer.ForUser(user);
-      });
+  return LabelledLists(scorer, held_out, list_size, rating_weighted,
+                       [&scorer](int user) -> std::optional<UserContext> {
+                         return scorer.ForUser(user);
+                       });
 }
 
 std::vector<RerankList> BuildVisitorRerankLists(
     const Scorer& scorer, const std::vector<Interaction>& held_out,
     const std::vector<std::vector<int32_t>>& recent, int list_size,
     bool rating_weighted) {
-  return LabelledLists(
-      scorer, held_out, list_size, rating_weighted,
-      [&](int user) -> std::optional<UserContext> {
-        if (static_cast<size_t>(user) >= recent.size() ||
-            recent[user].empty()) {
-          return std::nullopt;
-        }
-        return scorer.ForVisitor(recent[user]);
-      });
+  return LabelledLists(scorer, held_out, list_size, rating_weighted,
+                       [&](int user) -> std::optional<UserContext> {
+                         if (static_cast<size_t>(user) >= recent.size() ||
+                             recent[user].empty()) {
+                           return std::nullopt;
+                         }
+                         return scorer.ForVisitor(recent[user]);
+                       });
 }
 
 double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,

@@ -159,7 +159,9 @@ std::vector<BadField> BadFields() {
       {"reranker.sources.ease_lambda",
        [](C c) { c->reranker.sources.ease_lambda = 0; }},
       {"reranker.visitor_lists",
-       [](C c) { c->reranker.visitor_lists = {5, 0}; }},
+       [](C c) {
+         c->reranker.visitor_lists = {5, 0};
+       }},
       {"evaluation_users", [](C c) { c->evaluation_users = -1; }},
       {"refit",
        [](C c) {
