@@ -11,6 +11,8 @@ packages=(
   libabsl-dev libeigen3-dev libfaiss-dev prometheus-cpp-dev
   libspdlog-dev nlohmann-json3-dev zlib1g-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev
+  # The trainer's LambdaMART reranker fits its trees with XGBoost.
+  libxgboost-dev
   # FAISS calls libblas.so.3; Debian's OpenBLAS takes it over from the
   # reference BLAS through the alternatives system (libblas.so.3 and
   # liblapack.so.3 point to openblas-pthread/): several times faster for

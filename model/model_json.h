@@ -31,7 +31,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdagradOptions, learning_rate,
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingConfig, features,
                                                 embedding_dim, biases, dot, mlp,
                                                 hidden, init_scale)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerConfig, hidden)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerConfig, kind, hidden)
 
 // Parses `text` as a T; InvalidArgument naming `what` when it is not valid
 // JSON or a field has the wrong type.

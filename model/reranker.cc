@@ -38,6 +38,10 @@ RowMatrix Reranker::Standardize(const RowMatrix& raw) const {
 }
 
 void Reranker::Score(const RowMatrix& raw, Vector* out) const {
+  if (is_trees()) {
+    trees_.Predict(raw, out);
+    return;
+  }
   // Per-thread scratch: a serving call allocates neither.
   thread_local RowMatrix standardized;
   thread_local RowMatrix scores;
@@ -49,8 +53,17 @@ void Reranker::Score(const RowMatrix& raw, Vector* out) const {
 
 model::v1::ParameterSet Reranker::ToProto() const {
   model::v1::ParameterSet proto;
+  nlohmann::json config = config_;
+  // The listwise kind's config as written before there were two kinds, so
+  // that its versions stay byte for byte what they were.
+  if (!is_trees()) config.erase("kind");
+  proto.set_config_json(config.dump());
+  if (is_trees()) {
+    proto.set_kind(kTreesKind);
+    trees_.ToProto(proto.mutable_trees());
+    return proto;
+  }
   proto.set_kind(kKind);
-  proto.set_config_json(nlohmann::json(config_).dump());
   auto& tensors = *proto.mutable_tensors();
   ToTensor(Vector(mean_.transpose()), &tensors["feature_mean"]);
   ToTensor(Vector(inv_scale_.transpose()), &tensors["feature_inv_scale"]);
@@ -60,14 +73,38 @@ model::v1::ParameterSet Reranker::ToProto() const {
 
 absl::StatusOr<Reranker> Reranker::FromProto(
     const model::v1::ParameterSet& proto) {
-  if (proto.kind() != kKind) {
+  if (proto.kind() != kKind && proto.kind() != kTreesKind) {
     return absl::InvalidArgumentError(
         absl::StrCat("reranker parameters of kind \"", proto.kind(),
-                     "\", expected \"", kKind, "\""));
+                     "\", expected \"", kKind, "\" or \"", kTreesKind, "\""));
   }
   MOVIEREC_ASSIGN_OR_RETURN(
       RerankerConfig config,
       ParseConfigJson<RerankerConfig>(proto.config_json(), "reranker config"));
+  const bool trees = proto.kind() == kTreesKind;
+  if (config.kind != (trees ? kLambdaMartReranker : kListwiseReranker)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reranker parameters of kind \"", proto.kind(),
+                     "\" configured as \"", config.kind, "\""));
+  }
+  if (trees) {
+    if (!proto.tensors().empty() || !config.hidden.empty()) {
+      return absl::InvalidArgumentError(
+          "reranker trees with tensors or hidden layers");
+    }
+    absl::StatusOr<TreeEnsemble> ensemble =
+        TreeEnsemble::FromProto(proto.trees(), kNumRerankFeatures);
+    if (!ensemble.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("reranker trees: ", ensemble.status().message()));
+    }
+    Reranker reranker(config, ensemble->inputs());
+    reranker.trees_ = *std::move(ensemble);
+    return reranker;
+  }
+  if (proto.has_trees()) {
+    return absl::InvalidArgumentError("a listwise reranker with trees");
+  }
   for (const int width : config.hidden) {
     if (width <= 0 || width > 65536) {
       return absl::InvalidArgumentError(

@@ -1,7 +1,7 @@
 // The reranker of the ranking stage: scores each retrieved candidate of a
-// user from features of the pair (below) with a linear model (or an MLP),
-// trained listwise
-// to put the movies the user goes on to rate at the top of the list. Its score
+// user from features of the pair (below) with a linear model (or an MLP)
+// trained listwise, or with gradient-boosted trees trained by LambdaMART, to
+// put the movies the user goes on to rate at the top of the list. Its score
 // is what the served list is ordered by.
 //
 // Why not sort by predicted stars: a list sorted by predicted rating pushes
@@ -13,10 +13,13 @@
 #ifndef MOVIEREC_MODEL_RERANKER_H_
 #define MOVIEREC_MODEL_RERANKER_H_
 
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "model/mlp.h"
+#include "model/tree_ensemble.h"
 #include "movierec/model/v1/model_bundle.pb.h"
 #include "util/eigen_types.h"
 #include "util/random.h"
@@ -53,9 +56,18 @@ enum RerankFeature {
   kNumRerankFeatures
 };
 
+inline constexpr const char* kListwiseReranker = "listwise";
+inline constexpr const char* kLambdaMartReranker = "lambdamart";
+
 struct RerankerConfig {
-  // Hidden layer widths; none (the default) makes the reranker a linear
-  // model, which measured better than an MLP on the validation lists.
+  // "listwise": a linear model (or an MLP) of standardised features, trained
+  // with the listwise softmax loss; "lambdamart": gradient-boosted trees of
+  // the raw features (model/tree_ensemble.h), trained by XGBoost's
+  // rank:ndcg (train/lambdamart.h). docs/models.md, "The reranker's model",
+  // compares them on validation.
+  std::string kind = kListwiseReranker;
+  // Hidden layer widths of the listwise kind; none (the default) makes it a
+  // linear model, which measured better than an MLP on the validation lists.
   std::vector<int> hidden;
 };
 
@@ -69,7 +81,12 @@ class Reranker {
   const RerankerConfig& config() const { return config_; }
   // How many of the raw features (the first ones) it reads.
   int inputs() const { return inputs_; }
+  bool is_trees() const { return config_.kind == kLambdaMartReranker; }
+  // The listwise kind's network.
   Mlp& mlp() { return mlp_; }
+  // The lambdamart kind's trees (reading inputs() features).
+  const TreeEnsemble& trees() const { return trees_; }
+  void set_trees(TreeEnsemble trees) { trees_ = std::move(trees); }
 
   void InitRandom(Rng& rng);
 
@@ -86,7 +103,9 @@ class Reranker {
   static absl::StatusOr<Reranker> FromProto(
       const movierec::model::v1::ParameterSet& proto);
 
+  // ParameterSet kinds: the listwise network, the trees.
   static constexpr const char* kKind = "reranker_mlp_v1";
+  static constexpr const char* kTreesKind = "reranker_gbdt_v1";
 
  private:
   RerankerConfig config_;
@@ -94,6 +113,7 @@ class Reranker {
   Mlp mlp_;
   RowVector mean_;
   RowVector inv_scale_;
+  TreeEnsemble trees_;
 };
 
 }  // namespace movierec

@@ -51,7 +51,8 @@ struct Step {
   std::string patch;   // merged over a training preset
 };
 
-// Each step adds one thing to the one before, ending at the default.
+// Each step adds one thing to the one before, ending at the default; the
+// last row swaps the default's listwise reranker for the alternative.
 std::vector<Step> Steps() {
   const std::string no_ranking =
       R"("rating": {"enabled": false}, "reranker": {"enabled": false})";
@@ -81,6 +82,8 @@ std::vector<Step> Steps() {
       {"+ item-to-item source (EASE^R weights: candidates, features)",
        "default", R"({"reranker": {"sources": {"popular": false}}})"},
       {"+ popularity source = `default` preset", "default", ""},
+      {"instead: LambdaMART reranker (XGBoost rank:ndcg trees)", "default",
+       R"({"reranker": {"model": {"kind": "lambdamart"}}})"},
   };
 }
 

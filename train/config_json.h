@@ -25,9 +25,15 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SourcesTraining, item,
                                                 item_budget, item_weights,
                                                 ease_lambda, popular,
                                                 popular_budget)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(
-    RerankerTraining, enabled, model, list_size, epochs, batch_lists, optimizer,
-    l2, rating_weighted, folds, item_neighbors, sources, visitor_lists)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(LambdaMartTraining, trees,
+                                                max_depth, learning_rate,
+                                                min_child_weight, subsample, l2)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerTraining, enabled,
+                                                model, list_size, epochs,
+                                                batch_lists, optimizer, l2,
+                                                lambdamart, rating_weighted,
+                                                folds, item_neighbors, sources,
+                                                visitor_lists)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, preset, seed,
                                                 threads, validation_fraction,
                                                 refit, evaluation_users,

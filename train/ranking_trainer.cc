@@ -226,29 +226,30 @@ double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,
   return loss;
 }
 
+double RerankListNdcg(const RerankList& list, const Vector& scores) {
+  std::vector<int32_t> order(list.gains.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return scores(a) > scores(b); });
+  std::vector<int32_t> relevant;
+  for (size_t i = 0; i < list.gains.size(); ++i) {
+    if (list.gains[i] > 0) relevant.push_back(static_cast<int32_t>(i));
+  }
+  order.resize(std::min<size_t>(order.size(), 10));
+  return UserListMetrics(order, relevant).ndcg_at_10;
+}
+
 namespace {
 
-// NDCG@10 of lists re-sorted by `score_list`, positives being gain > 0;
-// the IDCG counts the positives in the list.
+// The mean RerankListNdcg of the lists `which` scored by `score_list`.
 double ListNdcg(
     const std::vector<RerankList>& lists, absl::Span<const int32_t> which,
     const std::function<void(const RerankList&, Vector*)>& score_list) {
   double total = 0;
+  Vector scores;
   for (const int32_t index : which) {
-    const RerankList& list = lists[index];
-    Vector scores;
-    score_list(list, &scores);
-    std::vector<int32_t> order(list.gains.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
-      return scores(a) > scores(b);
-    });
-    std::vector<int32_t> relevant;
-    for (size_t i = 0; i < list.gains.size(); ++i) {
-      if (list.gains[i] > 0) relevant.push_back(static_cast<int32_t>(i));
-    }
-    order.resize(std::min<size_t>(order.size(), 10));
-    total += UserListMetrics(order, relevant).ndcg_at_10;
+    score_list(lists[index], &scores);
+    total += RerankListNdcg(lists[index], scores);
   }
   return which.empty() ? 0 : total / static_cast<double>(which.size());
 }

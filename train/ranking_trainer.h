@@ -84,6 +84,11 @@ std::vector<RerankList> BuildVisitorRerankLists(
 double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,
                     Vector* d_scores);
 
+// NDCG@10 of `list` re-sorted by `scores` (ties kept in list order), its
+// positives being the candidates of gain > 0; the IDCG counts the
+// positives in the list.
+double RerankListNdcg(const RerankList& list, const Vector& scores);
+
 // Trains `reranker` (initialised) on `lists`: chooses the epoch count on a
 // config.validation_users share of the users (NDCG@10 of the re-sorted
 // lists), then trains on every list for that many epochs.

@@ -213,6 +213,32 @@ absl::Status ValidateRating(const RatingTraining& g) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateLambdaMart(const LambdaMartTraining& m) {
+  if (m.trees < 1 || m.trees > 10000) {
+    return BadField("reranker.lambdamart.trees", m.trees, "must be in 1-10000");
+  }
+  if (m.max_depth < 1 || m.max_depth > 16) {
+    return BadField("reranker.lambdamart.max_depth", m.max_depth,
+                    "must be in 1-16");
+  }
+  if (!(m.learning_rate > 0 && m.learning_rate <= 1)) {
+    return BadField("reranker.lambdamart.learning_rate", m.learning_rate,
+                    "must be in (0, 1]");
+  }
+  if (!(m.min_child_weight >= 0) || !std::isfinite(m.min_child_weight)) {
+    return BadField("reranker.lambdamart.min_child_weight", m.min_child_weight,
+                    "must be >= 0");
+  }
+  if (!(m.subsample > 0 && m.subsample <= 1)) {
+    return BadField("reranker.lambdamart.subsample", m.subsample,
+                    "must be in (0, 1]");
+  }
+  if (!(m.l2 >= 0) || !std::isfinite(m.l2)) {
+    return BadField("reranker.lambdamart.l2", m.l2, "must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateReranker(const RerankerTraining& k,
                               double validation_fraction) {
   // Every model version holds the neighbour table, reranker or not.
@@ -256,6 +282,17 @@ absl::Status ValidateReranker(const RerankerTraining& k,
   if (!(s.ease_lambda > 0) || !std::isfinite(s.ease_lambda)) {
     return BadField("reranker.sources.ease_lambda", s.ease_lambda,
                     "must be > 0");
+  }
+  if (k.model.kind == kLambdaMartReranker) {
+    if (!k.model.hidden.empty()) {
+      return BadField("reranker.model.hidden", "[...]",
+                      "a lambdamart reranker has no hidden layers");
+    }
+    return ValidateLambdaMart(k.lambdamart);
+  }
+  if (k.model.kind != kListwiseReranker) {
+    return BadField("reranker.model.kind", k.model.kind,
+                    "must be \"listwise\" or \"lambdamart\"");
   }
   return CheckHidden("reranker.model.hidden", k.model.hidden);
 }

@@ -68,16 +68,32 @@ struct SourcesTraining {
   int popular_budget = 10;
 };
 
-// The reranker, trained listwise on the retrieval candidates of the
-// validation part (so it needs validation_fraction > 0).
+// The lambdamart reranker's boosting (XGBoost's parameters of the same
+// names in brackets; train/lambdamart.h).
+struct LambdaMartTraining {
+  // Depth and rate chosen on validation (docs/models.md, "The reranker's
+  // model"): deeper trees fit the few hundred lists' noise.
+  int trees = 300;             // at most [num_boost_round]
+  int max_depth = 2;           // [max_depth]
+  float learning_rate = 0.1f;  // [eta]
+  float min_child_weight = 1;  // [min_child_weight]
+  float subsample = 1;         // rows per tree [subsample]
+  float l2 = 1;                // on leaf values [lambda]
+};
+
+// The reranker, trained on the candidate lists of the validation part (so
+// it needs validation_fraction > 0): listwise (model.kind "listwise") or
+// by LambdaMART ("lambdamart").
 struct RerankerTraining {
   bool enabled = false;
   RerankerConfig model;
-  int list_size = 100;   // candidates per user, as the server retrieves
+  int list_size = 100;  // candidates per user, as the server retrieves
+  // The listwise kind's optimisation.
   int epochs = 40;       // at most
   int batch_lists = 32;  // lists per optimiser step
   AdagradOptions optimizer = {0.1f, 0.1f, 1e-7f};
   float l2 = 0;
+  LambdaMartTraining lambdamart;
   // Positives weigh their star rating instead of 1.
   bool rating_weighted = false;
   // The epoch count is chosen by cross-validation over this many folds of

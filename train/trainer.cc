@@ -9,6 +9,7 @@
 #include "model/ease.h"
 #include "model/scorer.h"
 #include "train/config_json.h"
+#include "train/lambdamart.h"
 #include "train/quality_gate.h"
 #include "train/ranking_trainer.h"
 #include "train/retrieval_trainer.h"
@@ -325,9 +326,10 @@ struct Tuned {
   std::optional<RatingModel> rating_model;
 };
 
-Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
-                       Progress* progress, StageMeter* meter,
-                       TrainOutput* output) {
+absl::StatusOr<Tuned> TuneOnValidation(const TrainConfig& config,
+                                       const Dataset& dataset,
+                                       Progress* progress, StageMeter* meter,
+                                       TrainOutput* output) {
   Tuned tuned{config.retrieval, config.rating, std::nullopt, std::nullopt,
               std::nullopt};
   const MovieLens& catalog = dataset.catalog;
@@ -383,12 +385,17 @@ Tuned TuneOnValidation(const TrainConfig& config, const Dataset& dataset,
   }
   EndStage(meter, "reranker lists");
   tuned.reranker.emplace(config.reranker.model);
-  Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
-  tuned.reranker->InitRandom(init);
-  output->stages["reranker"] =
-      TrainReranker(config.reranker, lists,
-                    DeriveSeed(config.seed, SeedUse::kRerankerTraining),
-                    &*tuned.reranker, progress);
+  const uint64_t seed = DeriveSeed(config.seed, SeedUse::kRerankerTraining);
+  if (tuned.reranker->is_trees()) {
+    MOVIEREC_ASSIGN_OR_RETURN(output->stages["reranker"],
+                              TrainLambdaMart(config.reranker, lists, seed,
+                                              &*tuned.reranker, progress));
+  } else {
+    Rng init(DeriveSeed(config.seed, SeedUse::kRerankerInit));
+    tuned.reranker->InitRandom(init);
+    output->stages["reranker"] =
+        TrainReranker(config.reranker, lists, seed, &*tuned.reranker, progress);
+  }
   EndStage(meter, "reranker training");
   return tuned;
 }
@@ -449,7 +456,8 @@ absl::StatusOr<TrainOutput> TrainModel(const TrainConfig& config,
   Tuned tuned{config.retrieval, config.rating, std::nullopt, std::nullopt,
               std::nullopt};
   if (config.validation_fraction > 0) {
-    tuned = TuneOnValidation(config, dataset, progress, meter, &output);
+    MOVIEREC_ASSIGN_OR_RETURN(
+        tuned, TuneOnValidation(config, dataset, progress, meter, &output));
   }
   // Every stage refit on all of train for its chosen epochs, unless the
   // validation fits are final (config.refit).

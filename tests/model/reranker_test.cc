@@ -228,6 +228,62 @@ TEST_F(RerankerProtoTest, RefusesAnotherKind) {
                       {"rating_towers_mlp_v1", Reranker::kKind}));
 }
 
+// The lambdamart kind: trees scored as TreeEnsemble scores them, through
+// the disk form, and a kind that disagrees with its config or carries the
+// other kind's parameters refused.
+TEST(RerankerTreesTest, ScoresWithItsTreesAndChecksItsKind) {
+  TreeEnsemble::Tree stump;
+  stump.left = {1, -1, -1};
+  stump.right = {2, -1, -1};
+  stump.feature = {kItemSourceZ, 0, 0};
+  stump.value = {0.0f, -1.0f, 1.0f};
+  ASSERT_OK_AND_ASSIGN(
+      TreeEnsemble trees,
+      TreeEnsemble::FromTrees({stump}, 0.5f, kNumRerankFeatures));
+  RerankerConfig config;
+  config.kind = kLambdaMartReranker;
+  Reranker reranker(config);
+  reranker.set_trees(trees);
+  RowMatrix raw = RowMatrix::Zero(2, kNumRerankFeatures);
+  raw(0, kItemSourceZ) = -2;
+  raw(1, kItemSourceZ) = 3;
+  ASSERT_OK_AND_ASSIGN(const Reranker read,
+                       Reranker::FromProto(reranker.ToProto()));
+  EXPECT_TRUE(read.is_trees());
+  Vector scores;
+  read.Score(raw, &scores);
+  ASSERT_EQ(scores.size(), 2);
+  EXPECT_FLOAT_EQ(scores(0), -0.5f);
+  EXPECT_FLOAT_EQ(scores(1), 1.5f);
+
+  model::v1::ParameterSet proto = reranker.ToProto();
+  EXPECT_EQ(proto.kind(), Reranker::kTreesKind);
+  proto.set_config_json(R"({"kind": "listwise"})");
+  EXPECT_TRUE(IsError(Reranker::FromProto(proto).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {"configured as \"listwise\""}));
+  proto = reranker.ToProto();
+  proto.mutable_trees()->set_inputs(kNumRerankFeatures + 1);
+  EXPECT_TRUE(IsError(Reranker::FromProto(proto).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {"reranker trees", "features"}));
+  proto = reranker.ToProto();
+  proto.mutable_trees()->set_left(0, 0);
+  EXPECT_TRUE(IsError(Reranker::FromProto(proto).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {"reranker trees", "tree 0 node 0"}));
+  proto = reranker.ToProto();
+  (*proto.mutable_tensors())["feature_mean"];
+  EXPECT_TRUE(IsError(Reranker::FromProto(proto).status(),
+                      absl::StatusCode::kInvalidArgument, {"tensors"}));
+  // A listwise reranker carrying trees.
+  Reranker listwise{RerankerConfig{}};
+  proto = listwise.ToProto();
+  reranker.trees().ToProto(proto.mutable_trees());
+  EXPECT_TRUE(IsError(Reranker::FromProto(proto).status(),
+                      absl::StatusCode::kInvalidArgument, {"with trees"}));
+}
+
 TEST_F(RerankerProtoTest, RefusesABadConfig) {
   model::v1::ParameterSet proto = proto_;
   proto.set_config_json("{\"hidden\": ");

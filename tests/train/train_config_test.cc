@@ -162,6 +162,42 @@ std::vector<BadField> BadFields() {
        [](C c) {
          c->reranker.visitor_lists = {5, 0};
        }},
+      {"reranker.model.kind", [](C c) { c->reranker.model.kind = "svm"; }},
+      {"reranker.model.hidden",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.model.hidden = {8};
+       }},
+      {"reranker.lambdamart.trees",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.lambdamart.trees = 0;
+       }},
+      {"reranker.lambdamart.max_depth",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.lambdamart.max_depth = 17;
+       }},
+      {"reranker.lambdamart.learning_rate",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.lambdamart.learning_rate = 0;
+       }},
+      {"reranker.lambdamart.min_child_weight",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.lambdamart.min_child_weight = kNaN;
+       }},
+      {"reranker.lambdamart.subsample",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.lambdamart.subsample = 1.5f;
+       }},
+      {"reranker.lambdamart.l2",
+       [](C c) {
+         c->reranker.model.kind = kLambdaMartReranker;
+         c->reranker.lambdamart.l2 = -1;
+       }},
       {"evaluation_users", [](C c) { c->evaluation_users = -1; }},
       {"refit",
        [](C c) {
