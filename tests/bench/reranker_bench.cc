@@ -46,10 +46,8 @@ TreeEnsemble::Tree FullTree(int depth, Rng& rng) {
   return tree;
 }
 
-void BM_ListwiseLinear(benchmark::State& state) {
-  Reranker reranker{RerankerConfig{}};
-  Rng rng(1);
-  reranker.InitRandom(rng);
+// Times `reranker` scoring one call's candidates.
+void ScoreCalls(const Reranker& reranker, benchmark::State& state) {
   const RowMatrix rows = RandomRows(2);
   Vector scores;
   for (auto _ : state) {
@@ -57,6 +55,13 @@ void BM_ListwiseLinear(benchmark::State& state) {
     benchmark::DoNotOptimize(scores.data());
   }
   state.counters["candidates"] = kCandidates;
+}
+
+void BM_ListwiseLinear(benchmark::State& state) {
+  Reranker reranker{RerankerConfig{}};
+  Rng rng(1);
+  reranker.InitRandom(rng);
+  ScoreCalls(reranker, state);
 }
 BENCHMARK(BM_ListwiseLinear);
 
@@ -74,13 +79,7 @@ void BM_LambdaMartTrees(benchmark::State& state) {
   config.kind = kLambdaMartReranker;
   Reranker reranker(config);
   reranker.set_trees(*std::move(ensemble));
-  const RowMatrix rows = RandomRows(2);
-  Vector scores;
-  for (auto _ : state) {
-    reranker.Score(rows, &scores);
-    benchmark::DoNotOptimize(scores.data());
-  }
-  state.counters["candidates"] = kCandidates;
+  ScoreCalls(reranker, state);
   state.counters["ns_per_walk"] = benchmark::Counter(
       static_cast<double>(state.iterations()) * kCandidates * state.range(0),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);

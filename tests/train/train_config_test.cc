@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -73,6 +74,16 @@ struct BadField {
   std::string name;  // the field ValidateConfig must name
   std::function<void(TrainConfig*)> change;
 };
+
+// A bad setting of the LambdaMART reranker's boosting, on a config whose
+// reranker is of that kind (the settings are checked only then).
+BadField LambdaMartField(std::string name,
+                         std::function<void(LambdaMartTraining*)> change) {
+  return {std::move(name), [change](TrainConfig* c) {
+            c->reranker.model.kind = kLambdaMartReranker;
+            change(&c->reranker.lambdamart);
+          }};
+}
 
 // Each case changes one field of the (valid) default preset.
 std::vector<BadField> BadFields() {
@@ -168,36 +179,19 @@ std::vector<BadField> BadFields() {
          c->reranker.model.kind = kLambdaMartReranker;
          c->reranker.model.hidden = {8};
        }},
-      {"reranker.lambdamart.trees",
-       [](C c) {
-         c->reranker.model.kind = kLambdaMartReranker;
-         c->reranker.lambdamart.trees = 0;
-       }},
-      {"reranker.lambdamart.max_depth",
-       [](C c) {
-         c->reranker.model.kind = kLambdaMartReranker;
-         c->reranker.lambdamart.max_depth = 17;
-       }},
-      {"reranker.lambdamart.learning_rate",
-       [](C c) {
-         c->reranker.model.kind = kLambdaMartReranker;
-         c->reranker.lambdamart.learning_rate = 0;
-       }},
-      {"reranker.lambdamart.min_child_weight",
-       [](C c) {
-         c->reranker.model.kind = kLambdaMartReranker;
-         c->reranker.lambdamart.min_child_weight = kNaN;
-       }},
-      {"reranker.lambdamart.subsample",
-       [](C c) {
-         c->reranker.model.kind = kLambdaMartReranker;
-         c->reranker.lambdamart.subsample = 1.5f;
-       }},
-      {"reranker.lambdamart.l2",
-       [](C c) {
-         c->reranker.model.kind = kLambdaMartReranker;
-         c->reranker.lambdamart.l2 = -1;
-       }},
+      LambdaMartField("reranker.lambdamart.trees",
+                      [](LambdaMartTraining* m) { m->trees = 0; }),
+      LambdaMartField("reranker.lambdamart.max_depth",
+                      [](LambdaMartTraining* m) { m->max_depth = 17; }),
+      LambdaMartField("reranker.lambdamart.learning_rate",
+                      [](LambdaMartTraining* m) { m->learning_rate = 0; }),
+      LambdaMartField(
+          "reranker.lambdamart.min_child_weight",
+          [](LambdaMartTraining* m) { m->min_child_weight = kNaN; }),
+      LambdaMartField("reranker.lambdamart.subsample",
+                      [](LambdaMartTraining* m) { m->subsample = 1.5f; }),
+      LambdaMartField("reranker.lambdamart.l2",
+                      [](LambdaMartTraining* m) { m->l2 = -1; }),
       {"evaluation_users", [](C c) { c->evaluation_users = -1; }},
       {"refit",
        [](C c) {
