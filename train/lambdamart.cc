@@ -8,14 +8,12 @@
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <string>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
-#include "util/random.h"
 #include "util/status_macros.h"
 
 namespace movierec {
@@ -200,19 +198,13 @@ absl::StatusOr<StageTrainingResult> TrainLambdaMart(
         lists.size()));
   }
   // The same folds of the same shuffled users as the listwise kind.
-  std::vector<int32_t> shuffled(lists.size());
-  std::iota(shuffled.begin(), shuffled.end(), 0);
-  Rng split(seed ^ 0x5eed);
-  Shuffle(shuffled, split);
+  const ListFolds list_folds(lists.size(), folds, seed);
   std::vector<double> curve(static_cast<size_t>(boosting.trees), 0.0);
   progress->Begin("reranker (lambdamart folds)", folds,
                   static_cast<int64_t>(lists.size()));
   for (int f = 0; f < folds; ++f) {
     std::vector<int32_t> fit, validation;
-    for (size_t i = 0; i < shuffled.size(); ++i) {
-      (static_cast<int>(i % folds) == f ? validation : fit)
-          .push_back(shuffled[i]);
-    }
+    list_folds.Split(f, &fit, &validation);
     MOVIEREC_ASSIGN_OR_RETURN(
         const TreeEnsemble fold,
         FitLambdaMart(boosting, lists, fit, boosting.trees, seed));
@@ -229,7 +221,7 @@ absl::StatusOr<StageTrainingResult> TrainLambdaMart(
       1;
   MOVIEREC_ASSIGN_OR_RETURN(
       TreeEnsemble ensemble,
-      FitLambdaMart(boosting, lists, shuffled, best_trees, seed));
+      FitLambdaMart(boosting, lists, list_folds.shuffled, best_trees, seed));
   reranker->set_trees(std::move(ensemble));
 
   StageTrainingResult result;
@@ -246,13 +238,7 @@ absl::StatusOr<StageTrainingResult> TrainLambdaMart(
   }
   result.best_epochs = best_trees;
   result.best_validation = curve[best_trees - 1];
-  // What the reranker has to beat: the lists in retrieval order.
-  double reference = 0;
-  for (const RerankList& list : lists) {
-    reference += RerankListNdcg(list, -list.features.col(kLogRank));
-  }
-  result.reference_validation =
-      lists.empty() ? 0 : reference / static_cast<double>(lists.size());
+  result.reference_validation = RetrievalOrderNdcg(lists, list_folds.shuffled);
   spdlog::info(
       "reranker (lambdamart): {} trees chosen of {}; NDCG@10 over the folds "
       "{:.4f}, {:.4f} in retrieval order; {:.1f} s",

@@ -256,6 +256,28 @@ double ListNdcg(
 
 }  // namespace
 
+ListFolds::ListFolds(size_t lists, int folds, uint64_t seed)
+    : shuffled(lists), folds(folds) {
+  std::iota(shuffled.begin(), shuffled.end(), 0);
+  Rng split(seed ^ 0x5eed);
+  Shuffle(shuffled, split);
+}
+
+void ListFolds::Split(int f, std::vector<int32_t>* fit,
+                      std::vector<int32_t>* validation) const {
+  for (size_t i = 0; i < shuffled.size(); ++i) {
+    (static_cast<int>(i % folds) == f ? validation : fit)
+        ->push_back(shuffled[i]);
+  }
+}
+
+double RetrievalOrderNdcg(const std::vector<RerankList>& lists,
+                          absl::Span<const int32_t> which) {
+  return ListNdcg(lists, which, [](const RerankList& list, Vector* scores) {
+    *scores = -list.features.col(kLogRank);
+  });
+}
+
 namespace {
 
 // Sets the reranker's standardisation to the statistics of every list's rows.
@@ -341,22 +363,19 @@ StageTrainingResult FitReranker(const RerankerTraining& config,
 // lists `shuffled`, each fold's model trained from `initial` on the others.
 std::vector<double> CrossValidatedCurve(const RerankerTraining& config,
                                         const std::vector<RerankList>& lists,
-                                        const std::vector<int32_t>& shuffled,
-                                        int folds, const Reranker& initial,
-                                        uint64_t seed, Progress* progress) {
+                                        const ListFolds& folds,
+                                        const Reranker& initial, uint64_t seed,
+                                        Progress* progress) {
   std::vector<double> mean_curve(static_cast<size_t>(config.epochs), 0.0);
-  for (int f = 0; f < folds; ++f) {
+  for (int f = 0; f < folds.folds; ++f) {
     std::vector<int32_t> fit, validation;
-    for (size_t i = 0; i < shuffled.size(); ++i) {
-      (static_cast<int>(i % folds) == f ? validation : fit)
-          .push_back(shuffled[i]);
-    }
+    folds.Split(f, &fit, &validation);
     Reranker fold_model = initial;
     const StageTrainingResult curve =
         FitReranker(config, lists, fit, config.epochs, validation, seed,
                     &fold_model, progress);
     for (size_t e = 0; e < curve.epochs.size(); ++e) {
-      mean_curve[e] += curve.epochs[e].validation / folds;
+      mean_curve[e] += curve.epochs[e].validation / folds.folds;
     }
   }
   return mean_curve;
@@ -372,28 +391,19 @@ StageTrainingResult TrainReranker(const RerankerTraining& config,
   const Reranker initial = *reranker;
   // Choose the epoch count by k-fold cross-validation over users (the lists
   // are few, so one held-out part would be noisy), then train on all lists.
-  std::vector<int32_t> shuffled(lists.size());
-  std::iota(shuffled.begin(), shuffled.end(), 0);
-  Rng split(seed ^ 0x5eed);
-  Shuffle(shuffled, split);
+  const ListFolds folds(lists.size(), std::max(2, config.folds), seed);
   const std::vector<double> mean_curve =
-      CrossValidatedCurve(config, lists, shuffled, std::max(2, config.folds),
-                          initial, seed, progress);
+      CrossValidatedCurve(config, lists, folds, initial, seed, progress);
   const int best_epochs =
       static_cast<int>(std::max_element(mean_curve.begin(), mean_curve.end()) -
                        mean_curve.begin()) +
       1;
   *reranker = initial;
-  StageTrainingResult result = FitReranker(config, lists, shuffled, best_epochs,
-                                           {}, seed, reranker, progress);
+  StageTrainingResult result = FitReranker(
+      config, lists, folds.shuffled, best_epochs, {}, seed, reranker, progress);
   result.best_epochs = best_epochs;
   result.best_validation = mean_curve[best_epochs - 1];
-  // The same measure for the lists in retrieval order: what the reranker
-  // has to beat.
-  result.reference_validation =
-      ListNdcg(lists, shuffled, [](const RerankList& list, Vector* scores) {
-        *scores = -list.features.col(kLogRank);
-      });
+  result.reference_validation = RetrievalOrderNdcg(lists, folds.shuffled);
   return result;
 }
 

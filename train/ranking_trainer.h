@@ -89,6 +89,24 @@ double ListwiseLoss(const Vector& scores, absl::Span<const float> gains,
 // positives in the list.
 double RerankListNdcg(const RerankList& list, const Vector& scores);
 
+// The lists cut into folds over users, to choose how long a reranker
+// trains (epochs, trees) by cross-validation: their indices shuffled by
+// `seed`; fold f holds every folds-th of them from the f-th.
+struct ListFolds {
+  ListFolds(size_t lists, int folds, uint64_t seed);
+  // The lists of fold f into *validation, the others into *fit.
+  void Split(int f, std::vector<int32_t>* fit,
+             std::vector<int32_t>* validation) const;
+
+  std::vector<int32_t> shuffled;
+  int folds;
+};
+
+// The mean NDCG@10 of the lists `which` in retrieval order: what a reranker
+// has to beat.
+double RetrievalOrderNdcg(const std::vector<RerankList>& lists,
+                          absl::Span<const int32_t> which);
+
 // Trains `reranker` (initialised) on `lists`: chooses the epoch count on a
 // config.validation_users share of the users (NDCG@10 of the re-sorted
 // lists), then trains on every list for that many epochs.
