@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
+
 namespace movierec {
 namespace {
 
@@ -20,6 +22,22 @@ std::vector<std::string> OccupationVocabulary(const std::vector<User>& users) {
   vocabulary.erase(std::unique(vocabulary.begin(), vocabulary.end()),
                    vocabulary.end());
   return vocabulary;
+}
+
+std::vector<std::string> AttributeVocabulary(const std::vector<User>& users,
+                                             size_t a) {
+  std::vector<std::string> vocabulary;
+  for (const User& user : users) {
+    if (!user.attributes[a].empty()) vocabulary.push_back(user.attributes[a]);
+  }
+  std::sort(vocabulary.begin(), vocabulary.end());
+  vocabulary.erase(std::unique(vocabulary.begin(), vocabulary.end()),
+                   vocabulary.end());
+  return vocabulary;
+}
+
+std::string AttributeTableName(absl::string_view name) {
+  return absl::StrCat("user_attribute/", name);
 }
 
 int Featurizer::AgeBucket(int age) {
@@ -58,6 +76,29 @@ Featurizer::Featurizer(const FeatureOptions& options, const MovieLens& catalog)
           occupations.begin()));
     }
   }
+  if (options.user_attributes) {
+    const size_t attributes = catalog.user_attribute_names.size();
+    user_attribute_rows_.assign(attributes * catalog.users.size(), -1);
+    for (size_t a = 0; a < attributes; ++a) {
+      const std::vector<std::string> values =
+          AttributeVocabulary(catalog.users, a);
+      // A column no user has a value in is no feature.
+      attribute_tables_.push_back(
+          values.empty()
+              ? -1
+              : AddTable(&user_tables_,
+                         AttributeTableName(catalog.user_attribute_names[a]),
+                         static_cast<int>(values.size())));
+      has_attributes_ |= !values.empty();
+      for (size_t u = 0; u < catalog.users.size(); ++u) {
+        const std::string& value = catalog.users[u].attributes[a];
+        if (value.empty()) continue;
+        user_attribute_rows_[u * attributes + a] = static_cast<int32_t>(
+            std::lower_bound(values.begin(), values.end(), value) -
+            values.begin());
+      }
+    }
+  }
   if (options.user_history) {
     history_ = AddTable(&user_tables_, "user_history", num_movies);
   }
@@ -87,6 +128,11 @@ void Featurizer::UserBag(int user, absl::Span<const int32_t> history,
       bag->push_back({age_, user_age_[user], 1.0f});
       bag->push_back({gender_, user_gender_[user], 1.0f});
       bag->push_back({occupation_, user_occupation_[user], 1.0f});
+    }
+    const size_t attributes = attribute_tables_.size();
+    for (size_t a = 0; a < attributes; ++a) {
+      const int32_t row = user_attribute_rows_[user * attributes + a];
+      if (row >= 0) bag->push_back({attribute_tables_[a], row, 1.0f});
     }
   }
   if (history_ >= 0) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "data/movielens.h"
 #include "util/random.h"
@@ -26,6 +27,10 @@ struct FeatureOptions {
   bool movie_id = true;            // one row per movie
   bool movie_genres = false;       // u.item's genre flags
   bool movie_year = false;         // release-year bucket
+  // One table per categorical user attribute (MovieLens::
+  // user_attribute_names: the generic format's extra users.csv columns), a
+  // row per distinct value. Nothing when the data has none.
+  bool user_attributes = false;
 };
 
 // One row of one table, weighted.
@@ -76,7 +81,8 @@ class Featurizer {
   // Only when the tower has features besides the id; an id-only tower (the
   // TFRS replica) keeps the id row as the tutorial does.
   bool ColdUserFromFeatures() const {
-    return options_.user_demographics || options_.user_history;
+    return options_.user_demographics || options_.user_history ||
+           has_attributes_;
   }
   bool ColdMovieFromFeatures() const {
     return options_.movie_genres || options_.movie_year;
@@ -94,14 +100,29 @@ class Featurizer {
   // Table indices, or -1 when the feature is off.
   int user_id_ = -1, age_ = -1, gender_ = -1, occupation_ = -1, history_ = -1;
   int movie_id_ = -1, genre_ = -1, year_ = -1;
-  // Per-user and per-movie feature rows.
+  // The attributes' tables, by attribute (-1 for one without values);
+  // empty when the option is off.
+  std::vector<int> attribute_tables_;
+  bool has_attributes_ = false;
+  // Per-user and per-movie feature rows; user_attribute_rows_ holds each
+  // user's rows of the attributes in turn, -1 where it has no value.
   std::vector<int32_t> user_age_, user_gender_, user_occupation_;
+  std::vector<int32_t> user_attribute_rows_;
   std::vector<std::vector<int32_t>> movie_genres_;
   std::vector<int32_t> movie_year_;
 };
 
 // The sorted distinct occupations of `users`: the occupation vocabulary.
 std::vector<std::string> OccupationVocabulary(const std::vector<User>& users);
+
+// The sorted distinct non-empty values of attribute `a` of `users` (each
+// user holds at least a + 1 attributes): the rows of its table.
+std::vector<std::string> AttributeVocabulary(const std::vector<User>& users,
+                                             size_t a);
+
+// The name of attribute `name`'s embedding table (and, with a stage's
+// prefix, of its tensor in the version).
+std::string AttributeTableName(absl::string_view name);
 
 }  // namespace movierec
 

@@ -28,9 +28,10 @@ struct Column {
 // The header of a file: each known column's position (-1 when absent), and
 // the other columns' names (refused unless `others_allowed`).
 struct Header {
-  std::vector<int> position;  // by the index in the known columns
-  std::vector<std::string> others;
-  size_t size = 0;  // fields per record
+  std::vector<int> position;        // by the index in the known columns
+  std::vector<std::string> others;  // in file order, as UTF-8
+  std::vector<int> other_position;  // others[i]'s position
+  size_t size = 0;                  // fields per record
 };
 
 absl::StatusOr<Header> ReadHeader(CsvReader& reader,
@@ -76,6 +77,7 @@ absl::StatusOr<Header> ReadHeader(CsvReader& reader,
     if (known) continue;
     if (others_allowed) {
       header.others.push_back(ToUtf8(field));
+      header.other_position.push_back(static_cast<int>(i));
     } else {
       unknown.push_back(QuoteForError(field));
     }
@@ -213,7 +215,7 @@ absl::StatusOr<GenericUsers> ParseUsersFrom(CsvReader& reader) {
         demographics, " of them");
   }
   GenericUsers users;
-  users.unused_columns = header.others;
+  users.attribute_names = header.others;
   std::vector<std::string> fields;
   while (reader.Next(&fields)) {
     MOVIEREC_RETURN_IF_ERROR(CheckFieldCount(reader, fields, header));
@@ -243,6 +245,9 @@ absl::StatusOr<GenericUsers> ParseUsersFrom(CsvReader& reader) {
       user.occupation = ToUtf8(occupation);
     }
     user.zip_code = ToUtf8(FieldOf(fields, header, kZipCode));
+    for (const int position : header.other_position) {
+      user.attributes.push_back(ToUtf8(fields[position]));
+    }
     users.users.push_back(std::move(user));
   }
   MOVIEREC_RETURN_IF_ERROR(reader.status());
@@ -437,7 +442,7 @@ absl::StatusOr<MovieLens> LoadGeneric(const std::string& dir, bool ratings) {
   data.genre_names = std::move(items.genre_names);
   data.movies = std::move(items.movies);
   data.users = std::move(users.users);
-  data.unused_user_columns = std::move(users.unused_columns);
+  data.user_attribute_names = std::move(users.attribute_names);
   return data;
 }
 

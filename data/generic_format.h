@@ -22,8 +22,10 @@
 // leave-last-N split is then refused: data/dataset.h). Without a year column
 // no movie has a year; without a genres column none has genres. users.csv's
 // age, gender and occupation columns (all three or none) are the model's
-// demographic features, checked as u.user's are; zip_code is kept; any other
-// column is read but not used yet (MovieLens::unused_user_columns).
+// demographic features, checked as u.user's are; zip_code is kept; every
+// other column is a categorical user attribute (MovieLens::
+// user_attribute_names, User::attributes: an empty field is no value), a
+// feature of the user towers (FeatureOptions::user_attributes).
 //
 // Files are streamed through CsvReader. Each error names the file, the line
 // and the problem; titles and genre names that are not valid UTF-8 are read
@@ -62,8 +64,9 @@ absl::StatusOr<GenericItems> ReadGenericItems(const std::string& path);
 struct GenericUsers {
   std::vector<User> users;
   absl::flat_hash_map<std::string, int32_t> row;  // user_id -> row
-  // The columns that are not user_id, age, gender, occupation or zip_code.
-  std::vector<std::string> unused_columns;
+  // The columns that are not user_id, age, gender, occupation or zip_code:
+  // the users' attributes (User::attributes), in file order.
+  std::vector<std::string> attribute_names;
 };
 absl::StatusOr<GenericUsers> ParseGenericUsers(absl::string_view text,
                                                absl::string_view name);

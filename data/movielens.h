@@ -48,6 +48,10 @@ struct User {
   std::string gender;      // "M" or "F"
   std::string occupation;  // as written in u.user
   std::string zip_code;
+  // The values of the categorical attributes MovieLens::user_attribute_names
+  // names, in that order ("" where the user has none): the generic format's
+  // extra users.csv columns, e.g. a plan or a country.
+  std::vector<std::string> attributes;
   // The external id (the generic format's user_id, e.g. "u-abc"); empty:
   // the decimal of `id` (MovieLens).
   std::string key;
@@ -76,8 +80,10 @@ struct MovieLens {
   bool has_ratings = true;
   // Implicit data: interactions dropped as repeats of a (user, movie) pair.
   int64_t implicit_repeats_dropped = 0;
-  // Columns of the generic format's users.csv that the model does not use.
-  std::vector<std::string> unused_user_columns;
+  // The names of the users' categorical attributes (User::attributes): the
+  // generic format's users.csv columns beyond user_id, age, gender,
+  // occupation and zip_code. Empty for the MovieLens releases.
+  std::vector<std::string> user_attribute_names;
 };
 
 // Ids of the known movies and users, used to reject ratings that name others.

@@ -127,8 +127,10 @@ model::v1::ModelBundle ToProto(const Model& model) {
   bool keyed = false;
   for (const Movie& movie : model.catalog.movies) keyed |= !movie.key.empty();
   for (const User& user : model.catalog.users) keyed |= !user.key.empty();
-  proto.set_format_version(keyed ? kKeysBundleFormatVersion
-                                 : kOldestBundleFormatVersion);
+  const size_t attributes = model.catalog.user_attribute_names.size();
+  proto.set_format_version(attributes > 0 ? kUserAttributesBundleFormatVersion
+                           : keyed        ? kKeysBundleFormatVersion
+                                          : kOldestBundleFormatVersion);
   proto.set_created_at(model.created_at);
   proto.set_code_version(model.code_version);
   proto.set_config_json(model.config_json);
@@ -148,8 +150,27 @@ model::v1::ModelBundle ToProto(const Model& model) {
   for (const std::string& occupation : occupations) {
     proto.add_occupations(occupation);
   }
+  std::vector<std::vector<std::string>> attribute_values(attributes);
+  for (size_t a = 0; a < attributes; ++a) {
+    attribute_values[a] = AttributeVocabulary(model.catalog.users, a);
+    model::v1::UserAttribute* attribute = proto.add_user_attributes();
+    attribute->set_name(model.catalog.user_attribute_names[a]);
+    for (const std::string& value : attribute_values[a]) {
+      attribute->add_values(value);
+    }
+  }
   for (const User& user : model.catalog.users) {
     model::v1::UserInfo* info = proto.add_users();
+    for (size_t a = 0; a < attributes; ++a) {
+      const std::vector<std::string>& values = attribute_values[a];
+      info->add_attributes(
+          user.attributes[a].empty()
+              ? -1
+              : static_cast<int32_t>(std::lower_bound(values.begin(),
+                                                      values.end(),
+                                                      user.attributes[a]) -
+                                     values.begin()));
+    }
     info->set_id(user.id);
     info->set_age(user.age);
     info->set_gender(user.gender);
@@ -236,6 +257,39 @@ absl::Status CheckUniqueExternalIds(const std::vector<Row>& rows,
   return absl::OkStatus();
 }
 
+// The user attributes' names into catalog->user_attribute_names, checking
+// them and their values: names non-empty and distinct, values non-empty and
+// distinct, none before format version 3.
+absl::Status UserAttributesFromProto(const model::v1::ModelBundle& proto,
+                                     absl::string_view name,
+                                     MovieLens* catalog) {
+  if (proto.user_attributes_size() > 0 &&
+      proto.format_version() < kUserAttributesBundleFormatVersion) {
+    return Invalid(name,
+                   absl::StrCat("user attributes in a format version ",
+                                proto.format_version(), " bundle (they need ",
+                                kUserAttributesBundleFormatVersion, ")"));
+  }
+  absl::flat_hash_set<std::string> names;
+  for (const model::v1::UserAttribute& attribute : proto.user_attributes()) {
+    if (attribute.name().empty() || !names.insert(attribute.name()).second) {
+      return Invalid(name,
+                     absl::StrCat("user attribute name \"", attribute.name(),
+                                  "\" is empty or not unique"));
+    }
+    absl::flat_hash_set<std::string> values;
+    for (const std::string& value : attribute.values()) {
+      if (value.empty() || !values.insert(value).second) {
+        return Invalid(
+            name, absl::StrCat("user attribute \"", attribute.name(),
+                               "\" has value \"", value, "\" empty or twice"));
+      }
+    }
+    catalog->user_attribute_names.push_back(attribute.name());
+  }
+  return absl::OkStatus();
+}
+
 // Rebuilds the catalogue and checks its vocabularies.
 absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
                                            absl::string_view name) {
@@ -266,6 +320,7 @@ absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
     }
     catalog.movies.push_back(std::move(movie));
   }
+  MOVIEREC_RETURN_IF_ERROR(UserAttributesFromProto(proto, name, &catalog));
   ids.clear();
   for (const model::v1::UserInfo& info : proto.users()) {
     if (info.id() <= 0 || !ids.insert(info.id()).second) {
@@ -287,6 +342,24 @@ absl::StatusOr<MovieLens> CatalogFromProto(const model::v1::ModelBundle& proto,
     user.age = info.age();
     user.gender = info.gender();
     user.occupation = proto.occupations(info.occupation());
+    const size_t attributes = catalog.user_attribute_names.size();
+    if (static_cast<size_t>(info.attributes_size()) != attributes) {
+      return Invalid(
+          name,
+          absl::StrCat("user ", info.id(), " has ", info.attributes_size(),
+                       " attribute values, expected ", attributes));
+    }
+    for (size_t a = 0; a < attributes; ++a) {
+      const int32_t value = info.attributes(static_cast<int>(a));
+      const auto& values = proto.user_attributes(static_cast<int>(a)).values();
+      if (value < -1 || value >= values.size()) {
+        return Invalid(name, absl::StrCat("user ", info.id(), " has value ",
+                                          value, " of attribute \"",
+                                          catalog.user_attribute_names[a],
+                                          "\", which has ", values.size()));
+      }
+      user.attributes.push_back(value < 0 ? std::string() : values[value]);
+    }
     catalog.users.push_back(std::move(user));
   }
   if (catalog.movies.empty()) return Invalid(name, "the catalogue is empty");

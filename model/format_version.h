@@ -7,16 +7,20 @@
 
 namespace movierec {
 
-// The newest format: what a reader reads (and every older one), and what a
-// writer writes for a catalogue with string ids (Movie::key, User::key: the
-// generic data format). Version 1 has integer ids only; a catalogue without
-// keys is still written as version 1, so that servers older than the keys
-// keep loading it, while they refuse a version whose ids they would answer
-// with the wrong names.
-inline constexpr uint32_t kBundleFormatVersion = 2;
+// The newest format: what a reader reads (and every older one). A writer
+// writes the oldest version that holds its catalogue: version 1 has integer
+// ids only; version 2 adds string ids (Movie::key, User::key: the generic
+// data format); version 3 adds the users' categorical attributes
+// (User::attributes). So servers older than a feature keep loading the
+// versions that do not use it, and refuse, by their version check, those
+// they would serve wrongly (answering with the wrong ids, or encoding users
+// without their attributes).
+inline constexpr uint32_t kBundleFormatVersion = 3;
 inline constexpr uint32_t kOldestBundleFormatVersion = 1;
 // The first version with keys.
 inline constexpr uint32_t kKeysBundleFormatVersion = 2;
+// The first version with user attributes.
+inline constexpr uint32_t kUserAttributesBundleFormatVersion = 3;
 
 }  // namespace movierec
 

@@ -6,6 +6,7 @@
 #define MOVIEREC_MODEL_MODEL_JSON_H_
 
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,7 +23,7 @@ namespace movierec {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(FeatureOptions, user_id,
                                                 user_demographics, user_history,
                                                 movie_id, movie_genres,
-                                                movie_year)
+                                                movie_year, user_attributes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RetrievalConfig, features,
                                                 embedding_dim, movie_bias,
                                                 init_scale)
@@ -32,6 +33,19 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingConfig, features,
                                                 embedding_dim, biases, dot, mlp,
                                                 hidden, init_scale)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RerankerConfig, kind, hidden)
+
+// The JSON a tower stage (RetrievalConfig, RatingConfig) records in its
+// ParameterSet: features.user_attributes is left out when off, so that a
+// stage without attributes is written byte for byte as before the option
+// existed (and reads back the same: missing keys keep their defaults).
+template <typename StageConfig>
+std::string StageConfigJson(const StageConfig& config) {
+  nlohmann::json json = config;
+  if (!config.features.user_attributes) {
+    json["features"].erase("user_attributes");
+  }
+  return json.dump();
+}
 
 // Parses `text` as a T; InvalidArgument naming `what` when it is not valid
 // JSON or a field has the wrong type.

@@ -180,7 +180,7 @@ void RatingModel::Predict(const float* user_vector,
 model::v1::ParameterSet RatingModel::ToProto() const {
   model::v1::ParameterSet proto;
   proto.set_kind(kKind);
-  proto.set_config_json(nlohmann::json(config_).dump());
+  proto.set_config_json(StageConfigJson(config_));
   ToTensor(Vector(Vector::Constant(1, global_mean_)),
            &(*proto.mutable_tensors())["global_mean"]);
   user_tower_.ToProto("user/", featurizer_.user_tables(), &proto);

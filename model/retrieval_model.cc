@@ -76,7 +76,7 @@ RowMatrix RetrievalModel::MovieVectors(
 model::v1::ParameterSet RetrievalModel::ToProto() const {
   model::v1::ParameterSet proto;
   proto.set_kind(kKind);
-  proto.set_config_json(nlohmann::json(config_).dump());
+  proto.set_config_json(StageConfigJson(config_));
   user_tower_.ToProto("", featurizer_.user_tables(), &proto);
   movie_tower_.ToProto("", featurizer_.movie_tables(), &proto);
   return proto;

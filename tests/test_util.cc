@@ -275,6 +275,7 @@ RetrievalConfig SmallRetrievalConfig(bool all_features) {
   config.features.user_history = all_features;
   config.features.movie_genres = all_features;
   config.features.movie_year = all_features;
+  config.features.user_attributes = all_features;
   return config;
 }
 
@@ -307,6 +308,7 @@ void AddRankingStage(Model* model, bool with_reranker, uint64_t seed) {
   Rng rng(seed);
   RatingConfig rating;
   rating.features.user_demographics = true;
+  rating.features.user_attributes = true;
   rating.features.movie_genres = true;
   rating.embedding_dim = 4;
   rating.biases = true;

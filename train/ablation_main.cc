@@ -58,7 +58,8 @@ std::vector<Step> Steps() {
       R"("rating": {"enabled": false}, "reranker": {"enabled": false})";
   const std::string ids_only =
       R"("features": {"user_history": false, "user_demographics": false,
-                      "movie_genres": false, "movie_year": false})";
+                      "user_attributes": false, "movie_genres": false,
+                      "movie_year": false})";
   return {
       {"most popular movies", "popularity", ""},
       {"EASE^R (lambda = 500), measured here", "ease", ""},

@@ -31,12 +31,13 @@ TrainConfig TfrsPreset() {
 
 TrainConfig DefaultPreset() {
   // Retrieval: a full softmax over the catalogue, a per-movie bias, L2, and
-  // feature towers (user: id, demographics, history; movie: id, genres,
-  // release year). Chosen on the validation part of the seed-42 train split
-  // (docs/models.md, "Choosing hyper-parameters").
+  // feature towers (user: id, demographics, history, and the attributes of
+  // data that has them; movie: id, genres, release year). Chosen on the
+  // validation part of the seed-42 train split (docs/models.md, "Choosing
+  // hyper-parameters").
   TrainConfig config;
   config.preset = "default";
-  config.retrieval.model.features = {true, true, true, true, true, true};
+  config.retrieval.model.features = {true, true, true, true, true, true, true};
   config.retrieval.model.embedding_dim = 32;
   config.retrieval.model.movie_bias = true;
   config.retrieval.softmax = "full";
@@ -46,7 +47,7 @@ TrainConfig DefaultPreset() {
   config.retrieval.patience = 3;
   config.validation_fraction = 0.1;
   // Rating model: SVD++-like towers with features, biases and a dot product.
-  config.rating.model.features = {true, true, true, true, true, true};
+  config.rating.model.features = {true, true, true, true, true, true, true};
   config.rating.model.embedding_dim = 32;
   config.rating.model.biases = true;
   config.rating.model.dot = true;
@@ -156,7 +157,7 @@ absl::Status ValidateRetrieval(const RetrievalTraining& r) {
                     "must be >= 0");
   }
   if (!r.model.features.user_id && !r.model.features.user_demographics &&
-      !r.model.features.user_history) {
+      !r.model.features.user_history && !r.model.features.user_attributes) {
     return BadField("retrieval.model.features", "{}",
                     "the user tower needs at least one feature");
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "data/dataset.h"
+#include "data/features.h"
 #include "index/index_factory.h"
 #include "index/index_options.h"
 #include "model/bundle.h"
@@ -389,11 +391,24 @@ absl::Status Run() {
   const DataScale scale{static_cast<int64_t>(dataset.train.size()),
                         dataset.num_movies()};
   MOVIEREC_ASSIGN_OR_RETURN(config, ConfigFromFlags(&scale));
-  if (!dataset.catalog.unused_user_columns.empty()) {
-    spdlog::info(
-        "users.csv's columns {} are not used by the model yet (only age, "
-        "gender and occupation are features)",
-        absl::StrJoin(dataset.catalog.unused_user_columns, ", "));
+  if (dataset.catalog.user_attribute_names.empty()) {
+    config.retrieval.model.features.user_attributes = false;
+    config.rating.model.features.user_attributes = false;
+  } else {
+    // One line: each attribute with its number of values (the rows of its
+    // table), or why it is no feature.
+    std::vector<std::string> described;
+    for (size_t a = 0; a < dataset.catalog.user_attribute_names.size(); ++a) {
+      const size_t values =
+          AttributeVocabulary(dataset.catalog.users, a).size();
+      described.push_back(absl::StrCat(
+          dataset.catalog.user_attribute_names[a], " (",
+          values == 0 ? std::string("no user has a value: not a feature")
+                      : absl::StrCat(values, " values"),
+          ")"));
+    }
+    spdlog::info("the users' categorical attributes, user features: {}",
+                 absl::StrJoin(described, ", "));
   }
   if (!HasDemographics(dataset.catalog)) {
     // 10M and the CSV releases have no users file.

@@ -258,15 +258,21 @@ TEST(GenericInteractionsTest, RefusesBadFilesNamingTheLineAndTheReason) {
   }
 }
 
-TEST(GenericUsersTest, ReadsDemographicsAndKeepsOtherColumnsAsUnused) {
+// Columns beyond the demographics and zip_code are the users' categorical
+// attributes, in file order; an empty field is no value, and Latin-1 comes
+// out as UTF-8, as in titles.
+TEST(GenericUsersTest, ReadsDemographicsAndOtherColumnsAsAttributes) {
   ASSERT_OK_AND_ASSIGN(
       GenericUsers users,
-      ParseGenericUsers("user_id,gender,plan,age,occupation,zip_code\n"
-                        "u-abc,F,gold,24,writer,\"10,001\"\n"
-                        "u138,M,,61,other,\n",
+      ParseGenericUsers("user_id,gender,plan,age,occupation,zip_code,country\n"
+                        "u-abc,F,gold,24,writer,\"10,001\",\"C\xF4te, d'Or\"\n"
+                        "u138,M,,61,other,,fr\n",
                         "users.csv"));
   ASSERT_EQ(users.users.size(), 2u);
-  EXPECT_THAT(users.unused_columns, ElementsAre("plan"));
+  EXPECT_THAT(users.attribute_names, ElementsAre("plan", "country"));
+  EXPECT_THAT(users.users[0].attributes,
+              ElementsAre("gold", "C\xC3\xB4te, d'Or"));
+  EXPECT_THAT(users.users[1].attributes, ElementsAre("", "fr"));
   EXPECT_EQ(users.users[0].key, "u-abc");
   EXPECT_EQ(users.users[0].id, 1);
   EXPECT_EQ(users.users[0].age, 24);
@@ -294,7 +300,8 @@ TEST(GenericUsersTest, ReadsDemographicsAndKeepsOtherColumnsAsUnused) {
   ASSERT_OK_AND_ASSIGN(
       const GenericUsers plain,
       ParseGenericUsers("user_id,segment\nu1,a\nu2,b\n", "users.csv"));
-  EXPECT_THAT(plain.unused_columns, ElementsAre("segment"));
+  EXPECT_THAT(plain.attribute_names, ElementsAre("segment"));
+  EXPECT_THAT(plain.users[1].attributes, ElementsAre("b"));
   EXPECT_EQ(plain.users[0].gender, "");
   EXPECT_EQ(plain.users[0].age, 0);
 }
@@ -369,7 +376,8 @@ TEST_F(GenericDirTest, WithUsersFileKeepsItsOrderAndDemographics) {
   EXPECT_EQ(data.users[0].key, "u138");
   EXPECT_EQ(data.users[2].key, "u-idle");
   EXPECT_TRUE(HasDemographics(data));
-  EXPECT_THAT(data.unused_user_columns, ElementsAre("tier"));
+  EXPECT_THAT(data.user_attribute_names, ElementsAre("tier"));
+  EXPECT_THAT(data.users[2].attributes, ElementsAre("c"));
   EXPECT_EQ(data.ratings[0].user_id, 2);  // u-abc
   ASSERT_OK_AND_ASSIGN(const MovieLens catalog,
                        LoadCatalog(dir_.path(), MovieLensFormat::kAuto));

@@ -211,9 +211,17 @@ absl::Status FuzzGenericFile(absl::string_view input) {
             MOVIEREC_FUZZ_CHECK(
                 IsValidUtf8(u.occupation) && IsValidUtf8(u.zip_code), "text");
           }
-          for (const std::string& column : users.unused_columns) {
+          for (const std::string& column : users.attribute_names) {
             MOVIEREC_FUZZ_CHECK(!column.empty() && IsValidUtf8(column),
                                 "column name");
+          }
+          for (const User& u : users.users) {
+            MOVIEREC_FUZZ_CHECK(
+                u.attributes.size() == users.attribute_names.size(),
+                "attribute count");
+            for (const std::string& value : u.attributes) {
+              MOVIEREC_FUZZ_CHECK(IsValidUtf8(value), "attribute text");
+            }
           }
         });
   }

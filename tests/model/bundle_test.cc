@@ -80,7 +80,9 @@ void ExpectSameModel(const Model& a, const Model& b) {
     EXPECT_EQ(x.age, y.age);
     EXPECT_EQ(x.gender, y.gender);
     EXPECT_EQ(x.occupation, y.occupation);
+    EXPECT_EQ(x.attributes, y.attributes);
   }
+  EXPECT_EQ(a.catalog.user_attribute_names, b.catalog.user_attribute_names);
   EXPECT_TRUE(b.catalog.ratings.empty());
   EXPECT_EQ(a.user_vectors, b.user_vectors);
   EXPECT_EQ(a.movie_vectors, b.movie_vectors);
@@ -101,6 +103,9 @@ void ExpectSameModel(const Model& a, const Model& b) {
     EXPECT_EQ(x.features.user_history, y.features.user_history);
     EXPECT_EQ(x.features.movie_genres, y.features.movie_genres);
     EXPECT_EQ(x.features.movie_year, y.features.movie_year);
+    EXPECT_EQ(x.features.user_attributes, y.features.user_attributes);
+    EXPECT_EQ(a.retrieval->featurizer().user_tables().size(),
+              b.retrieval->featurizer().user_tables().size());
     ExpectSameTables(a.retrieval->user_tower(), b.retrieval->user_tower());
     ExpectSameTables(a.retrieval->movie_tower(), b.retrieval->movie_tower());
     // The decoded towers encode the same vectors.
@@ -424,10 +429,10 @@ TEST(DecodeBundleTest, RejectsBadMagic) {
 
 TEST(DecodeBundleTest, RejectsOtherFormatVersion) {
   std::string bytes = EncodeBundle(SmallModel());
-  bytes[8] = 3;
+  bytes[8] = 4;
   EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
                       absl::StatusCode::kInvalidArgument,
-                      {kName, "format version 3", "reads 1 to 2"}));
+                      {kName, "format version 4", "reads 1 to 3"}));
   bytes[8] = 0;
   EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
                       absl::StatusCode::kInvalidArgument,
@@ -664,47 +669,47 @@ TEST(DecodeBundleTest, RejectsACorruptItemNeighbourTable) {
                       {kName, "item neighbours", "offsets"}));
 }
 
+// `bad` is refused as InvalidArgument naming the file and every one of
+// `words`.
+void ExpectRefused(const model::v1::ModelBundle& bad,
+                   std::initializer_list<absl::string_view> words) {
+  const absl::Status status = DecodeBundle(Frame(bad), kName).status();
+  EXPECT_TRUE(IsError(status, absl::StatusCode::kInvalidArgument, {kName}));
+  for (const absl::string_view word : words) {
+    EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr(word));
+  }
+}
+
 TEST(DecodeBundleTest, RejectsCorruptCandidateSources) {
   const model::v1::ModelBundle good = Proto(ModelWithSources());
   ASSERT_GT(good.sources().item_table().neighbor_rows_size(), 0);
-  const auto expect_refused =
-      [](const model::v1::ModelBundle& bad,
-         std::initializer_list<absl::string_view> words) {
-        const absl::Status status = DecodeBundle(Frame(bad), kName).status();
-        EXPECT_TRUE(
-            IsError(status, absl::StatusCode::kInvalidArgument, {kName}));
-        for (const absl::string_view word : words) {
-          EXPECT_THAT(std::string(status.message()),
-                      ::testing::HasSubstr(word));
-        }
-      };
   model::v1::ModelBundle bad = good;
   bad.mutable_sources()->set_item_kind("magic");
-  expect_refused(bad, {"sources.item_kind", "magic"});
+  ExpectRefused(bad, {"sources.item_kind", "magic"});
   bad = good;
   bad.mutable_sources()->set_item_budget(-1);
-  expect_refused(bad, {"sources.item_budget", "-1"});
+  ExpectRefused(bad, {"sources.item_budget", "-1"});
   bad = good;
   bad.mutable_sources()->set_popular_budget(kMaxNumCandidates + 1);
-  expect_refused(bad, {"sources.popular_budget"});
+  ExpectRefused(bad, {"sources.popular_budget"});
   bad = good;
   bad.mutable_sources()->clear_item_kind();
-  expect_refused(bad, {"item_kind"});
+  ExpectRefused(bad, {"item_kind"});
   bad = good;
   bad.mutable_sources()->mutable_item_table()->set_similarities(0, 0.0f);
-  expect_refused(bad, {"sources.item_table", "similarity"});
+  ExpectRefused(bad, {"sources.item_table", "similarity"});
   bad = good;
   bad.mutable_sources()->mutable_item_table()->set_similarities(0,
                                                                 std::nanf(""));
-  expect_refused(bad, {"sources.item_table", "similarity"});
+  ExpectRefused(bad, {"sources.item_table", "similarity"});
   bad = good;
   bad.mutable_sources()->mutable_item_table()->set_neighbor_rows(0, -1);
-  expect_refused(bad, {"sources.item_table", "movie row"});
+  ExpectRefused(bad, {"sources.item_table", "movie row"});
   // Cosine tables keep their (0, 1] bound: an EASE^R weight is not one.
   bad = good;
   bad.mutable_sources()->set_item_kind("cooccurrence");
   bad.mutable_sources()->mutable_item_table()->set_similarities(0, -0.5f);
-  expect_refused(bad, {"sources.item_table", "similarity"});
+  ExpectRefused(bad, {"sources.item_table", "similarity"});
 }
 
 // A model.bin written before the format left the API package (package
@@ -753,6 +758,91 @@ TEST(BundlePackageTest, AVersionWrittenUnderTheOldPackageLoadsByteForByte) {
   absl::StatusOr<Model> loaded = ReadModelVersion(version_dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(EncodeBundle(*loaded), old_bytes);
+}
+
+// SmallModel with two categorical user attributes ("plan" with a user
+// without a value, "country"), which both stages use as features.
+Model ModelWithAttributes() {
+  MovieLens data = SmallMovieLens(8, 12, 5);
+  data.user_attribute_names = {"plan", "country"};
+  const char* plans[] = {"gold", "free", "", "gold"};
+  const char* countries[] = {"fr", "de", "C\xC3\xB4te d'Or"};
+  for (size_t u = 0; u < data.users.size(); ++u) {
+    data.users[u].attributes = {plans[u % 4], countries[u % 3]};
+  }
+  Model model =
+      MakeRandomModel(data, SmallRetrievalConfig(/*all_features=*/true), 1);
+  AddRankingStage(&model, /*with_reranker=*/true, 2);
+  return model;
+}
+
+// The users' attributes survive the bundle, and with them the towers'
+// attribute tables: the decoded model encodes every user as the original
+// does. They need format version 3, which a catalogue without them does not
+// get (so that older servers keep loading those).
+TEST(BundleUserAttributesTest, RoundTripAsFormatVersionThree) {
+  const Model model = ModelWithAttributes();
+  const std::vector<TableSpec>& tables =
+      model.retrieval->featurizer().user_tables();
+  ASSERT_TRUE(std::any_of(tables.begin(), tables.end(), [](const TableSpec& t) {
+    return t.name == "user_attribute/plan" && t.rows == 2;
+  }));
+  const std::string bytes = EncodeBundle(model);
+  EXPECT_EQ(bytes[8], 3);
+  ASSERT_OK_AND_ASSIGN(const Model decoded, DecodeBundle(bytes, kName));
+  ExpectSameModel(model, decoded);
+  EXPECT_EQ(decoded.catalog.users[2].attributes[0], "");
+  EXPECT_EQ(EncodeBundle(decoded), bytes);
+  // Without attributes: version 1, and a stage's config does not name the
+  // option when it is off (the bytes of the versions written before it).
+  RetrievalConfig config = SmallRetrievalConfig(/*all_features=*/true);
+  config.features.user_attributes = false;
+  const Model plain = MakeRandomModel(SmallMovieLens(8, 12, 5), config, 1);
+  EXPECT_EQ(EncodeBundle(plain)[8], 1);
+  EXPECT_EQ(Proto(plain).retrieval().config_json().find("user_attributes"),
+            std::string::npos);
+}
+
+TEST(BundleUserAttributesTest, RefusesInconsistentAttributes) {
+  const model::v1::ModelBundle good = Proto(ModelWithAttributes());
+  ASSERT_EQ(good.user_attributes_size(), 2);
+  model::v1::ModelBundle bad = good;
+  bad.set_format_version(kKeysBundleFormatVersion);
+  ExpectRefused(bad, {kName, "user attributes in a format version 2 bundle",
+                      "they need 3"});
+  bad = good;
+  bad.mutable_users(1)->set_attributes(1, 3);
+  const std::string user_2 = absl::StrCat("user ", good.users(1).id());
+  ExpectRefused(bad, {kName, user_2, "has value 3 of attribute \"country\"",
+                      "which has 3"});
+  bad = good;
+  bad.mutable_users(1)->set_attributes(0, -2);
+  ExpectRefused(bad, {kName, user_2, "has value -2 of attribute \"plan\""});
+  bad = good;
+  bad.mutable_users(4)->mutable_attributes()->RemoveLast();
+  ExpectRefused(bad, {kName, absl::StrCat("user ", good.users(4).id()),
+                      "has 1 attribute values, expected 2"});
+  bad = good;
+  bad.mutable_user_attributes(1)->set_name("plan");
+  ExpectRefused(bad, {kName, "user attribute name \"plan\"", "not unique"});
+  bad = good;
+  bad.mutable_user_attributes(0)->set_name("");
+  ExpectRefused(bad, {kName, "user attribute name \"\" is empty"});
+  bad = good;
+  bad.mutable_user_attributes(0)->set_values(1,
+                                             bad.user_attributes(0).values(0));
+  ExpectRefused(bad, {kName, "user attribute \"plan\" has value", "twice"});
+  bad = good;
+  bad.mutable_user_attributes(0)->set_values(0, "");
+  ExpectRefused(bad, {kName, "user attribute \"plan\" has value \"\""});
+  // The towers' tables follow the catalogue: dropping an attribute leaves
+  // the version's tensors without a table to fill.
+  bad = good;
+  bad.mutable_user_attributes()->RemoveLast();
+  for (model::v1::UserInfo& user : *bad.mutable_users()) {
+    user.mutable_attributes()->RemoveLast();
+  }
+  ExpectRefused(bad, {kName, "tensors, expected"});
 }
 
 // String ids came with format version 2: a catalogue with keys is written

@@ -118,7 +118,7 @@ TEST(GenericEquivalenceTest, HundredKInGenericFormatTrainsToTheSameMetrics) {
         << "rating " << i;
   }
   EXPECT_TRUE(converted.has_timestamps);
-  EXPECT_TRUE(converted.unused_user_columns.empty());
+  EXPECT_TRUE(converted.user_attribute_names.empty());
 
   test::ExpectNativeSeed42Metrics(std::move(native), std::move(converted),
                                   "generic format");

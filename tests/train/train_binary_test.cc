@@ -324,6 +324,58 @@ TEST_F(TrainBinaryTest, TrainsOnTheCsvFormatWithoutDemographics) {
   EXPECT_THAT(wrong.output, HasSubstr(csv + "/movies.dat"));
 }
 
+// A generic folder whose users.csv has two extra columns: the one with
+// values is a user feature (logged with its count of values), the empty one
+// is not; the version written keeps the attributes (format version 3), its
+// towers have the attribute's table, and it reads back valid.
+TEST_F(TrainBinaryTest, GenericUsersColumnsAreUserFeatures) {
+  const MovieLens data = test::SmallMovieLens(30, 40, 12, 3);
+  const std::string generic = dir_.File("generic");
+  fs::create_directories(generic);
+  std::string items = "item_id,title\n";
+  for (const Movie& movie : data.movies) {
+    absl::StrAppend(&items, "m", movie.id, ",", test::CsvQuoted(movie.title),
+                    "\n");
+  }
+  test::WriteFile(generic + "/items.csv", items);
+  std::string users = "user_id,plan,note\n";
+  for (size_t u = 0; u < data.users.size(); ++u) {
+    const char* const plans[] = {"", "gold", "free"};
+    absl::StrAppend(&users, "u", data.users[u].id, ",", plans[u % 3], ",\n");
+  }
+  test::WriteFile(generic + "/users.csv", users);
+  std::string interactions = "user_id,item_id,rating\n";
+  for (const Rating& r : data.ratings) {
+    absl::StrAppend(&interactions, "u", r.user_id, ",m", r.movie_id, ",",
+                    r.rating, "\n");
+  }
+  test::WriteFile(generic + "/interactions.csv", interactions);
+
+  const Result run = RunBinary(
+      {MOVIEREC_TRAIN_BIN, "--data_dir=" + generic, "--model_base=" + base_,
+       std::string("--config=") + kConfig, "--threads=1"});
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  EXPECT_THAT(run.output,
+              HasSubstr("the users' categorical attributes, user features: "
+                        "plan (2 values), note (no user has a value: not a "
+                        "feature)"));
+  ASSERT_THAT(Versions(), ElementsAre(1));
+  const std::string version_dir = absl::StrCat(base_, "/1");
+  EXPECT_EQ(test::ReadFileOrFail(version_dir + "/" + kBundleFileName)[8], 3);
+  ASSERT_OK_AND_ASSIGN(const Model model, ReadModelVersion(version_dir));
+  EXPECT_THAT(model.catalog.user_attribute_names, ElementsAre("plan", "note"));
+  std::vector<std::string> tables;
+  for (const TableSpec& table : model.retrieval->featurizer().user_tables()) {
+    tables.push_back(table.name);
+  }
+  EXPECT_THAT(tables, testing::Contains("user_attribute/plan"));
+  EXPECT_THAT(tables, testing::Not(testing::Contains("user_attribute/note")));
+  const nlohmann::json metrics = ReadMetrics(1);
+  EXPECT_EQ(
+      metrics["config"]["retrieval"]["model"]["features"]["user_attributes"],
+      true);
+}
+
 TEST_F(TrainBinaryTest, KilledMidRemovalThenTheNextRunFinishes) {
   ASSERT_EQ(Train({}).exit_status, 0);
   // Versions 2 and 3: copies of 1 (whole, valid versions).

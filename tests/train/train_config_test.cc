@@ -104,6 +104,7 @@ std::vector<BadField> BadFields() {
          c->retrieval.model.features.user_id = false;
          c->retrieval.model.features.user_demographics = false;
          c->retrieval.model.features.user_history = false;
+         c->retrieval.model.features.user_attributes = false;
        }},
       {"retrieval.model.features",
        [](C c) {

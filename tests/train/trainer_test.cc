@@ -30,6 +30,7 @@
 #include "tests/test_util.h"
 #include "train/config_json.h"
 #include "train/quality_gate.h"
+#include "util/random.h"
 
 namespace movierec {
 namespace {
@@ -741,6 +742,76 @@ TEST(TrainModelTest, ColdMovieAndUserAreEncodedFromTheirFeatures) {
   // The cold user still gets ten movies.
   const Scorer scorer(output.model);
   EXPECT_EQ(scorer.Recommend(kColdUser, 10).size(), 10u);
+}
+
+// Users in two segments, told apart only by users.csv's "segment" attribute
+// (their demographics are all the same): segment a rates movies 0-19,
+// segment b movies 20-39. Four users have no training ratings. With the
+// attribute as a feature, each cold user's query vector comes from its
+// segment, and its top 10 are its segment's movies; without it, nothing
+// tells the cold users apart: they get one list, half right on average.
+TEST(TrainModelTest, ColdUsersAreRecommendedFromTheirAttributes) {
+  MovieLens data = SmallMovieLens(/*num_users=*/40, /*num_movies=*/40,
+                                  /*per_user=*/0, 3);
+  data.user_attribute_names = {"segment", "note"};
+  Rng rng(5);
+  const auto segment_of = [](int u) { return u % 2; };
+  data.ratings.clear();
+  for (int u = 0; u < 40; ++u) {
+    data.users[u].attributes = {segment_of(u) == 0 ? "a" : "b", ""};
+    data.users[u].age = 30;
+    data.users[u].gender = "F";
+    data.users[u].occupation = "other";
+    std::vector<int> movies(20);
+    for (int i = 0; i < 20; ++i) movies[i] = 20 * segment_of(u) + i;
+    Shuffle(movies, rng);
+    for (int i = 0; i < 10; ++i) {
+      data.ratings.push_back({data.users[u].id, data.movies[movies[i]].id,
+                              4.0f + static_cast<float>(rng.Uniform(2)),
+                              int64_t{1000} * (u * 10 + i)});
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(Dataset dataset, MakeRandomSplit(std::move(data), 3));
+  const std::vector<int> cold_users = {36, 37, 38, 39};
+  std::vector<Interaction> train;
+  for (const Interaction& x : dataset.train) {
+    const bool cold = x.user >= cold_users.front();
+    (cold ? dataset.test : train).push_back(x);
+  }
+  dataset.train = std::move(train);
+
+  // The share of each cold user's top 10 from its own segment's movies.
+  const auto in_segment = [&](const TrainConfig& config) {
+    const TrainOutput output = Train(config, dataset);
+    std::vector<double> shares;
+    if (output.model == nullptr) return shares;
+    const Scorer scorer(output.model);
+    for (const int u : cold_users) {
+      EXPECT_TRUE(output.model->seen.Of(u).empty());
+      const std::vector<ScoredMovie> top = scorer.Recommend(u, 10);
+      EXPECT_EQ(top.size(), 10u);
+      shares.push_back(std::count_if(top.begin(), top.end(),
+                                     [&](const ScoredMovie& m) {
+                                       return m.movie / 20 == segment_of(u);
+                                     }) /
+                       10.0);
+    }
+    return shares;
+  };
+  TrainConfig config = SmallConfig(Stages::kRatingAndReranker);
+  ASSERT_TRUE(config.retrieval.model.features.user_attributes);
+  ASSERT_TRUE(config.rating.model.features.user_attributes);
+  const std::vector<double> with = in_segment(config);
+  ASSERT_EQ(with.size(), cold_users.size());
+  for (const double share : with) EXPECT_GE(share, 0.9);
+
+  config.retrieval.model.features.user_attributes = false;
+  config.rating.model.features.user_attributes = false;
+  const std::vector<double> without = in_segment(config);
+  ASSERT_EQ(without.size(), cold_users.size());
+  double mean = 0;
+  for (const double share : without) mean += share / 4;
+  EXPECT_NEAR(mean, 0.5, 1e-9);
 }
 
 // A temporal split's newcomers (the synthetic users' ratings are dated by
