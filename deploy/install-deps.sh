@@ -41,6 +41,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # tests/client/demo_browser_test.py drives the demo page in headless
   # Chromium through the DevTools Protocol (python3-websocket).
   packages+=(chromium python3-websocket)
+  # The bench_smoke tests (tests/bench/loadgen_smoke.sh) draw the
+  # BENCHMARKS plots through report.py, which calls gnuplot.
+  packages+=(gnuplot-nox)
   if ! command -v kubectl >/dev/null; then
     echo "warning: kubectl is not on PATH (it is no Debian package): the" \
       "Kubernetes manifest tests will fail until it is installed" >&2
