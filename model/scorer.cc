@@ -319,17 +319,41 @@ CandidateSet Scorer::AddSourceCandidates(
     place[movie] = static_cast<int32_t>(set.movies.size());
   };
   if (!item_offsets_.empty()) {
-    // The history's weights, summed per movie they point to.
+    // The history's weights, summed per movie they point to, and the list
+    // of the movies they touched. Two ways to that list, with the same
+    // result: appending each movie at its first touch costs the loop over
+    // the weights a chain of dependent stores (the top of a Recommend
+    // profile), so when the weights outnumber an eighth of the catalogue
+    // the loop only marks the movies, and one branchless pass over the
+    // catalogue lists the marks.
     const int32_t* const targets = item_targets_.data();
     const float* const weights = item_weights_.data();
+    int64_t entries = 0;
     for (const int32_t j : context.history) {
-      const int64_t end = item_offsets_[j + 1];
-      for (int64_t e = item_offsets_[j]; e < end; ++e) {
-        const int32_t target = targets[e];
-        touched[num_touched] = target;
-        num_touched += is_touched[target] == 0;
-        is_touched[target] = 1;
-        item_score[target] += weights[e];
+      entries += item_offsets_[j + 1] - item_offsets_[j];
+    }
+    if (entries * 8 >= static_cast<int64_t>(num_movies)) {
+      for (const int32_t j : context.history) {
+        const int64_t end = item_offsets_[j + 1];
+        for (int64_t e = item_offsets_[j]; e < end; ++e) {
+          item_score[targets[e]] += weights[e];
+          is_touched[targets[e]] = 1;
+        }
+      }
+      for (size_t movie = 0; movie < num_movies; ++movie) {
+        touched[num_touched] = static_cast<int32_t>(movie);
+        num_touched += is_touched[movie];
+      }
+    } else {
+      for (const int32_t j : context.history) {
+        const int64_t end = item_offsets_[j + 1];
+        for (int64_t e = item_offsets_[j]; e < end; ++e) {
+          const int32_t target = targets[e];
+          touched[num_touched] = target;
+          num_touched += is_touched[target] == 0;
+          is_touched[target] = 1;
+          item_score[target] += weights[e];
+        }
       }
     }
     best.clear();

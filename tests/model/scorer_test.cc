@@ -214,17 +214,36 @@ float ItemScore(const ItemNeighbors& table, int32_t movie,
 // item_budget movies by the history's summed EASE^R weights and the
 // popular_budget most popular ones, each movie once, none excluded, each
 // marked with every source that proposed it; the features say the same.
+// For the known users (whose weights outnumber an eighth of the catalogue:
+// the item source lists the movies they touch in one pass over the
+// catalogue) and for visitors of one movie (listed as they are touched).
 TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
   constexpr int kItems = 4;
   constexpr int kPopular = 3;
   const auto model = ModelWithSources(kItems, kPopular);
   const Scorer scorer(model);
   const ItemNeighbors& table = model->sources->item_table;
+  std::vector<UserContext> contexts;
+  for (int user = 0; user < model->num_users(); ++user) {
+    contexts.push_back(scorer.ForUser(user));
+  }
+  // The weights each movie gives (the table is saved by the movie they
+  // point to).
+  std::vector<int> given(static_cast<size_t>(model->num_movies()), 0);
+  for (int32_t target = 0; target < model->num_movies(); ++target) {
+    for (const int32_t from : table.neighbors(target)) ++given[from];
+  }
+  for (int32_t movie = 0; movie < model->num_movies(); ++movie) {
+    if (given[movie] > 0 && given[movie] * 8 < model->num_movies()) {
+      contexts.push_back(scorer.ForVisitor({movie}));
+    }
+  }
+  ASSERT_GE(contexts.size(), static_cast<size_t>(model->num_users()) + 3);
   int appended = 0;
   int shared = 0;
-  for (int user = 0; user < model->num_users(); ++user) {
-    SCOPED_TRACE(testing::Message() << "user " << user);
-    const UserContext context = scorer.ForUser(user);
+  for (size_t c = 0; c < contexts.size(); ++c) {
+    SCOPED_TRACE(testing::Message() << "context " << c);
+    const UserContext& context = contexts[c];
     MovieFilter filter;
     filter.exclude = {1, 7};
     const std::vector<int32_t> excluded =
