@@ -51,12 +51,20 @@ class ModelManagerTest : public ::testing::Test {
     options.model_base = base_;
     options.pinned_version = pinned;
     options.poll_interval = absl::Milliseconds(10);
-    return std::make_unique<ModelManager>(
-        options, [this](const LoadEvent& event) {
-          std::lock_guard<std::mutex> lock(mutex_);
-          events_.push_back(event);
-          event_cv_.notify_all();
-        });
+    ModelManagerHooks hooks;
+    hooks.loaded = [this](const LoadEvent& event) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      events_.push_back(event);
+      event_cv_.notify_all();
+    };
+    // A load is heard (loaded) before the poll publishes what serves.
+    hooks.serving_changed = [this](const ServingSet& serving) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      served_version_ =
+          serving.primary() == nullptr ? 0 : serving.primary()->version();
+      event_cv_.notify_all();
+    };
+    return std::make_unique<ModelManager>(options, std::move(hooks));
   }
 
   std::vector<LoadEvent> Events() {
@@ -70,6 +78,7 @@ class ModelManagerTest : public ::testing::Test {
   std::mutex mutex_;
   std::condition_variable event_cv_;
   std::vector<LoadEvent> events_;
+  int64_t served_version_ = 0;
 };
 
 TEST_F(ModelManagerTest, LoadsTheNewestVersion) {
@@ -245,8 +254,11 @@ TEST_F(ModelManagerTest, ThePollerLoadsNewVersionsInTheBackground) {
   WriteVersion();
   {
     std::unique_lock<std::mutex> lock(mutex_);
+    // The second load, then its publication (the loaded hook runs before
+    // the poll swaps what serves: waiting for the load alone raced).
     ASSERT_TRUE(event_cv_.wait_for(lock, std::chrono::seconds(10), [this] {
-      return events_.size() == 2 && events_[1].status.ok();
+      return events_.size() == 2 && events_[1].status.ok() &&
+             served_version_ == 2;
     }));
   }
   EXPECT_EQ(manager->current()->version(), 2);
