@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -13,27 +14,35 @@ int AddTable(std::vector<TableSpec>* tables, std::string name, int rows) {
   return static_cast<int>(tables->size()) - 1;
 }
 
+// `values` sorted, each once.
+std::vector<std::string> SortedDistinct(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
 }  // namespace
 
+int32_t VocabularyRow(const std::vector<std::string>& vocabulary,
+                      absl::string_view value) {
+  return static_cast<int32_t>(
+      std::lower_bound(vocabulary.begin(), vocabulary.end(), value) -
+      vocabulary.begin());
+}
+
 std::vector<std::string> OccupationVocabulary(const std::vector<User>& users) {
-  std::vector<std::string> vocabulary;
-  for (const User& user : users) vocabulary.push_back(user.occupation);
-  std::sort(vocabulary.begin(), vocabulary.end());
-  vocabulary.erase(std::unique(vocabulary.begin(), vocabulary.end()),
-                   vocabulary.end());
-  return vocabulary;
+  std::vector<std::string> occupations;
+  for (const User& user : users) occupations.push_back(user.occupation);
+  return SortedDistinct(std::move(occupations));
 }
 
 std::vector<std::string> AttributeVocabulary(const std::vector<User>& users,
                                              size_t a) {
-  std::vector<std::string> vocabulary;
+  std::vector<std::string> values;
   for (const User& user : users) {
-    if (!user.attributes[a].empty()) vocabulary.push_back(user.attributes[a]);
+    if (!user.attributes[a].empty()) values.push_back(user.attributes[a]);
   }
-  std::sort(vocabulary.begin(), vocabulary.end());
-  vocabulary.erase(std::unique(vocabulary.begin(), vocabulary.end()),
-                   vocabulary.end());
-  return vocabulary;
+  return SortedDistinct(std::move(values));
 }
 
 std::string AttributeTableName(absl::string_view name) {
@@ -70,10 +79,7 @@ Featurizer::Featurizer(const FeatureOptions& options, const MovieLens& catalog)
     for (const User& user : catalog.users) {
       user_age_.push_back(AgeBucket(user.age));
       user_gender_.push_back(user.gender == "F" ? 1 : 0);
-      user_occupation_.push_back(static_cast<int32_t>(
-          std::lower_bound(occupations.begin(), occupations.end(),
-                           user.occupation) -
-          occupations.begin()));
+      user_occupation_.push_back(VocabularyRow(occupations, user.occupation));
     }
   }
   if (options.user_attributes) {
@@ -93,9 +99,7 @@ Featurizer::Featurizer(const FeatureOptions& options, const MovieLens& catalog)
       for (size_t u = 0; u < catalog.users.size(); ++u) {
         const std::string& value = catalog.users[u].attributes[a];
         if (value.empty()) continue;
-        user_attribute_rows_[u * attributes + a] = static_cast<int32_t>(
-            std::lower_bound(values.begin(), values.end(), value) -
-            values.begin());
+        user_attribute_rows_[u * attributes + a] = VocabularyRow(values, value);
       }
     }
   }

@@ -112,6 +112,11 @@ class Featurizer {
   std::vector<int32_t> movie_year_;
 };
 
+// The row of `value` in `vocabulary` (sorted, and holding it): a vocabulary
+// below, or a bundle's copy of one.
+int32_t VocabularyRow(const std::vector<std::string>& vocabulary,
+                      absl::string_view value);
+
 // The sorted distinct occupations of `users`: the occupation vocabulary.
 std::vector<std::string> OccupationVocabulary(const std::vector<User>& users);
 

@@ -163,21 +163,14 @@ model::v1::ModelBundle ToProto(const Model& model) {
     model::v1::UserInfo* info = proto.add_users();
     for (size_t a = 0; a < attributes; ++a) {
       const std::vector<std::string>& values = attribute_values[a];
-      info->add_attributes(
-          user.attributes[a].empty()
-              ? -1
-              : static_cast<int32_t>(std::lower_bound(values.begin(),
-                                                      values.end(),
-                                                      user.attributes[a]) -
-                                     values.begin()));
+      info->add_attributes(user.attributes[a].empty()
+                               ? -1
+                               : VocabularyRow(values, user.attributes[a]));
     }
     info->set_id(user.id);
     info->set_age(user.age);
     info->set_gender(user.gender);
-    info->set_occupation(static_cast<int32_t>(
-        std::lower_bound(occupations.begin(), occupations.end(),
-                         user.occupation) -
-        occupations.begin()));
+    info->set_occupation(VocabularyRow(occupations, user.occupation));
     if (!user.key.empty()) info->set_key(user.key);
   }
   ToTensor(model.user_vectors, proto.mutable_user_vectors());
