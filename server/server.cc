@@ -372,8 +372,9 @@ void MovierecServer::OnServing(const ServingSet& serving) {
     if (primary == nullptr) {
       spdlog::info("serving model version none");
     } else {
-      spdlog::info("serving model version {} ({} movies)",
-                   primary->version_string(), primary->model().num_movies());
+      spdlog::info("serving model version {} ({} movies, index {})",
+                   primary->version_string(), primary->model().num_movies(),
+                   primary->scorer().index().Describe());
     }
     return;
   }

@@ -1520,6 +1520,122 @@ def cmd_scale(args):
     splice(args.doc, "scale", "\n".join(text))
 
 
+# Issue 19, item 3: Recommend's QPS over the empty call's at 100,000 and
+# 1,000,000 movies, and its p99 at half load at 1,000,000.
+REQUIRED_CATALOGUE_QPS_RATIO = {100000: 0.7, 1000000: 0.5}
+REQUIRED_HALF_LOAD_P99_MS = {1000000: 5.0}
+
+
+def catalogue_plot(result, plots_dir, work_dir):
+    """Max OK calls/s of both servers and movierec's CPU per call against
+    the catalogue's size, log x."""
+    os.makedirs(plots_dir, exist_ok=True)
+    os.makedirs(work_dir, exist_ok=True)
+    path = os.path.join(work_dir, "catalogue.dat")
+    with open(path, "w", encoding="utf-8") as f:
+        for size in result["sizes"]:
+            c = size["compare"]
+            f.write(f"{size['movies']} {c['empty']['max_qps']} "
+                    f"{c['movierec']['max_qps']} "
+                    f"{c['empty']['cpu_us_per_call']} "
+                    f"{c['movierec']['cpu_us_per_call']}\n")
+    png = os.path.join(plots_dir, "catalogue.png")
+    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+          f"set output '{png}'",
+          "set title 'Recommend through gRPC against the catalogue size "
+          "(server on one core)'",
+          "set grid", "set key top right", "set logscale x",
+          "set logscale y2", "set xlabel 'movies (log)'",
+          "set ylabel 'max OK calls/s'",
+          "set y2label 'server CPU µs per call (log)'",
+          "set y2tics", "set ytics nomirror", "set yrange [0:*]",
+          f"plot '{path}' using 1:2 with linespoints lw 2 pt 7 "
+          "lc rgb '#7f7f7f' title 'empty call, calls/s', "
+          f"'{path}' using 1:3 with linespoints lw 2 pt 7 "
+          "lc rgb '#1f77b4' title 'Recommend, calls/s', "
+          f"'{path}' using 1:4 axes x1y2 with linespoints lw 2 pt 5 dt 2 "
+          "lc rgb '#7f7f7f' title 'empty call, CPU µs', "
+          f"'{path}' using 1:5 axes x1y2 with linespoints lw 2 pt 5 dt 2 "
+          "lc rgb '#d62728' title 'Recommend, CPU µs'"]
+    script = os.path.join(work_dir, "catalogue.gp")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(gp) + "\n")
+    subprocess.run(["gnuplot", script], check=True)
+    return png
+
+
+def cmd_catalogue(args):
+    with open(args.json, encoding="utf-8") as f:
+        result = json.load(f)
+    rows = []
+    verdicts = []
+    for size in result["sizes"]:
+        movies = size["movies"]
+        c = size["compare"]
+        empty, ours = c["empty"], c["movierec"]
+        half = size["half_load"]
+        for name, row in (("empty call", empty), ("Recommend", ours)):
+            rows.append([
+                f"{movies:,}", name,
+                (f"`{half.get('index') or '?'}`" if row is ours else "-"),
+                span(row["max_qps"], row["max_qps_range"], 0),
+                ms(row["p50_ms"], 3), ms(row["p99_ms"], 3),
+                span(row["cpu_us_per_call"], row["cpu_us_per_call_range"]),
+                ratio(row.get("qps_over_empty")),
+                ratio(row.get("cpu_over_empty")),
+                (f"{half['p99_ms']:.3f} at {half['offered_qps']:,.0f}/s"
+                 if row is ours else "-")])
+        need = REQUIRED_CATALOGUE_QPS_RATIO.get(movies)
+        if need is not None:
+            got = ours.get("qps_over_empty") or 0
+            verdicts.append(
+                f"- {movies:,} movies: Recommend's max QPS is {got:.2f}x the "
+                f"empty call's (required >= {need}): "
+                f"{'met' if got >= need else '**not met**'}.")
+        need = REQUIRED_HALF_LOAD_P99_MS.get(movies)
+        if need is not None:
+            got = half["p99_ms"]
+            verdicts.append(
+                f"- {movies:,} movies: p99 at half load {got:.2f} ms "
+                f"(required <= {need:g} ms): "
+                f"{'met' if got <= need else '**not met**'}.")
+    build = result["build"]
+    load = ", ".join(f"{x:.2f}" for x in result["load_avg"])
+    load_after = ", ".join(f"{x:.2f}" for x in result["load_avg_after"])
+    data = "; ".join(
+        f"{s['movies']:,} movies: {s['users']:,} users, "
+        f"{s['interactions']:,} interactions, trained at "
+        f"{s['trained']['commit']} in {s['trained']['train_minutes']:.1f} "
+        f"min (served NDCG@10 {s['trained'].get('ndcg_at_10') or 0:.3f})"
+        for s in result["sizes"])
+    png = catalogue_plot(result, args.plots, args.work)
+    text = [
+        f"Run of {result['date']}; load average {load} at the start, "
+        f"{load_after} at the end. movierec-server "
+        f"{build_text({'build': build})}, run with "
+        f"`{result['server_flags']}`; servers on core "
+        f"{result['server_cpus']}, movierec-loadgen on core "
+        f"{result['loadgen_cpus']}. Each size's two rows come from one "
+        f"serving_compare.py run (closed loop, the servers taking turns at "
+        f"each level, {result['repetitions']} repetitions, medians of each "
+        "one's best level); then movierec-server alone at half its maximum, "
+        f"open loop, {result['repetitions']} runs, median p99.",
+        "",
+        f"Data (synthetic_dataset) and models (movierec-train's default "
+        f"preset): {data}.",
+        "",
+        *verdicts,
+        "",
+        table(["movies", "method", "index", "max OK calls/s", "p50 ms",
+               "p99 ms", "server CPU µs per call", "QPS / empty",
+               "CPU / empty", "p99 ms at half load"], rows),
+        "",
+        f"![QPS and CPU per call against the catalogue size]"
+        f"(plots/{os.path.basename(png)})",
+    ]
+    splice(args.doc, "catalogue", "\n".join(text))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Flags of every subcommand: the stamp of the block (run_stamp).
@@ -1581,6 +1697,12 @@ def main():
     p.add_argument("--plots", required=True)
     p.add_argument("--work", required=True)
     p.set_defaults(func=cmd_scale)
+    p = sub.add_parser("catalogue", parents=[common])
+    p.add_argument("--doc", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--plots", required=True)
+    p.add_argument("--work", required=True)
+    p.set_defaults(func=cmd_catalogue)
     p = sub.add_parser("train", parents=[common])
     p.add_argument("--doc", required=True)
     p.add_argument("--json", required=True)

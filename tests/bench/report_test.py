@@ -331,5 +331,68 @@ class ScaleTest(unittest.TestCase):
                       "30.0 | 3,000 | 3,800,000 | - | 0.2500 |", text)
         self.assertIn("served in 4.2 s, resident 900 MB", text)
 
+class CatalogueTest(unittest.TestCase):
+    @staticmethod
+    def size(movies, empty_qps, qps, cpu, p99_half, index):
+        def row(q, c, over=None):
+            r = {"max_qps": q, "max_qps_range": [q, q], "p50_ms": 0.2,
+                 "p99_ms": 0.9, "cpu_us_per_call": c,
+                 "cpu_us_per_call_range": [c, c]}
+            if over:
+                r.update(qps_over_empty=q / over[0],
+                         cpu_over_empty=c / over[1])
+            return r
+        return {"movies": movies, "users": 943, "interactions": 122590,
+                "trained": {"commit": "abc1234", "train_minutes": 0.5,
+                            "ndcg_at_10": 0.5},
+                "compare": {"empty": row(empty_qps, 20.0),
+                            "movierec": row(qps, cpu, (empty_qps, 20.0))},
+                "half_load": {"offered_qps": qps / 2, "p99_ms": p99_half,
+                              "index": index}}
+
+    def test_verdicts_and_rows(self):
+        result = {
+            "date": "2026-12-06T10:00:00+00:00", "load_avg": [0.1, 0.2, 0.3],
+            "load_avg_after": [1.0, 0.5, 0.4], "server_cpus": "0",
+            "loadgen_cpus": "1", "repetitions": 3,
+            "server_flags": "--max_queue_wait 1s",
+            "build": {"binary": "/b/movierec-server"},
+            "sizes": [
+                self.size(1682, 40000, 10000, 80.0, 0.5,
+                          "flat(exclusion=auto)"),
+                self.size(100000, 40000, 30000, 26.0, 1.0,
+                          "flat(exclusion=auto)"),
+                self.size(1000000, 40000, 4000, 200.0, 6.5,
+                          "ivf(nlist=2000, nprobe=96, exclusion=auto)")]}
+        with tempfile.TemporaryDirectory() as tmp:
+            doc = os.path.join(tmp, "doc.md")
+            path = os.path.join(tmp, "catalogue.json")
+            with open(doc, "w", encoding="utf-8") as f:
+                f.write("<!-- BEGIN GENERATED catalogue -->\n"
+                        "<!-- END GENERATED catalogue -->\n")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(result, f)
+            plot = report.catalogue_plot
+            report.catalogue_plot = lambda r, plots, work: "catalogue.png"
+            try:
+                report.cmd_catalogue(argparse.Namespace(
+                    doc=doc, json=path, plots=tmp, work=tmp))
+            finally:
+                report.catalogue_plot = plot
+            with open(doc, encoding="utf-8") as f:
+                text = f.read()
+        self.assertIn("- 100,000 movies: Recommend's max QPS is 0.75x the "
+                      "empty call's (required >= 0.7): met.", text)
+        self.assertIn("- 1,000,000 movies: Recommend's max QPS is 0.10x the "
+                      "empty call's (required >= 0.5): **not met**.", text)
+        self.assertIn("- 1,000,000 movies: p99 at half load 6.50 ms "
+                      "(required <= 5 ms): **not met**.", text)
+        self.assertNotIn("- 1,682 movies", text)
+        self.assertIn("| 1,000,000 | Recommend | `ivf(nlist=2000, nprobe=96, "
+                      "exclusion=auto)` | 4,000 | 0.200 | 0.900 | 200.0 | "
+                      "0.10x | 10.00x | 6.500 at 2,000/s |", text)
+        self.assertIn("| 1,682 | empty call | - | 40,000 |", text)
+
+
 if __name__ == "__main__":
     unittest.main()

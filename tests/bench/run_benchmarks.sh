@@ -12,6 +12,12 @@
 #   tests/bench/run_benchmarks.sh transport    gRPC against HTTP/JSON
 #   tests/bench/run_benchmarks.sh compare      movierec-server against a
 #                                              plain gRPC server's empty call
+#   tests/bench/run_benchmarks.sh catalogue    Recommend through gRPC on
+#                                              default models of synthetic
+#                                              catalogues up to 1M movies,
+#                                              against the empty call (not
+#                                              in "every section": about
+#                                              an hour cold, models cached)
 #   tests/bench/run_benchmarks.sh scale        movierec-train end to end on
 #                                              synthetic 100K, 1M and 25M
 #                                              sets (not in "every section":
@@ -25,7 +31,7 @@
 # (1, 5, 15 min) before and after its section's benchmarks.
 #
 # Sections: machine, index, train, startup, serving, overload, transport,
-# compare, scale. To add one,
+# compare, catalogue, scale. To add one,
 # write a section_<name> function below that runs its benchmark into
 # "$results" and fills its block of BENCHMARKS.md (report.py <name>, or its
 # own generator), add <name> to all_sections and its binaries to
@@ -101,6 +107,10 @@
 #                         (default: the real model)
 #   COMPARE_BASELINE_SERVER  compare: another movierec-server binary (e.g.
 #                         main's) run beside this tree's, named "main"
+#   CATALOGUE_SIZES       catalogue: the catalogue sizes (default
+#                         1682,10000,100000,1000000)
+#   CATALOGUE_RETRAIN     catalogue: 1 trains every model again (default:
+#                         kept while the trainer's commit is the same)
 #   SCALE_SHAPES          scale: the synthetic sets, smallest first (default
 #                         ml-100k,ml-1m,ml-25m; the last is served)
 set -euo pipefail
@@ -191,6 +201,7 @@ declare -A section_targets=(
   [overload]="movierec-server movierec-loadgen movierec-train synthetic_model"
   [transport]="movierec-server movierec-loadgen movierec-train"
   [compare]="movierec-server movierec-loadgen empty_server movierec-train"
+  [catalogue]="movierec-server movierec-loadgen empty_server movierec-train synthetic_dataset"
   [scale]="movierec-train movierec-server movierec-client synthetic_dataset"
 )
 targets=()
@@ -407,9 +418,23 @@ section_compare() {
   report compare --doc "$doc" --json "$results/compare.json"
 }
 
+# Recommend through gRPC as the catalogue grows (issue 19, item 3):
+# catalogue_bench.py trains (or reuses) a default model per size and
+# measures it against the empty call, then at half load.
+section_catalogue() {
+  local retrain=()
+  [[ ${CATALOGUE_RETRAIN:-0} == 1 ]] && retrain=(--retrain)
+  python3 $bench/catalogue_bench.py --bin "$bin" "${retrain[@]}" \
+    --sizes "${CATALOGUE_SIZES:-1682,10000,100000,1000000}" \
+    --data_cache "$cache/catalogue" --work "$cache/catalogue-work" \
+    --repetitions "$repetitions" --json "$results/catalogue.json"
+  report catalogue --doc "$doc" --json "$results/catalogue.json" \
+    --plots "$bench/plots" --work "$cache/plot-data"
+}
+
 for section in "${sections[@]}"; do
   if ! declare -F "section_$section" >/dev/null; then
-    echo "unknown section \"$section\"; known: ${all_sections[*]} overload scale" >&2
+    echo "unknown section \"$section\"; known: ${all_sections[*]} overload catalogue scale" >&2
     exit 2
   fi
 done
