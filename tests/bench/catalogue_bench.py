@@ -75,7 +75,7 @@ def ensure_data(args, s):
 def ensure_model(args, s, data):
     """The model base trained on `data`, and what trained it."""
     train = os.path.join(args.bin, "movierec-train")
-    trainer = build_info(train).get("commit", "unknown")
+    trainer = args.code or build_info(train).get("commit", "unknown")
     model_base = os.path.join(args.data_cache, f"models-{s['movies']}")
     stamp = os.path.join(model_base, "trained-by.json")
     if not args.retrain and os.path.exists(stamp):
@@ -193,6 +193,9 @@ def main():
     parser.add_argument("--data_cache", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--json", required=True)
+    parser.add_argument("--code", help="the commit the binaries were built "
+                        "from (default: the source tree's, read at the "
+                        "start)")
     parser.add_argument("--retrain", action="store_true",
                         help="train every model again, even when the "
                         "cached one is from this trainer's commit")
@@ -215,6 +218,12 @@ def main():
         sys.exit("--repetitions must be >= 1")
     os.makedirs(args.data_cache, exist_ok=True)
     os.makedirs(args.work, exist_ok=True)
+    # The commit the binaries were built from, read now: the tree may change
+    # during the run (run_benchmarks.sh passes what it saw with --code).
+    build = build_info(os.path.join(args.bin, "movierec-server"))
+    if args.code:
+        build["commit"] = args.code
+    args.code = args.code or build.get("commit")
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = list(os.getloadavg())
     rows = []
@@ -236,7 +245,7 @@ def main():
         "load_avg": load_before, "load_avg_after": list(os.getloadavg()),
         "server_cpus": args.server_cpus, "loadgen_cpus": args.loadgen_cpus,
         "repetitions": args.repetitions, "server_flags": args.server_flags,
-        "build": build_info(os.path.join(args.bin, "movierec-server")),
+        "build": build,
         "sizes": rows})
 
 

@@ -425,6 +425,7 @@ section_catalogue() {
   local retrain=()
   [[ ${CATALOGUE_RETRAIN:-0} == 1 ]] && retrain=(--retrain)
   python3 $bench/catalogue_bench.py --bin "$bin" "${retrain[@]}" \
+    --code "$code" \
     --sizes "${CATALOGUE_SIZES:-1682,10000,100000,1000000}" \
     --data_cache "$cache/catalogue" --work "$cache/catalogue-work" \
     --repetitions "$repetitions" --json "$results/catalogue.json"
