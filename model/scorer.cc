@@ -301,6 +301,7 @@ CandidateSet Scorer::AddSourceCandidates(
   char* const is_touched = touched_table.data();
   int32_t* const touched = touched_list.data();
   size_t num_touched = 0;
+  float item_scale = 1;  // history / movies read (kMaxItemSourceHistory)
   for (const int32_t movie : excluded) place[movie] = -1;
   for (size_t i = 0; i < set.movies.size(); ++i) {
     place[set.movies[i].row] = static_cast<int32_t>(i) + 1;
@@ -328,12 +329,26 @@ CandidateSet Scorer::AddSourceCandidates(
     // catalogue lists the marks.
     const int32_t* const targets = item_targets_.data();
     const float* const weights = item_weights_.data();
+    // The history movies read (kMaxItemSourceHistory): all, or an even
+    // sample of a longer history.
+    thread_local std::vector<int32_t> sample;
+    absl::Span<const int32_t> read = context.history;
+    const size_t history = context.history.size();
+    if (history > static_cast<size_t>(kMaxItemSourceHistory)) {
+      const size_t used = kMaxItemSourceHistory;
+      sample.resize(used);
+      for (size_t k = 0; k < used; ++k) {
+        sample[k] = context.history[k * history / used];
+      }
+      read = sample;
+      item_scale = static_cast<float>(history) / static_cast<float>(used);
+    }
     int64_t entries = 0;
-    for (const int32_t j : context.history) {
+    for (const int32_t j : read) {
       entries += item_offsets_[j + 1] - item_offsets_[j];
     }
     if (entries * 8 >= static_cast<int64_t>(num_movies)) {
-      for (const int32_t j : context.history) {
+      for (const int32_t j : read) {
         const int64_t end = item_offsets_[j + 1];
         for (int64_t e = item_offsets_[j]; e < end; ++e) {
           item_score[targets[e]] += weights[e];
@@ -345,7 +360,7 @@ CandidateSet Scorer::AddSourceCandidates(
         num_touched += is_touched[movie];
       }
     } else {
-      for (const int32_t j : context.history) {
+      for (const int32_t j : read) {
         const int64_t end = item_offsets_[j + 1];
         for (int64_t e = item_offsets_[j]; e < end; ++e) {
           const int32_t target = targets[e];
@@ -383,7 +398,7 @@ CandidateSet Scorer::AddSourceCandidates(
   }
   for (size_t i = 0; i < set.movies.size(); ++i) {
     const int32_t movie = set.movies[i].row;
-    set.item_scores[i] = item_score[movie];
+    set.item_scores[i] = item_score[movie] * item_scale;
     place[movie] = 0;
   }
   for (const int32_t movie : excluded) place[movie] = 0;

@@ -336,6 +336,56 @@ TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
   EXPECT_GT(shared, 0);
 }
 
+// A history longer than kMaxItemSourceHistory is read as an even sample of
+// that many of its movies, the sums scaled by history / sample; one of
+// exactly that many is read whole.
+TEST(ScorerSourcesTest, TheItemSourceReadsAnEvenSampleOfALongHistory) {
+  constexpr int kItems = 6;
+  constexpr int kMax = Scorer::kMaxItemSourceHistory;
+  Model model = MakeRandomModel(SmallMovieLens(20, 2 * kMax, 60),
+                                SmallRetrievalConfig(true), 9);
+  AddRankingStage(&model, /*with_reranker=*/true, 10);
+  CandidateSources& sources = model.sources.emplace();
+  sources.item_kind = "ease";
+  sources.item_table = EaseNeighbors(model.seen, model.num_movies(), 5.0f, 20);
+  sources.item_budget = kItems;
+  const auto shared = std::make_shared<const Model>(std::move(model));
+  const Scorer scorer(shared);
+  const ItemNeighbors& table = shared->sources->item_table;
+  for (const int watched : {kMax, kMax + kMax / 2}) {
+    SCOPED_TRACE(testing::Message() << watched << " movies watched");
+    std::vector<int32_t> movies(static_cast<size_t>(watched));
+    for (int i = 0; i < watched; ++i) movies[static_cast<size_t>(i)] = i;
+    const UserContext visitor = scorer.ForVisitor(movies);
+    std::vector<int32_t> read;
+    for (int k = 0; k < std::min(watched, kMax); ++k) {
+      read.push_back(movies[static_cast<size_t>(
+          static_cast<int64_t>(k) * watched / std::min(watched, kMax))]);
+    }
+    const float scale = static_cast<float>(watched) /
+                        static_cast<float>(std::min(watched, kMax));
+    const CandidateSet set =
+        scorer.RetrieveCandidates(visitor, visitor.history, 10);
+    std::vector<std::pair<float, int32_t>> by_item;
+    for (int32_t m = watched; m < shared->num_movies(); ++m) {
+      const float score = ItemScore(table, m, read);
+      if (score > 0) by_item.emplace_back(-score, m);
+    }
+    std::sort(by_item.begin(), by_item.end());
+    ASSERT_GE(by_item.size(), static_cast<size_t>(kItems));
+    std::vector<int32_t> want, got;
+    for (int i = 0; i < kItems; ++i) want.push_back(by_item[i].second);
+    for (size_t i = 0; i < set.size(); ++i) {
+      EXPECT_NEAR(set.item_scores[i],
+                  ItemScore(table, set.movies[i].row, read) * scale, 1e-4f);
+      if (set.sources[i] & kSourceItems) got.push_back(set.movies[i].row);
+    }
+    std::sort(want.begin(), want.end());
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want);
+  }
+}
+
 // Budgets of 0 add nothing (the item scores stay, as features); a model
 // without sources is retrieval alone; a batch gives each context's set.
 TEST(ScorerSourcesTest, ZeroBudgetsNoSourcesAndBatchesAgree) {
