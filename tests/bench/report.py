@@ -88,6 +88,14 @@ def splice(doc_path, name, text):
         f.write(doc)
 
 
+def gnuplot(commands, script):
+    """Writes the gnuplot `commands` (lines) to the file `script` and runs
+    gnuplot on it."""
+    with open(script, "w", encoding="utf-8") as f:
+        f.write("\n".join(commands) + "\n")
+    subprocess.run(["gnuplot", script], check=True)
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---" for _ in header) + "|"]
@@ -484,10 +492,7 @@ def plot(runs, plots_dir, work_dir):
                          f"title '{kind} d={d}'")
         gp.append("plot " + ", ".join(parts))
     gp.append("unset multiplot")
-    script = os.path.join(work_dir, "index.gp")
-    with open(script, "w", encoding="utf-8") as f:
-        f.write("\n".join(gp) + "\n")
-    subprocess.run(["gnuplot", script], check=True)
+    gnuplot(gp, os.path.join(work_dir, "index.gp"))
     return png
 
 
@@ -635,10 +640,7 @@ def serving_plot(result, plots_dir, work_dir):
           "set grid", "set key top left", "set logscale y",
           "set xlabel 'achieved QPS'", "set ylabel 'latency, ms (log)'",
           "plot " + ", ".join(parts)]
-    script = os.path.join(work_dir, "serving.gp")
-    with open(script, "w", encoding="utf-8") as f:
-        f.write("\n".join(gp) + "\n")
-    subprocess.run(["gnuplot", script], check=True)
+    gnuplot(gp, os.path.join(work_dir, "serving.gp"))
     return png
 
 
@@ -856,10 +858,7 @@ def overload_plots(result, plots_dir, work_dir, prefix):
           "set key top left", "set autoscale x", "set yrange [0:*]",
           "set xlabel 'seconds since the server started'",
           "set ylabel 'RSS, MB'", "plot " + ", ".join(rss)]
-    script = os.path.join(work_dir, f"{prefix}.gp")
-    with open(script, "w", encoding="utf-8") as f:
-        f.write("\n".join(gp) + "\n")
-    subprocess.run(["gnuplot", script], check=True)
+    gnuplot(gp, os.path.join(work_dir, f"{prefix}.gp"))
     return png_goodput, png_rss
 
 
@@ -1428,10 +1427,7 @@ def scale_plot(runs, plots_dir, work_dir):
           f"'{path}' using 1:3 axes x1y2 with linespoints lw 2 pt 5 "
           "lc rgb '#d62728' title 'peak RSS', "
           f"'{path}' using 1:2:4 with labels offset 0,1 notitle"]
-    script = os.path.join(work_dir, "scale.gp")
-    with open(script, "w", encoding="utf-8") as f:
-        f.write("\n".join(gp) + "\n")
-    subprocess.run(["gnuplot", script], check=True)
+    gnuplot(gp, os.path.join(work_dir, "scale.gp"))
     return png
 
 
@@ -1559,10 +1555,7 @@ def catalogue_plot(result, plots_dir, work_dir):
           "lc rgb '#7f7f7f' title 'empty call, CPU µs', "
           f"'{path}' using 1:5 axes x1y2 with linespoints lw 2 pt 5 dt 2 "
           "lc rgb '#d62728' title 'Recommend, CPU µs'"]
-    script = os.path.join(work_dir, "catalogue.gp")
-    with open(script, "w", encoding="utf-8") as f:
-        f.write("\n".join(gp) + "\n")
-    subprocess.run(["gnuplot", script], check=True)
+    gnuplot(gp, os.path.join(work_dir, "catalogue.gp"))
     return png
 
 
