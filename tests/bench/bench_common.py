@@ -7,6 +7,7 @@ Standard library only.
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,6 +65,23 @@ def loaded_blas(pid):
                                  "libblis")) and path not in found):
                 found.append(path)
     return found
+
+
+def synthetic_data(binary, data, flags, what):
+    """The synthetic data set at `data`, written by synthetic_dataset
+    (`binary`) with `flags` unless a complete one is there: it is written
+    into DATA.partial and renamed, so that an interrupted run leaves none
+    half written. `what` names it in the log line."""
+    if os.path.exists(os.path.join(data, "interactions.csv")):
+        return data
+    partial = data + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    print(f"{os.path.basename(sys.argv[0]).removesuffix('.py')}: writing "
+          f"{what}", file=sys.stderr, flush=True)
+    subprocess.run([binary, "--dir", partial] + flags, check=True,
+                   stdout=subprocess.DEVNULL)
+    os.rename(partial, data)
+    return data
 
 
 def start_logged(cmd, log_path, ready, what, timeout_s=120):

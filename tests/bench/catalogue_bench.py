@@ -36,7 +36,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (build_info, cpu_seconds, free_port,  # noqa: E402
-                          start_logged, stop, write_result)
+                          start_logged, stop, synthetic_data,
+                          write_result)
 
 INTERACTIONS_PER_USER = 130
 MAX_USERS = 60000
@@ -56,20 +57,13 @@ def spec(movies):
 
 
 def ensure_data(args, s):
-    data = os.path.join(args.data_cache,
-                        f"data-{s['movies']}-{s['users']}-{s['interactions']}")
-    if os.path.exists(os.path.join(data, "interactions.csv")):
-        return data
-    partial = data + ".partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    log(f"writing a synthetic data set of {s['movies']:,} movies")
-    subprocess.run([os.path.join(args.bin, "synthetic_dataset"), "--dir",
-                    partial, "--users", str(s["users"]), "--items",
-                    str(s["movies"]), "--interactions",
-                    str(s["interactions"])],
-                   check=True, stdout=subprocess.DEVNULL)
-    os.rename(partial, data)
-    return data
+    return synthetic_data(
+        os.path.join(args.bin, "synthetic_dataset"),
+        os.path.join(args.data_cache, f"data-{s['movies']}-{s['users']}-"
+                     f"{s['interactions']}"),
+        ["--users", str(s["users"]), "--items", str(s["movies"]),
+         "--interactions", str(s["interactions"])],
+        f"a synthetic data set of {s['movies']:,} movies")
 
 
 def ensure_model(args, s, data):

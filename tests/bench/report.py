@@ -88,6 +88,15 @@ def splice(doc_path, name, text):
         f.write(doc)
 
 
+# The terminal line of the plots (the index plot widens it per size).
+PNG_TERMINAL = "set terminal pngcairo noenhanced size 720,440 font ',10'"
+
+
+def make_dirs(*dirs):
+    for d in dirs:
+        os.makedirs(d, exist_ok=True)
+
+
 def gnuplot(commands, script):
     """Writes the gnuplot `commands` (lines) to the file `script` and runs
     gnuplot on it."""
@@ -451,8 +460,7 @@ def requirement(runs):
 
 def plot(runs, plots_dir, work_dir):
     """recall@100 against CPU time per query, one panel per catalogue size."""
-    os.makedirs(plots_dir, exist_ok=True)
-    os.makedirs(work_dir, exist_ok=True)
+    make_dirs(plots_dir, work_dir)
     sizes = sorted({r["n"] for r in runs.values()})
     series = []
     for n in sizes:
@@ -614,8 +622,7 @@ AIM_SERVING_RATIO = 0.80
 
 def serving_plot(result, plots_dir, work_dir):
     """p50 and p99 latency against achieved QPS, open loop, both methods."""
-    os.makedirs(plots_dir, exist_ok=True)
-    os.makedirs(work_dir, exist_ok=True)
+    make_dirs(plots_dir, work_dir)
     colours = {"Empty": "#7f7f7f", "Payload": "#ff7f0e",
                "Recommend": "#1f77b4"}
     parts = []
@@ -633,7 +640,7 @@ def serving_plot(result, plots_dir, work_dir):
         parts.append(f"'{path}' using 1:2 with linespoints lw 1 dt 2 pt 6 "
                      f"lc rgb '{colour}' title '{name} p50'")
     png = os.path.join(plots_dir, "serving_latency_vs_qps.png")
-    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+    gp = [PNG_TERMINAL,
           f"set output '{png}'",
           "set title 'latency vs offered load (open loop, loopback, "
           "2 worker threads)'",
@@ -815,8 +822,7 @@ def verdict(ok):
 
 def overload_plots(result, plots_dir, work_dir, prefix):
     """Goodput against offered load, and RSS against time, both servers."""
-    os.makedirs(plots_dir, exist_ok=True)
-    os.makedirs(work_dir, exist_ok=True)
+    make_dirs(plots_dir, work_dir)
     colours = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c"]
     goodput, rss = [], []
     top = 0
@@ -845,7 +851,7 @@ def overload_plots(result, plots_dir, work_dir, prefix):
                    "served'")
     png_goodput = os.path.join(plots_dir, f"{prefix}_goodput.png")
     png_rss = os.path.join(plots_dir, f"{prefix}_rss.png")
-    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+    gp = [PNG_TERMINAL,
           f"set output '{png_goodput}'",
           "set title 'goodput vs offered load (open loop, server on one "
           f"core, {result['timeout_seconds']:g} s deadline)'",
@@ -1403,8 +1409,7 @@ AIM_SCALE_RSS_MB = 4000
 def scale_plot(runs, plots_dir, work_dir):
     """Wall time and peak memory of the whole run against training
     interactions, log-log."""
-    os.makedirs(plots_dir, exist_ok=True)
-    os.makedirs(work_dir, exist_ok=True)
+    make_dirs(plots_dir, work_dir)
     path = os.path.join(work_dir, "scale.dat")
     with open(path, "w", encoding="utf-8") as f:
         for run in runs:
@@ -1413,7 +1418,7 @@ def scale_plot(runs, plots_dir, work_dir):
                     f"{run['wall_seconds'] / 60} {report['peak_rss_mb']} "
                     f"{run['shape']}\n")
     png = os.path.join(plots_dir, "train_scale.png")
-    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+    gp = [PNG_TERMINAL,
           f"set output '{png}'",
           "set title 'movierec-train, default preset, synthetic data "
           "(2 cores)'",
@@ -1527,8 +1532,7 @@ REQUIRED_HALF_LOAD_P99_MS = {1000000: 5.0}
 def catalogue_plot(result, plots_dir, work_dir):
     """Max OK calls/s of both servers and movierec's CPU per call against
     the catalogue's size, log x."""
-    os.makedirs(plots_dir, exist_ok=True)
-    os.makedirs(work_dir, exist_ok=True)
+    make_dirs(plots_dir, work_dir)
     path = os.path.join(work_dir, "catalogue.dat")
     with open(path, "w", encoding="utf-8") as f:
         for size in result["sizes"]:
@@ -1538,7 +1542,7 @@ def catalogue_plot(result, plots_dir, work_dir):
                     f"{c['empty']['cpu_us_per_call']} "
                     f"{c['movierec']['cpu_us_per_call']}\n")
     png = os.path.join(plots_dir, "catalogue.png")
-    gp = ["set terminal pngcairo noenhanced size 720,440 font ',10'",
+    gp = [PNG_TERMINAL,
           f"set output '{png}'",
           "set title 'Recommend through gRPC against the catalogue size "
           "(server on one core)'",

@@ -23,7 +23,7 @@ import sys
 import time
 
 from bench_common import (free_port, read_rss_mb, start_logged, stop,
-                          write_result)
+                          synthetic_data, write_result)
 
 
 def log(message):
@@ -32,16 +32,9 @@ def log(message):
 
 def ensure_data(args, shape):
     """The synthetic data set of `shape`, written once into the cache."""
-    data = os.path.join(args.data_cache, shape)
-    if os.path.exists(os.path.join(data, "interactions.csv")):
-        return data
-    partial = data + ".partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    log(f"writing the synthetic {shape} data set")
-    subprocess.run([args.synthetic_dataset, "--dir", partial, "--shape", shape],
-                   check=True, stdout=subprocess.DEVNULL)
-    os.rename(partial, data)
-    return data
+    return synthetic_data(args.synthetic_dataset,
+                          os.path.join(args.data_cache, shape),
+                          ["--shape", shape], f"the synthetic {shape} data set")
 
 
 def train(args, shape, data):
