@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
@@ -31,6 +32,29 @@ model\t\t: 63
 cpu MHz\t\t: 2000.000
 flags\t\t: fpu sse sse2 avx fma avx2
 """
+
+
+def render(block, result, command, plot=None, **flags):
+    """The block `block` that report.py's `command` writes from `result`
+    (written as its JSON) into a document of that block alone; `plot`, the
+    name of a plot function, is replaced by one that draws nothing."""
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = os.path.join(tmp, "doc.md")
+        path = os.path.join(tmp, f"{block}.json")
+        with open(doc, "w", encoding="utf-8") as f:
+            f.write(f"<!-- BEGIN GENERATED {block} -->\n"
+                    f"<!-- END GENERATED {block} -->\n")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(result, f)
+        args = argparse.Namespace(doc=doc, json=path, **flags)
+        if plot is None:
+            command(args)
+        else:
+            with mock.patch.object(report, plot,
+                                   lambda *_: f"{block}.png"):
+                command(args)
+        with open(doc, encoding="utf-8") as f:
+            return f.read()
 
 
 class TheoreticalPeakTest(unittest.TestCase):
@@ -169,18 +193,8 @@ class SummaryTest(unittest.TestCase):
         }
         result["summary"] = serving_compare.summarize(
             result["servers"], result["runs"], 100)
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = os.path.join(tmp, "doc.md")
-            path = os.path.join(tmp, "compare.json")
-            with open(doc, "w", encoding="utf-8") as f:
-                f.write("<!-- BEGIN GENERATED compare -->\n"
-                        "<!-- END GENERATED compare -->\n")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(result, f)
-            report.cmd_compare(argparse.Namespace(doc=doc, json=path,
-                                                  section="compare"))
-            with open(doc, encoding="utf-8") as f:
-                text = f.read()
+        text = render("compare", result, report.cmd_compare,
+                      section="compare")
         self.assertIn("**1.24x** the empty call's (63.0 against 51.0 us): "
                       "required <= 1.2x **not met**", text)
         self.assertIn("- A request inside a RecommendBatch of 100 costs "
@@ -299,23 +313,8 @@ class ScaleTest(unittest.TestCase):
             "served": {"shape": "large", "user": "u1",
                        "seconds_to_serve": 4.2, "rss_mb": 900,
                        "client_ms": 35, "answer": ["1. m5 (0.9)"]}}
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = os.path.join(tmp, "doc.md")
-            path = os.path.join(tmp, "scale.json")
-            with open(doc, "w", encoding="utf-8") as f:
-                f.write("<!-- BEGIN GENERATED scale -->\n"
-                        "<!-- END GENERATED scale -->\n")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(result, f)
-            plot = report.scale_plot
-            report.scale_plot = lambda runs, plots, work: "train_scale.png"
-            try:
-                report.cmd_scale(argparse.Namespace(
-                    doc=doc, json=path, plots=tmp, work=tmp))
-            finally:
-                report.scale_plot = plot
-            with open(doc, encoding="utf-8") as f:
-                text = f.read()
+        text = render("scale", result, report.cmd_scale, "scale_plot",
+                      plots="unused", work="unused")
         self.assertIn("**large**: 30.0 min wall (required <= 45, aim <= 20: "
                       "met, aim not met), peak resident memory 3,000 MB "
                       "(required <= 8,000, aim <= 4,000: met, aim met)", text)
@@ -364,23 +363,8 @@ class CatalogueTest(unittest.TestCase):
                           "flat(exclusion=auto)"),
                 self.size(1000000, 40000, 4000, 200.0, 6.5,
                           "ivf(nlist=2000, nprobe=96, exclusion=auto)")]}
-        with tempfile.TemporaryDirectory() as tmp:
-            doc = os.path.join(tmp, "doc.md")
-            path = os.path.join(tmp, "catalogue.json")
-            with open(doc, "w", encoding="utf-8") as f:
-                f.write("<!-- BEGIN GENERATED catalogue -->\n"
-                        "<!-- END GENERATED catalogue -->\n")
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(result, f)
-            plot = report.catalogue_plot
-            report.catalogue_plot = lambda r, plots, work: "catalogue.png"
-            try:
-                report.cmd_catalogue(argparse.Namespace(
-                    doc=doc, json=path, plots=tmp, work=tmp))
-            finally:
-                report.catalogue_plot = plot
-            with open(doc, encoding="utf-8") as f:
-                text = f.read()
+        text = render("catalogue", result, report.cmd_catalogue,
+                      "catalogue_plot", plots="unused", work="unused")
         self.assertIn("- 100,000 movies: Recommend's max QPS is 0.75x the "
                       "empty call's (required >= 0.7): met.", text)
         self.assertIn("- 1,000,000 movies: Recommend's max QPS is 0.10x the "
