@@ -72,6 +72,28 @@ ItemNeighbors ItemNeighbors::Build(const UserMovies& seen, int num_movies,
   return result;
 }
 
+ItemNeighbors ItemNeighbors::Transposed() const {
+  const size_t movies = static_cast<size_t>(num_movies());
+  ItemNeighbors result;
+  result.offsets_.assign(movies + 1, 0);
+  for (const int32_t j : rows_) ++result.offsets_[static_cast<size_t>(j) + 1];
+  for (size_t m = 0; m < movies; ++m) {
+    result.offsets_[m + 1] += result.offsets_[m];
+  }
+  result.rows_.resize(rows_.size());
+  result.sims_.resize(sims_.size());
+  std::vector<int64_t> next(result.offsets_.begin(), result.offsets_.end() - 1);
+  // Lists visited in increasing order: each transposed list comes sorted.
+  for (size_t i = 0; i < movies; ++i) {
+    for (int64_t e = offsets_[i]; e < offsets_[i + 1]; ++e) {
+      const int64_t at = next[static_cast<size_t>(rows_[e])]++;
+      result.rows_[at] = static_cast<int32_t>(i);
+      result.sims_[at] = sims_[e];
+    }
+  }
+  return result;
+}
+
 absl::StatusOr<ItemNeighbors> ItemNeighbors::FromParts(
     std::vector<int64_t> offsets, std::vector<int32_t> rows,
     std::vector<float> sims, int num_movies, float max_similarity,

@@ -44,6 +44,14 @@ class ItemNeighbors {
                                                  float max_similarity = 1.0f,
                                                  bool signed_weights = false);
 
+  // The table indexed the other way: movie j's list holds the movies whose
+  // lists hold j, with the same similarities, sorted by row. The item
+  // source reads its table by the movie a weight points to
+  // (CandidateSources::item_table): transposed, each movie's own k
+  // neighbours are its weights, so that a movie in a history adds at most
+  // k of them to a call.
+  ItemNeighbors Transposed() const;
+
   // The whole table in CSR form: the neighbours of movie m are
   // rows()[offsets()[m] .. offsets()[m + 1]), with all_similarities() beside.
   int num_movies() const { return static_cast<int>(offsets_.size()) - 1; }

@@ -62,6 +62,14 @@ struct TrainOutput {
   nlohmann::json metrics;  // what metrics.json holds
 };
 
+// The candidate sources `config` asks for, built from `seen` (each user's
+// training movies): the item-to-item source's weights are EASE^R's up to
+// kMaxEaseMovies movies, co-occurrence cosines above; either way each movie
+// keeps at most config.item_weights weights towards others, so that a
+// history movie adds at most that many to a call.
+CandidateSources BuildSources(const SourcesTraining& config,
+                              const UserMovies& seen, int num_movies);
+
 // Trains, evaluates on dataset.test (visitors too, with EASE^R at
 // kVisitorEaseLambda as their reference up to kMaxEaseMovies movies) and
 // builds the model. Progress goes to `progress`, and each stage's wall time

@@ -256,6 +256,41 @@ TEST(ItemNeighborsTest, TheBuildDoesNotDependOnTheThreadCount) {
   EXPECT_EQ(one.all_similarities(), three.all_similarities());
 }
 
+TEST(ItemNeighborsTest, TransposedListsEachMovieUnderTheMoviesItsListHolds) {
+  // k = 2: the lists are 0 -> {1, 2} (2 ties with 3: the lower row),
+  // 1 -> {0, 2}, 2 -> {1, 3}, 3 -> {0, 2} (0 ties with 1), 4 -> {}.
+  const ItemNeighbors table = ItemNeighbors::Build(HandMadeUsers(), 5, 2);
+  const ItemNeighbors transposed = table.Transposed();
+  ASSERT_EQ(transposed.num_movies(), 5);
+  EXPECT_EQ(transposed.rows().size(), table.rows().size());
+  for (int32_t j = 0; j < 5; ++j) {
+    std::vector<int32_t> holders;
+    std::vector<float> sims;
+    for (int32_t i = 0; i < 5; ++i) {
+      const auto list = table.neighbors(i);
+      const auto at = std::find(list.begin(), list.end(), j);
+      if (at == list.end()) continue;
+      holders.push_back(i);
+      sims.push_back(table.similarities(i)[at - list.begin()]);
+    }
+    SCOPED_TRACE(j);
+    EXPECT_EQ(Rows(transposed.neighbors(j)), holders);  // sorted by row
+    EXPECT_EQ(std::vector<float>(transposed.similarities(j).begin(),
+                                 transposed.similarities(j).end()),
+              sims);
+  }
+  // Movie 2 is among the two closest of 0, 1 and 3, but keeps two of its
+  // own.
+  EXPECT_EQ(Rows(transposed.neighbors(2)), (std::vector<int32_t>{0, 1, 3}));
+  EXPECT_EQ(Rows(table.neighbors(2)), (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(Rows(transposed.neighbors(4)), std::vector<int32_t>{});
+  // Transposing twice gives the table back.
+  const ItemNeighbors back = transposed.Transposed();
+  EXPECT_EQ(back.offsets(), table.offsets());
+  EXPECT_EQ(back.rows(), table.rows());
+  EXPECT_EQ(back.all_similarities(), table.all_similarities());
+}
+
 TEST(ItemNeighborsTest, FromPartsRestoresTheTable) {
   const ItemNeighbors built = ItemNeighbors::Build(OverlappingUsers(), 70, 15);
   ASSERT_OK_AND_ASSIGN(const ItemNeighbors restored,

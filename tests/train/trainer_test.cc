@@ -135,6 +135,72 @@ TEST(TrainModelTest, RefusesAnInvalidConfigOrAnEmptyTrainingSet) {
       absl::StatusCode::kInvalidArgument, {"training set is empty"}));
 }
 
+// How many weights each movie adds to a call of the item source: its
+// entries in the table, which is indexed by the movie a weight points to.
+std::vector<int> WeightsFrom(const ItemNeighbors& table) {
+  std::vector<int> out(static_cast<size_t>(table.num_movies()), 0);
+  for (const int32_t from : table.rows()) ++out[from];
+  return out;
+}
+
+// Above kMaxEaseMovies the item source's weights are co-occurrence cosines:
+// each movie keeps its own k closest, as EASE^R's weights do. Movie 0 is
+// rated by every user, each of whom rates one other movie, so movie 0 is
+// the only neighbour of every other movie; it must still add k weights to
+// a call (the lowest rows, all tied), not one per movie in the catalogue.
+TEST(BuildSourcesTest, EachMovieKeepsAtMostKWeightsInEitherKind) {
+  const int num_movies = kMaxEaseMovies + 1;
+  const int k = 5;
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u + 1 < num_movies; ++u) {
+    interactions.push_back({u, 0, 4, 0});
+    interactions.push_back({u, u + 1, 4, 0});
+  }
+  const UserMovies seen(num_movies - 1, interactions);
+  SourcesTraining config;
+  config.item_weights = k;
+  config.item_budget = 7;
+  config.popular_budget = 3;
+  const CandidateSources sources = BuildSources(config, seen, num_movies);
+  EXPECT_EQ(sources.item_kind, "cooccurrence");
+  EXPECT_EQ(sources.item_budget, 7);
+  EXPECT_EQ(sources.popular_budget, 3);
+  const ItemNeighbors& table = sources.item_table;
+  ASSERT_EQ(table.num_movies(), num_movies);
+  const std::vector<int> from = WeightsFrom(table);
+  EXPECT_EQ(from[0], k);
+  for (int32_t m = 1; m < num_movies; ++m) EXPECT_EQ(from[m], 1) << m;
+  // Movie 0's weights point at movies 1-5, with cos = 1 / sqrt(4000 * 1);
+  // every other movie's at movie 0.
+  const auto neighbors = [&](int32_t movie) {
+    const auto span = table.neighbors(movie);
+    return std::vector<int32_t>(span.begin(), span.end());
+  };
+  for (int32_t target = 1; target <= k; ++target) {
+    ASSERT_EQ(neighbors(target), std::vector<int32_t>{0});
+    EXPECT_FLOAT_EQ(table.similarities(target)[0],
+                    static_cast<float>(1 / std::sqrt(num_movies - 1.0)));
+  }
+  EXPECT_EQ(neighbors(k + 1), std::vector<int32_t>{});
+  EXPECT_EQ(neighbors(0).size(), static_cast<size_t>(num_movies - 1));
+
+  // The same users over 100 movies: EASE^R's weights, k a movie.
+  std::vector<Interaction> fewer;
+  for (const Interaction& i : interactions) {
+    if (i.movie < 100) fewer.push_back(i);
+  }
+  const CandidateSources ease =
+      BuildSources(config, UserMovies(num_movies - 1, fewer), 100);
+  EXPECT_EQ(ease.item_kind, "ease");
+  for (const int count : WeightsFrom(ease.item_table)) EXPECT_LE(count, k);
+
+  config.item = false;
+  config.popular = false;
+  const CandidateSources none = BuildSources(config, seen, num_movies);
+  EXPECT_FALSE(none.has_item_source());
+  EXPECT_EQ(none.popular_budget, 0);
+}
+
 // Train and test from u.data-format files: user row 0 has test ratings only,
 // user row 1 train ratings only, the others both.
 TEST(TrainModelTest, ExplicitSplitSeenMoviesAreExactlyTheTrainFile) {
