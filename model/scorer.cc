@@ -106,23 +106,10 @@ Scorer::Scorer(std::shared_ptr<const Model> model,
   }
   if (model_->sources && model_->sources->has_item_source()) {
     // The item table's transpose: each movie's weights towards others.
-    const ItemNeighbors& table = model_->sources->item_table;
-    const int movies = table.num_movies();
-    item_offsets_.assign(static_cast<size_t>(movies) + 1, 0);
-    for (const int32_t j : table.rows()) ++item_offsets_[j + 1];
-    for (int m = 0; m < movies; ++m) item_offsets_[m + 1] += item_offsets_[m];
-    item_targets_.resize(table.rows().size());
-    item_weights_.resize(table.rows().size());
-    std::vector<int64_t> next(item_offsets_.begin(), item_offsets_.end() - 1);
-    for (int32_t i = 0; i < movies; ++i) {
-      const absl::Span<const int32_t> from = table.neighbors(i);
-      const absl::Span<const float> weights = table.similarities(i);
-      for (size_t e = 0; e < from.size(); ++e) {
-        const int64_t at = next[from[e]]++;
-        item_targets_[at] = i;
-        item_weights_[at] = weights[e];
-      }
-    }
+    const ItemNeighbors by_source = model_->sources->item_table.Transposed();
+    item_offsets_ = by_source.offsets();
+    item_targets_ = by_source.rows();
+    item_weights_ = by_source.all_similarities();
   }
   double ratings = 0;
   for (const int32_t count : model_->popularity) ratings += count;

@@ -108,8 +108,8 @@ CandidateSources BuildSources(const SourcesTraining& config,
       // As EASE^R's weights: of each movie j, its k closest movies, kept by
       // the movie they point to. (Build's lists are each movie's own k,
       // and a popular movie is among the k of most of the catalogue: read
-      // by target, each of its ratings cost a call thousands of additions,
-      // 208,000 per call on the 1,000,000-movie benchmark.)
+      // by target, each of its ratings cost a call thousands of additions;
+      // docs/models.md, "Candidate sources".)
       sources.item_kind = "cooccurrence";
       sources.item_table =
           ItemNeighbors::Build(seen, num_movies, config.item_weights)
