@@ -1,5 +1,6 @@
 #include "index/faiss_index.h"
 
+#include <faiss/index_io.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -9,6 +10,10 @@
 
 namespace movierec {
 namespace internal {
+
+void FaissIndex::Write(faiss::IOWriter* writer) const {
+  faiss::write_index(&faiss_index(), writer);
+}
 
 bool SortedExclusion::is_member(faiss_idx_t id) const {
   if (excluded_.empty() || id < excluded_.front() || id > excluded_.back()) {

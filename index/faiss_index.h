@@ -18,6 +18,7 @@
 #include "util/eigen_types.h"
 
 namespace faiss {
+struct IOWriter;
 struct IndexFlat;
 struct IndexHNSWFlat;
 struct IndexIVFFlat;
@@ -32,6 +33,11 @@ using faiss_idx_t = faiss::Index::idx_t;
 class FaissIndex : public CandidateIndex {
  public:
   virtual const faiss::Index& faiss_index() const = 0;
+  // Writes faiss_index() with faiss::write_index, as LoadIndex reads it. The
+  // IVF kind writes the nprobe this view searches with (a WithSearchOptions
+  // view's, not the shared index's); HNSW writes the efSearch it was built
+  // with. Throws what FAISS throws.
+  virtual void Write(faiss::IOWriter* writer) const;
 };
 
 // Admits every id that is not in a sorted list, without copying the list.

@@ -106,7 +106,7 @@ absl::StatusOr<IndexFileInfo> SaveIndex(const CandidateIndex& index,
   if (file == nullptr) return ErrnoError("create", path);
   ChecksummingWriter writer(file);
   try {
-    faiss::write_index(&faiss_backed->faiss_index(), &writer);
+    faiss_backed->Write(&writer);
   } catch (const std::exception& e) {
     std::fclose(file);
     std::remove(path.c_str());

@@ -69,8 +69,9 @@ struct IndexOptions {
   // IVF. Number of k-means cells; 0 picks round(2 * sqrt(vectors)).
   int ivf_nlist = 0;
   // Cells scanned per query (nprobe): the recall/latency dial. The default
-  // is the index benchmark's choice for a million vectors
-  // (tests/bench/BENCHMARKS.md).
+  // is the index benchmark's choice for a million synthetic vectors
+  // (tests/bench/BENCHMARKS.md); movierec-train measures a trained model's
+  // own (index/ivf_calibration.h), far fewer.
   int ivf_nprobe = 96;
 
   ExclusionMode exclusion = ExclusionMode::kAuto;

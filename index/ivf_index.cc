@@ -12,6 +12,7 @@
 // returns k rows whenever k rows are eligible.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/index_io.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -47,6 +48,17 @@ class IvfIndex final : public FaissIndex {
                         ", exclusion=", ExclusionModeName(exclusion_), ")");
   }
   const faiss::Index& faiss_index() const override { return *index_; }
+
+  void Write(faiss::IOWriter* writer) const override {
+    // The shared index is const (other views search it): a shallow copy of
+    // its header, pointing at the same quantizer and lists and owning
+    // neither, carries this view's nprobe into the file.
+    faiss::IndexIVFFlat header(*index_);
+    header.own_fields = false;
+    header.own_invlists = false;
+    header.nprobe = nprobe_;
+    faiss::write_index(&header, writer);
+  }
 
   std::vector<Candidate> Search(
       const float* query, int k,

@@ -55,6 +55,10 @@ struct ModelManagerOptions {
   absl::Duration poll_interval = absl::Seconds(5);
   // How loaded versions score (candidates retrieved before ranking).
   ScorerOptions scorer;
+  // IVF cells scanned per query (--ivf_nprobe), overriding the nprobe the
+  // trainer saved with an IVF version; 0 (the default): the version's own.
+  // Versions of other index kinds ignore it.
+  int ivf_nprobe = 0;
 };
 
 // What happened to one attempt to load a version.

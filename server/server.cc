@@ -144,6 +144,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return bad("--access_log_sample must be a fraction in 0-1, got ",
                options.access_log_sample);
   }
+  if (options.model.ivf_nprobe < 0) {
+    return bad("--ivf_nprobe must be >= 0 (0: the version's own), got ",
+               options.model.ivf_nprobe);
+  }
   const int candidates = options.model.scorer.num_candidates;
   if (candidates < 1 || candidates > kMaxNumCandidates) {
     return bad("--num_candidates must be in 1-", kMaxNumCandidates, ", got ",

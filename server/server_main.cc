@@ -115,6 +115,10 @@ ABSL_FLAG(double, access_log_sample, 0,
           "Share of calls (0-1) that get an access log line (logger "
           "\"access\": method, status, latencies, model version, hashed "
           "user, traceparent); 0: no access log, 1: every call");
+ABSL_FLAG(int, ivf_nprobe, 0,
+          "IVF cells scanned per query, overriding the nprobe the trainer "
+          "chose and saved with an IVF version (recall against latency); 0: "
+          "the version's own");
 ABSL_FLAG(int, num_candidates, 100,
           "Candidates retrieved per request before the ranking stage orders "
           "them (1-10000)");
@@ -153,6 +157,7 @@ ServerOptions OptionsFromFlags() {
   options.model.canary_percent = absl::GetFlag(FLAGS_canary_percent);
   options.model.stable_version = absl::GetFlag(FLAGS_stable_version);
   options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
+  options.model.ivf_nprobe = absl::GetFlag(FLAGS_ivf_nprobe);
   options.access_log_sample = absl::GetFlag(FLAGS_access_log_sample);
   return options;
 }

@@ -11,11 +11,16 @@ namespace movierec {
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
     const std::string& model_base, int64_t version,
-    const ScorerOptions& options) {
+    const ScorerOptions& options, int ivf_nprobe) {
   const std::string dir = absl::StrCat(model_base, "/", version);
   MOVIEREC_ASSIGN_OR_RETURN(Model model, ReadModelVersion(dir));
   MOVIEREC_ASSIGN_OR_RETURN(std::unique_ptr<CandidateIndex> index,
                             LoadVersionIndex(dir, model));
+  if (ivf_nprobe > 0 && index->kind() == IndexKind::kIvf) {
+    IndexOptions search;
+    search.ivf_nprobe = ivf_nprobe;
+    MOVIEREC_ASSIGN_OR_RETURN(index, index->WithSearchOptions(search));
+  }
   return std::make_shared<const Snapshot>(
       version, std::make_shared<const Model>(std::move(model)),
       std::move(index), options);

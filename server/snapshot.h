@@ -23,10 +23,12 @@ namespace movierec {
 class Snapshot {
  public:
   // Reads and validates MODEL_BASE/<version>/ and loads its saved index, or
-  // builds an exact one when it has none (model/version_index.h).
+  // builds an exact one when it has none (model/version_index.h). An IVF
+  // index searches with `ivf_nprobe` cells when it is above 0, else with
+  // the nprobe saved in the version.
   static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
       const std::string& model_base, int64_t version,
-      const ScorerOptions& options = {});
+      const ScorerOptions& options = {}, int ivf_nprobe = 0);
 
   // Wraps an already built model (tests, benchmarks), with an exact index.
   Snapshot(int64_t version, std::shared_ptr<const Model> model,

@@ -3,9 +3,11 @@
 #include <omp.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "data/features.h"
 #include "index/index_factory.h"
 #include "index/index_options.h"
+#include "index/ivf_calibration.h"
 #include "model/bundle.h"
 #include "spdlog/spdlog.h"
 #include "train/config_json.h"
@@ -86,8 +89,10 @@ ABSL_FLAG(int, hnsw_ef_search, movierec::IndexOptions{}.hnsw_ef_search,
           "the index's default");
 ABSL_FLAG(int, ivf_nlist, movierec::IndexOptions{}.ivf_nlist,
           "IVF cells; 0: round(2 * sqrt(movies))");
-ABSL_FLAG(int, ivf_nprobe, movierec::IndexOptions{}.ivf_nprobe,
-          "IVF cells scanned per query, saved as the index's default");
+ABSL_FLAG(int, ivf_nprobe, 0,
+          "IVF cells scanned per query, saved as the index's default; 0: "
+          "the fewest that find 95% of the exact top 100 for the model's "
+          "own users (measured here, recorded in metrics.json)");
 ABSL_FLAG(std::optional<double>, min_ndcg_at_10, std::nullopt,
           "Quality gate: refuse the version when its served NDCG@10 is below "
           "this (unset: no floor)");
@@ -206,15 +211,60 @@ absl::StatusOr<IndexOptions> IndexOptionsFromFlags() {
   options.hnsw_ef_construction = absl::GetFlag(FLAGS_hnsw_ef_construction);
   options.hnsw_ef_search = absl::GetFlag(FLAGS_hnsw_ef_search);
   options.ivf_nlist = absl::GetFlag(FLAGS_ivf_nlist);
-  options.ivf_nprobe = absl::GetFlag(FLAGS_ivf_nprobe);
+  // 0 (choose) builds with the default and calibrates after.
+  if (const int nprobe = absl::GetFlag(FLAGS_ivf_nprobe); nprobe != 0) {
+    options.ivf_nprobe = nprobe;
+  }
   MOVIEREC_RETURN_IF_ERROR(ValidateIndexOptions(options));
   return options;
 }
 
+// Users whose retrieval queries calibrate the IVF index's nprobe: evenly
+// spaced, so heavy and light users alike when the ids carry no order.
+constexpr int kCalibrationUsers = 1000;
+
+// The nprobe of `ivf` that finds 95% of the exact top 100 for the model's
+// users (index/ivf_calibration.h), as a view to save; the measurements go
+// to *report.
+absl::StatusOr<std::unique_ptr<CandidateIndex>> CalibrateNprobe(
+    const Model& model, const CandidateIndex& ivf, nlohmann::json* report) {
+  const Eigen::Index users = model.user_vectors.rows();
+  const Eigen::Index n = std::min<Eigen::Index>(users, kCalibrationUsers);
+  RowMatrix queries(n, model.user_vectors.cols());
+  for (Eigen::Index i = 0; i < n; ++i) {
+    queries.row(i) = model.user_vectors.row(i * users / n);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const NprobeCalibrationOptions options;
+  MOVIEREC_ASSIGN_OR_RETURN(
+      const NprobeChoice choice,
+      ChooseIvfNprobe(ivf, model.movie_vectors, queries, options));
+  nlohmann::json ladder = nlohmann::json::array();
+  for (const NprobeRecall& step : choice.ladder) {
+    ladder.push_back({{"nprobe", step.nprobe}, {"recall", step.recall}});
+  }
+  (*report)["nprobe_chosen_for"] = {{"k", options.k},
+                                    {"recall", options.target_recall},
+                                    {"users", n},
+                                    {"ladder", ladder}};
+  spdlog::info(
+      "nprobe {} of {} cells finds {:.3f} of the exact top {} for {} users "
+      "(the first of {} measured to reach {}; {:.1f} s)",
+      choice.nprobe, choice.nlist, choice.recall, options.k, n,
+      choice.ladder.size(), options.target_recall,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count());
+  IndexOptions search;
+  search.ivf_nprobe = choice.nprobe;
+  return ivf.WithSearchOptions(search);
+}
+
 // The index saved with the version: null when the kind resolves to flat,
-// which the server builds at load in milliseconds.
+// which the server builds at load in milliseconds. An IVF index searches
+// with --ivf_nprobe, or when it is 0 with the calibrated nprobe. What was
+// built goes to *report (metrics.json's "index").
 absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
-    const Model& model, const IndexOptions& options) {
+    const Model& model, const IndexOptions& options, nlohmann::json* report) {
   const IndexKind kind = ResolveIndexKind(options, model.num_movies());
   if (kind == IndexKind::kFlat) return std::unique_ptr<CandidateIndex>();
   spdlog::info("building the {} index of {} movies",
@@ -222,12 +272,17 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<CandidateIndex>> index =
       BuildIndex(model.movie_vectors, options);
-  if (index.ok()) {
-    spdlog::info(
-        "built {} in {:.1f} s", (*index)->Describe(),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count());
+  if (!index.ok()) return index;
+  spdlog::info(
+      "built {} in {:.1f} s", (*index)->Describe(),
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count());
+  if (kind == IndexKind::kIvf && absl::GetFlag(FLAGS_ivf_nprobe) == 0) {
+    index = CalibrateNprobe(model, **index, report);
+    if (!index.ok()) return index;
   }
+  (*report)["kind"] = IndexKindName(kind);
+  (*report)["described"] = (*index)->Describe();
   return index;
 }
 
@@ -475,15 +530,18 @@ absl::Status Run() {
   MOVIEREC_RETURN_IF_ERROR(
       ApplyQualityGate(output.metrics, model_base, gate_options));
   if (dry_run) return write_stage_report();
+  nlohmann::json metrics = output.metrics;
+  nlohmann::json index_report = {{"kind", "flat"}};
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<CandidateIndex> index,
-      Annotate(BuildSavedIndex(*output.model, index_options),
+      Annotate(BuildSavedIndex(*output.model, index_options, &index_report),
                "cannot build the index"));
+  metrics["index"] = std::move(index_report);
   meter.End("index");
   MOVIEREC_ASSIGN_OR_RETURN(
       const int64_t version,
       Annotate(WriteModelVersion(model_base, *output.model,
-                                 output.metrics.dump(2) + "\n", index.get()),
+                                 metrics.dump(2) + "\n", index.get()),
                "cannot write the model"));
   meter.End("write");
   MOVIEREC_RETURN_IF_ERROR(write_stage_report());

@@ -50,6 +50,9 @@
 #include "tests/bench/bench_empty.grpc.pb.h"
 #include "tests/test_util.h"
 
+ABSL_FLAG(int, ivf_nprobe, 0,
+          "IVF cells scanned per query (the server's --ivf_nprobe); 0: the "
+          "version's own");
 ABSL_FLAG(std::string, model_base, "",
           "Model base to serve (its newest version); empty: a synthetic "
           "MovieLens-sized model");
@@ -254,6 +257,7 @@ int Main() {
   options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   options.model.model_base = base;
   options.model.poll_interval = absl::ZeroDuration();
+  options.model.ivf_nprobe = absl::GetFlag(FLAGS_ivf_nprobe);
   // Payload's answer: filled in once the model is loaded, before any call.
   v1::RecommendResponse payload_answer;
   options.extra_services = [&payload_answer](WorkerPool* pool) {

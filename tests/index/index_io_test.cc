@@ -140,6 +140,36 @@ INSTANTIATE_TEST_SUITE_P(Kinds, IndexIoTest,
                            return std::string(IndexKindName(info.param));
                          });
 
+// The trainer saves a WithSearchOptions view with the nprobe it chose: the
+// file carries the view's nprobe, and the shared index it was written from
+// keeps its own and still searches (the header written was a copy).
+TEST(IndexIoViewTest, AnIvfViewIsSavedWithItsNprobe) {
+  const RowMatrix vectors = RandomVectors(600, 6, 1);
+  const std::unique_ptr<CandidateIndex> built = Build(IndexKind::kIvf, vectors);
+  ASSERT_NE(built, nullptr);
+  IndexOptions search;
+  search.ivf_nprobe = 9;
+  absl::StatusOr<std::unique_ptr<CandidateIndex>> view =
+      built->WithSearchOptions(search);
+  ASSERT_TRUE(view.ok()) << view.status();
+  ScopedTempDir dir;
+  const std::string path = dir.File("index.faiss");
+  absl::StatusOr<IndexFileInfo> info = SaveIndex(**view, path);
+  ASSERT_TRUE(info.ok()) << info.status();
+  absl::StatusOr<std::unique_ptr<CandidateIndex>> loaded =
+      LoadIndex(path, &*info);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ((*loaded)->Describe(), (*view)->Describe());
+  EXPECT_THAT((*loaded)->Describe(), ::testing::HasSubstr("nprobe=9,"));
+  EXPECT_THAT(built->Describe(), ::testing::HasSubstr("nprobe=5,"));
+  const RowMatrix query = RandomVectors(1, 6, 3);
+  const std::vector<Candidate> want = (*view)->Search(query.data(), 30, {});
+  const std::vector<Candidate> got = (*loaded)->Search(query.data(), 30, {});
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t j = 0; j < got.size(); ++j) EXPECT_EQ(got[j].row, want[j].row);
+  EXPECT_EQ(built->Search(query.data(), 30, {}).size(), 30u);
+}
+
 TEST(IndexIoErrorsTest, MissingFileIsNotFound) {
   ScopedTempDir dir;
   const std::string path = dir.File("absent.faiss");

@@ -107,6 +107,34 @@ TEST_F(VersionIndexTest, SavedIndexIsRecordedAndLoadedInsteadOfAnExactOne) {
   }
 }
 
+// The server's --ivf_nprobe: an IVF version searches with it instead of the
+// nprobe it was saved with; other kinds ignore it; 0 keeps the version's.
+TEST_F(VersionIndexTest, IvfNprobeOverridesTheSavedOneForIvfOnly) {
+  const std::unique_ptr<CandidateIndex> ivf =
+      Build(model_.movie_vectors, IndexKind::kIvf);
+  ASSERT_NE(ivf, nullptr);
+  Write(ivf.get());
+  absl::StatusOr<std::shared_ptr<const Snapshot>> saved =
+      Snapshot::Load(dir_.path(), 1, {}, 0);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_THAT((*saved)->scorer().index().Describe(), HasSubstr("nprobe=2,"));
+  absl::StatusOr<std::shared_ptr<const Snapshot>> overridden =
+      Snapshot::Load(dir_.path(), 1, {}, 3);
+  ASSERT_TRUE(overridden.ok()) << overridden.status();
+  EXPECT_THAT((*overridden)->scorer().index().Describe(),
+              HasSubstr("nprobe=3,"));
+
+  fs::remove_all(version_dir());
+  const std::unique_ptr<CandidateIndex> hnsw =
+      Build(model_.movie_vectors, IndexKind::kHnsw);
+  ASSERT_NE(hnsw, nullptr);
+  Write(hnsw.get());
+  absl::StatusOr<std::shared_ptr<const Snapshot>> other =
+      Snapshot::Load(dir_.path(), 1, {}, 3);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ((*other)->scorer().index().Describe(), hnsw->Describe());
+}
+
 TEST_F(VersionIndexTest, WithoutASavedIndexTheExactOneIsBuilt) {
   model_.saved_index = SavedIndex{"stale.faiss", {IndexKind::kHnsw, 10, 1}, ""};
   Write(nullptr);  // a stale saved_index is not written

@@ -356,6 +356,9 @@ TEST(ValidateServerOptionsTest, NamesTheFlagOfEachBadOption) {
   EXPECT_TRUE(test::IsError(
       status_with([](ServerOptions* o) { o->model.scorer.num_candidates = 0; }),
       kBad, {"--num_candidates", "1-10000"}));
+  EXPECT_TRUE(test::IsError(
+      status_with([](ServerOptions* o) { o->model.ivf_nprobe = -1; }), kBad,
+      {"--ivf_nprobe", ">= 0", "-1"}));
 }
 
 TEST(OverloadStatusTest, IsResourceExhaustedSayingWhy) {

@@ -288,6 +288,48 @@ TEST_F(TrainBinaryTest, MetricsRecordTheSplit) {
   EXPECT_EQ(split["validation"]["kind"], "leave_last_n=2");
 }
 
+// An IVF version: by default the trainer measures the nprobe that finds 95%
+// of the exact top 100 for the model's users, records the ladder in
+// metrics.json and saves the index searching with it; --ivf_nprobe=N is
+// saved as given, with nothing measured. A flat version records its kind.
+TEST_F(TrainBinaryTest, IvfVersionsSaveTheNprobeChosenOrGiven) {
+  fs::remove_all(data_);
+  fs::create_directories(data_);
+  test::WriteMovieLensFiles(test::SmallMovieLens(60, 400, 30, 3), data_);
+  Result run = Train({"--index_kind=ivf", "--ivf_nlist=40"});
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("of the exact top 100 for 60 users"));
+  nlohmann::json index = ReadMetrics(1)["index"];
+  EXPECT_EQ(index["kind"], "ivf");
+  const nlohmann::json& chosen = index["nprobe_chosen_for"];
+  EXPECT_EQ(chosen["k"], 100);
+  EXPECT_EQ(chosen["recall"], 0.95);
+  EXPECT_EQ(chosen["users"], 60);
+  const nlohmann::json& ladder = chosen["ladder"];
+  ASSERT_FALSE(ladder.empty());
+  const int nprobe = ladder.back()["nprobe"];
+  EXPECT_GE(ladder.back()["recall"].get<double>(), 0.95);
+  for (size_t i = 0; i + 1 < ladder.size(); ++i) {
+    EXPECT_LT(ladder[i]["recall"].get<double>(), 0.95) << i;
+  }
+  const std::string described = absl::StrCat("nprobe=", nprobe, ",");
+  EXPECT_THAT(index["described"].get<std::string>(), HasSubstr(described));
+  absl::StatusOr<Model> model = ReadModelVersion(absl::StrCat(base_, "/1"));
+  ASSERT_OK(model);
+  ASSERT_TRUE(model->saved_index.has_value());
+  EXPECT_THAT(model->saved_index->description, HasSubstr(described));
+
+  run = Train({"--index_kind=ivf", "--ivf_nlist=40", "--ivf_nprobe=7"});
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  index = ReadMetrics(2)["index"];
+  EXPECT_FALSE(index.contains("nprobe_chosen_for"));
+  EXPECT_THAT(index["described"].get<std::string>(), HasSubstr("nprobe=7,"));
+
+  run = Train({});
+  ASSERT_EQ(run.exit_status, 0) << run.output;
+  EXPECT_EQ(ReadMetrics(3)["index"], nlohmann::json({{"kind", "flat"}}));
+}
+
 // The synthetic catalogue written as MovieLens 20M-style CSV (no users file,
 // so no demographics) is detected and trains, its user towers without the
 // demographic tables.
