@@ -446,4 +446,21 @@ RowMatrix RandomMatrix(Eigen::Index rows, Eigen::Index cols, float scale,
   return m;
 }
 
+RowMatrix ClusteredVectors(int rows, int cols, uint64_t seed) {
+  Rng rng(seed);
+  RowMatrix centres(40, cols);
+  for (Eigen::Index i = 0; i < centres.size(); ++i) {
+    centres.data()[i] = rng.Normal();
+  }
+  RowMatrix m(rows, cols);
+  for (int r = 0; r < rows; ++r) {
+    const auto c = static_cast<Eigen::Index>(rng.Uniform(40));
+    for (int j = 0; j < cols - 1; ++j) {
+      m(r, j) = centres(c, j) + 0.5f * rng.Normal();
+    }
+    m(r, cols - 1) = 0.3f * rng.Normal();
+  }
+  return m;
+}
+
 }  // namespace movierec::test

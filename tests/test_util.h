@@ -183,6 +183,11 @@ void RandomizeBiases(Mlp* mlp, float scale, Rng& rng);
 RowMatrix RandomMatrix(Eigen::Index rows, Eigen::Index cols, float scale,
                        Rng& rng);
 
+// Vectors around 40 centres with a bias-like last column, so that the
+// approximate index kinds have structure to exploit. Deterministic for a
+// seed.
+RowMatrix ClusteredVectors(int rows, int cols, uint64_t seed);
+
 // Every embedding table of a two-tower model (RetrievalModel, RatingModel),
 // with its name for messages.
 struct NamedTable {

@@ -25,31 +25,13 @@ namespace movierec {
 namespace {
 
 using ::movierec::test::BruteForce;
+using ::movierec::test::ClusteredVectors;
 using ::movierec::test::IsError;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 constexpr int kRows = 2000;
 constexpr int kDim = 9;
-
-// Clustered vectors with a bias-like last column: 40 clusters, so that the
-// approximate kinds have structure to exploit.
-RowMatrix ClusteredVectors(int rows, int cols, uint64_t seed) {
-  Rng rng(seed);
-  RowMatrix centres(40, cols);
-  for (Eigen::Index i = 0; i < centres.size(); ++i) {
-    centres.data()[i] = rng.Normal();
-  }
-  RowMatrix m(rows, cols);
-  for (int r = 0; r < rows; ++r) {
-    const auto c = static_cast<Eigen::Index>(rng.Uniform(40));
-    for (int j = 0; j < cols - 1; ++j) {
-      m(r, j) = centres(c, j) + 0.5f * rng.Normal();
-    }
-    m(r, cols - 1) = 0.3f * rng.Normal();
-  }
-  return m;
-}
 
 double Recall(const std::vector<Candidate>& got,
               const std::vector<Candidate>& want) {

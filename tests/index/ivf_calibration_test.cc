@@ -15,29 +15,12 @@
 
 #include "index/index_factory.h"
 #include "tests/test_util.h"
-#include "util/random.h"
 
 namespace movierec {
 namespace {
 
+using ::movierec::test::ClusteredVectors;
 using ::movierec::test::IsError;
-
-// Vectors around 30 centres, so that a few cells hold most of a query's
-// best rows and the ladder has steps below every cell.
-RowMatrix ClusteredVectors(int rows, int cols, uint64_t seed) {
-  Rng rng(seed);
-  RowMatrix centres(30, cols);
-  for (Eigen::Index i = 0; i < centres.size(); ++i) {
-    centres.data()[i] = rng.Normal();
-  }
-  RowMatrix m(rows, cols);
-  for (int r = 0; r < rows; ++r) {
-    const auto c = static_cast<Eigen::Index>(rng.Uniform(30));
-    for (int j = 0; j < cols; ++j)
-      m(r, j) = centres(c, j) + 0.4f * rng.Normal();
-  }
-  return m;
-}
 
 class IvfCalibrationTest : public ::testing::Test {
  protected:
