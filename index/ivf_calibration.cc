@@ -3,9 +3,10 @@
 #include <faiss/IndexIVF.h>
 
 #include <algorithm>
-#include <cmath>
+#include <cstdint>
 #include <iterator>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "index/faiss_index.h"

@@ -261,10 +261,12 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> CalibrateNprobe(
 
 // The index saved with the version: null when the kind resolves to flat,
 // which the server builds at load in milliseconds. An IVF index searches
-// with --ivf_nprobe, or when it is 0 with the calibrated nprobe. What was
-// built goes to *report (metrics.json's "index").
+// with options.ivf_nprobe, or with the calibrated nprobe when
+// `calibrate_nprobe`. What was built goes to *report (metrics.json's
+// "index").
 absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
-    const Model& model, const IndexOptions& options, nlohmann::json* report) {
+    const Model& model, const IndexOptions& options, bool calibrate_nprobe,
+    nlohmann::json* report) {
   const IndexKind kind = ResolveIndexKind(options, model.num_movies());
   if (kind == IndexKind::kFlat) return std::unique_ptr<CandidateIndex>();
   spdlog::info("building the {} index of {} movies",
@@ -277,7 +279,7 @@ absl::StatusOr<std::unique_ptr<CandidateIndex>> BuildSavedIndex(
       "built {} in {:.1f} s", (*index)->Describe(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count());
-  if (kind == IndexKind::kIvf && absl::GetFlag(FLAGS_ivf_nprobe) == 0) {
+  if (kind == IndexKind::kIvf && calibrate_nprobe) {
     index = CalibrateNprobe(model, **index, report);
     if (!index.ok()) return index;
   }
@@ -534,8 +536,11 @@ absl::Status Run() {
   nlohmann::json index_report = {{"kind", "flat"}};
   MOVIEREC_ASSIGN_OR_RETURN(
       const std::unique_ptr<CandidateIndex> index,
-      Annotate(BuildSavedIndex(*output.model, index_options, &index_report),
-               "cannot build the index"));
+      Annotate(
+          BuildSavedIndex(*output.model, index_options,
+                          /*calibrate_nprobe=*/
+                          absl::GetFlag(FLAGS_ivf_nprobe) == 0, &index_report),
+          "cannot build the index"));
   metrics["index"] = std::move(index_report);
   meter.End("index");
   MOVIEREC_ASSIGN_OR_RETURN(
