@@ -1,5 +1,6 @@
-// Internal to index/: selection of the k best (row, score) pairs of a
-// search, shared by the exact and the IVF kinds. Not for use outside index/.
+// Selection of the k best (row, score) pairs: of a search, shared by the
+// exact and the IVF kinds, and of the item source's scores (model/scorer.cc).
+// Not part of the index's interface: CandidateIndex users need not see it.
 #ifndef MOVIEREC_INDEX_TOP_K_H_
 #define MOVIEREC_INDEX_TOP_K_H_
 

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <utility>
+
+#include "index/top_k.h"
 
 namespace movierec {
 namespace {
@@ -276,19 +279,23 @@ CandidateSet Scorer::AddSourceCandidates(
   thread_local std::vector<int32_t> place_table;
   thread_local std::vector<char> touched_table;
   thread_local std::vector<int32_t> touched_list;
-  thread_local std::vector<std::pair<float, int32_t>> best;
+  thread_local std::vector<float> touched_scores;
+  thread_local internal::TopK top;
+  thread_local std::vector<Candidate> chosen;
   if (item_score_table.size() < num_movies) {
     item_score_table.assign(num_movies, 0.0f);
     place_table.assign(num_movies, 0);
     touched_table.assign(num_movies, 0);
     touched_list.resize(num_movies + 1);  // one past: the branchless append
+    touched_scores.resize(num_movies);
   }
   float* const item_score = item_score_table.data();
   int32_t* const place = place_table.data();
   char* const is_touched = touched_table.data();
   int32_t* const touched = touched_list.data();
   size_t num_touched = 0;
-  float item_scale = 1;  // history / movies read (kMaxItemSourceHistory)
+  bool whole_table = false;  // item_score is reset whole, not by `touched`
+  float item_scale = 1;      // history / movies read (kMaxItemSourceHistory)
   for (const int32_t movie : excluded) place[movie] = -1;
   for (size_t i = 0; i < set.movies.size(); ++i) {
     place[set.movies[i].row] = static_cast<int32_t>(i) + 1;
@@ -307,13 +314,15 @@ CandidateSet Scorer::AddSourceCandidates(
     place[movie] = static_cast<int32_t>(set.movies.size());
   };
   if (!item_offsets_.empty()) {
-    // The history's weights, summed per movie they point to, and the list
-    // of the movies they touched. Two ways to that list, with the same
-    // result: appending each movie at its first touch costs the loop over
-    // the weights a chain of dependent stores (the top of a Recommend
-    // profile), so when the weights outnumber an eighth of the catalogue
-    // the loop only marks the movies, and one branchless pass over the
-    // catalogue lists the marks.
+    // The history's weights, summed per movie they point to; then the
+    // item_budget best movies of positive sum, not excluded (higher sum
+    // first, lower row on ties). Two ways there, with the same result:
+    // when the weights outnumber an eighth of the catalogue, the loop over
+    // them only adds, and one selection runs over the whole score table
+    // (the excluded movies scored -infinity); otherwise the loop also lists
+    // the movies it touches (appending each at its first touch is a chain
+    // of dependent stores, too slow for the many weights of a long
+    // history), and the selection runs over those.
     const int32_t* const targets = item_targets_.data();
     const float* const weights = item_weights_.data();
     // The history movies read (kMaxItemSourceHistory): all, or an even
@@ -334,18 +343,18 @@ CandidateSet Scorer::AddSourceCandidates(
     for (const int32_t j : read) {
       entries += item_offsets_[j + 1] - item_offsets_[j];
     }
+    constexpr float kNever = -std::numeric_limits<float>::infinity();
     if (entries * 8 >= static_cast<int64_t>(num_movies)) {
+      whole_table = true;
       for (const int32_t j : read) {
         const int64_t end = item_offsets_[j + 1];
         for (int64_t e = item_offsets_[j]; e < end; ++e) {
           item_score[targets[e]] += weights[e];
-          is_touched[targets[e]] = 1;
         }
       }
-      for (size_t movie = 0; movie < num_movies; ++movie) {
-        touched[num_touched] = static_cast<int32_t>(movie);
-        num_touched += is_touched[movie];
-      }
+      for (const int32_t movie : excluded) item_score[movie] = kNever;
+      top.SelectRows(item_score, static_cast<int64_t>(num_movies),
+                     sources.item_budget, &chosen);
     } else {
       for (const int32_t j : read) {
         const int64_t end = item_offsets_[j + 1];
@@ -357,24 +366,19 @@ CandidateSet Scorer::AddSourceCandidates(
           item_score[target] += weights[e];
         }
       }
+      for (size_t t = 0; t < num_touched; ++t) {
+        const int32_t movie = touched[t];
+        touched_scores[t] = place[movie] < 0 ? kNever : item_score[movie];
+      }
+      top.Reset(sources.item_budget);
+      top.Add(touched, touched_scores.data(),
+              static_cast<int64_t>(num_touched));
+      top.Take(&chosen);
     }
-    best.clear();
-    for (size_t t = 0; t < num_touched; ++t) {
-      const int32_t movie = touched[t];
-      if (place[movie] >= 0) best.emplace_back(item_score[movie], movie);
+    for (const Candidate& c : chosen) {
+      if (!(c.score > 0)) break;  // best first: the rest are not positive
+      propose(c.row, kSourceItems);
     }
-    // Highest score first, lower row on ties: deterministic.
-    const auto better = [](const std::pair<float, int32_t>& a,
-                           const std::pair<float, int32_t>& b) {
-      return a.first != b.first ? a.first > b.first : a.second < b.second;
-    };
-    const size_t keep =
-        std::min(best.size(), static_cast<size_t>(sources.item_budget));
-    if (keep < best.size()) {
-      std::nth_element(best.begin(), best.begin() + keep, best.end(), better);
-    }
-    std::sort(best.begin(), best.begin() + keep, better);
-    for (size_t i = 0; i < keep; ++i) propose(best[i].second, kSourceItems);
   }
   int popular = 0;
   for (const int32_t movie : by_popularity_) {
@@ -389,6 +393,9 @@ CandidateSet Scorer::AddSourceCandidates(
     place[movie] = 0;
   }
   for (const int32_t movie : excluded) place[movie] = 0;
+  if (whole_table) {
+    std::fill(item_score, item_score + num_movies, 0.0f);
+  }
   for (size_t t = 0; t < num_touched; ++t) {
     item_score[touched[t]] = 0;
     is_touched[touched[t]] = 0;

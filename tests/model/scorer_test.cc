@@ -336,6 +336,50 @@ TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
   EXPECT_GT(shared, 0);
 }
 
+// With a budget as large as the catalogue, the item source proposes exactly
+// the movies the history's weights favour (a positive sum), not excluded:
+// none it is indifferent to or that the history's negative weights demote.
+// For the known users (the selection over the whole score table) and for
+// visitors of one movie (over the movies their weights touch).
+TEST(ScorerSourcesTest, TheItemSourceProposesOnlyMoviesOfPositiveScore) {
+  const auto model = ModelWithSources(/*item_budget=*/60, /*popular_budget=*/0);
+  ASSERT_EQ(model->num_movies(), 60);
+  const Scorer scorer(model);
+  const ItemNeighbors& table = model->sources->item_table;
+  std::vector<UserContext> contexts;
+  for (int user = 0; user < model->num_users(); ++user) {
+    contexts.push_back(scorer.ForUser(user));
+  }
+  for (int32_t movie = 0; movie < model->num_movies(); movie += 7) {
+    contexts.push_back(scorer.ForVisitor({movie}));
+  }
+  int demoted = 0;
+  for (size_t c = 0; c < contexts.size(); ++c) {
+    SCOPED_TRACE(testing::Message() << "context " << c);
+    const UserContext& context = contexts[c];
+    MovieFilter filter;
+    filter.exclude = {2, 3};
+    const std::vector<int32_t> excluded =
+        scorer.Excluded(context.history, filter);
+    const CandidateSet set = scorer.RetrieveCandidates(context, excluded, 5);
+    std::vector<int32_t> want, got;
+    for (int32_t m = 0; m < model->num_movies(); ++m) {
+      if (std::binary_search(excluded.begin(), excluded.end(), m)) continue;
+      const float score = ItemScore(table, m, context.history);
+      if (score > 0) want.push_back(m);
+      demoted += score < 0 ? 1 : 0;
+    }
+    for (size_t i = 0; i < set.size(); ++i) {
+      if (set.sources[i] & kSourceItems) got.push_back(set.movies[i].row);
+    }
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want);
+    EXPECT_FALSE(want.empty());
+  }
+  // Some movies were demoted, so the test saw the source leave them out.
+  EXPECT_GT(demoted, 0);
+}
+
 // A history longer than kMaxItemSourceHistory is read as an even sample of
 // that many of its movies, the sums scaled by history / sample; one of
 // exactly that many is read whole.
