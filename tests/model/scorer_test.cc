@@ -197,6 +197,31 @@ std::shared_ptr<const Model> ModelWithSources(int item_budget,
   return std::make_shared<const Model>(std::move(model));
 }
 
+// The known users of a ModelWithSources (whose weights outnumber an eighth
+// of the catalogue: the item source selects over its whole score table),
+// then a visitor of each movie that gives fewer weights than that (the
+// source lists the movies they touch and selects over those).
+std::vector<UserContext> ContextsOfBothPaths(const Scorer& scorer) {
+  const Model& model = scorer.model();
+  std::vector<UserContext> contexts;
+  for (int user = 0; user < model.num_users(); ++user) {
+    contexts.push_back(scorer.ForUser(user));
+  }
+  // The weights each movie gives (the table is saved by the movie they
+  // point to).
+  const ItemNeighbors& table = model.sources->item_table;
+  std::vector<int> given(static_cast<size_t>(model.num_movies()), 0);
+  for (int32_t target = 0; target < model.num_movies(); ++target) {
+    for (const int32_t from : table.neighbors(target)) ++given[from];
+  }
+  for (int32_t movie = 0; movie < model.num_movies(); ++movie) {
+    if (given[movie] > 0 && given[movie] * 8 < model.num_movies()) {
+      contexts.push_back(scorer.ForVisitor({movie}));
+    }
+  }
+  return contexts;
+}
+
 // The item source's score of `movie`, from the table as saved (by target).
 float ItemScore(const ItemNeighbors& table, int32_t movie,
                 absl::Span<const int32_t> history) {
@@ -214,30 +239,14 @@ float ItemScore(const ItemNeighbors& table, int32_t movie,
 // item_budget movies by the history's summed EASE^R weights and the
 // popular_budget most popular ones, each movie once, none excluded, each
 // marked with every source that proposed it; the features say the same.
-// For the known users (whose weights outnumber an eighth of the catalogue:
-// the item source lists the movies they touch in one pass over the
-// catalogue) and for visitors of one movie (listed as they are touched).
+// On both of the item source's paths (ContextsOfBothPaths).
 TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
   constexpr int kItems = 4;
   constexpr int kPopular = 3;
   const auto model = ModelWithSources(kItems, kPopular);
   const Scorer scorer(model);
   const ItemNeighbors& table = model->sources->item_table;
-  std::vector<UserContext> contexts;
-  for (int user = 0; user < model->num_users(); ++user) {
-    contexts.push_back(scorer.ForUser(user));
-  }
-  // The weights each movie gives (the table is saved by the movie they
-  // point to).
-  std::vector<int> given(static_cast<size_t>(model->num_movies()), 0);
-  for (int32_t target = 0; target < model->num_movies(); ++target) {
-    for (const int32_t from : table.neighbors(target)) ++given[from];
-  }
-  for (int32_t movie = 0; movie < model->num_movies(); ++movie) {
-    if (given[movie] > 0 && given[movie] * 8 < model->num_movies()) {
-      contexts.push_back(scorer.ForVisitor({movie}));
-    }
-  }
+  const std::vector<UserContext> contexts = ContextsOfBothPaths(scorer);
   ASSERT_GE(contexts.size(), static_cast<size_t>(model->num_users()) + 3);
   int appended = 0;
   int shared = 0;
@@ -339,20 +348,14 @@ TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
 // With a budget as large as the catalogue, the item source proposes exactly
 // the movies the history's weights favour (a positive sum), not excluded:
 // none it is indifferent to or that the history's negative weights demote.
-// For the known users (the selection over the whole score table) and for
-// visitors of one movie (over the movies their weights touch).
+// On both of its paths (ContextsOfBothPaths).
 TEST(ScorerSourcesTest, TheItemSourceProposesOnlyMoviesOfPositiveScore) {
   const auto model = ModelWithSources(/*item_budget=*/60, /*popular_budget=*/0);
   ASSERT_EQ(model->num_movies(), 60);
   const Scorer scorer(model);
   const ItemNeighbors& table = model->sources->item_table;
-  std::vector<UserContext> contexts;
-  for (int user = 0; user < model->num_users(); ++user) {
-    contexts.push_back(scorer.ForUser(user));
-  }
-  for (int32_t movie = 0; movie < model->num_movies(); movie += 7) {
-    contexts.push_back(scorer.ForVisitor({movie}));
-  }
+  const std::vector<UserContext> contexts = ContextsOfBothPaths(scorer);
+  ASSERT_GT(contexts.size(), static_cast<size_t>(model->num_users()));
   int demoted = 0;
   for (size_t c = 0; c < contexts.size(); ++c) {
     SCOPED_TRACE(testing::Message() << "context " << c);
