@@ -269,9 +269,10 @@ CandidateSet Scorer::AddSourceCandidates(
   const CandidateSources& sources = *model_->sources;
   const size_t num_movies = model_->popularity.size();
   // Per-thread tables of one entry per movie, left all 0 between calls (a
-  // call resets only the entries it set, so it costs O(what it touches),
-  // not O(catalogue)): the item source's score; whether the score was
-  // touched; the movie's place in the set + 1, or -1 when excluded. The
+  // call resets only the entries it set, or the whole score table when its
+  // weights outnumber an eighth of the catalogue, so it costs O(what it
+  // touches), not O(catalogue)): the item source's score; whether the score
+  // was touched; the movie's place in the set + 1, or -1 when excluded. The
   // loops below read them through plain pointers: through the thread_local
   // vectors themselves the compiler reloaded each one's address on every
   // weight (the top of a Recommend profile).

@@ -203,8 +203,8 @@ class Scorer {
 
   /// Retrieval's `retrieved` (for `context`, skipping `excluded`, in its
   /// order) as a CandidateSet, with what the model's other sources add:
-  /// the item-to-item source's best item_budget (of those the history's
-  /// weights towards sum above 0) and the popularity source's
+  /// the item-to-item source's best item_budget (only movies towards which
+  /// the history's weights sum above 0) and the popularity source's
   /// popular_budget movies not in `excluded`, those retrieval did not
   /// propose appended in that order. Retrieval's alone when the model has
   /// no other sources (the trainer gives them to models with a reranker).
