@@ -222,6 +222,27 @@ std::vector<UserContext> ContextsOfBothPaths(const Scorer& scorer) {
   return contexts;
 }
 
+// What retrieval and the sources must skip for `context`: its history and
+// `exclude` (a request's filter).
+std::vector<int32_t> ExcludedFor(const Scorer& scorer,
+                                 const UserContext& context,
+                                 std::vector<int32_t> exclude) {
+  MovieFilter filter;
+  filter.exclude = std::move(exclude);
+  return scorer.Excluded(context.history, filter);
+}
+
+// The movies of `set` that the source `bit` proposed, sorted.
+std::vector<int32_t> ProposedBy(const CandidateSet& set,
+                                CandidateSourceBit bit) {
+  std::vector<int32_t> movies;
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (set.sources[i] & bit) movies.push_back(set.movies[i].row);
+  }
+  std::sort(movies.begin(), movies.end());
+  return movies;
+}
+
 // The item source's score of `movie`, from the table as saved (by target).
 float ItemScore(const ItemNeighbors& table, int32_t movie,
                 absl::Span<const int32_t> history) {
@@ -253,10 +274,7 @@ TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
   for (size_t c = 0; c < contexts.size(); ++c) {
     SCOPED_TRACE(testing::Message() << "context " << c);
     const UserContext& context = contexts[c];
-    MovieFilter filter;
-    filter.exclude = {1, 7};
-    const std::vector<int32_t> excluded =
-        scorer.Excluded(context.history, filter);
+    const std::vector<int32_t> excluded = ExcludedFor(scorer, context, {1, 7});
     const CandidateSet set = scorer.RetrieveCandidates(context, excluded, 10);
     const std::vector<Candidate> retrieved =
         scorer.RetrieveForQuery(context.query.data(), excluded, 10);
@@ -300,22 +318,16 @@ TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
                      [&](int32_t a, int32_t b) {
                        return model->popularity[a] > model->popularity[b];
                      });
-    std::vector<int32_t> want_items, want_popular, got_items, got_popular;
+    std::vector<int32_t> want_items, want_popular;
     for (size_t i = 0; i < by_item.size() && i < kItems; ++i) {
       want_items.push_back(by_item[i].second);
     }
     want_popular.assign(by_popularity.begin(),
                         by_popularity.begin() + kPopular);
-    for (size_t i = 0; i < set.size(); ++i) {
-      if (set.sources[i] & kSourceItems) got_items.push_back(rows[i]);
-      if (set.sources[i] & kSourcePopular) got_popular.push_back(rows[i]);
-    }
     std::sort(want_items.begin(), want_items.end());
-    std::sort(got_items.begin(), got_items.end());
     std::sort(want_popular.begin(), want_popular.end());
-    std::sort(got_popular.begin(), got_popular.end());
-    EXPECT_EQ(got_items, want_items);
-    EXPECT_EQ(got_popular, want_popular);
+    EXPECT_EQ(ProposedBy(set, kSourceItems), want_items);
+    EXPECT_EQ(ProposedBy(set, kSourcePopular), want_popular);
     // The features carry the sources, and a movie retrieval did not propose
     // ranks just past retrieval's list.
     RowMatrix features;
@@ -360,23 +372,16 @@ TEST(ScorerSourcesTest, TheItemSourceProposesOnlyMoviesOfPositiveScore) {
   for (size_t c = 0; c < contexts.size(); ++c) {
     SCOPED_TRACE(testing::Message() << "context " << c);
     const UserContext& context = contexts[c];
-    MovieFilter filter;
-    filter.exclude = {2, 3};
-    const std::vector<int32_t> excluded =
-        scorer.Excluded(context.history, filter);
+    const std::vector<int32_t> excluded = ExcludedFor(scorer, context, {2, 3});
     const CandidateSet set = scorer.RetrieveCandidates(context, excluded, 5);
-    std::vector<int32_t> want, got;
+    std::vector<int32_t> want;
     for (int32_t m = 0; m < model->num_movies(); ++m) {
       if (std::binary_search(excluded.begin(), excluded.end(), m)) continue;
       const float score = ItemScore(table, m, context.history);
       if (score > 0) want.push_back(m);
       demoted += score < 0 ? 1 : 0;
     }
-    for (size_t i = 0; i < set.size(); ++i) {
-      if (set.sources[i] & kSourceItems) got.push_back(set.movies[i].row);
-    }
-    std::sort(got.begin(), got.end());
-    EXPECT_EQ(got, want);
+    EXPECT_EQ(ProposedBy(set, kSourceItems), want);
     EXPECT_FALSE(want.empty());
   }
   // Some movies were demoted, so the test saw the source leave them out.
