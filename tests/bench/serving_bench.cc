@@ -80,6 +80,9 @@ ABSL_FLAG(absl::Duration, direct_only, absl::ZeroDuration(),
           "Profiling aid: only call Recommender::Recommend directly (no "
           "gRPC) on one thread for this long, print the CPU time per call, "
           "and exit (e.g. under perf record)");
+ABSL_FLAG(int, direct_batch, 0,
+          "With --direct_only: call Recommender::RecommendBatch with this many "
+          "requests a call instead (the time printed is per request)");
 ABSL_FLAG(int, direct_evict_kib, 0,
           "With --direct_only: write over a buffer of this many KiB between "
           "calls (not timed), so each call starts with the caches another "
@@ -202,13 +205,15 @@ double ThreadCpuMicros() {
 }
 
 // Our work alone: Recommender::Recommend on the serving snapshot, on this
-// thread, for the workload's requests, for half a second; CPU microseconds
-// per call (CPU time, not wall time: the machine is shared).
+// thread, for the workload's requests, for `duration`; CPU microseconds
+// per call (CPU time, not wall time: the machine is shared). With batch > 0,
+// Recommender::RecommendBatch of that many requests instead, per request.
 // With evict_kib > 0, a buffer that large is written over between calls,
 // outside the timed part: each call then finds the caches as under load.
 double DirectRecommendMicros(MovierecServer& server,
                              const loadgen::Workload& workload,
-                             absl::Duration duration, int evict_kib = 0) {
+                             absl::Duration duration, int evict_kib = 0,
+                             int batch = 0) {
   const loadgen::RequestSource source(workload);
   const Recommender recommender(
       [&server] { return server.models().current(); });
@@ -220,10 +225,29 @@ double DirectRecommendMicros(MovierecServer& server,
   while (std::chrono::steady_clock::now() < end) {
     for (size_t i = 0; i < evict.size(); i += 64) ++evict[i];
     const double start = ThreadCpuMicros();
-    v1::RecommendRequest request;
-    v1::RecommendResponse response;
-    source.Fill(calls++, &request);
-    const absl::Status status = recommender.Recommend(request, &response);
+    // On an arena, as the server's messages are (server/arena_allocator.h).
+    google::protobuf::Arena arena;
+    absl::Status status;
+    if (batch > 0) {
+      auto* request =
+          google::protobuf::Arena::CreateMessage<v1::RecommendBatchRequest>(
+              &arena);
+      for (int i = 0; i < batch; ++i) {
+        source.Fill(calls++, request->add_requests());
+      }
+      status = recommender.RecommendBatch(
+          *request,
+          google::protobuf::Arena::CreateMessage<v1::RecommendBatchResponse>(
+              &arena));
+    } else {
+      auto* request =
+          google::protobuf::Arena::CreateMessage<v1::RecommendRequest>(&arena);
+      source.Fill(calls++, request);
+      status = recommender.Recommend(
+          *request,
+          google::protobuf::Arena::CreateMessage<v1::RecommendResponse>(
+              &arena));
+    }
     if (!status.ok()) spdlog::warn("Recommend: {}", status.ToString());
     cpu += ThreadCpuMicros() - start;
   }
@@ -289,9 +313,12 @@ int Main() {
 
   if (const absl::Duration d = absl::GetFlag(FLAGS_direct_only);
       d > absl::ZeroDuration()) {
-    std::printf("Recommender::Recommend without gRPC: %.1f us per call\n",
-                DirectRecommendMicros(**server, workload, d,
-                                      absl::GetFlag(FLAGS_direct_evict_kib)));
+    const int batch = absl::GetFlag(FLAGS_direct_batch);
+    std::printf(
+        "Recommender::%s without gRPC: %.1f us per request\n",
+        batch > 0 ? "RecommendBatch" : "Recommend",
+        DirectRecommendMicros(**server, workload, d,
+                              absl::GetFlag(FLAGS_direct_evict_kib), batch));
     return 0;
   }
   const double direct_us =
