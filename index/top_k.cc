@@ -269,7 +269,7 @@ constexpr size_t kMaxRankedByCounting = 128;
 
 }  // namespace
 
-// The reservoir (at most 2k pairs) as distinct integers in search order:
+// The reservoir (at most 2k pairs) as integers in search order:
 // the best k by one branch-free selection, then put in order. Up to
 // kMaxRankedByCounting of them, each one's place is the number of keys
 // above it, so that neither step mispredicts a branch per pair; the
@@ -286,9 +286,12 @@ void TopK::Take(std::vector<Candidate>* out) {
   if (keep <= kMaxRankedByCounting) {
     const uint64_t* keys = keys_.data();
     for (size_t i = 0; i < keep; ++i) {
+      // Equal keys (the same row added twice) take consecutive places, in
+      // the reservoir's order, so that every place is filled.
       const uint64_t key = keys[i];
       size_t above = 0;
-      for (size_t j = 0; j < keep; ++j) above += keys[j] > key ? 1 : 0;
+      for (size_t j = 0; j < i; ++j) above += keys[j] >= key ? 1 : 0;
+      for (size_t j = i + 1; j < keep; ++j) above += keys[j] > key ? 1 : 0;
       (*out)[above] = FromSearchOrderKey(key);
     }
   } else {

@@ -97,6 +97,25 @@ TEST(TopKTest, AddInPartsOfRowsInAnyOrderIsTheSortedPrefix) {
   }
 }
 
+// No search adds a row twice, but a selection that is given one must still
+// fill every place: both copies, in order, and nothing made up.
+TEST(TopKTest, ARowAddedTwiceKeepsBothCopies) {
+  std::mt19937 rng(14);
+  TopK top;
+  const int n = 300;
+  std::vector<float> scores = TiedScores(n, &rng);
+  std::vector<int32_t> rows(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i / 2;
+  for (const int k : {1, 10, 100, 200}) {
+    SCOPED_TRACE(testing::Message() << "k " << k);
+    top.Reset(k);
+    top.Add(rows.data(), scores.data(), n);
+    std::vector<Candidate> got;
+    top.Take(&got);
+    ExpectSame(got, Reference(rows, scores, k));
+  }
+}
+
 TEST(TopKTest, KthLargestMatchesNthElement) {
   std::mt19937 rng(13);
   for (const int n : {1, 2, 17, 105, 1000}) {
