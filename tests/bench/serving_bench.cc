@@ -45,6 +45,7 @@
 #include "model/bundle.h"
 #include "nlohmann/json.hpp"
 #include "server/arena_allocator.h"
+#include "server/recommender.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 #include "tests/bench/bench_empty.grpc.pb.h"
@@ -226,27 +227,21 @@ double DirectRecommendMicros(MovierecServer& server,
     for (size_t i = 0; i < evict.size(); i += 64) ++evict[i];
     const double start = ThreadCpuMicros();
     // On an arena, as the server's messages are (server/arena_allocator.h).
-    google::protobuf::Arena arena;
+    using google::protobuf::Arena;
+    Arena arena;
     absl::Status status;
     if (batch > 0) {
-      auto* request =
-          google::protobuf::Arena::CreateMessage<v1::RecommendBatchRequest>(
-              &arena);
+      auto* request = Arena::CreateMessage<v1::RecommendBatchRequest>(&arena);
       for (int i = 0; i < batch; ++i) {
         source.Fill(calls++, request->add_requests());
       }
       status = recommender.RecommendBatch(
-          *request,
-          google::protobuf::Arena::CreateMessage<v1::RecommendBatchResponse>(
-              &arena));
+          *request, Arena::CreateMessage<v1::RecommendBatchResponse>(&arena));
     } else {
-      auto* request =
-          google::protobuf::Arena::CreateMessage<v1::RecommendRequest>(&arena);
+      auto* request = Arena::CreateMessage<v1::RecommendRequest>(&arena);
       source.Fill(calls++, request);
       status = recommender.Recommend(
-          *request,
-          google::protobuf::Arena::CreateMessage<v1::RecommendResponse>(
-              &arena));
+          *request, Arena::CreateMessage<v1::RecommendResponse>(&arena));
     }
     if (!status.ok()) spdlog::warn("Recommend: {}", status.ToString());
     cpu += ThreadCpuMicros() - start;
@@ -255,6 +250,16 @@ double DirectRecommendMicros(MovierecServer& server,
 }
 
 int Main() {
+  const int batch = absl::GetFlag(FLAGS_direct_batch);
+  if (batch < 0 || batch > kMaxBatchRequests) {
+    spdlog::critical("--direct_batch {}: must be 0 to {}", batch,
+                     kMaxBatchRequests);
+    return 2;
+  }
+  if (batch > 0 && absl::GetFlag(FLAGS_direct_only) <= absl::ZeroDuration()) {
+    spdlog::critical("--direct_batch {}: only with --direct_only", batch);
+    return 2;
+  }
   if (const std::string out = absl::GetFlag(FLAGS_write_synthetic_model);
       !out.empty()) {
     WriteSyntheticModel(out);
@@ -313,7 +318,6 @@ int Main() {
 
   if (const absl::Duration d = absl::GetFlag(FLAGS_direct_only);
       d > absl::ZeroDuration()) {
-    const int batch = absl::GetFlag(FLAGS_direct_batch);
     std::printf(
         "Recommender::%s without gRPC: %.1f us per request\n",
         batch > 0 ? "RecommendBatch" : "Recommend",
