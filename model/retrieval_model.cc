@@ -73,6 +73,57 @@ RowMatrix RetrievalModel::MovieVectors(
   return vectors;
 }
 
+absl::StatusOr<RetrievalModel> RetrievalModel::Concatenate(
+    absl::Span<const RetrievalModel> members, const MovieLens& catalog) {
+  if (members.empty()) {
+    return absl::InvalidArgumentError("no retrieval models to concatenate");
+  }
+  const RetrievalConfig& first = members[0].config();
+  const std::string first_json = StageConfigJson(first);
+  for (size_t i = 1; i < members.size(); ++i) {
+    const std::string json = StageConfigJson(members[i].config());
+    if (json != first_json) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "retrieval model ", i, " of ", members.size(), " has the config ",
+          json, ", unlike the first's ", first_json));
+    }
+  }
+  const int dim = first.embedding_dim;
+  RetrievalConfig config = first;
+  config.embedding_dim = dim * static_cast<int>(members.size());
+  RetrievalModel model(config, catalog);
+  const int users = static_cast<int>(catalog.users.size());
+  const int movies = static_cast<int>(catalog.movies.size());
+  for (const RetrievalModel& member : members) {
+    if (member.num_users() != users || member.num_movies() != movies) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a retrieval model of ", member.num_users(), " users and ",
+          member.num_movies(), " movies, concatenated for a catalogue of ",
+          users, " and ", movies));
+    }
+  }
+  for (size_t i = 0; i < members.size(); ++i) {
+    const Eigen::Index begin = static_cast<Eigen::Index>(i) * dim;
+    const std::vector<EmbeddingTable>& user = members[i].user_tower().tables();
+    for (size_t t = 0; t < user.size(); ++t) {
+      model.user_tower_.tables()[t].mutable_weights().middleCols(begin, dim) =
+          user[t].weights();
+    }
+    const std::vector<EmbeddingTable>& movie =
+        members[i].movie_tower().tables();
+    for (size_t t = 0; t < movie.size(); ++t) {
+      RowMatrix& weights = model.movie_tower_.tables()[t].mutable_weights();
+      if (weights.rows() == 0) continue;
+      weights.middleCols(begin, dim) = movie[t].weights().leftCols(dim);
+      if (!config.movie_bias) continue;
+      // The bias column: the members' biases added (zero before the first).
+      if (i == 0) weights.rightCols(1).setZero();
+      weights.rightCols(1) += movie[t].weights().rightCols(1);
+    }
+  }
+  return model;
+}
+
 model::v1::ParameterSet RetrievalModel::ToProto() const {
   model::v1::ParameterSet proto;
   proto.set_kind(kKind);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "data/dataset.h"
 #include "data/features.h"
 #include "model/tower.h"
@@ -58,6 +59,14 @@ class RetrievalModel {
   // (Featurizer::ColdUserFromFeatures).
   RowMatrix UserVectors(const UserMovies& history) const;
   RowMatrix MovieVectors(absl::Span<const int32_t> popularity = {}) const;
+
+  // One model whose score for a (user, movie) pair is the sum of the
+  // members' scores: the members' tables side by side (embedding_dim the
+  // sum of theirs) and their movie biases added, so that it is served, saved
+  // and loaded as any model is. The members must share one config (they
+  // differ in their weights: e.g. seeded apart); InvalidArgument otherwise.
+  static absl::StatusOr<RetrievalModel> Concatenate(
+      absl::Span<const RetrievalModel> members, const MovieLens& catalog);
 
   // Parameters <-> their on-disk form. FromProto checks every shape and that
   // no weight is NaN or infinite.

@@ -17,7 +17,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RetrievalTraining, model,
                                                 softmax, sampled_negatives,
                                                 batch_size, epochs, optimizer,
                                                 l2, patience, block_rows,
-                                                history_sample)
+                                                history_sample, members)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RatingTraining, enabled, model,
                                                 batch_size, epochs, optimizer,
                                                 l2, patience, history_sample)

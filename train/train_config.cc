@@ -45,6 +45,7 @@ TrainConfig DefaultPreset() {
   config.retrieval.epochs = 30;
   config.retrieval.l2 = 0.03f;
   config.retrieval.patience = 3;
+  config.retrieval.members = 3;
   config.validation_fraction = 0.1;
   // Rating model: SVD++-like towers with features, biases and a dot product.
   config.rating.model.features = {true, true, true, true, true, true, true};
@@ -94,12 +95,17 @@ std::vector<std::string> AdaptToScale(const DataScale& scale,
   if (config->preset != "default") return changes;
   if (scale.movies > kFullSoftmaxMaxMovies &&
       config->retrieval.softmax == "full") {
+    // One retrieval member, too: a call's index scan costs in proportion to
+    // the served vectors' dimensions, members times embedding_dim.
     config->retrieval.softmax = "sampled";
+    config->retrieval.members = 1;
     changes.push_back(absl::StrCat(
         scale.movies, " movies (> ", kFullSoftmaxMaxMovies,
         "): retrieval.softmax = sampled, with ",
         config->retrieval.sampled_negatives,
-        " negatives drawn by popularity, instead of a full softmax"));
+        " negatives drawn by popularity, instead of a full softmax; "
+        "retrieval.members = 1, so that the index scans vectors of ",
+        config->retrieval.model.embedding_dim, " dimensions"));
   }
   if (scale.train_interactions > kLargeDataInteractions) {
     // One epoch of 20M interactions takes minutes, and a validation part
@@ -112,6 +118,7 @@ std::vector<std::string> AdaptToScale(const DataScale& scale,
     config->retrieval.epochs = 3;
     config->retrieval.patience = 1;
     config->retrieval.history_sample = 32;
+    config->retrieval.members = 1;
     config->rating.epochs = 3;
     config->rating.patience = 1;
     config->rating.history_sample = 32;
@@ -122,7 +129,8 @@ std::vector<std::string> AdaptToScale(const DataScale& scale,
         "): validation_fraction = 0.05, refit = false (the validation fits, "
         "at their best epochs, are the final stages), evaluation_users = "
         "20000, at most 3 epochs of retrieval and rating (patience 1), "
-        "rating.batch_size = 1024, history_sample = 32"));
+        "one retrieval member, rating.batch_size = 1024, history_sample = "
+        "32"));
   }
   return changes;
 }
@@ -184,6 +192,17 @@ absl::Status ValidateRetrieval(const RetrievalTraining& r) {
   if (r.history_sample < 0) {
     return BadField("retrieval.history_sample", r.history_sample,
                     "must be >= 0");
+  }
+  if (r.members < 1 || r.members > kMaxRetrievalMembers) {
+    return BadField("retrieval.members", r.members,
+                    absl::StrCat("must be in 1-", kMaxRetrievalMembers));
+  }
+  if (r.model.embedding_dim * r.members > 4096) {
+    return BadField("retrieval.members", r.members,
+                    absl::StrCat("the served vectors would have ",
+                                 r.model.embedding_dim * r.members,
+                                 " dimensions (members * embedding_dim), "
+                                 "more than 4096"));
   }
   return absl::OkStatus();
 }

@@ -39,6 +39,10 @@ struct RetrievalTraining {
   // history movies, drawn at random (Featurizer::SampledUserBag); the
   // towers still encode the whole history when serving. 0: all of it.
   int history_sample = 0;
+  // How many independently seeded models are trained and served as one:
+  // their towers side by side, so that a pair's score is the sum of the
+  // members' scores (RetrievalModel::Concatenate). 1: a single model.
+  int members = 1;
 };
 
 // The rating model: mean squared error on the star rating.
@@ -142,6 +146,10 @@ struct DataScale {
   int64_t train_interactions = 0;
   int movies = 0;
 };
+
+// The most retrieval members (RetrievalTraining::members) a config may ask
+// for.
+inline constexpr int kMaxRetrievalMembers = 16;
 
 // Above this many movies the default preset's retrieval samples its
 // softmax's negatives: a full softmax costs each example the whole catalogue.

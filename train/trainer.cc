@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,7 @@ enum class SeedUse : uint64_t {
   kRerankerInit,
   kRerankerTraining,
   kEvaluationSample,
+  kRetrievalMember,
 };
 
 uint64_t DeriveSeed(uint64_t seed, SeedUse use) {
@@ -43,13 +45,32 @@ RetrievalModel FitRetrieval(const RetrievalTraining& training,
                             uint64_t seed, Progress* progress,
                             StageTrainingResult* result,
                             bool restore_best = false) {
-  RetrievalModel model(training.model, catalog);
-  Rng init(DeriveSeed(seed, SeedUse::kRetrievalInit));
-  model.InitRandom(init);
-  *result = TrainRetrieval(training, train, validation,
-                           DeriveSeed(seed, SeedUse::kRetrievalTraining),
-                           &model, progress, restore_best);
-  return model;
+  std::vector<RetrievalModel> members;
+  for (int member = 0; member < training.members; ++member) {
+    // The first member is seeded as a single model is.
+    const uint64_t member_seed =
+        member == 0 ? seed
+                    : DeriveSeed(seed, SeedUse::kRetrievalMember) + member;
+    RetrievalModel model(training.model, catalog);
+    Rng init(DeriveSeed(member_seed, SeedUse::kRetrievalInit));
+    model.InitRandom(init);
+    const StageTrainingResult trained =
+        TrainRetrieval(training, train, validation,
+                       DeriveSeed(member_seed, SeedUse::kRetrievalTraining),
+                       &model, progress, restore_best);
+    // The first member's curve and epoch count stand for the stage's (the
+    // others train as many epochs in a refit); its cost is all of theirs.
+    if (member == 0) {
+      *result = trained;
+    } else {
+      result->seconds += trained.seconds;
+      result->flops += trained.flops;
+    }
+    members.push_back(std::move(model));
+  }
+  if (members.size() == 1) return std::move(members[0]);
+  // The members share training.model: concatenating them cannot fail.
+  return *RetrievalModel::Concatenate(members, catalog);
 }
 
 RatingModel FitRating(const RatingTraining& training, const MovieLens& catalog,

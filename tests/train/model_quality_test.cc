@@ -3,8 +3,9 @@
 // 80/20 split so that ctest can run them side by side. Each seed must clear
 // the bars below, which puts the mean over seeds 1, 2 and 3 above them too
 // (EVALUATION.md reports seed 42 and that mean), beat EASE^R fitted in the
-// same run by kMinRatioToEase, and serve visitors (their K most recent
-// training movies) at least as well as EASE^R does, at each K.
+// same run (by kMinRatioToEase on seed 42 and on the mean of seeds 1-3,
+// which model_quality_mean_test checks), and serve visitors (their K most
+// recent training movies) at least as well as EASE^R does, at each K.
 // The measured figures go to the test log and to the test's XML properties.
 //
 // MOVIEREC_QUALITY_SEEDS (comma-separated, e.g. "42") runs only those seeds
@@ -22,13 +23,12 @@
 #include <iterator>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "data/dataset.h"
 #include "data/movielens.h"
 #include "tests/test_util.h"
+#include "tests/train/quality_report.h"
 #include "train/progress.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
@@ -44,29 +44,12 @@ constexpr double kMinPipelineRecall = 0.22;  // protocol B, served top 10
 constexpr double kMinPipelineNdcg = 0.40;
 constexpr double kMaxRmse = 0.95;  // the rating model on test
 // The served top 10 against EASE^R (lambda 500) fitted to the same training
-// ratings in the same run: recall@10 and NDCG@10 each at least this ratio.
-// Issue 20 asks for 1.03; measured at the candidate sources' commit, the
-// lowest seed was 1.031 on recall@10 (seed 1) and 1.024 on NDCG@10 (seed 1;
-// seed 42 1.025), so the bar guards what is reached, not yet the goal.
-constexpr double kMinRatioToEase = 1.02;
-
-// Whether MOVIEREC_QUALITY_SEEDS (unset or empty: every seed) selects `seed`;
-// a test failure if it holds something other than seeds.
-bool SeedSelected(uint64_t seed) {
-  const char* env = std::getenv("MOVIEREC_QUALITY_SEEDS");
-  if (env == nullptr || *env == '\0') return true;
-  bool selected = false;
-  for (absl::string_view part : absl::StrSplit(env, ',')) {
-    uint64_t listed = 0;
-    if (!absl::SimpleAtoi(part, &listed)) {
-      ADD_FAILURE() << "MOVIEREC_QUALITY_SEEDS=\"" << env << "\": \"" << part
-                    << "\" is not a seed";
-      return false;
-    }
-    selected |= listed == seed;
-  }
-  return selected;
-}
+// ratings in the same run: recall@10 and NDCG@10 each at least
+// test::kMinRatioToEase on seed 42 (and on the mean of seeds 1, 2 and 3,
+// which model_quality_mean_test checks), and at least kMinSeedRatioToEase
+// on each of seeds 1, 2 and 3, whose ratios spread over a few percent from
+// split to split (docs/models.md, "Quality").
+constexpr double kMinSeedRatioToEase = 1.01;
 
 class ModelQualityTest : public ::testing::TestWithParam<uint64_t> {
  protected:
@@ -78,15 +61,11 @@ class ModelQualityTest : public ::testing::TestWithParam<uint64_t> {
               << std::endl;
     absl::StrAppend(&report_, name, " ", absl::StrFormat("%.17g", value), "\n");
   }
-  // Writes the reported figures to MOVIEREC_TEST_OUT_DIR/
-  // model_quality_seed_<seed>.txt ("name value" lines), where other
-  // real-data tests compare against them instead of training again
-  // (ml1m_equivalence_test).
+  // Writes the reported figures where the other real-data tests read them
+  // (quality_report.h) instead of training again.
   void WriteReport() {
     std::filesystem::create_directories(MOVIEREC_TEST_OUT_DIR);
-    std::ofstream(absl::StrCat(MOVIEREC_TEST_OUT_DIR, "/model_quality_seed_",
-                               GetParam(), ".txt"))
-        << report_;
+    std::ofstream(test::QualityReportPath(GetParam())) << report_;
   }
 
  private:
@@ -97,7 +76,7 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
   const std::string dir = MovieLensDirFromEnv();
   if (dir.empty()) GTEST_SKIP() << "MOVIELENS_DIR is not set";
   const uint64_t seed = GetParam();
-  if (!SeedSelected(seed)) {
+  if (!test::QualitySeedSelected(seed)) {
     GTEST_SKIP() << "seed " << seed << " is not in MOVIEREC_QUALITY_SEEDS="
                  << std::getenv("MOVIEREC_QUALITY_SEEDS");
   }
@@ -145,8 +124,10 @@ TEST_P(ModelQualityTest, DefaultPresetClearsTheBars) {
   // The ranking stage must not make the served list worse than retrieval's.
   EXPECT_GE(e.pipeline->ndcg_at_10, e.protocol_b.ndcg_at_10);
   // The two-stage system beats the strongest simple baseline, clearly.
-  EXPECT_GE(e.pipeline->recall_at_10, kMinRatioToEase * e.ease->recall_at_10);
-  EXPECT_GE(e.pipeline->ndcg_at_10, kMinRatioToEase * e.ease->ndcg_at_10);
+  const double min_ratio =
+      seed == 42 ? test::kMinRatioToEase : kMinSeedRatioToEase;
+  EXPECT_GE(e.pipeline->recall_at_10, min_ratio * e.ease->recall_at_10);
+  EXPECT_GE(e.pipeline->ndcg_at_10, min_ratio * e.ease->ndcg_at_10);
 
   // A visitor giving their K most recent training movies is served at least
   // as well as EASE^R (lambda 500) scoring the same K movies, both measured

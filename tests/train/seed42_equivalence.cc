@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -11,14 +9,13 @@
 
 #include "data/dataset.h"
 #include "tests/test_util.h"
+#include "tests/train/quality_report.h"
 #include "train/progress.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 
 namespace movierec::test {
 namespace {
-
-namespace fs = std::filesystem;
 
 using Metrics = std::map<std::string, double>;
 
@@ -47,29 +44,11 @@ Metrics Train(MovieLens data) {
   return metrics;
 }
 
-// model_quality_test's seed-42 metrics, when written after its binary was
-// built; empty otherwise.
-Metrics NativeMetricsFromQualityTest() {
-  const fs::path file =
-      fs::path(MOVIEREC_TEST_OUT_DIR) / "model_quality_seed_42.txt";
-  std::error_code error;
-  const auto written = fs::last_write_time(file, error);
-  if (error) return {};
-  const auto built = fs::last_write_time(MOVIEREC_QUALITY_TEST_BIN, error);
-  if (error || written < built) return {};
-  Metrics metrics;
-  std::ifstream in(file);
-  std::string name;
-  double value = 0;
-  while (in >> name >> value) metrics[name] = value;
-  return metrics;
-}
-
 }  // namespace
 
 void ExpectNativeSeed42Metrics(MovieLens native, MovieLens converted,
                                absl::string_view door) {
-  Metrics expected = NativeMetricsFromQualityTest();
+  Metrics expected = FreshQualityReport(42);
   if (expected.empty()) {
     std::cout << "no fresh model_quality_test seed-42 metrics in "
               << MOVIEREC_TEST_OUT_DIR << ": training the native reader's data"

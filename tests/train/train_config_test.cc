@@ -95,6 +95,13 @@ std::vector<BadField> BadFields() {
        [](C c) { c->retrieval.model.embedding_dim = 0; }},
       {"retrieval.model.embedding_dim",
        [](C c) { c->retrieval.model.embedding_dim = 5000; }},
+      {"retrieval.members", [](C c) { c->retrieval.members = 0; }},
+      {"retrieval.members", [](C c) { c->retrieval.members = 17; }},
+      {"retrieval.members",
+       [](C c) {
+         c->retrieval.model.embedding_dim = 300;
+         c->retrieval.members = 14;
+       }},
       {"retrieval.model.init_scale",
        [](C c) { c->retrieval.model.init_scale = -0.1f; }},
       {"retrieval.model.init_scale",
@@ -369,6 +376,7 @@ TrainConfig Unusual() {
   r.model.init_scale = 0.0123f;
   r.softmax = "sampled";
   r.sampled_negatives = 77;
+  r.members = 5;
   r.batch_size = 333;
   r.epochs = 9;
   r.optimizer = {0.0371f, 0.3f, 1e-8f};
@@ -457,6 +465,8 @@ TEST(AdaptToScaleTest, ALargeCatalogueSamplesTheSoftmax) {
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_THAT(changes[0], HasSubstr("retrieval.softmax = sampled"));
   EXPECT_EQ(config.retrieval.softmax, "sampled");
+  EXPECT_EQ(config.retrieval.members, 1);
+  EXPECT_THAT(changes[0], HasSubstr("retrieval.members = 1"));
   EXPECT_TRUE(config.refit);
   EXPECT_EQ(config.evaluation_users, 0);
   EXPECT_OK(ValidateConfig(config));
@@ -476,6 +486,7 @@ TEST(AdaptToScaleTest, LargeDataTrainsForItsBudget) {
   EXPECT_GT(config.rating.history_sample, 0);
   EXPECT_LE(config.retrieval.epochs, 3);
   EXPECT_LE(config.rating.epochs, 3);
+  EXPECT_EQ(config.retrieval.members, 1);
   EXPECT_OK(ValidateConfig(config));
   // --config is merged afterwards and can undo any of it.
   ASSERT_OK(

@@ -352,6 +352,30 @@ TEST(TrainModelTest, SameSeedGivesTheSameBundleAndMetrics) {
   EXPECT_EQ(decoded.created_at, "2023-11-14T22:13:20Z");
 }
 
+TEST(TrainModelTest, RetrievalMembersAreServedAsOneModel) {
+  const Dataset dataset = SmallDataset();
+  TrainConfig config = SmallConfig(Stages::kRetrievalOnly);
+  config.retrieval.members = 1;
+  const TrainOutput single = Train(config, dataset);
+  config.retrieval.members = 3;
+  const TrainOutput three = Train(config, dataset);
+  ASSERT_NE(single.model, nullptr);
+  ASSERT_NE(three.model, nullptr);
+  const int dim = config.retrieval.model.embedding_dim;
+  ASSERT_EQ(three.model->retrieval->config().embedding_dim, 3 * dim);
+  // One bias column, the members' biases added.
+  ASSERT_EQ(three.model->user_vectors.cols(), 3 * dim + 1);
+  ASSERT_EQ(three.model->movie_vectors.cols(), 3 * dim + 1);
+  // The first member is seeded as a single model is: its columns are that
+  // model's; the others differ from it.
+  EXPECT_EQ(RowMatrix(three.model->user_vectors.leftCols(dim)),
+            RowMatrix(single.model->user_vectors.leftCols(dim)));
+  EXPECT_EQ(RowMatrix(three.model->movie_vectors.leftCols(dim)),
+            RowMatrix(single.model->movie_vectors.leftCols(dim)));
+  EXPECT_NE(RowMatrix(three.model->user_vectors.middleCols(dim, dim)),
+            RowMatrix(single.model->user_vectors.leftCols(dim)));
+}
+
 TEST(TrainModelTest, TheModelRecordsItsConfigAndCodeVersion) {
   const Dataset dataset = SmallDataset();
   TrainConfig config = SmallConfig(Stages::kRating);
