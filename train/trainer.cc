@@ -59,7 +59,8 @@ RetrievalModel FitRetrieval(const RetrievalTraining& training,
                        DeriveSeed(member_seed, SeedUse::kRetrievalTraining),
                        &model, progress, restore_best);
     // The first member's curve and epoch count stand for the stage's (the
-    // others train as many epochs in a refit); its cost is all of theirs.
+    // others train as many epochs in a refit); the stage's time and FLOPs
+    // are all the members'.
     if (member == 0) {
       *result = trained;
     } else {
