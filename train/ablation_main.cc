@@ -57,7 +57,7 @@ std::vector<Step> Steps() {
   const std::string no_ranking =
       R"("rating": {"enabled": false}, "reranker": {"enabled": false})";
   // The rows before the retrieval members train one.
-  const std::string one_member = R"("members": 1, )";
+  const std::string one_member = R"("members": 1)";
   const std::string ids_only =
       R"("features": {"user_history": false, "user_demographics": false,
                       "user_attributes": false, "movie_genres": false,
@@ -69,16 +69,16 @@ std::vector<Step> Steps() {
        R"({"rating": {"enabled": false}})"},
       {"full softmax over the catalogue, id embeddings", "default",
        absl::StrCat(R"({"retrieval": {"l2": 0, )", one_member,
-                    R"("model": {"movie_bias": false, )", ids_only, "}}, ",
+                    R"(, "model": {"movie_bias": false, )", ids_only, "}}, ",
                     no_ranking, "}")},
       {"+ per-movie bias", "default",
-       absl::StrCat(R"({"retrieval": {"l2": 0, )", one_member, R"("model": {)",
-                    ids_only, "}}, ", no_ranking, "}")},
+       absl::StrCat(R"({"retrieval": {"l2": 0, )", one_member,
+                    R"(, "model": {)", ids_only, "}}, ", no_ranking, "}")},
       {"+ L2 regularisation", "default",
-       absl::StrCat(R"({"retrieval": {)", one_member, R"("model": {)", ids_only,
-                    "}}, ", no_ranking, "}")},
+       absl::StrCat(R"({"retrieval": {)", one_member, R"(, "model": {)",
+                    ids_only, "}}, ", no_ranking, "}")},
       {"+ feature towers (history, demographics, genres, year)", "default",
-       absl::StrCat(R"({"retrieval": {"members": 1}, )", no_ranking, "}")},
+       absl::StrCat(R"({"retrieval": {)", one_member, "}, ", no_ranking, "}")},
       {"+ three retrieval members (seeded apart, served as one model)",
        "default", absl::StrCat("{", no_ranking, "}")},
       {"+ ranking stage (rating model, reranker), retrieval's candidates",
