@@ -87,6 +87,11 @@ class ItemNeighbors {
   }
 
  private:
+  // AffinitiesTo's sums, the history marked by in_history(row) (1 or 0).
+  template <typename Mark>
+  void SumAffinities(absl::Span<const int32_t> movies, size_t history,
+                     Affinity* out, Mark in_history) const;
+
   std::vector<int64_t> offsets_ = {0};
   std::vector<int32_t> rows_;
   std::vector<float> sims_;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "index/top_k.h"
+#include "util/prefetch.h"
 
 namespace movierec {
 namespace {
@@ -59,6 +60,88 @@ std::vector<float> MeanReleaseYears(const Model& model) {
   }
   return years;
 }
+
+// Sums of weights per movie over the movies one call touches, in an
+// open-addressing table of about twice their number: the item source's way
+// on a catalogue its weights cover little of. The catalogue-wide tables it
+// replaces there (a float a movie for the sum, a byte to mark it touched,
+// and `place` read for each movie touched, to leave out the excluded) are
+// read at random over megabytes on a large catalogue; these slots stay in
+// the caches. A movie's sum adds its weights in the order they come, as the
+// catalogue-wide table does, so both give the same floats.
+class SparseSums {
+ public:
+  // Empties the sums, with room for `movies` distinct movies.
+  void Reset(int64_t movies) {
+    for (const uint32_t slot : used_) slots_[slot].movie = kEmpty;
+    used_.clear();
+    bits_ = 4;
+    while ((int64_t{1} << bits_) < 2 * movies) ++bits_;
+    const size_t capacity = size_t{1} << bits_;
+    // Only the first `capacity` slots are used; all are empty here.
+    if (slots_.size() < capacity) slots_.resize(capacity, Slot{kEmpty, 0.0f});
+    mask_ = static_cast<uint32_t>(capacity - 1);
+  }
+
+  void Add(int32_t movie, float weight) {
+    for (uint32_t slot = Home(movie);; slot = (slot + 1) & mask_) {
+      Slot& s = slots_[slot];
+      if (s.movie == movie) {
+        s.sum += weight;
+        return;
+      }
+      if (s.movie == kEmpty) {
+        s = Slot{movie, weight};
+        used_.push_back(slot);
+        return;
+      }
+    }
+  }
+
+  // Scores the movie -infinity if any of its weights was added, so that a
+  // selection over the sums never takes it.
+  void Exclude(int32_t movie) {
+    for (uint32_t slot = Home(movie);; slot = (slot + 1) & mask_) {
+      Slot& s = slots_[slot];
+      if (s.movie == movie) {
+        s.sum = -std::numeric_limits<float>::infinity();
+        return;
+      }
+      if (s.movie == kEmpty) return;
+    }
+  }
+
+  // The movie's sum; 0 when none of its weights was added.
+  float Of(int32_t movie) const {
+    for (uint32_t slot = Home(movie);; slot = (slot + 1) & mask_) {
+      const Slot& s = slots_[slot];
+      if (s.movie == movie) return s.sum;
+      if (s.movie == kEmpty) return 0.0f;
+    }
+  }
+
+  // The movies touched, in the order they first were, and their sums.
+  size_t size() const { return used_.size(); }
+  int32_t movie(size_t i) const { return slots_[used_[i]].movie; }
+  float sum(size_t i) const { return slots_[used_[i]].sum; }
+
+ private:
+  static constexpr int32_t kEmpty = -1;
+  struct Slot {
+    int32_t movie;
+    float sum;
+  };
+
+  // Fibonacci hashing: the top bits of the row times 2^32 / phi.
+  uint32_t Home(int32_t movie) const {
+    return (static_cast<uint32_t>(movie) * 2654435769u) >> (32 - bits_);
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> used_;
+  int bits_ = 4;
+  uint32_t mask_ = 15;
+};
 
 }  // namespace
 
@@ -269,34 +352,31 @@ CandidateSet Scorer::AddSourceCandidates(
   const CandidateSources& sources = *model_->sources;
   const size_t num_movies = model_->popularity.size();
   // Per-thread tables of one entry per movie, left all 0 between calls (a
-  // call resets only the entries it set, or the whole score table when its
-  // weights outnumber an eighth of the catalogue, so it costs O(what it
-  // touches), not O(catalogue)): the item source's score; whether the score
-  // was touched; the movie's place in the set + 1, or -1 when excluded. The
-  // loops below read them through plain pointers: through the thread_local
-  // vectors themselves the compiler reloaded each one's address on every
-  // weight (the top of a Recommend profile).
+  // call resets only the entries it set, or the whole score table when it
+  // used it, so it costs O(what it touches), not O(catalogue)): the item
+  // source's score (when its weights outnumber an eighth of the catalogue;
+  // otherwise the sums are kept in `sparse`); the movie's place in the set
+  // + 1, or -1 when excluded. The loops below read them through plain
+  // pointers: through the thread_local vectors themselves the compiler
+  // reloaded each one's address on every weight (the top of a Recommend
+  // profile).
   thread_local std::vector<float> item_score_table;
   thread_local std::vector<int32_t> place_table;
-  thread_local std::vector<char> touched_table;
-  thread_local std::vector<int32_t> touched_list;
+  thread_local SparseSums sparse;
+  thread_local std::vector<int32_t> touched;
   thread_local std::vector<float> touched_scores;
   thread_local internal::TopK top;
   thread_local std::vector<Candidate> chosen;
   if (item_score_table.size() < num_movies) {
     item_score_table.assign(num_movies, 0.0f);
     place_table.assign(num_movies, 0);
-    touched_table.assign(num_movies, 0);
-    touched_list.resize(num_movies + 1);  // one past: the branchless append
-    touched_scores.resize(num_movies);
   }
   float* const item_score = item_score_table.data();
   int32_t* const place = place_table.data();
-  char* const is_touched = touched_table.data();
-  int32_t* const touched = touched_list.data();
-  size_t num_touched = 0;
-  bool whole_table = false;  // item_score is reset whole, not by `touched`
-  float item_scale = 1;      // history / movies read (kMaxItemSourceHistory)
+  // Where the item scores are: item_score (reset whole after the call),
+  // `sparse`, or neither (all 0 in item_score).
+  enum class Sums { kNone, kWholeTable, kSparse } sums = Sums::kNone;
+  float item_scale = 1;  // history / movies read (kMaxItemSourceHistory)
   for (const int32_t movie : excluded) place[movie] = -1;
   for (size_t i = 0; i < set.movies.size(); ++i) {
     place[set.movies[i].row] = static_cast<int32_t>(i) + 1;
@@ -319,11 +399,10 @@ CandidateSet Scorer::AddSourceCandidates(
     // item_budget best movies of positive sum, not excluded (higher sum
     // first, lower row on ties). Two ways there, with the same result:
     // when the weights outnumber an eighth of the catalogue, the loop over
-    // them only adds, and one selection runs over the whole score table
-    // (the excluded movies scored -infinity); otherwise the loop also lists
-    // the movies it touches (appending each at its first touch is a chain
-    // of dependent stores, too slow for the many weights of a long
-    // history), and the selection runs over those.
+    // them only adds into the table of the whole catalogue, and one
+    // selection runs over it (the excluded movies scored -infinity);
+    // otherwise they are summed in a hash table of the movies they touch
+    // (SparseSums), and the selection runs over those.
     const int32_t* const targets = item_targets_.data();
     const float* const weights = item_weights_.data();
     // The history movies read (kMaxItemSourceHistory): all, or an even
@@ -346,7 +425,7 @@ CandidateSet Scorer::AddSourceCandidates(
     }
     constexpr float kNever = -std::numeric_limits<float>::infinity();
     if (entries * 8 >= static_cast<int64_t>(num_movies)) {
-      whole_table = true;
+      sums = Sums::kWholeTable;
       for (const int32_t j : read) {
         const int64_t end = item_offsets_[j + 1];
         for (int64_t e = item_offsets_[j]; e < end; ++e) {
@@ -357,23 +436,41 @@ CandidateSet Scorer::AddSourceCandidates(
       top.SelectRows(item_score, static_cast<int64_t>(num_movies),
                      sources.item_budget, &chosen);
     } else {
-      for (const int32_t j : read) {
+      sums = Sums::kSparse;
+      sparse.Reset(entries);
+      // A large catalogue's weights are far apart in memory: the lists of
+      // the history movies kAhead places on are requested while this one
+      // is summed.
+      constexpr size_t kAhead = 4;
+      const auto prefetch = [&](size_t k) {
+        const int32_t j = read[k];
+        const int64_t begin = item_offsets_[j];
+        const auto bytes =
+            static_cast<size_t>(item_offsets_[j + 1] - begin) * 4;
+        PrefetchForRead(targets + begin, bytes);
+        PrefetchForRead(weights + begin, bytes);
+      };
+      for (size_t k = 0; k < std::min(kAhead, read.size()); ++k) prefetch(k);
+      for (size_t k = 0; k < read.size(); ++k) {
+        if (k + kAhead < read.size()) prefetch(k + kAhead);
+        const int32_t j = read[k];
         const int64_t end = item_offsets_[j + 1];
         for (int64_t e = item_offsets_[j]; e < end; ++e) {
-          const int32_t target = targets[e];
-          touched[num_touched] = target;
-          num_touched += is_touched[target] == 0;
-          is_touched[target] = 1;
-          item_score[target] += weights[e];
+          sparse.Add(targets[e], weights[e]);
         }
       }
-      for (size_t t = 0; t < num_touched; ++t) {
-        const int32_t movie = touched[t];
-        touched_scores[t] = place[movie] < 0 ? kNever : item_score[movie];
+      // The excluded movies looked up among the few touched, rather than
+      // each touched movie in the catalogue-wide `place`.
+      for (const int32_t movie : excluded) sparse.Exclude(movie);
+      touched.resize(sparse.size());
+      touched_scores.resize(sparse.size());
+      for (size_t t = 0; t < sparse.size(); ++t) {
+        touched[t] = sparse.movie(t);
+        touched_scores[t] = sparse.sum(t);
       }
       top.Reset(sources.item_budget);
-      top.Add(touched, touched_scores.data(),
-              static_cast<int64_t>(num_touched));
+      top.Add(touched.data(), touched_scores.data(),
+              static_cast<int64_t>(touched.size()));
       top.Take(&chosen);
     }
     for (const Candidate& c : chosen) {
@@ -390,16 +487,14 @@ CandidateSet Scorer::AddSourceCandidates(
   }
   for (size_t i = 0; i < set.movies.size(); ++i) {
     const int32_t movie = set.movies[i].row;
-    set.item_scores[i] = item_score[movie] * item_scale;
+    const float sum =
+        sums == Sums::kSparse ? sparse.Of(movie) : item_score[movie];
+    set.item_scores[i] = sum * item_scale;
     place[movie] = 0;
   }
   for (const int32_t movie : excluded) place[movie] = 0;
-  if (whole_table) {
+  if (sums == Sums::kWholeTable) {
     std::fill(item_score, item_score + num_movies, 0.0f);
-  }
-  for (size_t t = 0; t < num_touched; ++t) {
-    item_score[touched[t]] = 0;
-    is_touched[touched[t]] = 0;
   }
   return set;
 }

@@ -232,6 +232,48 @@ TEST(ItemNeighborsTest, AffinitiesToMatchesTheMergeDefinition) {
   EXPECT_GT(nonzero, 20);
 }
 
+// Above 65,536 movies the history is marked in a bit table rather than a
+// float table: the same affinities. The co-ratings above, their movies
+// spread over a catalogue of 69,791 (movie m becomes row 997 m).
+TEST(ItemNeighborsTest,
+     AffinitiesToMatchesTheMergeDefinitionOnALargeCatalogue) {
+  constexpr int32_t kSpread = 997;
+  constexpr int kMovies = 70 * kSpread + 1;
+  std::vector<Interaction> interactions;
+  for (int32_t u = 0; u < 60; ++u) {
+    for (int32_t k = 0; k < 12; ++k) {
+      interactions.push_back(
+          {u, ((u * 11 + k * k * 5 + k) % 70) * kSpread, 3, 0});
+    }
+  }
+  const UserMovies seen(60, interactions);
+  const ItemNeighbors wide = ItemNeighbors::Build(seen, kMovies, 15);
+  std::vector<std::vector<int32_t>> histories = {
+      {}, {3 * kSpread}, {0, 1, 4 * kSpread, 63, 64, 65 * kSpread}};
+  for (int32_t u = 0; u < 60; u += 7) {
+    const auto h = seen.Of(u);
+    histories.emplace_back(h.begin(), h.end());
+  }
+  int nonzero = 0;
+  for (int pass = 0; pass < 2; ++pass) {  // the second: no marks left over
+    for (const std::vector<int32_t>& history : histories) {
+      const std::vector<int32_t> movies = {
+          69 * kSpread, 0, 12 * kSpread, 4 * kSpread, 40 * kSpread,
+          4 * kSpread,  1, kMovies - 1,  kMovies,     -1};
+      std::vector<ItemNeighbors::Affinity> got(movies.size());
+      wide.AffinitiesTo(movies, history, got.data());
+      for (size_t i = 0; i < movies.size(); ++i) {
+        const ItemNeighbors::Affinity want =
+            MergedAffinity(wide, movies[i], history, kMovies);
+        EXPECT_NEAR(got[i].sum, want.sum, 1e-6f * (1 + want.sum)) << movies[i];
+        EXPECT_EQ(got[i].closest, want.closest) << movies[i];
+        nonzero += want.sum > 0;
+      }
+    }
+  }
+  EXPECT_GT(nonzero, 10);
+}
+
 // Users whose movies overlap enough for lists of many neighbours.
 UserMovies OverlappingUsers() {
   std::vector<Interaction> interactions;

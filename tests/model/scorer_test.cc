@@ -200,7 +200,8 @@ std::shared_ptr<const Model> ModelWithSources(int item_budget,
 // The known users of a ModelWithSources (whose weights outnumber an eighth
 // of the catalogue: the item source selects over its whole score table),
 // then a visitor of each movie that gives fewer weights than that (the
-// source lists the movies they touch and selects over those).
+// source sums them in a hash table of the movies they touch and selects over
+// those).
 std::vector<UserContext> ContextsOfBothPaths(const Scorer& scorer) {
   const Model& model = scorer.model();
   std::vector<UserContext> contexts;
