@@ -459,14 +459,21 @@ CandidateSet Scorer::AddSourceCandidates(
           sparse.Add(targets[e], weights[e]);
         }
       }
-      // The excluded movies looked up among the few touched, rather than
-      // each touched movie in the catalogue-wide `place`.
-      for (const int32_t movie : excluded) sparse.Exclude(movie);
+      // The excluded movies left out by the fewer lookups: each excluded
+      // movie among the touched (a history), or each touched movie in the
+      // catalogue-wide `place` (a filter that excludes most of the
+      // catalogue).
+      const bool few_excluded = excluded.size() <= sparse.size();
+      if (few_excluded) {
+        for (const int32_t movie : excluded) sparse.Exclude(movie);
+      }
       touched.resize(sparse.size());
       touched_scores.resize(sparse.size());
       for (size_t t = 0; t < sparse.size(); ++t) {
-        touched[t] = sparse.movie(t);
-        touched_scores[t] = sparse.sum(t);
+        const int32_t movie = sparse.movie(t);
+        touched[t] = movie;
+        touched_scores[t] =
+            few_excluded || place[movie] >= 0 ? sparse.sum(t) : kNever;
       }
       top.Reset(sources.item_budget);
       top.Add(touched.data(), touched_scores.data(),

@@ -358,6 +358,44 @@ TEST(ScorerSourcesTest, MergesRetrievalItemAndPopularCandidatesOnce) {
   EXPECT_GT(shared, 0);
 }
 
+// A filter that excludes more movies than a call's weights touch (every
+// other movie of the catalogue): the item source's sparse path then checks
+// each touched movie against the exclusions rather than looking each
+// exclusion up. The same proposals as the definition's, none excluded.
+TEST(ScorerSourcesTest, TheItemSourceLeavesOutAFiltersManyExclusions) {
+  constexpr int kItems = 4;
+  const auto model = ModelWithSources(kItems, 0);
+  const Scorer scorer(model);
+  const ItemNeighbors& table = model->sources->item_table;
+  std::vector<int32_t> every_other;
+  for (int32_t m = 1; m < model->num_movies(); m += 2) every_other.push_back(m);
+  int proposed = 0;
+  for (const UserContext& context : ContextsOfBothPaths(scorer)) {
+    const std::vector<int32_t> excluded =
+        ExcludedFor(scorer, context, every_other);
+    const CandidateSet set = scorer.RetrieveCandidates(context, excluded, 3);
+    for (const Candidate& c : set.movies) {
+      EXPECT_FALSE(std::binary_search(excluded.begin(), excluded.end(), c.row))
+          << c.row;
+    }
+    std::vector<std::pair<float, int32_t>> by_item;
+    for (int32_t m = 0; m < model->num_movies(); ++m) {
+      if (std::binary_search(excluded.begin(), excluded.end(), m)) continue;
+      const float score = ItemScore(table, m, context.history);
+      if (score > 0) by_item.emplace_back(-score, m);
+    }
+    std::sort(by_item.begin(), by_item.end());
+    std::vector<int32_t> want;
+    for (size_t i = 0; i < by_item.size() && i < kItems; ++i) {
+      want.push_back(by_item[i].second);
+    }
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(ProposedBy(set, kSourceItems), want);
+    proposed += static_cast<int>(want.size());
+  }
+  EXPECT_GT(proposed, 0);
+}
+
 // With a budget as large as the catalogue, the item source proposes exactly
 // the movies the history's weights favour (a positive sum), not excluded:
 // none it is indifferent to or that the history's negative weights demote.
