@@ -65,9 +65,10 @@ std::vector<float> MeanReleaseYears(const Model& model) {
 // open-addressing table of about twice their number: the item source's way
 // on a catalogue its weights cover little of. The catalogue-wide tables it
 // replaces there (a float a movie for the sum, a byte to mark it touched,
-// and `place` read for each movie touched, to leave out the excluded) are
-// read at random over megabytes on a large catalogue; these slots stay in
-// the caches. A movie's sum adds its weights in the order they come, as the
+// and, unless a filter excludes more movies than the call touches, `place`
+// read for each movie touched, to leave out the excluded) are read at
+// random over megabytes on a large catalogue; these slots stay in the
+// caches. A movie's sum adds its weights in the order they come, as the
 // catalogue-wide table does, so both give the same floats.
 class SparseSums {
  public:
