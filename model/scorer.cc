@@ -85,40 +85,27 @@ class SparseSums {
   }
 
   void Add(int32_t movie, float weight) {
-    for (uint32_t slot = Home(movie);; slot = (slot + 1) & mask_) {
-      Slot& s = slots_[slot];
-      if (s.movie == movie) {
-        s.sum += weight;
-        return;
-      }
-      if (s.movie == kEmpty) {
-        s = Slot{movie, weight};
-        used_.push_back(slot);
-        return;
-      }
+    const uint32_t slot = Probe(movie);
+    Slot& s = slots_[slot];
+    if (s.movie == movie) {
+      s.sum += weight;
+    } else {
+      s = Slot{movie, weight};
+      used_.push_back(slot);
     }
   }
 
   // Scores the movie -infinity if any of its weights was added, so that a
   // selection over the sums never takes it.
   void Exclude(int32_t movie) {
-    for (uint32_t slot = Home(movie);; slot = (slot + 1) & mask_) {
-      Slot& s = slots_[slot];
-      if (s.movie == movie) {
-        s.sum = -std::numeric_limits<float>::infinity();
-        return;
-      }
-      if (s.movie == kEmpty) return;
-    }
+    Slot& s = slots_[Probe(movie)];
+    if (s.movie == movie) s.sum = -std::numeric_limits<float>::infinity();
   }
 
   // The movie's sum; 0 when none of its weights was added.
   float Of(int32_t movie) const {
-    for (uint32_t slot = Home(movie);; slot = (slot + 1) & mask_) {
-      const Slot& s = slots_[slot];
-      if (s.movie == movie) return s.sum;
-      if (s.movie == kEmpty) return 0.0f;
-    }
+    const Slot& s = slots_[Probe(movie)];
+    return s.movie == movie ? s.sum : 0.0f;
   }
 
   // The movies touched, in the order they first were, and their sums.
@@ -133,9 +120,16 @@ class SparseSums {
     float sum;
   };
 
-  // Fibonacci hashing: the top bits of the row times 2^32 / phi.
-  uint32_t Home(int32_t movie) const {
-    return (static_cast<uint32_t>(movie) * 2654435769u) >> (32 - bits_);
+  // The slot that holds the movie, or the empty one where it would go:
+  // linear probing from its Fibonacci hash (the top bits of the row times
+  // 2^32 / phi).
+  uint32_t Probe(int32_t movie) const {
+    uint32_t slot =
+        (static_cast<uint32_t>(movie) * 2654435769u) >> (32 - bits_);
+    while (slots_[slot].movie != movie && slots_[slot].movie != kEmpty) {
+      slot = (slot + 1) & mask_;
+    }
+    return slot;
   }
 
   std::vector<Slot> slots_;
