@@ -5,11 +5,16 @@
 namespace movierec {
 
 EmbeddingTable::EmbeddingTable(int rows, int dim)
-    : weights_(RowMatrix::Zero(rows, dim)),
-      accumulator_(rows, dim),
-      gradient_(RowMatrix::Zero(rows, dim)),
-      touched_flag_(static_cast<size_t>(rows), 0),
-      has_accumulator_(static_cast<size_t>(rows), 0) {}
+    : weights_(RowMatrix::Zero(rows, dim)) {}
+
+void EmbeddingTable::PrepareForTraining() {
+  const size_t rows = static_cast<size_t>(weights_.rows());
+  if (touched_flag_.size() == rows) return;
+  accumulator_.resize(weights_.rows(), weights_.cols());
+  gradient_.setZero(weights_.rows(), weights_.cols());
+  touched_flag_.assign(rows, 0);
+  has_accumulator_.assign(rows, 0);
+}
 
 void EmbeddingTable::InitUniform(float scale, Rng& rng) {
   for (Eigen::Index i = 0; i < weights_.size(); ++i) {

@@ -4,6 +4,10 @@
 // which is exactly Keras' Adagrad on an embedding's IndexedSlices gradient:
 // a row with no gradient keeps its weights and its accumulator.
 //
+// The optimiser's state (gradients, accumulators: twice the weights' memory)
+// exists only once PrepareForTraining has been called, so that a served
+// model holds its weights alone.
+//
 // Not thread-safe, except that threads may accumulate gradients into
 // disjoint sets of rows when each passes its own `touched` list and the lists
 // are appended (AppendTouched) afterwards (Tower::BackwardBatch).
@@ -34,6 +38,11 @@ class EmbeddingTable {
   RowMatrix& mutable_weights() { return weights_; }
   const float* row(int r) const { return weights_.row(r).data(); }
 
+  // Allocates the optimiser's state (zero gradients, no accumulator yet)
+  // unless it exists; the accumulating and updating calls below need it.
+  // Not thread-safe: call it before threads accumulate.
+  void PrepareForTraining();
+
   // gradient[row] += scale * grad[0 .. dim). A row touched for the first
   // time since the last step is listed in `touched` when set, else in the
   // table's own list.
@@ -56,14 +65,17 @@ class EmbeddingTable {
   // gradients. Rows without a gradient are untouched.
   void ApplyAdagrad(const AdagradOptions& options);
 
-  // Discards accumulated gradients without applying them.
+  // Discards accumulated gradients without applying them. Like ApplyAdagrad,
+  // nothing to do before PrepareForTraining.
   void ClearGradients();
 
-  // The accumulated gradient of a row (zero when untouched).
+  // The accumulated gradient of a row (zero when untouched). Needs
+  // PrepareForTraining.
   const float* gradient(int r) const { return gradient_.row(r).data(); }
 
  private:
   RowMatrix weights_;
+  // The optimiser's state: empty until PrepareForTraining.
   RowMatrix accumulator_;  // lazily initialised on a row's first update
   RowMatrix gradient_;
   std::vector<char> touched_flag_;

@@ -24,7 +24,12 @@ void Tower::Encode(const Bag& bag, float* out) const {
   }
 }
 
+void Tower::PrepareForTraining() {
+  for (EmbeddingTable& table : tables_) table.PrepareForTraining();
+}
+
 double Tower::Backward(const Bag& bag, const float* grad, float l2) {
+  PrepareForTraining();
   double penalty = 0;
   for (const BagEntry& e : bag) {
     EmbeddingTable& table = tables_[e.table];
@@ -51,6 +56,7 @@ double Tower::BackwardBatch(const std::vector<Bag>& bags, const float* grads,
   for (const Bag& bag : bags) entries += bag.size();
   const int threads =
       bags.size() >= 512 && entries >= 4096 ? omp_get_max_threads() : 1;
+  PrepareForTraining();  // before the team accumulates
   if (threads == 1) {
     double penalty = 0;
     for (size_t i = 0; i < bags.size(); ++i) {
@@ -98,6 +104,7 @@ double Tower::BackwardBatch(const std::vector<Bag>& bags, const float* grads,
 }
 
 double Tower::BackwardL2(const Bag& bag, float l2) {
+  PrepareForTraining();
   double penalty = 0;
   for (const BagEntry& e : bag) {
     penalty += l2 * e.weight *

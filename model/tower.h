@@ -55,6 +55,10 @@ class Tower {
                          const movierec::model::v1::ParameterSet& proto);
 
  private:
+  // The tables' optimiser state, allocated by the first Backward* call: a
+  // served tower never has it.
+  void PrepareForTraining();
+
   int dim_;
   std::vector<EmbeddingTable> tables_;
 };
