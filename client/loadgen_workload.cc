@@ -103,13 +103,14 @@ absl::Status ValidateConnection(int channels, absl::Duration timeout) {
 }
 
 absl::Status LoadModelIds(const std::string& version_dir, Workload* workload) {
-  MOVIEREC_ASSIGN_OR_RETURN(const Model model, ReadModelVersion(version_dir));
+  MOVIEREC_ASSIGN_OR_RETURN(const MovieLens catalog,
+                            ReadModelCatalog(version_dir));
   workload->user_ids.clear();
   workload->movie_ids.clear();
-  for (const User& user : model.catalog.users) {
+  for (const User& user : catalog.users) {
     workload->user_ids.push_back(ExternalId(user));
   }
-  for (const Movie& movie : model.catalog.movies) {
+  for (const Movie& movie : catalog.movies) {
     workload->movie_ids.push_back(ExternalId(movie));
   }
   return absl::OkStatus();

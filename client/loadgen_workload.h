@@ -61,8 +61,9 @@ absl::StatusOr<std::vector<std::string>> ParseIdRange(absl::string_view what,
 absl::Status ValidateConnection(int channels, absl::Duration timeout);
 
 // Sets workload->user_ids and movie_ids to the users and movies of the model
-// version in `version_dir` (MODEL_BASE/<version>/). Errors: those of
-// ReadModelVersion.
+// version in `version_dir` (MODEL_BASE/<version>/), read by ReadModelCatalog
+// (the catalogue alone: the vectors and tables are not decoded), whose
+// errors it returns.
 absl::Status LoadModelIds(const std::string& version_dir, Workload* workload);
 
 // Builds the requests of a (validated) workload. Thread-safe.

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/repeated_field.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -415,8 +416,18 @@ absl::StatusOr<SavedIndex> SavedIndexFromProto(
       file, {*kind, proto.size_bytes(), proto.crc32()}, proto.description()};
 }
 
-absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
+// Frees a repeated field's storage (its clear() keeps it).
+template <typename T>
+void Release(google::protobuf::RepeatedField<T>* field) {
+  google::protobuf::RepeatedField<T>().Swap(field);
+}
+
+// The model of `consumed`, which it empties as it goes: each part's storage is
+// freed once the model holds its copy, so that the two copies of a large
+// model are never whole side by side.
+absl::StatusOr<Model> FromProto(model::v1::ModelBundle* consumed,
                                 absl::string_view name) {
+  model::v1::ModelBundle& proto = *consumed;
   if (proto.format_version() < kOldestBundleFormatVersion ||
       proto.format_version() > kBundleFormatVersion) {
     return Invalid(
@@ -429,6 +440,8 @@ absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
   model.code_version = proto.code_version();
   model.config_json = proto.config_json();
   MOVIEREC_ASSIGN_OR_RETURN(model.catalog, CatalogFromProto(proto, name));
+  proto.clear_movies();
+  proto.clear_users();
   const int num_users = model.num_users();
   const int num_movies = model.num_movies();
   const auto prefixed = [&](const absl::Status& status) {
@@ -438,6 +451,7 @@ absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
       MatrixFromTensor(proto.movie_vectors(), "movie_vectors", num_movies, -1);
   if (!movie_vectors.ok()) return prefixed(movie_vectors.status());
   model.movie_vectors = *std::move(movie_vectors);
+  proto.clear_movie_vectors();
   if (model.movie_vectors.cols() < 1) {
     return Invalid(name, "movie_vectors have no columns");
   }
@@ -446,8 +460,11 @@ absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
                        model.movie_vectors.cols());
   if (!user_vectors.ok()) return prefixed(user_vectors.status());
   model.user_vectors = *std::move(user_vectors);
+  proto.clear_user_vectors();
   MOVIEREC_ASSIGN_OR_RETURN(model.seen,
                             SeenFromProto(proto, num_users, num_movies, name));
+  Release(proto.mutable_seen_offsets());
+  Release(proto.mutable_seen_movies());
   if (proto.popularity_size() != num_movies) {
     return Invalid(name,
                    absl::StrCat("popularity has ", proto.popularity_size(),
@@ -464,12 +481,14 @@ absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
                                         model.movie_vectors.cols()));
     }
     model.retrieval.emplace(*std::move(retrieval));
+    proto.clear_retrieval();
   }
   if (proto.has_ranking()) {
     absl::StatusOr<RatingModel> rating =
         RatingModel::FromProto(proto.ranking(), model.catalog);
     if (!rating.ok()) return prefixed(rating.status());
     model.rating.emplace(*std::move(rating));
+    proto.clear_ranking();
   }
   if (proto.has_reranker()) {
     absl::StatusOr<Reranker> reranker = Reranker::FromProto(proto.reranker());
@@ -485,12 +504,14 @@ absl::StatusOr<Model> FromProto(const model::v1::ModelBundle& proto,
         TableFromProto(proto.item_neighbors(), num_movies, false);
     if (!neighbors.ok()) return prefixed(neighbors.status());
     model.item_neighbors.emplace(*std::move(neighbors));
+    proto.clear_item_neighbors();
   }
   if (proto.has_sources()) {
     absl::StatusOr<CandidateSources> sources =
         SourcesFromProto(proto.sources(), num_movies);
     if (!sources.ok()) return prefixed(sources.status());
     model.sources.emplace(*std::move(sources));
+    proto.clear_sources();
   }
   return model;
 }
@@ -537,8 +558,14 @@ std::string EncodeBundle(const Model& model) {
   return EncodeProto(ToProto(model));
 }
 
-absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
-                                   absl::string_view name) {
+namespace {
+
+// The payload of model.bin's framed bytes, once the header (magic, format
+// version, length) and the checksum agree with it; sets `version` to the
+// header's format version.
+absl::StatusOr<absl::string_view> CheckedPayload(absl::string_view bytes,
+                                                 absl::string_view name,
+                                                 uint64_t* version) {
   if (bytes.size() < kHeaderSize) {
     return Invalid(name, absl::StrCat("truncated: ", bytes.size(),
                                       " bytes, shorter than the header"));
@@ -547,11 +574,12 @@ absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
       absl::string_view(kMagic, sizeof(kMagic))) {
     return Invalid(name, "not a movierec model bundle (bad magic)");
   }
-  const uint64_t version = GetLittleEndian(bytes.substr(8, 4));
-  if (version < kOldestBundleFormatVersion || version > kBundleFormatVersion) {
+  *version = GetLittleEndian(bytes.substr(8, 4));
+  if (*version < kOldestBundleFormatVersion ||
+      *version > kBundleFormatVersion) {
     return Invalid(
         name,
-        absl::StrCat("bundle format version ", version, ", this reader reads ",
+        absl::StrCat("bundle format version ", *version, ", this reader reads ",
                      kOldestBundleFormatVersion, " to ", kBundleFormatVersion));
   }
   const auto crc = static_cast<uint32_t>(GetLittleEndian(bytes.substr(12, 4)));
@@ -564,19 +592,121 @@ absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
             payload.size() < length ? "truncated: " : "trailing data: ",
             "payload is ", payload.size(), " bytes, header says ", length));
   }
+  if (payload.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return Invalid(name, absl::StrCat("payload is ", payload.size(),
+                                      " bytes, more than a message can hold"));
+  }
   if (Crc32(payload) != crc) {
     return Invalid(name, "checksum mismatch: the file is corrupt");
   }
-  model::v1::ModelBundle proto;
-  if (!proto.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+  return payload;
+}
+
+// Reads past the value of a field whose tag `input` just read, as the
+// message parser would have read it (groups, the deprecated wire type that
+// only unknown fields can have here, included); false when it is
+// malformed or cut short.
+bool SkipField(uint32_t tag, google::protobuf::io::CodedInputStream* input,
+               int depth = 0) {
+  switch (tag & 7) {
+    case 0: {  // varint
+      uint64_t value;
+      return input->ReadVarint64(&value);
+    }
+    case 1:  // 64 bits
+      return input->Skip(8);
+    case 2: {  // length-delimited
+      uint32_t length;
+      return input->ReadVarint32(&length) &&
+             length <= static_cast<uint32_t>(std::numeric_limits<int>::max()) &&
+             input->Skip(static_cast<int>(length));
+    }
+    case 3:  // a group: its fields, up to its end tag
+      // The parser's own nesting limit.
+      if (depth >= 100) return false;
+      for (;;) {
+        const uint32_t inner = input->ReadTag();
+        if (inner == 0) return false;
+        if ((inner & 7) == 4) return (inner >> 3) == (tag >> 3);
+        if (!SkipField(inner, input, depth + 1)) return false;
+      }
+    case 5:  // 32 bits
+      return input->Skip(4);
+    default:  // an end of group without its start, or no wire type
+      return false;
+  }
+}
+
+// Parses `payload` into `proto`, which must then carry the header's format
+// version.
+absl::Status ParsePayload(absl::string_view payload, uint64_t version,
+                          absl::string_view name,
+                          model::v1::ModelBundle* proto) {
+  if (!proto->ParseFromArray(payload.data(),
+                             static_cast<int>(payload.size()))) {
     return Invalid(name, "payload is not a valid ModelBundle message");
   }
-  if (proto.format_version() != version) {
+  if (proto->format_version() != version) {
     return Invalid(name,
                    absl::StrCat("the header says format version ", version,
-                                ", the payload ", proto.format_version()));
+                                ", the payload ", proto->format_version()));
   }
-  return FromProto(proto, name);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
+                                   absl::string_view name) {
+  uint64_t version = 0;
+  MOVIEREC_ASSIGN_OR_RETURN(const absl::string_view payload,
+                            CheckedPayload(bytes, name, &version));
+  model::v1::ModelBundle proto;
+  MOVIEREC_RETURN_IF_ERROR(ParsePayload(payload, version, name, &proto));
+  return FromProto(&proto, name);
+}
+
+absl::StatusOr<MovieLens> DecodeBundleCatalog(absl::string_view bytes,
+                                              absl::string_view name) {
+  uint64_t version = 0;
+  MOVIEREC_ASSIGN_OR_RETURN(const absl::string_view payload,
+                            CheckedPayload(bytes, name, &version));
+  // The catalogue's fields are copied out as they are; every other field
+  // (the vectors, towers and tables: nearly all of the bytes) is skipped
+  // by its length, unread.
+  using model::v1::ModelBundle;
+  std::string catalogue;
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(payload.data()),
+      static_cast<int>(payload.size()));
+  for (;;) {
+    const int begin = input.CurrentPosition();
+    const uint32_t tag = input.ReadTag();
+    if (tag == 0) break;
+    if (!SkipField(tag, &input)) {
+      return Invalid(name, "payload is not a valid ModelBundle message");
+    }
+    switch (static_cast<int>(tag >> 3)) {
+      case ModelBundle::kFormatVersionFieldNumber:
+      case ModelBundle::kMoviesFieldNumber:
+      case ModelBundle::kGenreNamesFieldNumber:
+      case ModelBundle::kUsersFieldNumber:
+      case ModelBundle::kOccupationsFieldNumber:
+      case ModelBundle::kUserAttributesFieldNumber:
+        catalogue.append(payload.data() + begin,
+                         static_cast<size_t>(input.CurrentPosition() - begin));
+        break;
+      default:
+        break;
+    }
+  }
+  // ReadTag gives 0 at the end and on a malformed tag alike.
+  if (!input.ConsumedEntireMessage()) {
+    return Invalid(name, "payload is not a valid ModelBundle message");
+  }
+  ModelBundle proto;
+  MOVIEREC_RETURN_IF_ERROR(ParsePayload(catalogue, version, name, &proto));
+  return CatalogFromProto(proto, name);
 }
 
 absl::StatusOr<std::vector<int64_t>> ListVersions(
@@ -671,8 +801,18 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
 
 absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir) {
   const std::string path = absl::StrCat(version_dir, "/", kBundleFileName);
-  MOVIEREC_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  MOVIEREC_ASSIGN_OR_RETURN(Model model, DecodeBundle(bytes, path));
+  // DecodeBundle's steps, the file unmapped once parsed: at most the
+  // message and the model being built from it (FromProto frees the
+  // message as it goes) are in memory at a time.
+  model::v1::ModelBundle proto;
+  {
+    MOVIEREC_ASSIGN_OR_RETURN(const MappedFile bytes, MapFile(path));
+    uint64_t version = 0;
+    MOVIEREC_ASSIGN_OR_RETURN(const absl::string_view payload,
+                              CheckedPayload(bytes.bytes(), path, &version));
+    MOVIEREC_RETURN_IF_ERROR(ParsePayload(payload, version, path, &proto));
+  }
+  MOVIEREC_ASSIGN_OR_RETURN(Model model, FromProto(&proto, path));
   if (model.saved_index) {
     const std::string index_path =
         absl::StrCat(version_dir, "/", model.saved_index->file_name);
@@ -694,6 +834,12 @@ absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir) {
     }
   }
   return model;
+}
+
+absl::StatusOr<MovieLens> ReadModelCatalog(const std::string& version_dir) {
+  const std::string path = absl::StrCat(version_dir, "/", kBundleFileName);
+  MOVIEREC_ASSIGN_OR_RETURN(const MappedFile bytes, MapFile(path));
+  return DecodeBundleCatalog(bytes.bytes(), path);
 }
 
 }  // namespace movierec

@@ -34,6 +34,12 @@ std::string EncodeBundle(const Model& model);
 absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
                                    absl::string_view name);
 
+// The catalogue alone (movies, users, genres) of model.bin's framed bytes,
+// checked as DecodeBundle checks it; the rest of the payload is skipped
+// after the checksum, unparsed. For clients that need only the ids.
+absl::StatusOr<MovieLens> DecodeBundleCatalog(absl::string_view bytes,
+                                              absl::string_view name);
+
 // Writes `model` (and `metrics_json`, when not empty) as the next version
 // under `model_base`, creating `model_base` when needed. With `index` (built
 // over model.movie_vectors), also saves it as kIndexFileName and records its
@@ -48,6 +54,11 @@ absl::StatusOr<int64_t> WriteModelVersion(
 // names a saved index, its file must exist with the recorded size (its
 // checksum is checked when it is loaded: model/version_index.h).
 absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir);
+
+// Reads the catalogue of the version directory `version_dir`
+// (DecodeBundleCatalog): seconds faster than ReadModelVersion on a large
+// model, whose vectors and tables it does not decode.
+absl::StatusOr<MovieLens> ReadModelCatalog(const std::string& version_dir);
 
 // The integer-named version directories under `model_base`, ascending.
 // NotFound when `model_base` does not exist.

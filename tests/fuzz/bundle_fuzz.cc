@@ -1,15 +1,17 @@
-// libFuzzer target: the model-version reader, DecodeBundle, on arbitrary
-// bytes; then whatever it accepts is served, as the server would.
+// libFuzzer target: the model-version readers, DecodeBundle and
+// DecodeBundleCatalog, on arbitrary bytes; then whatever DecodeBundle
+// accepts is served, as the server would.
 //
 // Each input is tried twice: as the whole of model.bin (the header checks),
 // and as the payload behind a valid header (fuzz::FrameBundle), since a
 // mutated payload would almost never match its CRC-32 and the message
 // validation behind it would go unexercised.
 //
-// Properties: DecodeBundle returns (no crash, no sanitizer report); an error
-// is InvalidArgument and names the file; a model it accepts can be loaded
-// into a Snapshot and answers a known and an unknown user with at most
-// `count` distinct catalogue movies.
+// Properties: both readers return (no crash, no sanitizer report); an error
+// is InvalidArgument and names the file; a bundle DecodeBundle accepts,
+// DecodeBundleCatalog accepts too, with as many movies and users; a model
+// DecodeBundle accepts can be loaded into a Snapshot and answers a known
+// and an unknown user with at most `count` distinct catalogue movies.
 #include <omp.h>
 
 #include <cstddef>
@@ -48,16 +50,27 @@ void CheckAnswer(const Recommender& recommender, const Model& model,
                       "more movies than the catalogue");
 }
 
+void CheckRefusal(const absl::Status& status) {
+  MOVIEREC_FUZZ_CHECK(absl::IsInvalidArgument(status), status.ToString());
+  MOVIEREC_FUZZ_CHECK(
+      absl::StartsWith(status.message(), absl::StrCat(kName, ": ")),
+      status.ToString());
+}
+
 void Decode(absl::string_view bytes) {
   absl::StatusOr<Model> model = DecodeBundle(bytes, kName);
+  const absl::StatusOr<MovieLens> catalog = DecodeBundleCatalog(bytes, kName);
+  if (!catalog.ok()) CheckRefusal(catalog.status());
   if (!model.ok()) {
-    MOVIEREC_FUZZ_CHECK(absl::IsInvalidArgument(model.status()),
-                        model.status().ToString());
-    MOVIEREC_FUZZ_CHECK(
-        absl::StartsWith(model.status().message(), absl::StrCat(kName, ": ")),
-        model.status().ToString());
+    CheckRefusal(model.status());
     return;
   }
+  // The catalogue reader skips what the whole one reads: it accepts at
+  // least as much.
+  MOVIEREC_FUZZ_CHECK(catalog.ok(), catalog.status().ToString());
+  MOVIEREC_FUZZ_CHECK(catalog->movies.size() == model->catalog.movies.size() &&
+                          catalog->users.size() == model->catalog.users.size(),
+                      "the catalogue reader read another catalogue");
   const auto shared = std::make_shared<const Model>(*std::move(model));
   const auto snapshot = std::make_shared<const Snapshot>(1, shared);
   const Recommender recommender([snapshot] { return snapshot; });

@@ -17,6 +17,7 @@
 #include <limits>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -58,23 +59,24 @@ void ExpectSameTables(const Tower& a, const Tower& b) {
   }
 }
 
-// Everything a bundle stores is equal (users' zip codes are not stored).
-void ExpectSameModel(const Model& a, const Model& b) {
-  EXPECT_EQ(a.catalog.genre_names, b.catalog.genre_names);
-  ASSERT_EQ(a.catalog.movies.size(), b.catalog.movies.size());
-  for (size_t i = 0; i < a.catalog.movies.size(); ++i) {
-    const Movie& x = a.catalog.movies[i];
-    const Movie& y = b.catalog.movies[i];
+// Everything a bundle stores of the catalogue is equal (users' zip codes
+// are not stored).
+void ExpectSameCatalog(const MovieLens& a, const MovieLens& b) {
+  EXPECT_EQ(a.genre_names, b.genre_names);
+  ASSERT_EQ(a.movies.size(), b.movies.size());
+  for (size_t i = 0; i < a.movies.size(); ++i) {
+    const Movie& x = a.movies[i];
+    const Movie& y = b.movies[i];
     EXPECT_EQ(x.id, y.id);
     EXPECT_EQ(x.key, y.key);
     EXPECT_EQ(x.title, y.title);
     EXPECT_EQ(x.release_year, y.release_year);
     EXPECT_EQ(x.genres, y.genres);
   }
-  ASSERT_EQ(a.catalog.users.size(), b.catalog.users.size());
-  for (size_t i = 0; i < a.catalog.users.size(); ++i) {
-    const User& x = a.catalog.users[i];
-    const User& y = b.catalog.users[i];
+  ASSERT_EQ(a.users.size(), b.users.size());
+  for (size_t i = 0; i < a.users.size(); ++i) {
+    const User& x = a.users[i];
+    const User& y = b.users[i];
     EXPECT_EQ(x.id, y.id);
     EXPECT_EQ(x.key, y.key);
     EXPECT_EQ(x.age, y.age);
@@ -82,8 +84,13 @@ void ExpectSameModel(const Model& a, const Model& b) {
     EXPECT_EQ(x.occupation, y.occupation);
     EXPECT_EQ(x.attributes, y.attributes);
   }
-  EXPECT_EQ(a.catalog.user_attribute_names, b.catalog.user_attribute_names);
-  EXPECT_TRUE(b.catalog.ratings.empty());
+  EXPECT_EQ(a.user_attribute_names, b.user_attribute_names);
+  EXPECT_TRUE(b.ratings.empty());
+}
+
+// Everything a bundle stores is equal.
+void ExpectSameModel(const Model& a, const Model& b) {
+  ExpectSameCatalog(a.catalog, b.catalog);
   EXPECT_EQ(a.user_vectors, b.user_vectors);
   EXPECT_EQ(a.movie_vectors, b.movie_vectors);
   EXPECT_EQ(a.seen.offsets(), b.seen.offsets());
@@ -866,6 +873,98 @@ TEST(BundleFormatVersionTest, KeysNeedVersionTwo) {
       absl::StatusCode::kInvalidArgument,
       {kName, absl::StrCat("movie ", model.catalog.movies[2].id),
        "has a key (string id) in a format version 1 bundle (keys need 2)"}));
+}
+
+// The catalogue alone (DecodeBundleCatalog, ReadModelCatalog).
+
+TEST(BundleCatalogTest, ReadsTheCatalogueTheWholeReaderReads) {
+  Model model = SmallModel();
+  for (size_t i = 0; i < model.catalog.movies.size(); ++i) {
+    model.catalog.movies[i].key = absl::StrCat("sku-", i);
+  }
+  const std::string bytes = EncodeBundle(model);
+  ASSERT_OK_AND_ASSIGN(const MovieLens catalog,
+                       DecodeBundleCatalog(bytes, kName));
+  ExpectSameCatalog(model.catalog, catalog);
+  EXPECT_EQ(ExternalId(catalog.movies[2]), "sku-2");
+  const Model attributed = ModelWithAttributes();
+  ASSERT_OK_AND_ASSIGN(const MovieLens attributes,
+                       DecodeBundleCatalog(EncodeBundle(attributed), kName));
+  ExpectSameCatalog(attributed.catalog, attributes);
+
+  ScopedTempDir dir;
+  ASSERT_OK(WriteModelVersion(dir.path(), model, ""));
+  ASSERT_OK_AND_ASSIGN(const MovieLens read, ReadModelCatalog(dir.File("1")));
+  ExpectSameCatalog(model.catalog, read);
+  EXPECT_TRUE(IsError(ReadModelCatalog(dir.File("2")).status(),
+                      absl::StatusCode::kNotFound, {dir.File("2/model.bin")}));
+}
+
+// The rest of the payload is skipped unparsed: a bundle whose vectors the
+// whole reader refuses still gives its catalogue.
+TEST(BundleCatalogTest, SkipsTheVectorsAndTables) {
+  Model model = SmallModel();
+  model.movie_vectors(0, 0) = std::numeric_limits<float>::infinity();
+  const std::string bytes = EncodeBundle(model);
+  EXPECT_TRUE(IsError(DecodeBundle(bytes, kName).status(),
+                      absl::StatusCode::kInvalidArgument,
+                      {kName, "movie_vectors", "non-finite"}));
+  ASSERT_OK_AND_ASSIGN(const MovieLens catalog,
+                       DecodeBundleCatalog(bytes, kName));
+  ExpectSameCatalog(model.catalog, catalog);
+}
+
+TEST(BundleCatalogTest, RefusesWhatTheWholeReaderRefuses) {
+  const std::string bytes = EncodeBundle(SmallModel());
+  const auto refused = [](const std::string& damaged,
+                          const std::string& reason) {
+    return IsError(DecodeBundleCatalog(damaged, kName).status(),
+                   absl::StatusCode::kInvalidArgument, {kName, reason});
+  };
+  EXPECT_TRUE(refused(bytes.substr(0, bytes.size() - 1), "truncated"));
+  EXPECT_TRUE(refused(bytes + "x", "trailing data"));
+  std::string flipped = bytes;
+  flipped[bytes.size() - 1] = static_cast<char>(flipped.back() ^ 0x10);
+  EXPECT_TRUE(refused(flipped, "checksum mismatch"));
+  std::string magic = bytes;
+  magic[0] = 'X';
+  EXPECT_TRUE(refused(magic, "bad magic"));
+  // Malformed fields before the catalogue's and after them (where the
+  // reader only skips).
+  const std::string payload = bytes.substr(kHeaderSize);
+  const std::pair<const char*, std::string> malformed[] = {
+      {"a bad tag first", "\xff\xff\xff" + payload},
+      {"a cut tag last", payload + "\xff\xff\xff"},
+      // Field 10 (movie_vectors), said to be 16 bytes long, 3 there.
+      {"a cut field last", payload + std::string("\x52\x10") + "abc"},
+  };
+  // An unknown field that is a group (field 99 holding 1: 1), which the
+  // message parser skips: so does the catalogue reader.
+  const std::string group = Frame(payload + "\x9b\x06\x08\x01\x9c\x06");
+  ASSERT_OK(DecodeBundle(group, kName).status());
+  ASSERT_OK(DecodeBundleCatalog(group, kName).status());
+  EXPECT_TRUE(refused(Frame(payload + "\x9b\x06\x08\x01\x9c\x07"),
+                      "not a valid ModelBundle"));  // ends another group
+  for (const auto& [what, bad] : malformed) {
+    SCOPED_TRACE(what);
+    EXPECT_TRUE(refused(Frame(bad), "not a valid ModelBundle"));
+    EXPECT_TRUE(IsError(DecodeBundle(Frame(bad), kName).status(),
+                        absl::StatusCode::kInvalidArgument,
+                        {kName, "not a valid ModelBundle"}));
+  }
+  model::v1::ModelBundle proto = Proto(SmallModel());
+  proto.set_format_version(3);
+  EXPECT_TRUE(refused(Frame(proto.SerializeAsString()),
+                      "header says format version 1, the payload 3"));
+  proto = Proto(SmallModel());
+  proto.mutable_movies(3)->set_id(proto.movies(1).id());
+  EXPECT_TRUE(refused(Frame(proto), "not positive or not unique"));
+  proto = Proto(SmallModel());
+  proto.mutable_users(0)->set_occupation(99);
+  EXPECT_TRUE(refused(Frame(proto), "occupation 99"));
+  proto = Proto(SmallModel());
+  proto.clear_movies();
+  EXPECT_TRUE(refused(Frame(proto), "catalogue is empty"));
 }
 
 }  // namespace
