@@ -48,9 +48,12 @@ REQUIRED_SPEEDUP = 10.0
 STAMP = ""
 
 
-def run_stamp(code=None, dirty=False, load_before=None, load_after=None):
+def run_stamp(code=None, dirty=False, load_before=None, load_after=None,
+              cpu=None):
     """What every block states first: the code it ran, in bold when the tree
-    was dirty, and the load average before and after its benchmarks."""
+    was dirty, the CPU it ran on (blocks of one document may come from
+    different machines: the machine block describes the last run's), and
+    the load average before and after its benchmarks."""
     lines = []
     if dirty:
         lines.append(f"**Run from a dirty tree ({code or 'code unknown'}): "
@@ -59,7 +62,9 @@ def run_stamp(code=None, dirty=False, load_before=None, load_after=None):
         lines.append("")
     parts = []
     if code and not dirty:
-        parts.append(f"Code {code}")
+        parts.append(f"Code {code}" + (f" on {cpu}" if cpu else ""))
+    elif cpu:
+        parts.append(f"on {cpu}")
     if load_before or load_after:
         parts.append("load average (1, 5, 15 min) "
                      f"{load_before or '?'} before this section's "
@@ -276,6 +281,14 @@ def compile_flags(build_dir):
         if m:
             return m.group(1).strip()
     return build_flags(cmake_cache(build_dir))
+
+
+def cpu_name():
+    """This machine's CPU model and the cores this process may run on, as
+    the blocks' stamps name them ("Intel(R) Xeon(R) Processor, 2 cores")."""
+    fields = cpu_fields(read_text("/proc/cpuinfo"))
+    return (f"{fields.get('model name', 'an unknown CPU')}, "
+            f"{len(os.sched_getaffinity(0))} cores")
 
 
 def machine_text(build_dir, blas_binary, code):
@@ -1735,7 +1748,7 @@ def main():
     args = parser.parse_args()
     global STAMP
     STAMP = run_stamp(args.code, args.dirty, args.load_before,
-                      args.load_after)
+                      args.load_after, cpu_name())
     args.func(args)
 
 

@@ -99,6 +99,15 @@ class StampTest(unittest.TestCase):
                          "? after.")
         self.assertEqual(report.run_stamp(), "")
 
+    def test_names_the_cpu(self):
+        text = report.run_stamp("abc123", False, "0.1 0.2 0.3", "0.4 0.5 0.6",
+                                "AMD EPYC, 2 cores")
+        self.assertTrue(text.startswith("Code abc123 on AMD EPYC, 2 cores; "
+                                        "load average"), text)
+        dirty = report.run_stamp("abc-dirty", True, cpu="AMD EPYC, 2 cores")
+        self.assertIn("\n\nOn AMD EPYC, 2 cores.", dirty)
+        self.assertRegex(report.cpu_name(), r", \d+ cores$")
+
     def test_splice_puts_the_stamp_first_and_keeps_the_rest(self):
         with tempfile.TemporaryDirectory() as tmp:
             doc = os.path.join(tmp, "doc.md")
