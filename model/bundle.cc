@@ -654,15 +654,21 @@ absl::Status ParsePayload(absl::string_view payload, uint64_t version,
   return absl::OkStatus();
 }
 
+// Checks model.bin's framed bytes and parses their payload into `proto`.
+absl::Status ParseBundle(absl::string_view bytes, absl::string_view name,
+                         model::v1::ModelBundle* proto) {
+  uint64_t version = 0;
+  MOVIEREC_ASSIGN_OR_RETURN(const absl::string_view payload,
+                            CheckedPayload(bytes, name, &version));
+  return ParsePayload(payload, version, name, proto);
+}
+
 }  // namespace
 
 absl::StatusOr<Model> DecodeBundle(absl::string_view bytes,
                                    absl::string_view name) {
-  uint64_t version = 0;
-  MOVIEREC_ASSIGN_OR_RETURN(const absl::string_view payload,
-                            CheckedPayload(bytes, name, &version));
   model::v1::ModelBundle proto;
-  MOVIEREC_RETURN_IF_ERROR(ParsePayload(payload, version, name, &proto));
+  MOVIEREC_RETURN_IF_ERROR(ParseBundle(bytes, name, &proto));
   return FromProto(&proto, name);
 }
 
@@ -801,16 +807,13 @@ absl::StatusOr<int64_t> WriteModelVersion(const std::string& model_base,
 
 absl::StatusOr<Model> ReadModelVersion(const std::string& version_dir) {
   const std::string path = absl::StrCat(version_dir, "/", kBundleFileName);
-  // DecodeBundle's steps, the file unmapped once parsed: at most the
-  // message and the model being built from it (FromProto frees the
-  // message as it goes) are in memory at a time.
+  // DecodeBundle, with the file unmapped once parsed: at most the message
+  // and the model being built from it (FromProto frees the message as it
+  // goes) are in memory at a time.
   model::v1::ModelBundle proto;
   {
     MOVIEREC_ASSIGN_OR_RETURN(const MappedFile bytes, MapFile(path));
-    uint64_t version = 0;
-    MOVIEREC_ASSIGN_OR_RETURN(const absl::string_view payload,
-                              CheckedPayload(bytes.bytes(), path, &version));
-    MOVIEREC_RETURN_IF_ERROR(ParsePayload(payload, version, path, &proto));
+    MOVIEREC_RETURN_IF_ERROR(ParseBundle(bytes.bytes(), path, &proto));
   }
   MOVIEREC_ASSIGN_OR_RETURN(Model model, FromProto(&proto, path));
   if (model.saved_index) {

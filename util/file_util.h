@@ -41,7 +41,9 @@ class MappedFile {
 // Maps a whole file (MappedFile), its pages read ahead. NotFound when it
 // does not exist, an error naming the path otherwise. For large files read
 // once, such as model bundles: ReadFile would copy them into fresh memory,
-// twice the page faults.
+// twice the page faults. The file must not be truncated while it is mapped
+// (reading past its new end raises SIGBUS): model versions are written
+// once and renamed into place, never rewritten.
 absl::StatusOr<MappedFile> MapFile(const std::string& path);
 
 // The contents of a PEM file (a certificate, private key or CA bundle), called
