@@ -31,5 +31,5 @@ for method in "Recommend" "SimilarMovies" "RecommendBatch of 10"; do
 done
 grep -q "Recommend's server CPU per call is \*\*" <<<"$block"
 grep -q "costs \*\*[0-9.]*x\*\* a single Recommend's server CPU" <<<"$block"
-grep -q "^Code smoke; load average" <<<"$block"
+grep -qE "^Code smoke on .+, [0-9]+ cores; load average" <<<"$block"
 echo "compare smoke: OK"
