@@ -122,6 +122,8 @@ HttpReply Serve(const CallDispatcher& dispatcher, CallInfo call,
     return ErrorReply(read);
   }
   call.deadline = *deadline;
+  // This thread waits for the answer anyway: it may as well compute it.
+  call.inline_when_free = true;
   absl::Notification done;
   absl::Status status;
   dispatcher.Dispatch(std::move(call), std::move(work),

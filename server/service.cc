@@ -106,32 +106,35 @@ void CallDispatcher::Dispatch(CallInfo call, Work work, Done done) const {
            CallResult());
     return;
   }
-  const Admission admission = pool_->TrySubmit(
-      deadline,
-      [this, call = std::move(call), finish, work = std::move(work),
-       record = record.get()](Refusal refusal, absl::Duration waited) {
-        if (refusal != Refusal::kNone) {
-          // Its deadline passed while it waited: dropped without its work.
-          metrics_->RecordRefusal(refusal);
-          finish(absl::DeadlineExceededError(
-                     "the deadline passed while the call waited for a worker"),
-                 CallResult());
-          return;
-        }
-        metrics_->RecordQueueWait(absl::ToDoubleSeconds(waited));
-        metrics_->RecordQueueLength(pool_->queued());
-        CallControl control(call.deadline, call.cancelled);
-        if (record != nullptr) {
-          record->queue_seconds = absl::ToDoubleSeconds(waited);
-          control.set_access_record(record);
-        }
-        if (before_call_) {
-          before_call_(control, call.peer ? call.peer() : std::string());
-        }
-        CallResult result;
-        absl::Status status = work(control, &result);
-        finish(std::move(status), result);
-      });
+  const bool inline_when_free = call.inline_when_free;
+  WorkerPool::CallTask task = [this, call = std::move(call), finish,
+                               work = std::move(work), record = record.get()](
+                                  Refusal refusal, absl::Duration waited) {
+    if (refusal != Refusal::kNone) {
+      // Its deadline passed while it waited: dropped without its work.
+      metrics_->RecordRefusal(refusal);
+      finish(absl::DeadlineExceededError(
+                 "the deadline passed while the call waited for a worker"),
+             CallResult());
+      return;
+    }
+    metrics_->RecordQueueWait(absl::ToDoubleSeconds(waited));
+    metrics_->RecordQueueLength(pool_->queued());
+    CallControl control(call.deadline, call.cancelled);
+    if (record != nullptr) {
+      record->queue_seconds = absl::ToDoubleSeconds(waited);
+      control.set_access_record(record);
+    }
+    if (before_call_) {
+      before_call_(control, call.peer ? call.peer() : std::string());
+    }
+    CallResult result;
+    absl::Status status = work(control, &result);
+    finish(std::move(status), result);
+  };
+  const Admission admission = inline_when_free
+                                  ? pool_->TryRun(deadline, std::move(task))
+                                  : pool_->TrySubmit(deadline, std::move(task));
   metrics_->RecordQueue(admission.queued, admission.limit);
   if (admission.refusal != Refusal::kNone) {
     metrics_->RecordRefusal(admission.refusal);
@@ -240,10 +243,18 @@ grpc::ServerUnaryReactor* RecommenderService::Dispatch(
   call.cancelled = [context] { return context->IsCancelled(); };
   call.peer = [context] { return context->peer(); };
   call.traceparent = [context] { return Traceparent(*context); };
+  // A batch's milliseconds would hold gRPC's thread, and the hand-off is
+  // nothing beside them.
+  bool taken = false;
+  call.inline_when_free = method != Method::kRecommendBatch &&
+                          inline_taken_.compare_exchange_strong(
+                              taken, true, std::memory_order_acquire);
+  const bool release = call.inline_when_free;
   dispatcher_->Dispatch(std::move(call), std::move(work),
                         [reactor](absl::Status status) {
                           reactor->Finish(ToGrpcStatus(status));
                         });
+  if (release) inline_taken_.store(false, std::memory_order_release);
   return reactor;
 }
 

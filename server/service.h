@@ -2,10 +2,15 @@
 // and CallDispatcher, the path every call takes whatever its transport (the
 // HTTP/JSON face, server/http_server.h, uses it too).
 //
-// Each handler takes the call's DefaultReactor, queues the work on the
-// WorkerPool and returns at once; a worker runs it and finishes the reactor.
-// So gRPC's threads never search or rank, and the threads that do are the
-// pool's. The work first checks the call's deadline and cancellation
+// Each handler takes the call's DefaultReactor and hands the work to the
+// WorkerPool. A short call (any but RecommendBatch) that finds a slot free
+// and no call waiting runs at once on gRPC's thread and finishes the
+// reactor before the handler returns (WorkerPool::TryRun), but only one
+// such call at a time: gRPC's callback API runs handlers on at least two
+// threads, so another one always receives the calls that arrive meanwhile
+// and queues them where admission control sees them. Every other call is
+// queued and returns at once; a worker runs it and finishes the reactor.
+// The work first checks the call's deadline and cancellation
 // (CallControl), and the Recommender checks them again between stages: a
 // call whose client has gone does no further work.
 //
@@ -18,6 +23,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +65,9 @@ struct CallInfo {
   std::function<bool()> cancelled;
   // The client's address, for BeforeCallHook; called on a worker.
   std::function<std::string()> peer;
+  // The work may run on the dispatching thread when it would start at once
+  // (WorkerPool::TryRun); else it is always queued for a worker.
+  bool inline_when_free = false;
   // The W3C traceparent the client sent ("" when none), for the access log;
   // called only for a sampled call, on the dispatching thread (may be empty).
   std::function<std::string()> traceparent;
@@ -73,12 +82,14 @@ struct CallResult {
 
 // The one dispatch path of every call, gRPC or HTTP: counts it in flight,
 // queues its work on the WorkerPool under admission control (TrySubmit) and
-// its deadline, runs the work with a CallControl on a worker, records the
+// its deadline (or runs it at once, CallInfo::inline_when_free), runs the
+// work with a CallControl on a worker, records the
 // request metrics under the call's transport and the version that answered
 // (CallResult), and hands the status to
 // `done`, exactly once: on the caller's thread when admission control
-// refuses the call at once, else on the worker. A call the access log
-// samples gets an AccessRecord (CallControl::access_record) and a line.
+// refuses the call at once or it ran inline, else on the worker. A call the
+// access log samples gets an AccessRecord (CallControl::access_record) and a
+// line.
 class CallDispatcher {
  public:
   using Work = std::function<absl::Status(const CallControl&, CallResult*)>;
@@ -152,6 +163,9 @@ class RecommenderService final
                                      CallDispatcher::Work work);
 
   const CallDispatcher* dispatcher_;
+  // Whether one of gRPC's threads is dispatching a call that may run on it
+  // (see the top of this file): one at a time.
+  std::atomic<bool> inline_taken_{false};
   // Each call's messages on one arena (server/arena_allocator.h).
   ArenaMessageAllocator<movierec::v1::RecommendRequest,
                         movierec::v1::RecommendResponse>

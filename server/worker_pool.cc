@@ -128,6 +128,39 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
   return admission;
 }
 
+Admission WorkerPool::TryRun(absl::Time deadline, CallTask task) {
+  const absl::Time start = absl::Now();
+  Admission admission;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!tasks_.empty() || busy_ >= static_cast<int>(workers_.size()) ||
+        start >= deadline || stopping_) {
+      lock.unlock();
+      return TrySubmit(deadline, std::move(task));
+    }
+    ++busy_;
+    admission.limit = QueueLimitLocked();
+  }
+  admission.ran_inline = true;
+  // One OpenMP thread, as on the workers (the setting is per thread); the
+  // caller's own is given back.
+  const int omp_threads = omp_get_max_threads();
+  if (omp_threads != 1) omp_set_num_threads(1);
+  task(Refusal::kNone, absl::ZeroDuration());
+  if (omp_threads != 1) omp_set_num_threads(omp_threads);
+  const absl::Duration took = absl::Now() - start;
+  bool waiting = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    RecordServiceTime(took);
+    --busy_;
+    waiting = !tasks_.empty();
+  }
+  // A call queued while this one held the last slot: a worker takes it.
+  if (waiting) ready_.notify_one();
+  return admission;
+}
+
 void WorkerPool::RecordServiceTime(absl::Duration took) {
   // Fast up, slow down: a slower service time (the first calls, a larger
   // model, a loaded machine) is followed within a few calls, so that a call
@@ -149,8 +182,17 @@ void WorkerPool::Work() {
   omp_set_num_threads(1);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-    if (tasks_.empty()) return;  // stopping, and nothing left to run
+    // A queued call starts only in a free slot: calls run inline hold
+    // theirs (TryRun).
+    ready_.wait(lock, [this] {
+      return CanStartLocked() || (stopping_ && tasks_.empty());
+    });
+    if (tasks_.empty()) {
+      // Stopping, and nothing left to run. A worker that waited for a slot
+      // while this one took the last call must see it too.
+      ready_.notify_all();
+      return;
+    }
     Entry entry = std::move(tasks_.front());
     tasks_.pop_front();
     queued_.store(tasks_.size(), std::memory_order_relaxed);

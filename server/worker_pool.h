@@ -8,6 +8,15 @@
 // with `threads` at most the number of cores no search oversubscribes them.
 // Parallelism comes from concurrent calls, one per worker.
 //
+// A short call need not change threads at all (TryRun): when a worker slot
+// is free and no call waits, it runs at once on the thread that brought it
+// (gRPC's or cpp-httplib's), which saves the hand-off: a wake-up and a
+// context switch each way, which on a virtual machine cost more than
+// Recommend's own work (tests/bench/serving_results.md, "The worker
+// hand-off"). It takes a slot all the same: calls running at once, inline
+// or on the workers, are at most `threads`, and the workers take a queued
+// call only while a slot is free.
+//
 // Admission control (TrySubmit): the queue in front of the workers is
 // bounded by its length and by how long its oldest call has waited, and a
 // call that could not start before its deadline is refused at once, so that
@@ -69,6 +78,8 @@ struct Admission {
   // The wait this call was expected to have (its refusal's reason when
   // kDeadline or kQueueWait).
   absl::Duration expected_wait;
+  // TryRun ran the call on the calling thread (it is done).
+  bool ran_inline = false;
 };
 
 // The cores this process may use: the CPU affinity mask, lowered to the
@@ -103,6 +114,13 @@ class WorkerPool {
   // itself, at once.
   Admission TrySubmit(absl::Time deadline, CallTask task);
 
+  // As TrySubmit, but a call that would start at once (a slot is free, no
+  // call waits, its deadline has not passed) runs here, on the calling
+  // thread, with OpenMP at one thread, before TryRun returns; its
+  // Admission then says ran_inline. The caller must be able to spare its
+  // thread for the call's time.
+  Admission TryRun(absl::Time deadline, CallTask task);
+
   // Tasks waiting for a worker (lock-free; a moment's value).
   size_t queued() const { return queued_.load(std::memory_order_relaxed); }
   // The queue length limit (see AdmissionOptions::max_queue).
@@ -116,6 +134,10 @@ class WorkerPool {
   };
 
   void Work();
+  // Whether a worker may take the queue's front now (mutex_ held).
+  bool CanStartLocked() const {
+    return !tasks_.empty() && busy_ < static_cast<int>(workers_.size());
+  }
   size_t QueueLimitLocked() const;
   // Smooths the service time of admitted calls into service_time_.
   void RecordServiceTime(absl::Duration took);
@@ -130,7 +152,8 @@ class WorkerPool {
   std::deque<Entry> tasks_;
   // tasks_.size(), for readers that take no lock.
   std::atomic<size_t> queued_{0};
-  // Workers running a task (guarded by mutex_).
+  // Slots taken: calls running, on the workers or inline (guarded by
+  // mutex_). At most workers_.size().
   int busy_ = 0;
   // Exponentially weighted mean time an admitted call takes on a worker
   // (guarded by mutex_); starts at 1 ms until calls have been measured.

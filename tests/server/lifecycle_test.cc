@@ -385,6 +385,40 @@ TEST_F(LifecycleTest, WorkerThreadsBoundTheCallsRunningAtOnce) {
   EXPECT_EQ(gate.entered(), 2);
 }
 
+TEST_F(LifecycleTest, CallsHeldInEverySlotLeaveGrpcReceivingAndRefusing) {
+  // Two slots, both held: one call may run on a gRPC thread (the first
+  // finds a slot free), the other on a worker. gRPC must still receive the
+  // calls that follow and admission control see them: the third is queued,
+  // the fourth refused at once as the queue is full.
+  WriteVersion();
+  CallGate gate(/*hold=*/2);
+  ServerOptions options = Options();
+  options.worker_threads = 2;
+  options.admission.max_queue = 1;
+  options.before_call = gate.Hook();
+  StartServer(options);
+
+  AsyncRecommend first(stub_.get(), KnownUser(1), CallDeadline());
+  ASSERT_TRUE(gate.WaitForEntered(1));
+  AsyncRecommend second(stub_.get(), KnownUser(2), CallDeadline());
+  ASSERT_TRUE(gate.WaitForEntered(2));
+  AsyncRecommend third(stub_.get(), KnownUser(3), CallDeadline());
+  ASSERT_TRUE(test::WaitFor(
+      [&] { return Metric("movierec_requests_in_flight") == 3.0; },
+      absl::Seconds(10)));
+  v1::RecommendResponse response;
+  const grpc::Status fourth = Recommend(KnownUser(4), 1, &response);
+  EXPECT_EQ(fourth.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << fourth.error_message();
+  EXPECT_EQ(gate.entered(), 2);
+  gate.Release();
+  for (AsyncRecommend* call : {&first, &second, &third}) {
+    const grpc::Status status = call->Wait();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(gate.entered(), 3);
+}
+
 TEST_F(LifecycleTest, PinnedVersionServesAndNewerOnesAreIgnored) {
   WriteVersion();
   WriteVersion();

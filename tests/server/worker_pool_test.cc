@@ -1,7 +1,8 @@
 // Tests of WorkerPool (server/worker_pool.h): every task runs, on no more
 // threads than the pool has, with OpenMP at one thread, and the destructor
 // drains the queue; admission control refuses what would wait too long and
-// drops what waited past its deadline, running every admitted task once.
+// drops what waited past its deadline, running every admitted task once;
+// TryRun runs a call at once on the caller's thread only in a free slot.
 #include "server/worker_pool.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 
@@ -282,6 +284,181 @@ TEST(WorkerPoolAdmissionTest, AFewOutliersBarelyMoveTheServiceTimeEstimate) {
         Refusal::kNone)
         << i;
   }
+}
+
+// A gate that tasks block on until it opens, counting those blocked.
+class Gate {
+ public:
+  void Pass() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++waiting_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return open_; });
+    --waiting_;
+  }
+  // Waits (up to 10 s) until `n` tasks are blocked.
+  bool AwaitWaiting(int n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10),
+                             [&] { return waiting_ == n; });
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int waiting_ = 0;
+  bool open_ = false;
+};
+
+TEST(WorkerPoolTryRunTest, RunsAtOnceOnTheCallingThreadWhenASlotIsFree) {
+  omp_set_num_threads(4);
+  WorkerPool pool(2);
+  std::thread::id ran_on;
+  int omp_threads = -1;
+  Refusal refusal = Refusal::kQueueFull;
+  absl::Duration waited = absl::Seconds(1);
+  const Admission a =
+      pool.TryRun(absl::InfiniteFuture(), [&](Refusal r, absl::Duration w) {
+        ran_on = std::this_thread::get_id();
+        omp_threads = omp_get_max_threads();
+        refusal = r;
+        waited = w;
+      });
+  // Done before TryRun returned, here, as a worker would have run it.
+  EXPECT_TRUE(a.ran_inline);
+  EXPECT_EQ(a.refusal, Refusal::kNone);
+  EXPECT_EQ(a.queued, 0u);
+  EXPECT_EQ(a.limit, pool.queue_limit());
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  EXPECT_EQ(omp_threads, 1);
+  EXPECT_EQ(omp_get_max_threads(), 4);  // the caller's setting is back
+  EXPECT_EQ(refusal, Refusal::kNone);
+  EXPECT_EQ(waited, absl::ZeroDuration());
+}
+
+TEST(WorkerPoolTryRunTest, QueuesWhenEverySlotIsTaken) {
+  Ends ends;
+  {
+    HeldPool held({/*max_queue=*/100, absl::Seconds(100)});
+    const Admission a = held.pool().TryRun(absl::InfiniteFuture(), ends.Task());
+    EXPECT_FALSE(a.ran_inline);
+    EXPECT_EQ(a.refusal, Refusal::kNone);
+    EXPECT_EQ(a.queued, 1u);
+    EXPECT_EQ(ends.ran.load(), 0);  // waiting for the held worker
+  }
+  EXPECT_EQ(ends.ran.load(), 1);
+}
+
+TEST(WorkerPoolTryRunTest, QueuesBehindACallAlreadyWaiting) {
+  // The slot is free again but a call waits: it goes first, on a worker.
+  Ends ends;
+  {
+    HeldPool held({/*max_queue=*/100, absl::Seconds(100)});
+    ASSERT_EQ(held.pool().TrySubmit(absl::InfiniteFuture(), ends.Task()).queued,
+              1u);
+    const Admission a = held.pool().TryRun(absl::InfiniteFuture(), ends.Task());
+    EXPECT_FALSE(a.ran_inline);
+    EXPECT_EQ(a.queued, 2u);
+  }
+  EXPECT_EQ(ends.ran.load(), 2);
+}
+
+TEST(WorkerPoolTryRunTest, RefusesADeadlineAlreadyPassedWithoutRunningIt) {
+  Ends ends;
+  WorkerPool pool(1);
+  const Admission a =
+      pool.TryRun(absl::Now() - absl::Milliseconds(1), ends.Task());
+  EXPECT_FALSE(a.ran_inline);
+  EXPECT_EQ(a.refusal, Refusal::kDeadline);
+  EXPECT_EQ(ends.ran.load() + ends.dropped.load(), 0);
+}
+
+TEST(WorkerPoolTryRunTest, ACallRunInlineHoldsItsSlotFromTheWorkers) {
+  // One worker, its slot taken by a call running inline on another thread:
+  // calls queued meanwhile wait for that call, then the worker runs them.
+  constexpr int kQueued = 5;
+  Gate gate;
+  std::atomic<int> ran{0};
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  const auto counted = [&](bool block) {
+    return [&, block](Refusal refusal, absl::Duration) {
+      ASSERT_EQ(refusal, Refusal::kNone);
+      const int now = ++running;
+      int seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      if (block) gate.Pass();
+      --running;
+      ++ran;
+    };
+  };
+  {
+    WorkerPool pool(1);
+    std::thread caller([&] {
+      EXPECT_TRUE(pool.TryRun(absl::InfiniteFuture(), counted(/*block=*/true))
+                      .ran_inline);
+    });
+    ASSERT_TRUE(gate.AwaitWaiting(1));
+    for (int i = 0; i < kQueued; ++i) {
+      const Admission a =
+          pool.TryRun(absl::InfiniteFuture(), counted(/*block=*/false));
+      EXPECT_FALSE(a.ran_inline) << i;
+      EXPECT_EQ(a.refusal, Refusal::kNone) << i;
+    }
+    // The worker is free, but the slot is not: nothing queued has started.
+    absl::SleepFor(absl::Milliseconds(50));
+    EXPECT_EQ(ran.load(), 0);
+    EXPECT_EQ(pool.queued(), static_cast<size_t>(kQueued));
+    gate.Open();
+    caller.join();
+  }
+  EXPECT_EQ(ran.load(), kQueued + 1);
+  EXPECT_EQ(most.load(), 1);
+}
+
+TEST(WorkerPoolTryRunTest, CallsAtOnceStayWithinTheSlotsHoweverTheyCome) {
+  // Six threads bring calls, half by TryRun, to a pool of two: never
+  // more than two run at once, and every one runs exactly once.
+  constexpr int kWorkers = 2;
+  constexpr int kCallers = 6;
+  constexpr int kCalls = 200;
+  std::atomic<int> ran{0};
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  const WorkerPool::CallTask task = [&](Refusal refusal, absl::Duration) {
+    ASSERT_EQ(refusal, Refusal::kNone);
+    const int now = ++running;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+    absl::SleepFor(absl::Microseconds(200));
+    --running;
+    ++ran;
+  };
+  {
+    WorkerPool pool(kWorkers,
+                    {/*max_queue=*/kCallers * kCalls, absl::Seconds(100)});
+    std::vector<std::thread> callers;
+    for (int c = 0; c < kCallers; ++c) {
+      callers.emplace_back([&, c] {
+        for (int i = 0; i < kCalls; ++i) {
+          const Admission a =
+              (i + c) % 2 == 0 ? pool.TryRun(absl::InfiniteFuture(), task)
+                               : pool.TrySubmit(absl::InfiniteFuture(), task);
+          EXPECT_EQ(a.refusal, Refusal::kNone);
+        }
+      });
+    }
+    for (std::thread& caller : callers) caller.join();
+  }
+  EXPECT_EQ(ran.load(), kCallers * kCalls);
+  EXPECT_LE(most.load(), kWorkers);
 }
 
 TEST(WorkerPoolAdmissionTest, RefusalNames) {
