@@ -68,14 +68,16 @@ void WorkerPool::Submit(std::function<void()> task) {
   // A call that is never refused: no deadline. Queued with the time it came,
   // like any call, so that it counts in the oldest call's wait.
   const absl::Time now = absl::Now();
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     tasks_.push_back(
         Entry{[task = std::move(task)](Refusal, absl::Duration) { task(); },
               now, absl::InfiniteFuture()});
     queued_.store(tasks_.size(), std::memory_order_relaxed);
+    wake = CanStartLocked();
   }
-  ready_.notify_one();
+  if (wake) ready_.notify_one();
 }
 
 size_t WorkerPool::QueueLimitLocked() const {
@@ -93,6 +95,7 @@ size_t WorkerPool::queue_limit() const {
 Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
   const absl::Time now = absl::Now();
   Admission admission;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const size_t queued = tasks_.size();
@@ -122,9 +125,13 @@ Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
       tasks_.push_back(Entry{std::move(task), now, deadline});
       admission.queued = queued + 1;
       queued_.store(tasks_.size(), std::memory_order_relaxed);
+      wake = CanStartLocked();
     }
   }
-  if (admission.refusal == Refusal::kNone) ready_.notify_one();
+  // No worker is woken while every slot is taken (a call running inline
+  // holds one): it would find none free and sleep again, having taken the
+  // core from the call that runs. The slot's release wakes one instead.
+  if (wake) ready_.notify_one();
   return admission;
 }
 
