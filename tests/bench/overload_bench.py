@@ -143,6 +143,8 @@ class Bench:
 
     def run_server(self, name, binary, reference_max_qps=None):
         args = self.args
+        # Read before the run: the tree may change under it (serving_compare).
+        build = build_info(binary)
         port = free_port()
         log(f"{name}: starting {binary} on core(s) {args.server_cpus}")
         t0 = time.monotonic()
@@ -277,7 +279,7 @@ class Bench:
             if quota:
                 quota.remove()
         return {
-            "name": name, "build": build_info(binary),
+            "name": name, "build": build,
             "flags": args.server_flags.get(name, ""),
             "loadgen_flags": args.loadgen_flags.get(name, ""),
             "max_qps": max_qps,
@@ -351,6 +353,7 @@ def main():
     # The harness (its RSS sampler, the probes' start-up) stays off the
     # server's core.
     os.sched_setaffinity(0, cpu_list(args.loadgen_cpus))
+    loadgen_build = build_info(args.loadgen)
     bench = Bench(args)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -366,7 +369,7 @@ def main():
         "server_cpu_quota": args.server_cpu_quota,
         "cpu_quota_period_ms": args.cpu_quota_period_ms,
         "concurrencies": args.concurrencies, "fractions": args.fractions,
-        "loadgen_build": build_info(args.loadgen),
+        "loadgen_build": loadgen_build,
         "levels_from": args.levels_from,
         "servers": [],
     }

@@ -302,6 +302,11 @@ def main():
     # The harness stays off the servers' core.
     os.sched_setaffinity(0, cpu_list(args.loadgen_cpus))
     bench = Bench(args)
+    # Read before the run, which takes a while: the tree may change under it
+    # while the binaries stay what they were built from.
+    builds = {"empty": build_info(args.empty_server),
+              "loadgen": build_info(args.loadgen),
+              **{name: build_info(path) for name, path in args.servers}}
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = list(os.getloadavg())
     names, blas, runs = bench.run()
@@ -317,10 +322,7 @@ def main():
         "repetitions": args.repetitions, "min_rise": args.min_rise,
         "flat_levels": args.flat_levels, "batch_size": args.batch_size,
         "server_flags": args.server_flags,
-        "builds": {"empty": build_info(args.empty_server),
-                   "loadgen": build_info(args.loadgen),
-                   **{name: build_info(path) for name, path in
-                      args.servers}},
+        "builds": builds,
         "blas": blas, "servers": names,
         "movierec_servers": [name for name, _ in args.servers],
         "runs": runs,

@@ -315,6 +315,23 @@ class Gate {
   bool open_ = false;
 };
 
+// Counts the calls running at once, the most seen, and those done.
+struct Concurrency {
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::atomic<int> ran{0};
+  void Enter() {
+    const int now = ++running;
+    int seen = most.load();
+    while (now > seen && !most.compare_exchange_weak(seen, now)) {
+    }
+  }
+  void Leave() {
+    --running;
+    ++ran;
+  }
+};
+
 TEST(WorkerPoolTryRunTest, RunsAtOnceOnTheCallingThreadWhenASlotIsFree) {
   omp_set_num_threads(4);
   WorkerPool pool(2);
@@ -383,19 +400,13 @@ TEST(WorkerPoolTryRunTest, ACallRunInlineHoldsItsSlotFromTheWorkers) {
   // calls queued meanwhile wait for that call, then the worker runs them.
   constexpr int kQueued = 5;
   Gate gate;
-  std::atomic<int> ran{0};
-  std::atomic<int> running{0};
-  std::atomic<int> most{0};
+  Concurrency calls;
   const auto counted = [&](bool block) {
     return [&, block](Refusal refusal, absl::Duration) {
       ASSERT_EQ(refusal, Refusal::kNone);
-      const int now = ++running;
-      int seen = most.load();
-      while (now > seen && !most.compare_exchange_weak(seen, now)) {
-      }
+      calls.Enter();
       if (block) gate.Pass();
-      --running;
-      ++ran;
+      calls.Leave();
     };
   };
   {
@@ -413,13 +424,13 @@ TEST(WorkerPoolTryRunTest, ACallRunInlineHoldsItsSlotFromTheWorkers) {
     }
     // The worker is free, but the slot is not: nothing queued has started.
     absl::SleepFor(absl::Milliseconds(50));
-    EXPECT_EQ(ran.load(), 0);
+    EXPECT_EQ(calls.ran.load(), 0);
     EXPECT_EQ(pool.queued(), static_cast<size_t>(kQueued));
     gate.Open();
     caller.join();
   }
-  EXPECT_EQ(ran.load(), kQueued + 1);
-  EXPECT_EQ(most.load(), 1);
+  EXPECT_EQ(calls.ran.load(), kQueued + 1);
+  EXPECT_EQ(calls.most.load(), 1);
 }
 
 TEST(WorkerPoolTryRunTest, CallsAtOnceStayWithinTheSlotsHoweverTheyCome) {
@@ -428,18 +439,12 @@ TEST(WorkerPoolTryRunTest, CallsAtOnceStayWithinTheSlotsHoweverTheyCome) {
   constexpr int kWorkers = 2;
   constexpr int kCallers = 6;
   constexpr int kCalls = 200;
-  std::atomic<int> ran{0};
-  std::atomic<int> running{0};
-  std::atomic<int> most{0};
+  Concurrency calls;
   const WorkerPool::CallTask task = [&](Refusal refusal, absl::Duration) {
     ASSERT_EQ(refusal, Refusal::kNone);
-    const int now = ++running;
-    int seen = most.load();
-    while (now > seen && !most.compare_exchange_weak(seen, now)) {
-    }
+    calls.Enter();
     absl::SleepFor(absl::Microseconds(200));
-    --running;
-    ++ran;
+    calls.Leave();
   };
   {
     WorkerPool pool(kWorkers,
@@ -457,8 +462,8 @@ TEST(WorkerPoolTryRunTest, CallsAtOnceStayWithinTheSlotsHoweverTheyCome) {
     }
     for (std::thread& caller : callers) caller.join();
   }
-  EXPECT_EQ(ran.load(), kCallers * kCalls);
-  EXPECT_LE(most.load(), kWorkers);
+  EXPECT_EQ(calls.ran.load(), kCallers * kCalls);
+  EXPECT_LE(calls.most.load(), kWorkers);
 }
 
 TEST(WorkerPoolAdmissionTest, RefusalNames) {
