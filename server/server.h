@@ -10,10 +10,11 @@
 // Shutdown, for good. The HTTP port's /healthz and /readyz say the same
 // (200 or 503).
 //
-// Threads: gRPC's own (its callback handlers only queue work), a WorkerPool
-// of `worker_threads` that runs every RPC's work, the model poller, and the
-// metrics server's two, and the HTTP port's (HttpServerOptions::threads and
-// its accepting thread).
+// Threads: gRPC's own (its callback handlers queue work, or run one call at
+// a time in a free slot: server/service.h), a WorkerPool of
+// `worker_threads` that bounds and runs every RPC's work, the model poller,
+// the metrics server's two, and the HTTP port's (HttpServerOptions::threads
+// and its accepting thread).
 //
 // Thread-safe: Shutdown may be called from any thread, once.
 #ifndef MOVIEREC_SERVER_SERVER_H_
@@ -74,8 +75,8 @@ struct ServerOptions {
   // Largest request accepted, in bytes; default 1 MiB. A larger one is
   // refused by gRPC with RESOURCE_EXHAUSTED, and an HTTP body with 413.
   int max_receive_message_bytes = 1 << 20;
-  // Threads that run the RPCs' work; 0 (the default): one per available core
-  // (AvailableCores()).
+  // Threads that run the RPCs' work, and so the calls computed at once; 0
+  // (the default): one per available core (AvailableCores()).
   int worker_threads = 0;
   // Time calls in flight get to finish on Shutdown (--grace_period); default
   // 10 s.
@@ -107,8 +108,9 @@ struct ServerOptions {
   // Where access log lines go; null (the default): the spdlog logger
   // "access", on the default logger's sinks. Tests capture lines with it.
   std::shared_ptr<spdlog::logger> access_logger;
-  // Test-only: runs on the worker before each call's work, with the call's
-  // peer address (see BeforeCallHook). Empty in production.
+  // Test-only: runs before each call's work, on the thread that runs it (a
+  // worker, or the one that received the call: WorkerPool::TryRun), with the
+  // call's peer address (see BeforeCallHook). Empty in production.
   BeforeCallHook before_call;
   // Benchmark-only: services to register beside Recommender, on the same
   // builder and port, made with the server's worker pool so that they can run

@@ -89,8 +89,9 @@ ABSL_FLAG(int, max_message_bytes, 1 << 20,
           "with RESOURCE_EXHAUSTED)");
 ABSL_FLAG(int, worker_threads, 0,
           "Threads that run the RPCs' work (retrieval and ranking, one "
-          "single-threaded FAISS search per call); 0: one per available core "
-          "(the CPU affinity mask and the cgroup CPU limit)");
+          "single-threaded FAISS search per call), and so the calls computed "
+          "at once; 0: one per available core (the CPU affinity mask and the "
+          "cgroup CPU limit)");
 ABSL_FLAG(bool, testonly_hold_calls_until_shutdown, false,
           "TEST ONLY, never in production: every call waits, before its "
           "work, until SIGTERM/SIGINT arrives, so that tests can have a call "

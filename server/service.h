@@ -38,7 +38,8 @@
 
 namespace movierec {
 
-// Test-only: runs on the worker before a call's work, with its control and
+// Test-only: runs before a call's work, on the thread that runs it (a
+// worker, or the one that received the call), with its control and
 // its peer address (grpc::ServerContext::peer(), "ipv4:127.0.0.1:PORT"): tests
 // hold calls in flight with it, and tell client connections apart by the
 // peer (see ServerOptions::before_call).

@@ -1,7 +1,8 @@
-// A fixed number of threads that run the work of RPCs. gRPC's callback API
-// runs handlers on gRPC's own threads, whose number the server does not
-// control; the handlers only queue the work here and return, so the threads
-// that retrieve and rank are exactly `threads`, however many calls arrive.
+// A fixed number of threads that run the work of RPCs, and as many slots:
+// the calls that retrieve and rank at once are at most `threads`, however
+// many arrive. gRPC's callback API runs handlers on gRPC's own threads,
+// whose number the server does not control; the handlers queue the work
+// here, or run it at once in a free slot (TryRun, below).
 //
 // Each worker sets its OpenMP thread count to 1 before running anything:
 // FAISS and Eigen then search and multiply on the calling thread only, and
