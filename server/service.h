@@ -62,9 +62,10 @@ struct CallInfo {
   Transport transport = Transport::kGrpc;
   // InfiniteFuture: the client set none.
   absl::Time deadline = absl::InfiniteFuture();
-  // Whether the client has gone (may be empty: never); called on a worker.
+  // Whether the client has gone (may be empty: never); called where the
+  // work runs.
   std::function<bool()> cancelled;
-  // The client's address, for BeforeCallHook; called on a worker.
+  // The client's address, for BeforeCallHook; called where the work runs.
   std::function<std::string()> peer;
   // The work may run on the dispatching thread when it would start at once
   // (WorkerPool::TryRun); else it is always queued for a worker.
@@ -82,15 +83,13 @@ struct CallResult {
 };
 
 // The one dispatch path of every call, gRPC or HTTP: counts it in flight,
-// queues its work on the WorkerPool under admission control (TrySubmit) and
-// its deadline (or runs it at once, CallInfo::inline_when_free), runs the
-// work with a CallControl on a worker, records the
-// request metrics under the call's transport and the version that answered
-// (CallResult), and hands the status to
-// `done`, exactly once: on the caller's thread when admission control
-// refuses the call at once or it ran inline, else on the worker. A call the
-// access log samples gets an AccessRecord (CallControl::access_record) and a
-// line.
+// hands its work to the WorkerPool under admission control and its deadline
+// (TrySubmit; TryRun when CallInfo::inline_when_free), runs the work with a
+// CallControl, records the request metrics under the call's transport and
+// the version that answered (CallResult), and hands the status to `done`,
+// exactly once: on the caller's thread when admission control refuses the
+// call at once or it ran inline, else on the worker. A call the access log
+// samples gets an AccessRecord (CallControl::access_record) and a line.
 class CallDispatcher {
  public:
   using Work = std::function<absl::Status(const CallControl&, CallResult*)>;
