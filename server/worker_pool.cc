@@ -92,63 +92,75 @@ size_t WorkerPool::queue_limit() const {
   return QueueLimitLocked();
 }
 
+Admission WorkerPool::AdmitLocked(absl::Time now, absl::Time deadline,
+                                  CallTask& task, bool* wake) {
+  Admission admission;
+  const size_t queued = tasks_.size();
+  admission.limit = QueueLimitLocked();
+  admission.queued = queued;
+  const int workers = static_cast<int>(workers_.size());
+  // Calls ahead of this one that no free worker will take at once, each
+  // taking the recent service time on one of the workers.
+  const int64_t ahead = static_cast<int64_t>(queued) + busy_ - (workers - 1);
+  admission.expected_wait =
+      ahead > 0 ? service_time_ * ahead / workers : absl::ZeroDuration();
+  const absl::Duration oldest_wait =
+      queued > 0 ? now - tasks_.front().enqueued : absl::ZeroDuration();
+  if (queued >= admission.limit) {
+    admission.refusal = Refusal::kQueueFull;
+  } else if (oldest_wait > admission_.max_queue_wait) {
+    // The workers are not keeping up: calls already wait too long.
+    admission.refusal = Refusal::kQueueWait;
+    admission.expected_wait = std::max(admission.expected_wait, oldest_wait);
+  } else if (admission.expected_wait > admission_.max_queue_wait) {
+    // This call would be the one to wait too long: the queue ahead of it
+    // is longer than the workers clear within the budget.
+    admission.refusal = Refusal::kQueueWait;
+  } else if (now + admission.expected_wait >= deadline) {
+    admission.refusal = Refusal::kDeadline;
+  } else {
+    tasks_.push_back(Entry{std::move(task), now, deadline});
+    admission.queued = queued + 1;
+    queued_.store(tasks_.size(), std::memory_order_relaxed);
+    // No worker is woken while every slot is taken (a call running inline
+    // holds one): it would find none free and sleep again, having taken the
+    // core from the call that runs. The slot's release wakes one instead.
+    *wake = CanStartLocked();
+  }
+  return admission;
+}
+
 Admission WorkerPool::TrySubmit(absl::Time deadline, CallTask task) {
   const absl::Time now = absl::Now();
-  Admission admission;
   bool wake = false;
+  Admission admission;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    const size_t queued = tasks_.size();
-    admission.limit = QueueLimitLocked();
-    admission.queued = queued;
-    const int workers = static_cast<int>(workers_.size());
-    // Calls ahead of this one that no free worker will take at once, each
-    // taking the recent service time on one of the workers.
-    const int64_t ahead = static_cast<int64_t>(queued) + busy_ - (workers - 1);
-    admission.expected_wait =
-        ahead > 0 ? service_time_ * ahead / workers : absl::ZeroDuration();
-    const absl::Duration oldest_wait =
-        queued > 0 ? now - tasks_.front().enqueued : absl::ZeroDuration();
-    if (queued >= admission.limit) {
-      admission.refusal = Refusal::kQueueFull;
-    } else if (oldest_wait > admission_.max_queue_wait) {
-      // The workers are not keeping up: calls already wait too long.
-      admission.refusal = Refusal::kQueueWait;
-      admission.expected_wait = std::max(admission.expected_wait, oldest_wait);
-    } else if (admission.expected_wait > admission_.max_queue_wait) {
-      // This call would be the one to wait too long: the queue ahead of it
-      // is longer than the workers clear within the budget.
-      admission.refusal = Refusal::kQueueWait;
-    } else if (now + admission.expected_wait >= deadline) {
-      admission.refusal = Refusal::kDeadline;
-    } else {
-      tasks_.push_back(Entry{std::move(task), now, deadline});
-      admission.queued = queued + 1;
-      queued_.store(tasks_.size(), std::memory_order_relaxed);
-      wake = CanStartLocked();
-    }
+    admission = AdmitLocked(now, deadline, task, &wake);
   }
-  // No worker is woken while every slot is taken (a call running inline
-  // holds one): it would find none free and sleep again, having taken the
-  // core from the call that runs. The slot's release wakes one instead.
   if (wake) ready_.notify_one();
   return admission;
 }
 
 Admission WorkerPool::TryRun(absl::Time deadline, CallTask task) {
   const absl::Time start = absl::Now();
+  bool wake = false;
   Admission admission;
   {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (!tasks_.empty() || busy_ >= static_cast<int>(workers_.size()) ||
         start >= deadline || stopping_) {
-      lock.unlock();
-      return TrySubmit(deadline, std::move(task));
+      admission = AdmitLocked(start, deadline, task, &wake);
+    } else {
+      ++busy_;
+      admission.limit = QueueLimitLocked();
+      admission.ran_inline = true;
     }
-    ++busy_;
-    admission.limit = QueueLimitLocked();
   }
-  admission.ran_inline = true;
+  if (!admission.ran_inline) {
+    if (wake) ready_.notify_one();
+    return admission;
+  }
   // One OpenMP thread, as on the workers (the setting is per thread); the
   // caller's own is given back.
   const int omp_threads = omp_get_max_threads();
@@ -156,15 +168,14 @@ Admission WorkerPool::TryRun(absl::Time deadline, CallTask task) {
   task(Refusal::kNone, absl::ZeroDuration());
   if (omp_threads != 1) omp_set_num_threads(omp_threads);
   const absl::Duration took = absl::Now() - start;
-  bool waiting = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     RecordServiceTime(took);
     --busy_;
-    waiting = !tasks_.empty();
+    wake = !tasks_.empty();
   }
   // A call queued while this one held the last slot: a worker takes it.
-  if (waiting) ready_.notify_one();
+  if (wake) ready_.notify_one();
   return admission;
 }
 

@@ -140,6 +140,10 @@ class WorkerPool {
     return !tasks_.empty() && busy_ < static_cast<int>(workers_.size());
   }
   size_t QueueLimitLocked() const;
+  // TrySubmit's decision with mutex_ held: queues `task` (moved from only
+  // then) or says why not; `wake`: a worker should be woken for it.
+  Admission AdmitLocked(absl::Time now, absl::Time deadline, CallTask& task,
+                        bool* wake);
   // Smooths the service time of admitted calls into service_time_.
   void RecordServiceTime(absl::Duration took);
 
