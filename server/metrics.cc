@@ -80,6 +80,12 @@ ServerMetrics::ServerMetrics()
                         "Requests for unknown users answered with popular "
                         "movies, by method and model version")
                     .Register(*registry_);
+  cache_hits_ = &prometheus::BuildCounter()
+                     .Name("movierec_result_cache_hits_total")
+                     .Help(
+                         "Requests answered from the model version's result "
+                         "cache, by method and model version")
+                     .Register(*registry_);
   stages_ = &prometheus::BuildHistogram()
                  .Name("movierec_stage_duration_seconds")
                  .Help(
@@ -188,6 +194,8 @@ void ServerMetrics::AddChildren(VersionMetrics* metrics) {
     }
     metrics->fallbacks_[m] =
         &fallbacks_->Add({{"method", method}, {"version", version}});
+    metrics->cache_hits_[m] =
+        &cache_hits_->Add({{"method", method}, {"version", version}});
   }
   for (int s = 0; s < kStages; ++s) {
     metrics->stages_[s] = &stages_->Add(
@@ -238,6 +246,9 @@ void ServerMetrics::Release(VersionMetrics* metrics) {
   }
   for (prometheus::Counter* counter : metrics->fallbacks_) {
     fallbacks_->Remove(counter);
+  }
+  for (prometheus::Counter* counter : metrics->cache_hits_) {
+    cache_hits_->Remove(counter);
   }
   for (prometheus::Histogram* histogram : metrics->stages_) {
     stages_->Remove(histogram);
@@ -348,6 +359,12 @@ void ServerMetrics::RecordFallback(const VersionMetrics* version,
                                    Method method) {
   const VersionMetrics& v = version != nullptr ? *version : *none_;
   v.fallbacks_[static_cast<int>(method)]->Increment();
+}
+
+void ServerMetrics::RecordCacheHit(const VersionMetrics* version,
+                                   Method method) {
+  const VersionMetrics& v = version != nullptr ? *version : *none_;
+  v.cache_hits_[static_cast<int>(method)]->Increment();
 }
 
 void ServerMetrics::RecordReload(bool ok, double seconds) {

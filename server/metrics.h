@@ -10,6 +10,9 @@
 //                                   version}
 //   movierec_fallbacks_total{method, version}      unknown users answered
 //                                                  with popular movies
+//   movierec_result_cache_hits_total{method,       requests answered from
+//                                    version}      the version's result
+//                                                  cache (no stage ran)
 //   movierec_model_reloads_total{result}           success, failure
 //   movierec_model_version                         stable version (0: none)
 //   movierec_model_load_seconds                    load time of the last
@@ -122,6 +125,7 @@ class VersionMetrics {
       latency_{};
   std::array<prometheus::Histogram*, kStages> stages_{};
   std::array<prometheus::Counter*, kMethods> fallbacks_{};
+  std::array<prometheus::Counter*, kMethods> cache_hits_{};
 };
 
 class ServerMetrics {
@@ -142,6 +146,7 @@ class ServerMetrics {
                      Method method, grpc::StatusCode code, double seconds);
   void RecordStage(const VersionMetrics* version, Stage stage, double seconds);
   void RecordFallback(const VersionMetrics* version, Method method);
+  void RecordCacheHit(const VersionMetrics* version, Method method);
   // The versions now serving, and their shares.
   void RecordServing(const ServingSet& serving);
   // The CANARY file was refused.
@@ -181,6 +186,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Histogram>* latency_ = nullptr;
   prometheus::Family<prometheus::Histogram>* stages_ = nullptr;
   prometheus::Family<prometheus::Counter>* fallbacks_ = nullptr;
+  prometheus::Family<prometheus::Counter>* cache_hits_ = nullptr;
   prometheus::Family<prometheus::Gauge>* serving_ = nullptr;
   // Calls no version answered (version="none").
   std::unique_ptr<VersionMetrics> none_;

@@ -85,8 +85,9 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> ModelManager::TryLoad(
   LoadEvent event;
   event.version = version;
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::shared_ptr<const Snapshot>> loaded = Snapshot::Load(
-      options_.model_base, version, options_.scorer, options_.ivf_nprobe);
+  absl::StatusOr<std::shared_ptr<const Snapshot>> loaded =
+      Snapshot::Load(options_.model_base, version, options_.scorer,
+                     options_.ivf_nprobe, options_.result_cache_bytes);
   event.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();

@@ -59,6 +59,9 @@ struct ModelManagerOptions {
   // trainer saved with an IVF version; 0 (the default): the version's own.
   // Versions of other index kinds ignore it.
   int ivf_nprobe = 0;
+  // Bytes each loaded version's result cache may hold (--result_cache;
+  // server/result_cache.h); default 64 MiB; 0: no cache.
+  int64_t result_cache_bytes = int64_t{64} << 20;
 };
 
 // What happened to one attempt to load a version.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
 #include "server/request.h"
 #include "util/status_macros.h"
 
@@ -36,7 +37,7 @@ void AddMovie(const Snapshot& snapshot, int row, float score,
   scored->set_release_year(movie.release_year);
 }
 
-void AddMovies(const Snapshot& snapshot, const std::vector<ScoredMovie>& movies,
+void AddMovies(const Snapshot& snapshot, absl::Span<const ScoredMovie> movies,
                v1::RecommendResponse* response) {
   response->mutable_movies()->Reserve(static_cast<int>(movies.size()));
   for (const ScoredMovie& m : movies) {
@@ -50,19 +51,35 @@ struct Pending {
   ResolvedRecommend request;
   v1::RecommendResponse* response = nullptr;
   RecommendTrace* trace = nullptr;
-  bool answered = false;  // the popular fallback, answered by Prepare
+  bool answered = false;  // answered by Prepare: fallback or cached
+  bool plain = false;     // a known user, no recent movies, no filter
   UserContext context;
   std::vector<int32_t> excluded;  // what retrieval skips
   CandidateSet candidates;
 };
 
 // The first stage: a request with neither a known user nor recent movies is
-// answered with the popular list; the others get their context and what
-// retrieval must skip.
+// answered with the popular list, a plain one whose list is cached with it;
+// the others get their context and what retrieval must skip.
 void Prepare(const Snapshot& snapshot, Pending* p) {
   const Scorer& scorer = snapshot.scorer();
   ResolvedRecommend& request = p->request;
   p->response->set_model_version(snapshot.version_string());
+  const MovieFilter& filter = request.filter;
+  p->plain = request.user >= 0 && request.recent.empty() &&
+             !filter.restricts_catalogue() && filter.exclude.empty() &&
+             filter.include.empty();
+  if (p->plain) {
+    const absl::Span<const ScoredMovie> cached =
+        snapshot.result_cache().Find(request.user, request.count);
+    if (!cached.empty()) {
+      p->trace->cached = true;
+      p->response->set_personalization(v1::PERSONALIZATION_KNOWN_USER);
+      AddMovies(snapshot, cached, p->response);
+      p->answered = true;
+      return;
+    }
+  }
   if (request.user < 0 && request.recent.empty()) {
     p->trace->fallback = true;
     p->response->set_fallback(true);
@@ -87,11 +104,15 @@ void Prepare(const Snapshot& snapshot, Pending* p) {
   p->excluded = scorer.Excluded(p->context.history, request.filter);
 }
 
-// The last stage: the candidates ranked, the best into the response.
+// The last stage: the candidates ranked, the best into the response (and
+// the result cache, for a plain request).
 void Finish(const Snapshot& snapshot, Pending* p) {
-  AddMovies(snapshot,
-            snapshot.scorer().Rank(p->context, p->candidates, p->request.count),
-            p->response);
+  const std::vector<ScoredMovie> ranked =
+      snapshot.scorer().Rank(p->context, p->candidates, p->request.count);
+  if (p->plain) {
+    snapshot.result_cache().Keep(p->request.user, p->request.count, ranked);
+  }
+  AddMovies(snapshot, ranked, p->response);
 }
 
 // Answers one resolved Recommend request from `snapshot`.

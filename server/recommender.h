@@ -21,6 +21,10 @@
 // field (as a path, e.g. "requests[2].filter.genres[0]") and the value.
 // Validation that needs no model runs before the snapshot is taken.
 //
+// A known user's request with neither recent movies nor a filter is answered
+// from the version's result cache when an earlier call computed it for the
+// same count (server/result_cache.h); the trace says so and no stage runs.
+//
 // Canary (server/canary.h): each call takes the serving set at its start and
 // is answered by the version its routing key sends it to; `model_version`
 // says which. A batch is answered by one version, its first request's.
@@ -92,6 +96,7 @@ struct RecommendTrace {
   double retrieval_seconds = -1;  // < 0: the stage did not run
   double ranking_seconds = -1;
   bool fallback = false;
+  bool cached = false;  // answered from the result cache: no stage ran
   // The metrics of the version that answered (null: none did, or it has
   // none).
   std::shared_ptr<const VersionMetrics> version;

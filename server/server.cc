@@ -148,6 +148,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return bad("--ivf_nprobe must be >= 0 (0: the version's own), got ",
                options.model.ivf_nprobe);
   }
+  if (options.model.result_cache_bytes < 0) {
+    return bad("--result_cache must be >= 0 (0: no cache), got ",
+               options.model.result_cache_bytes, " bytes");
+  }
   const int candidates = options.model.scorer.num_candidates;
   if (candidates < 1 || candidates > kMaxNumCandidates) {
     return bad("--num_candidates must be in 1-", kMaxNumCandidates, ", got ",

@@ -120,6 +120,11 @@ ABSL_FLAG(int, ivf_nprobe, 0,
           "IVF cells scanned per query, overriding the nprobe the trainer "
           "chose and saved with an IVF version (recall against latency); 0: "
           "the version's own");
+ABSL_FLAG(movierec::ByteSize, result_cache, movierec::ByteSize{64 << 20},
+          "Memory per model version for its result cache: each known user's "
+          "answer to a request with neither recent movies nor a filter, kept "
+          "once computed and reused until the version is replaced (about "
+          "160 bytes a user at count 10); 0: no cache");
 ABSL_FLAG(int, num_candidates, 100,
           "Candidates retrieved per request before the ranking stage orders "
           "them (1-10000)");
@@ -159,6 +164,7 @@ ServerOptions OptionsFromFlags() {
   options.model.stable_version = absl::GetFlag(FLAGS_stable_version);
   options.model.scorer.num_candidates = absl::GetFlag(FLAGS_num_candidates);
   options.model.ivf_nprobe = absl::GetFlag(FLAGS_ivf_nprobe);
+  options.model.result_cache_bytes = absl::GetFlag(FLAGS_result_cache).bytes;
   options.access_log_sample = absl::GetFlag(FLAGS_access_log_sample);
   return options;
 }

@@ -163,6 +163,7 @@ void CallDispatcher::RecordTrace(Method method,
     metrics_->RecordStage(version, Stage::kRanking, trace.ranking_seconds);
   }
   if (trace.fallback) metrics_->RecordFallback(version, method);
+  if (trace.cached) metrics_->RecordCacheHit(version, method);
 }
 
 CallDispatcher::Work CallDispatcher::RecommendWork(

@@ -1,5 +1,6 @@
 #include "server/snapshot.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -11,7 +12,7 @@ namespace movierec {
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
     const std::string& model_base, int64_t version,
-    const ScorerOptions& options, int ivf_nprobe) {
+    const ScorerOptions& options, int ivf_nprobe, int64_t result_cache_bytes) {
   const std::string dir = absl::StrCat(model_base, "/", version);
   MOVIEREC_ASSIGN_OR_RETURN(Model model, ReadModelVersion(dir));
   MOVIEREC_ASSIGN_OR_RETURN(std::unique_ptr<CandidateIndex> index,
@@ -23,20 +24,23 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Snapshot::Load(
   }
   return std::make_shared<const Snapshot>(
       version, std::make_shared<const Model>(std::move(model)),
-      std::move(index), options);
+      std::move(index), options, result_cache_bytes);
 }
 
 Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
-                   const ScorerOptions& options)
-    : Snapshot(version, model, MakeFlatIndex(model->movie_vectors), options) {}
+                   const ScorerOptions& options, int64_t result_cache_bytes)
+    : Snapshot(version, model, MakeFlatIndex(model->movie_vectors), options,
+               result_cache_bytes) {}
 
 Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
                    std::unique_ptr<CandidateIndex> index,
-                   const ScorerOptions& options)
+                   const ScorerOptions& options, int64_t result_cache_bytes)
     : version_(version),
       version_string_(absl::StrCat(version)),
       scorer_(std::move(model), std::move(index), options),
-      similarity_(scorer_.model()) {
+      similarity_(scorer_.model()),
+      result_cache_(static_cast<int>(scorer_.model().catalog.users.size()),
+                    result_cache_bytes) {
   const Model& m = scorer_.model();
   user_rows_.reserve(m.catalog.users.size());
   for (size_t i = 0; i < m.catalog.users.size(); ++i) {
@@ -59,6 +63,13 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
   model_bytes_ =
       static_cast<int64_t>(m.catalog.users.size()) * (vector_bytes + 64) +
       static_cast<int64_t>(m.catalog.movies.size()) * (3 * vector_bytes + 256);
+  // The result cache: a pointer per known user and a list of ten (the
+  // API's default count) per user, up to its budget.
+  constexpr size_t kListMovies = 10;
+  const auto users = static_cast<int64_t>(m.catalog.users.size());
+  model_bytes_ += std::min(result_cache_bytes,
+                           users * (static_cast<int64_t>(sizeof(void*)) +
+                                    ResultCache::ListBytes(kListMovies)));
 }
 
 int Snapshot::UserRow(const std::string& user_id) const {

@@ -17,6 +17,7 @@
 #include "model/model.h"
 #include "model/movie_similarity.h"
 #include "model/scorer.h"
+#include "server/result_cache.h"
 
 namespace movierec {
 
@@ -25,27 +26,33 @@ class Snapshot {
   // Reads and validates MODEL_BASE/<version>/ and loads its saved index, or
   // builds an exact one when it has none (model/version_index.h). An IVF
   // index searches with `ivf_nprobe` cells when it is above 0, else with
-  // the nprobe saved in the version.
+  // the nprobe saved in the version. Its result cache keeps up to
+  // `result_cache_bytes` (0: none).
   static absl::StatusOr<std::shared_ptr<const Snapshot>> Load(
       const std::string& model_base, int64_t version,
-      const ScorerOptions& options = {}, int ivf_nprobe = 0);
+      const ScorerOptions& options = {}, int ivf_nprobe = 0,
+      int64_t result_cache_bytes = 0);
 
   // Wraps an already built model (tests, benchmarks), with an exact index.
   Snapshot(int64_t version, std::shared_ptr<const Model> model,
-           const ScorerOptions& options = {});
+           const ScorerOptions& options = {}, int64_t result_cache_bytes = 0);
   // Wraps a model and its index (not null; over model->movie_vectors).
   Snapshot(int64_t version, std::shared_ptr<const Model> model,
            std::unique_ptr<CandidateIndex> index,
-           const ScorerOptions& options = {});
+           const ScorerOptions& options = {}, int64_t result_cache_bytes = 0);
 
   int64_t version() const { return version_; }
   const std::string& version_string() const { return version_string_; }
   const Model& model() const { return scorer_.model(); }
   const Scorer& scorer() const { return scorer_; }
   const MovieSimilarity& similarity() const { return similarity_; }
+  // The known users' plain Recommend answers (server/result_cache.h).
+  const ResultCache& result_cache() const { return result_cache_; }
   // An estimate of the memory the snapshot holds: its user and movie
   // vectors, the index's and the similarity search's copies of the movie
-  // vectors, and the lookups. For the memory budget (server/memory_limit.h).
+  // vectors, the lookups, and the most its result cache may hold (every
+  // known user's list of ten, within its budget). For the memory budget
+  // (server/memory_limit.h).
   int64_t model_bytes() const { return model_bytes_; }
 
   // The row of a user id as the API spells it (ExternalId: "138" for
@@ -71,6 +78,7 @@ class Snapshot {
   int64_t model_bytes_ = 0;
   Scorer scorer_;
   MovieSimilarity similarity_;
+  ResultCache result_cache_;
   absl::flat_hash_map<std::string, int32_t> user_rows_;
   absl::flat_hash_map<std::string, int32_t> movie_rows_;
   std::vector<std::string> movie_ids_;  // by row

@@ -1095,6 +1095,7 @@ SERVER_NAMES = {
     "empty": "empty call (plain gRPC, answered inline)",
     "payload": "payload (plain gRPC, a fixed ten-movie answer inline)",
     "movierec": "movierec-server",
+    "uncached": "movierec-server, no result cache",
 }
 REQUIRED_RECOMMEND_CPU_RATIO = 1.2
 AIM_RECOMMEND_CPU_RATIO = 1.1
@@ -1212,8 +1213,11 @@ def cmd_compare(args):
     movierec = result.get("movierec_servers", ["movierec"])
     flags = (f", run with `{result['server_flags']}`"
              if result.get("server_flags") else "")
+    own_flags = result.get("own_server_flags", {})
     server_builds = "; ".join(
-        f"{server_label(n)} {build_text({'build': builds[n]})}{flags}"
+        f"{server_label(n)} {build_text({'build': builds[n]})}{flags}" +
+        ("" if n not in own_flags else
+         f" and `{own_flags[n]}`" if flags else f", run with `{own_flags[n]}`")
         for n in movierec)
     blas = "; ".join(
         f"{server_label(n)}: " + (", ".join(

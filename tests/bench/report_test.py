@@ -222,6 +222,33 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("movierec-server: "
                       "`/usr/lib/openblas-pthread/libblas.so.3`", text)
 
+    def test_a_servers_own_flags_are_named(self):
+        runs = fake_runs()
+        for run in runs:
+            run["levels"]["uncached"] = run["levels"]["movierec"]
+        result = {
+            "date": "2026-12-07T13:00:00+00:00", "load_avg": [0.1, 0.2, 0.3],
+            "load_avg_after": [1.0, 0.5, 0.4], "model": "/m/1",
+            "server_cpus": "0", "loadgen_cpus": "1", "timeout_seconds": 1,
+            "level_seconds": 5, "warmup_seconds": 1, "repetitions": 2,
+            "min_rise": 0.03, "flat_levels": 2, "batch_size": 100,
+            "server_flags": "--max_queue_wait 1s",
+            "own_server_flags": {"uncached": "--result_cache 0"},
+            "builds": {n: {"binary": f"/b/{n}"}
+                       for n in ("empty", "movierec", "uncached", "loadgen")},
+            "servers": ["empty", "movierec", "uncached"], "runs": runs,
+            "movierec_servers": ["movierec", "uncached"],
+        }
+        result["summary"] = serving_compare.summarize(
+            result["servers"], runs, 100, ["movierec", "uncached"])
+        text = render("compare", result, report.cmd_compare,
+                      section="compare")
+        self.assertIn("movierec-server, no result cache `/b/uncached` (no "
+                      "CMakeCache.txt beside it: flags unknown), run with "
+                      "`--max_queue_wait 1s` and `--result_cache 0`", text)
+        self.assertIn("| Recommend | movierec-server, no result cache | "
+                      "13,000 |", text)
+
     def test_two_movierec_servers_side_by_side(self):
         runs = fake_runs()
         for run in runs:

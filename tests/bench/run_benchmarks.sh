@@ -404,6 +404,7 @@ section_compare() {
   python3 $bench/serving_compare.py \
     --empty_server "$bin/empty_server" "${baseline[@]}" \
     --server "$bin/movierec-server" \
+    --server "uncached=$bin/movierec-server --result_cache 0" \
     --loadgen "$bin/movierec-loadgen" --model_base "$model_base" \
     --server_cpus "${COMPARE_SERVER_CPU:-0}" \
     --loadgen_cpus "${COMPARE_LOADGEN_CPU:-1}" \

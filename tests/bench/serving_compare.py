@@ -40,6 +40,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -83,7 +84,7 @@ class Bench:
                 os.path.join(args.work, f"{mode}-server.log"),
                 "empty_server listening", args.empty_server)
             servers.append(Server(mode, proc, port))
-        for name, path in args.servers:
+        for name, path, flags in args.servers:
             port = free_port()
             proc = start_logged(
                 pin + [path, "--model_base", args.model_base,
@@ -91,7 +92,8 @@ class Bench:
                        "--metrics_port", "-1", "--poll_interval", "0",
                        "--worker_threads",
                        str(len(cpu_list(args.server_cpus))),
-                       "--grace_period", "1s"] + args.server_flags.split(),
+                       "--grace_period", "1s"] + args.server_flags.split() +
+                flags,
                 os.path.join(args.work, f"{name}-server.log"),
                 "serving model version", path)
             servers.append(Server(name, proc, port))
@@ -243,8 +245,10 @@ def main():
     parser.add_argument("--empty_server", required=True)
     parser.add_argument("--server", action="append", required=True,
                         help="a movierec-server binary, PATH (named "
-                        "movierec) or NAME=PATH; repeated, several run "
-                        "side by side")
+                        "movierec) or NAME=PATH, then this server's own "
+                        "flags after spaces (\"uncached=bin/movierec-server "
+                        "--result_cache 0\"); repeated, several run side by "
+                        "side")
     add_run_arguments(parser)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--batch_size", type=int, default=100,
@@ -281,16 +285,19 @@ def main():
             sys.exit(f"--methods: {m} is none of {', '.join(METHODS)}")
     args.servers = []
     for spec in args.server:
-        name, sep, path = spec.partition("=")
-        if not sep:
-            name, path = "movierec", spec
+        name, sep, command = spec.partition("=")
+        if not sep or " " in name:
+            name, command = "movierec", spec
+        words = shlex.split(command)
+        if not words:
+            sys.exit(f"--server {spec}: no binary")
         if name in ("empty", "payload", "loadgen") or not name or name in (
-                n for n, _ in args.servers):
+                n for n, _, _ in args.servers):
             sys.exit(f"--server {spec}: give distinct names other than "
                      "empty, payload and loadgen")
-        args.servers.append((name, path))
+        args.servers.append((name, words[0], words[1:]))
     for path in [args.empty_server, args.loadgen] + [
-            p for _, p in args.servers]:
+            p for _, p, _ in args.servers]:
         if not os.access(path, os.X_OK):
             sys.exit(f"{path} is not an executable")
     if not os.path.isdir(os.path.join(args.model_base, str(args.version))):
@@ -306,7 +313,7 @@ def main():
     # while the binaries stay what they were built from.
     builds = {"empty": build_info(args.empty_server),
               "loadgen": build_info(args.loadgen),
-              **{name: build_info(path) for name, path in args.servers}}
+              **{name: build_info(path) for name, path, _ in args.servers}}
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = list(os.getloadavg())
     names, blas, runs = bench.run()
@@ -322,12 +329,14 @@ def main():
         "repetitions": args.repetitions, "min_rise": args.min_rise,
         "flat_levels": args.flat_levels, "batch_size": args.batch_size,
         "server_flags": args.server_flags,
+        "own_server_flags": {name: " ".join(flags)
+                             for name, _, flags in args.servers if flags},
         "builds": builds,
         "blas": blas, "servers": names,
-        "movierec_servers": [name for name, _ in args.servers],
+        "movierec_servers": [name for name, _, _ in args.servers],
         "runs": runs,
         "summary": summarize(names, runs, args.batch_size,
-                             [name for name, _ in args.servers]),
+                             [name for name, _, _ in args.servers]),
     }
     write_result(args.json, result)
 

@@ -359,6 +359,52 @@ TEST(ValidateServerOptionsTest, NamesTheFlagOfEachBadOption) {
   EXPECT_TRUE(test::IsError(
       status_with([](ServerOptions* o) { o->model.ivf_nprobe = -1; }), kBad,
       {"--ivf_nprobe", ">= 0", "-1"}));
+  EXPECT_TRUE(test::IsError(
+      status_with([](ServerOptions* o) { o->model.result_cache_bytes = -5; }),
+      kBad, {"--result_cache", ">= 0", "-5"}));
+}
+
+// A known user's plain request, asked again, is answered from the version's
+// result cache: counted as a hit, the same list, and no stage timed.
+TEST_F(GrpcServerTest, MetricsCountResultCacheHits) {
+  WriteVersion();
+  StartServer(/*metrics=*/true);
+  v1::RecommendResponse first;
+  v1::RecommendResponse again;
+  ASSERT_TRUE(Recommend(KnownUser(2), 5, &first).ok());
+  ASSERT_TRUE(Recommend(KnownUser(2), 5, &again).ok());
+  ASSERT_TRUE(Recommend(KnownUser(2), 5, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
+  const std::string page = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_result_cache_hits_total{method="
+                        "\"Recommend\",version=\"1\"}"),
+            2.0)
+      << page;
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_stage_duration_seconds_count{stage="
+                        "\"retrieval\",version=\"1\"}"),
+            1.0);
+}
+
+TEST_F(GrpcServerTest, NoResultCacheComputesEveryCall) {
+  WriteVersion();
+  ServerOptions options = Options(/*metrics=*/true);
+  options.model.result_cache_bytes = 0;
+  StartServer(options);
+  v1::RecommendResponse response;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Recommend(KnownUser(2), 5, &response).ok());
+  }
+  const std::string page = HttpGet(server_->metrics_port(), "/metrics");
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_result_cache_hits_total{method="
+                        "\"Recommend\",version=\"1\"}"),
+            0.0);
+  EXPECT_EQ(MetricValue(page,
+                        "movierec_stage_duration_seconds_count{stage="
+                        "\"retrieval\",version=\"1\"}"),
+            3.0);
 }
 
 TEST(OverloadStatusTest, IsResourceExhaustedSayingWhy) {
