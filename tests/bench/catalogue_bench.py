@@ -197,7 +197,11 @@ def main():
     parser.add_argument("--level_seconds", type=float, default=5)
     parser.add_argument("--half_load_seconds", type=float, default=10)
     parser.add_argument("--concurrencies", default="1,2,4,8,16,32,64,128")
-    parser.add_argument("--server_flags", default="--max_queue_wait 1s")
+    # Without the result cache: the load generator asks for the same known
+    # users again and again, and this measures what computing a call costs
+    # as the catalogue grows.
+    parser.add_argument("--server_flags",
+                        default="--max_queue_wait 1s --result_cache 0")
     parser.add_argument("--server_cpus", default="0")
     parser.add_argument("--loadgen_cpus", default="1")
     args = parser.parse_args()

@@ -330,13 +330,15 @@ section_serving() {
 # searched exactly, where a call's own work (milliseconds) outweighs what
 # gRPC spends on it and the generator's one core can offer 3x the server's
 # maximum; and on the real model, where a call costs about as much as the
-# generator spends sending it, so it cannot offer much past 1x.
+# generator spends sending it, so it cannot offer much past 1x. Without the
+# result cache: every call computed, as the baseline's are.
 run_overload() {
   local section=$1 model=$2 budget=$3
   log "overload ($section): $BASELINE_SERVER against $bin/movierec-server on $model"
   python3 $bench/overload_bench.py \
     --server baseline="$BASELINE_SERVER" --server new="$bin/movierec-server" \
-    --server_flags "new=--max_queue_wait $budget" --levels_from baseline \
+    --server_flags "new=--max_queue_wait $budget --result_cache 0" \
+    --levels_from baseline \
     --loadgen "$bin/movierec-loadgen" --model_base "$model" \
     --server_cpus "${OVERLOAD_SERVER_CPU:-0}" \
     --loadgen_cpus "${OVERLOAD_LOADGEN_CPU:-1}" \
