@@ -58,9 +58,10 @@ struct Pending {
   CandidateSet candidates;
 };
 
-// The first stage: a request with neither a known user nor recent movies is
-// answered with the popular list, a plain one whose list is cached with it;
-// the others get their context and what retrieval must skip.
+// The first stage: a plain request whose list the result cache holds is
+// answered with that list, and one with neither a known user nor recent
+// movies with the popular list; the others get their context and what
+// retrieval must skip.
 void Prepare(const Snapshot& snapshot, Pending* p) {
   const Scorer& scorer = snapshot.scorer();
   ResolvedRecommend& request = p->request;

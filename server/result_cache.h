@@ -9,9 +9,9 @@
 // with recent movies, a filter or another count than the kept list's is
 // computed as before and changes nothing here.
 //
-// Memory: one pointer per known user, and per kept list its movies (12
-// bytes each) and a small header, up to a byte budget; past it, lists are
-// no longer kept (the calls are computed as without the cache).
+// Memory: one pointer per known user, and the kept lists (each its movies,
+// 12 bytes apiece, and a small header) up to a byte budget; past it, lists
+// are no longer kept (those calls are computed as without the cache).
 //
 // Thread-safe: Find and Keep may be called from any number of threads at
 // once. A list, once kept, is never changed or freed before the cache.

@@ -153,6 +153,27 @@ def level(concurrency, ok_qps, cpu_us, p50=0.1, p99=0.3):
             "server_cpu_us_per_call": cpu_us, "server_cpu_share": 0.97}
 
 
+def compare_result(servers, runs, **fields):
+    """serving_compare.py's result of `runs` on `servers` (the first the
+    empty one, the others movierec servers), with `fields` over its
+    defaults."""
+    result = {
+        "date": "2026-12-05T13:00:00+00:00", "load_avg": [0.1, 0.2, 0.3],
+        "load_avg_after": [1.0, 0.5, 0.4], "model": "/m/1",
+        "server_cpus": "0", "loadgen_cpus": "1", "timeout_seconds": 1,
+        "level_seconds": 5, "warmup_seconds": 1, "repetitions": 2,
+        "min_rise": 0.03, "flat_levels": 2, "batch_size": 100,
+        "server_flags": "",
+        "builds": {n: {"binary": f"/b/{n}"} for n in servers + ["loadgen"]},
+        "servers": servers, "runs": runs,
+        "movierec_servers": servers[1:],
+        **fields,
+    }
+    result["summary"] = serving_compare.summarize(servers, runs, 100,
+                                                  servers[1:])
+    return result
+
+
 def fake_runs():
     """Two repetitions of Recommend and RecommendBatch on two servers."""
     runs = []
@@ -188,20 +209,9 @@ class SummaryTest(unittest.TestCase):
                                15 / 63)
 
     def test_compare_section(self):
-        result = {
-            "date": "2026-12-05T13:00:00+00:00", "load_avg": [0.1, 0.2, 0.3],
-            "load_avg_after": [1.0, 0.5, 0.4], "model": "/m/1",
-            "server_cpus": "0", "loadgen_cpus": "1", "timeout_seconds": 1,
-            "level_seconds": 5, "warmup_seconds": 1, "repetitions": 2,
-            "min_rise": 0.03, "flat_levels": 2, "batch_size": 100,
-            "server_flags": "",
-            "builds": {n: {"binary": f"/b/{n}"}
-                       for n in ("empty", "movierec", "loadgen")},
-            "blas": {"movierec": ["/usr/lib/openblas-pthread/libblas.so.3"]},
-            "servers": ["empty", "movierec"], "runs": fake_runs(),
-        }
-        result["summary"] = serving_compare.summarize(
-            result["servers"], result["runs"], 100)
+        result = compare_result(
+            ["empty", "movierec"], fake_runs(),
+            blas={"movierec": ["/usr/lib/openblas-pthread/libblas.so.3"]})
         text = render("compare", result, report.cmd_compare,
                       section="compare")
         self.assertIn("**1.24x** the empty call's (63.0 against 51.0 us): "
@@ -226,21 +236,10 @@ class SummaryTest(unittest.TestCase):
         runs = fake_runs()
         for run in runs:
             run["levels"]["uncached"] = run["levels"]["movierec"]
-        result = {
-            "date": "2026-12-07T13:00:00+00:00", "load_avg": [0.1, 0.2, 0.3],
-            "load_avg_after": [1.0, 0.5, 0.4], "model": "/m/1",
-            "server_cpus": "0", "loadgen_cpus": "1", "timeout_seconds": 1,
-            "level_seconds": 5, "warmup_seconds": 1, "repetitions": 2,
-            "min_rise": 0.03, "flat_levels": 2, "batch_size": 100,
-            "server_flags": "--max_queue_wait 1s",
-            "own_server_flags": {"uncached": "--result_cache 0"},
-            "builds": {n: {"binary": f"/b/{n}"}
-                       for n in ("empty", "movierec", "uncached", "loadgen")},
-            "servers": ["empty", "movierec", "uncached"], "runs": runs,
-            "movierec_servers": ["movierec", "uncached"],
-        }
-        result["summary"] = serving_compare.summarize(
-            result["servers"], runs, 100, ["movierec", "uncached"])
+        result = compare_result(
+            ["empty", "movierec", "uncached"], runs,
+            server_flags="--max_queue_wait 1s",
+            own_server_flags={"uncached": "--result_cache 0"})
         text = render("compare", result, report.cmd_compare,
                       section="compare")
         self.assertIn("movierec-server, no result cache `/b/uncached` (no "
