@@ -135,10 +135,10 @@ case "$mode" in
     build_dir=${BUILD_DIR:-build-tsan}
     configure_clang "$build_dir" -DMOVIEREC_SANITIZE=thread
     # The tests of server/ that run threads: the worker pool, the model
-    # manager's poller and swaps, the gRPC server's calls, deadlines,
-    # cancellations and shutdown.
+    # manager's poller and swaps, the result cache's concurrent keeps, the
+    # gRPC server's calls, deadlines, cancellations and shutdown.
     tsan_tests=(worker_pool_test model_manager_test model_rollout_test
-      grpc_server_test lifecycle_test tls_test fault_test)
+      result_cache_test grpc_server_test lifecycle_test tls_test fault_test)
     cmake --build "$build_dir" -j "$jobs" --target "${tsan_tests[@]}"
     # ignore_noninstrumented_modules: OpenMP's runtime (libomp, which FAISS and
     # Eigen use) is not instrumented; TSan itself asks for this.
