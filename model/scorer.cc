@@ -296,8 +296,7 @@ UserContext Scorer::ForVisitor(absl::Span<const int32_t> movies) const {
 
 std::vector<int32_t> Scorer::Excluded(absl::Span<const int32_t> history,
                                       const MovieFilter& filter) const {
-  if (!filter.restricts_catalogue() && filter.exclude.empty() &&
-      filter.include.empty()) {
+  if (filter.empty()) {
     return std::vector<int32_t>(history.begin(), history.end());
   }
   const std::vector<Movie>& movies = model_->catalog.movies;

@@ -116,6 +116,10 @@ struct MovieFilter {
   bool restricts_catalogue() const {
     return !genres.empty() || min_release_year > 0 || max_release_year > 0;
   }
+  // Whether the filter lets every movie through: no part of it is set.
+  bool empty() const {
+    return !restricts_catalogue() && exclude.empty() && include.empty();
+  }
 };
 
 class Scorer {

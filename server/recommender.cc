@@ -66,10 +66,8 @@ void Prepare(const Snapshot& snapshot, Pending* p) {
   const Scorer& scorer = snapshot.scorer();
   ResolvedRecommend& request = p->request;
   p->response->set_model_version(snapshot.version_string());
-  const MovieFilter& filter = request.filter;
-  p->plain = request.user >= 0 && request.recent.empty() &&
-             !filter.restricts_catalogue() && filter.exclude.empty() &&
-             filter.include.empty();
+  p->plain =
+      request.user >= 0 && request.recent.empty() && request.filter.empty();
   if (p->plain) {
     const absl::Span<const ScoredMovie> cached =
         snapshot.result_cache().Find(request.user, request.count);

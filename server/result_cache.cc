@@ -23,6 +23,12 @@ int64_t ResultCache::ListBytes(size_t movies) {
   return static_cast<int64_t>(sizeof(List) + movies * sizeof(ScoredMovie));
 }
 
+int64_t ResultCache::MostBytes(size_t movies) const {
+  return std::min(max_bytes_, static_cast<int64_t>(num_users_) *
+                                  (static_cast<int64_t>(sizeof(void*)) +
+                                   ListBytes(movies)));
+}
+
 absl::Span<const ScoredMovie> ResultCache::Find(int user, int count) const {
   if (user < 0 || user >= num_users_) return {};
   const List* list = lists_[user].load(std::memory_order_acquire);

@@ -50,6 +50,9 @@ class ResultCache {
   int64_t max_bytes() const { return max_bytes_; }
   // The bytes a kept list of `movies` movies costs.
   static int64_t ListBytes(size_t movies);
+  // The most the cache may hold when its lists have `movies` movies: a
+  // pointer and a list per user, within the budget (0 without one).
+  int64_t MostBytes(size_t movies) const;
 
  private:
   struct List {

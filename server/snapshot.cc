@@ -1,6 +1,5 @@
 #include "server/snapshot.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -63,13 +62,10 @@ Snapshot::Snapshot(int64_t version, std::shared_ptr<const Model> model,
   model_bytes_ =
       static_cast<int64_t>(m.catalog.users.size()) * (vector_bytes + 64) +
       static_cast<int64_t>(m.catalog.movies.size()) * (3 * vector_bytes + 256);
-  // The result cache: a pointer per known user and a list of ten (the
-  // API's default count) per user, up to its budget.
+  // The result cache, every known user's list of ten (the API's default
+  // count) kept.
   constexpr size_t kListMovies = 10;
-  const auto users = static_cast<int64_t>(m.catalog.users.size());
-  model_bytes_ += std::min(result_cache_bytes,
-                           users * (static_cast<int64_t>(sizeof(void*)) +
-                                    ResultCache::ListBytes(kListMovies)));
+  model_bytes_ += result_cache_.MostBytes(kListMovies);
 }
 
 int Snapshot::UserRow(const std::string& user_id) const {

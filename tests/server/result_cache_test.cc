@@ -73,6 +73,14 @@ TEST(ResultCacheTest, ZeroBytesKeepsNothing) {
   EXPECT_EQ(cache.bytes(), 0);
 }
 
+TEST(ResultCacheTest, MostBytesIsAPointerAndAListPerUserWithinTheBudget) {
+  const int64_t per_user =
+      static_cast<int64_t>(sizeof(void*)) + ResultCache::ListBytes(10);
+  EXPECT_EQ(ResultCache(4, 1 << 20).MostBytes(10), 4 * per_user);
+  EXPECT_EQ(ResultCache(4, 2 * per_user).MostBytes(10), 2 * per_user);
+  EXPECT_EQ(ResultCache(4, 0).MostBytes(10), 0);
+}
+
 TEST(ResultCacheTest, AnEmptyListIsNotKept) {
   const ResultCache cache(3, 1 << 20);
   EXPECT_FALSE(cache.Keep(0, 10, {}));
