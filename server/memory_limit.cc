@@ -85,7 +85,16 @@ bool AbslParseFlag(absl::string_view text, ByteSize* size, std::string* error) {
 }
 
 std::string AbslUnparseFlag(ByteSize size) {
-  return size.bytes == 0 ? "" : absl::StrCat(size.bytes);
+  if (size.bytes == 0) return "";
+  // The largest binary unit that divides it ("64Mi", not "67108864"), so
+  // that --help shows a default as an operator would write it.
+  static constexpr std::pair<const char*, int> kUnits[] = {
+      {"Ti", 40}, {"Gi", 30}, {"Mi", 20}, {"Ki", 10}};
+  for (const auto& [name, shift] : kUnits) {
+    const int64_t unit = int64_t{1} << shift;
+    if (size.bytes % unit == 0) return absl::StrCat(size.bytes / unit, name);
+  }
+  return absl::StrCat(size.bytes);
 }
 
 int64_t DetectMemoryLimit(const std::string& cgroup_root) {

@@ -19,7 +19,8 @@ namespace movierec {
 
 // A byte count as a flag value: digits with an optional suffix, K M G T
 // (powers of 1000) or Ki Mi Gi Ti (powers of 1024), an optional trailing B.
-// Empty (the flag's default): 0, meaning "detect".
+// Empty (the flag's default): 0, meaning "detect". Unparsed in the largest
+// binary unit that divides it exactly ("64Mi"), else in bytes.
 struct ByteSize {
   int64_t bytes = 0;
 };

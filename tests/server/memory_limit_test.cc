@@ -45,9 +45,31 @@ TEST(ByteSizeFlagTest, EmptyMeansDetectAndErrorsAreReported) {
   EXPECT_EQ(size.bytes, 0);
   EXPECT_TRUE(AbslParseFlag("256Mi", &size, &error));
   EXPECT_EQ(size.bytes, int64_t{256} << 20);
-  EXPECT_EQ(AbslUnparseFlag(size), "268435456");
   EXPECT_FALSE(AbslParseFlag("lots", &size, &error));
   EXPECT_NE(error.find("lots"), std::string::npos) << error;
+}
+
+TEST(ByteSizeFlagTest, UnparsesInTheLargestExactBinaryUnit) {
+  const std::pair<int64_t, const char*> cases[] = {
+      {0, ""},
+      {int64_t{64} << 20, "64Mi"},
+      {int64_t{256} << 20, "256Mi"},
+      {int64_t{3} << 30, "3Gi"},
+      {int64_t{1536} << 20, "1536Mi"},
+      {int64_t{2} << 40, "2Ti"},
+      {4096, "4Ki"},
+      {300 * 1000 * 1000, "300000000"},
+      {1, "1"}};
+  for (const auto& [bytes, text] : cases) {
+    EXPECT_EQ(AbslUnparseFlag(ByteSize{bytes}), text) << bytes;
+    // What --help shows parses back to the same size.
+    ByteSize parsed{-1};
+    std::string error;
+    EXPECT_TRUE(
+        AbslParseFlag(AbslUnparseFlag(ByteSize{bytes}), &parsed, &error))
+        << error;
+    EXPECT_EQ(parsed.bytes, bytes);
+  }
 }
 
 TEST(DetectMemoryLimitTest, ReadsTheCgroupV2Limit) {
